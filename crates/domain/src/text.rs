@@ -1,0 +1,73 @@
+//! Small text helpers shared by the rules (no I/O).
+
+/// Folds an organisation name for matching: lower case, `&` as "and",
+/// typographic quotes and dashes folded, punctuation dropped, spaces collapsed,
+/// a leading "the" removed.
+pub fn normalise_name(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        let c = match c {
+            '&' => {
+                out.push_str(" and ");
+                continue;
+            }
+            '\u{2018}' | '\u{2019}' | '\'' => continue,
+            c if c.is_alphanumeric() => c.to_lowercase().next().unwrap_or(c),
+            _ => ' ',
+        };
+        out.push(c);
+    }
+    let words: Vec<&str> = out.split_whitespace().collect();
+    let words = match words.first() {
+        Some(&"the") => &words[1..],
+        _ => &words[..],
+    };
+    words.join(" ")
+}
+
+/// Like [`normalise_name`], then without the corporate suffixes trusts are
+/// written with or without ("NHS Foundation Trust", "NHS Trust"...), so that
+/// "Northmoor Hospitals NHS Foundation Trust" and "Northmoor Hospitals" meet.
+pub fn core_name(s: &str) -> String {
+    let n = normalise_name(s);
+    const SUFFIXES: &[&str] = &[
+        " nhs foundation trust",
+        " nhs trust",
+        " foundation trust",
+        " nhs ft",
+        " nhsft",
+        " university health board",
+        " ltd",
+        " limited",
+        " plc",
+    ];
+    for suf in SUFFIXES {
+        if let Some(stripped) = n.strip_suffix(suf) {
+            return stripped.to_string();
+        }
+    }
+    n
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folds_names() {
+        assert_eq!(
+            normalise_name("The Royal College of Nursing"),
+            "royal college of nursing"
+        );
+        assert_eq!(normalise_name("  NHS   England. "), "nhs england");
+        assert_eq!(
+            normalise_name("Medicines & Healthcare products Regulatory Agency"),
+            "medicines and healthcare products regulatory agency"
+        );
+        assert_eq!(normalise_name("St George’s"), "st georges");
+        assert_eq!(
+            core_name("Northmoor Hospitals NHS Foundation Trust"),
+            "northmoor hospitals"
+        );
+    }
+}
