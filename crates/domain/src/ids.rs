@@ -475,3 +475,40 @@ mod tests {
         }
     }
 }
+
+#[cfg(feature = "openapi")]
+mod openapi {
+    use utoipa::openapi::RefOr;
+    use utoipa::openapi::schema::{ObjectBuilder, Schema, Type};
+
+    fn string_schema(pattern: &str, example: &str, description: &str) -> RefOr<Schema> {
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .pattern(Some(pattern))
+            .examples([serde_json::Value::from(example)])
+            .description(Some(description))
+            .into()
+    }
+
+    impl utoipa::PartialSchema for super::OrgCode {
+        fn schema() -> RefOr<Schema> {
+            string_schema(
+                "^[A-Z][A-Z0-9]{1,15}$",
+                "HSSIB",
+                "An organisation's short code.",
+            )
+        }
+    }
+    impl utoipa::ToSchema for super::OrgCode {}
+
+    impl utoipa::PartialSchema for super::RecommendationId {
+        fn schema() -> RefOr<Schema> {
+            string_schema(
+                "^[A-Z][A-Z0-9]{1,15}-[0-9]{4}-[0-9]{4,}$",
+                "HSSIB-2024-0012",
+                "ISSUER-YYYY-NNNN: issuer code, year of issue, sequence per issuer and year.",
+            )
+        }
+    }
+    impl utoipa::ToSchema for super::RecommendationId {}
+}

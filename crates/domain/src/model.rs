@@ -14,6 +14,7 @@ macro_rules! string_enum {
     ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(rename_all = "snake_case"))]
         pub enum $name { $($variant),+ }
 
         impl $name {
@@ -171,6 +172,7 @@ string_enum!(
 
 /// The report or letter a recommendation came from.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Source {
     pub title: Option<String>,
     pub date: Option<NaiveDate>,
@@ -181,6 +183,7 @@ pub struct Source {
 
 /// A response received from one addressee.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Response {
     pub received: Option<NaiveDate>,
     pub respondent: Option<String>,
@@ -190,6 +193,7 @@ pub struct Response {
 
 /// One body a recommendation is sent to, and where its answer stands.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Addressee {
     /// As written by the issuer.
     pub name: String,
@@ -202,6 +206,7 @@ pub struct Addressee {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Evidence {
     pub kind: Option<EvidenceKind>,
     #[serde(default)]
@@ -210,6 +215,7 @@ pub struct Evidence {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Cost {
     /// One-off cost to implement, in `currency`.
     pub one_off: Option<f64>,
@@ -221,6 +227,7 @@ pub struct Cost {
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EqualityImpact {
     #[serde(default)]
     pub groups: Vec<String>,
@@ -231,6 +238,7 @@ pub struct EqualityImpact {
 /// A typed relation from this recommendation to another one (or to an
 /// external reference such as an NTSB number).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Link {
     pub kind: LinkKind,
     pub target: String,
@@ -242,6 +250,7 @@ pub struct Link {
 
 /// Everything about a recommendation that its issuer writes and may edit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct RecommendationData {
     pub local_ref: Option<String>,
     pub kind: RecKind,
@@ -270,6 +279,7 @@ pub struct RecommendationData {
 
 /// A stored recommendation: its data plus identity and version.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Recommendation {
     pub id: RecommendationId,
     #[serde(flatten)]
@@ -570,6 +580,7 @@ string_enum!(
 
 /// Ongoing work at a body. Stored now; its use comes with the ongoing-work issue.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Workstream {
     pub id: String,
     pub title: String,
@@ -590,8 +601,24 @@ pub struct Workstream {
     pub recommendations: Vec<RecommendationId>,
 }
 
+/// A reply to be attached to a report already in the register (the PFD
+/// toolkit's responses file).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ResponseAttachment {
+    /// The caller's row number, for reporting.
+    pub row: usize,
+    /// The import key of the report it answers.
+    pub parent_key: String,
+    /// Who answered, as written.
+    pub respondent: Option<String>,
+    /// Respondent recognised as an organisation, where it could be.
+    pub respondent_org: Option<OrgCode>,
+    pub response: Response,
+}
+
 /// Who made a change: shown in the audit trail.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Actor {
     /// e.g. `cli:root`, `token:HSSIB:3`, `import`.
     pub label: String,
@@ -610,6 +637,7 @@ impl Actor {
 
 /// One entry in the audit trail. Nothing is ever changed without one.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AuditEvent {
     pub seq: i64,
     pub at: DateTime<Utc>,
@@ -617,7 +645,9 @@ pub struct AuditEvent {
     pub action: String,
     pub entity: String,
     pub entity_id: String,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub before: Option<serde_json::Value>,
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<Object>))]
     pub after: Option<serde_json::Value>,
 }
 
