@@ -255,11 +255,15 @@ impl OrganisationDirectory {
             if let Some(c) = direct(part) {
                 return Some(c);
             }
-            let lower = part.to_lowercase();
-            if let Some(pos) = lower.find(" of ") {
-                if let Some(c) = direct(&part[pos + 4..]) {
-                    return Some(c);
-                }
+            // Found in the original (not a lower-cased copy, whose byte
+            // offsets can differ), so that the slice is on a char boundary.
+            if let Some(pos) = part
+                .as_bytes()
+                .windows(4)
+                .position(|w| w.eq_ignore_ascii_case(b" of "))
+                && let Some(c) = direct(&part[pos + 4..])
+            {
+                return Some(c);
             }
         }
         None
@@ -294,6 +298,11 @@ mod tests {
             Some("DHSC")
         );
         assert_eq!(code("Doncaster Royal Infirmary"), None);
+        // Lower-casing "İ" makes it longer: must not slice off a char boundary.
+        assert_eq!(
+            code("İİİİ Chief Executive OF NHS England").as_deref(),
+            Some("NHSE")
+        );
         assert_eq!(code(""), None);
     }
 
