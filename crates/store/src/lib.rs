@@ -1,1 +1,199 @@
+//! The database: the source of truth. A [`Store`] trait with one SQL
+//! implementation that runs on SQLite (the embedded default) and PostgreSQL,
+//! each with its own migrations.
+//!
+//! Every change is one transaction that writes the record, an audit event and
+//! an outbox row (for the derived indexes).
 
+use async_trait::async_trait;
+use chrono::{DateTime, NaiveDate, Utc};
+use concord_domain::{
+    Actor, AuditEvent, DomainError, Lifecycle, NewRecommendation, OrgCode, Organisation, RecKind,
+    Recommendation, RecommendationData, RecommendationId, ResponseAttachment,
+};
+
+mod error;
+pub use error::StoreError;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Which database a URL selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// Who may see drafts in a listing.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum DraftVisibility {
+    /// Published, closed, withdrawn and superseded records only.
+    #[default]
+    None,
+    /// Also the drafts of this issuer.
+    OfIssuer(OrgCode),
+    /// Everything (local operators at the command line).
+    All,
+}
+
+/// Filters shared by the API listing, the CLI and (later) search.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RecommendationFilter {
+    pub issuer: Option<OrgCode>,
+    /// Matches an addressee's organisation code exactly, or its written name
+    /// case-insensitively as a substring.
+    pub addressee: Option<String>,
+    /// Case-insensitive exact match on one theme.
+    pub theme: Option<String>,
+    /// Case-insensitive exact match on one care setting.
+    pub setting: Option<String>,
+    pub status: Option<Lifecycle>,
+    pub kind: Option<RecKind>,
+    /// Published on or after.
+    pub from: Option<NaiveDate>,
+    /// Published on or before.
+    pub to: Option<NaiveDate>,
+    pub drafts: DraftVisibility,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub offset: u64,
+    pub limit: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct ListPage {
+    pub total: u64,
+    pub items: Vec<Recommendation>,
+}
+
+/// What an import did. Rows that were already present are skipped, so an
+/// import of the same file twice adds nothing the second time.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub imported: u64,
+    pub skipped: u64,
+    pub responses_attached: u64,
+    pub responses_skipped: u64,
+    /// Rows (by the caller's row number) whose response could not be matched
+    /// to any report in the register.
+    pub responses_unmatched: Vec<usize>,
+}
+
+/// One entry of the outbox: a record changed, the indexes must catch up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OutboxRow {
+    pub seq: i64,
+    pub entity: String,
+    pub entity_id: String,
+    pub op: String,
+    pub at: DateTime<Utc>,
+}
+
+/// An API token as stored: only the hash of the secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenRecord {
+    pub id: i64,
+    pub org: OrgCode,
+    pub label: String,
+    pub created_at: DateTime<Utc>,
+    pub revoked_at: Option<DateTime<Utc>>,
+}
+
+/// Receives records in id order during an export or backup, a page at a time,
+/// so that a million records never sit in memory at once.
+pub type Visitor<'a> =
+    &'a mut (dyn FnMut(Vec<Recommendation>) -> std::result::Result<(), String> + Send);
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    fn backend(&self) -> Backend;
+
+    // --- organisations ---
+    /// Adds the organisation if its code is new; returns whether it was added.
+    /// Existing organisations are left as they are (never silently overwritten).
+    async fn add_organisation(&self, actor: &Actor, org: &Organisation) -> Result<bool>;
+    async fn organisations(&self) -> Result<Vec<Organisation>>;
+    async fn organisation(&self, code: &OrgCode) -> Result<Option<Organisation>>;
+
+    // --- recommendations ---
+    /// Creates one record (id allocated or checked as the request says).
+    async fn create(
+        &self,
+        actor: &Actor,
+        new: NewRecommendation,
+        now: DateTime<Utc>,
+    ) -> Result<Recommendation>;
+    /// Replaces a record's data if `expected_version` is its current version;
+    /// otherwise `StoreError::Conflict`. The version goes up by one.
+    async fn update(
+        &self,
+        actor: &Actor,
+        id: &RecommendationId,
+        expected_version: i64,
+        data: RecommendationData,
+        now: DateTime<Utc>,
+    ) -> Result<Recommendation>;
+    async fn get(&self, id: &RecommendationId) -> Result<Option<Recommendation>>;
+    async fn get_by_import_key(&self, key: &str) -> Result<Option<Recommendation>>;
+    async fn list(&self, filter: &RecommendationFilter, page: Page) -> Result<ListPage>;
+    async fn count(&self) -> Result<u64>;
+    /// Visits every record in id order (issuer, year, sequence), `batch` at a time.
+    async fn scan(&self, batch: usize, visit: Visitor<'_>) -> Result<()>;
+
+    /// Imports records, organisations first, then responses, in ONE
+    /// transaction: all or nothing. A record whose import key (or exact id) is
+    /// already present is skipped. `progress` is called with the number of
+    /// records handled so far.
+    async fn import(
+        &self,
+        actor: &Actor,
+        orgs: &[Organisation],
+        records: Vec<NewRecommendation>,
+        responses: Vec<ResponseAttachment>,
+        now: DateTime<Utc>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<ImportSummary>;
+
+    // --- audit and outbox ---
+    async fn history(&self, entity_id: &str) -> Result<Vec<AuditEvent>>;
+    async fn outbox_after(&self, after_seq: i64, limit: u32) -> Result<Vec<OutboxRow>>;
+
+    // --- API tokens ---
+    async fn add_token(
+        &self,
+        actor: &Actor,
+        org: &OrgCode,
+        label: &str,
+        secret_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<TokenRecord>;
+    /// The live (not revoked) token with this hash.
+    async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<TokenRecord>>;
+    async fn revoke_token(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<()>;
+
+    // --- backup ---
+    /// Writes every table as JSON lines from one consistent snapshot.
+    async fn backup(&self, out: &mut (dyn std::io::Write + Send)) -> Result<u64>;
+    /// Loads a backup into an EMPTY database (refused otherwise), atomically.
+    async fn restore(&self, input: &mut (dyn std::io::BufRead + Send)) -> Result<u64>;
+}
+
+/// Opens (and on first use creates and migrates) the database a URL names:
+/// `sqlite://path` or `postgres://...`.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    sql::SqlStore::open(url)
+        .await
+        .map(|s| std::sync::Arc::new(s) as std::sync::Arc<dyn Store>)
+}
+
+/// The SQL implementation (SQLite and PostgreSQL through sqlx's Any driver).
+pub mod sql;
+pub use sql::SqlStore;
+
+impl From<DomainError> for StoreError {
+    fn from(e: DomainError) -> Self {
+        StoreError::Invalid(e)
+    }
+}

@@ -1,0 +1,575 @@
+//! Bulk import: organisations, records and responses in the caller's one
+//! transaction. Ids are settled in memory after locking the id sequences the
+//! import touches; rows are written with multi-row inserts, a chunk at a time.
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+
+use chrono::{DateTime, Utc};
+use concord_domain::text::normalise_name;
+use concord_domain::{
+    Actor, Addressee, AddresseeStatus, DomainError, FieldError, IdRequest, NewRecommendation,
+    OrgCode, Organisation, Recommendation, RecommendationData, RecommendationId, Response,
+    ResponseAttachment,
+};
+use sqlx::AnyConnection;
+use sqlx::Row;
+
+use super::codec::{self, RecRows, Val};
+use super::{add_organisations, check_request, ids, to_json};
+use crate::{ImportSummary, Result, StoreError};
+
+/// Records written per round of multi-row inserts.
+const CHUNK: usize = 500;
+/// How often progress is reported.
+const PROGRESS_EVERY: u64 = 1000;
+
+/// What attaching one response did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Attached {
+    /// Added to the addressee at this position.
+    To(usize),
+    /// Already recorded for this report.
+    Duplicate,
+}
+
+/// Attaches a response to the right addressee of a report (pure; see the
+/// store's import rules): the addressee whose organisation is the
+/// respondent's; else the one whose normalised name equals, then contains or
+/// is contained in, the respondent's; else a new addressee named after the
+/// respondent. The addressee's status becomes `response_received`.
+pub(crate) fn attach(data: &mut RecommendationData, att: &ResponseAttachment) -> Attached {
+    let r = &att.response;
+    let recorded = data
+        .addressees
+        .iter()
+        .flat_map(|a| a.responses.iter())
+        .any(|x| match &r.url {
+            Some(url) => x.url.as_ref() == Some(url),
+            None => match &r.text {
+                Some(text) => x.text.as_ref() == Some(text),
+                None => x.url.is_none() && x.text.is_none(),
+            },
+        });
+    if recorded {
+        return Attached::Duplicate;
+    }
+    let respondent = att.respondent.as_deref().or(r.respondent.as_deref());
+    let by_org = att.respondent_org.as_ref().and_then(|o| {
+        data.addressees
+            .iter()
+            .position(|a| a.org.as_ref() == Some(o))
+    });
+    let by_name = || {
+        let n = normalise_name(respondent?);
+        if n.is_empty() {
+            return None;
+        }
+        let names: Vec<String> = data
+            .addressees
+            .iter()
+            .map(|a| normalise_name(&a.name))
+            .collect();
+        names.iter().position(|a| *a == n).or_else(|| {
+            names
+                .iter()
+                .position(|a| !a.is_empty() && (a.contains(n.as_str()) || n.contains(a.as_str())))
+        })
+    };
+    let i = match by_org.or_else(by_name) {
+        Some(i) => i,
+        None => {
+            let name = respondent
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .or_else(|| att.respondent_org.as_ref().map(|o| o.to_string()))
+                .unwrap_or_else(|| "Unknown respondent".to_string());
+            data.addressees.push(Addressee {
+                name,
+                org: att.respondent_org.clone(),
+                status: AddresseeStatus::ResponseReceived,
+                due: None,
+                responses: Vec::new(),
+            });
+            data.addressees.len() - 1
+        }
+    };
+    let a = &mut data.addressees[i];
+    a.status = AddresseeStatus::ResponseReceived;
+    let mut response: Response = r.clone();
+    if response.respondent.is_none() {
+        response.respondent = att.respondent.clone();
+    }
+    a.responses.push(response);
+    Attached::To(i)
+}
+
+fn prefixed(e: DomainError, prefix: &str) -> StoreError {
+    let fields: Vec<FieldError> = e
+        .fields()
+        .into_iter()
+        .map(|f| FieldError::new(format!("{prefix}.{}", f.field), f.message))
+        .collect();
+    StoreError::Invalid(if fields.len() == 1 {
+        DomainError::Invalid(fields.into_iter().next().expect("one field"))
+    } else {
+        DomainError::InvalidMany(fields)
+    })
+}
+
+/// In-memory id sequences for the pairs an import touches (locked first).
+struct Sequences {
+    next: HashMap<(OrgCode, u16), i64>,
+    initial: HashMap<(OrgCode, u16), i64>,
+}
+
+impl Sequences {
+    fn entry(&mut self, issuer: &OrgCode, year: u16) -> &mut i64 {
+        self.next.entry((issuer.clone(), year)).or_insert(1)
+    }
+
+    fn raise(&mut self, id: &RecommendationId) {
+        let e = self.entry(&id.issuer, id.year);
+        *e = (*e).max(i64::from(id.seq) + 1);
+    }
+
+    fn allocate(
+        &mut self,
+        issuer: &OrgCode,
+        year: u16,
+        floor: u32,
+        taken: &HashSet<String>,
+    ) -> Result<RecommendationId> {
+        let e = self.entry(issuer, year);
+        let mut s = (*e).max(i64::from(floor.max(1)));
+        loop {
+            let seq = u32::try_from(s).map_err(|_| {
+                StoreError::Refused(format!("the numbers of {issuer} for {year} are used up"))
+            })?;
+            let id = RecommendationId::new(issuer.clone(), year, seq)?;
+            if !taken.contains(&id.to_string()) {
+                *self.entry(issuer, year) = s + 1;
+                return Ok(id);
+            }
+            s += 1;
+        }
+    }
+}
+
+fn year_of(req: &IdRequest) -> u16 {
+    match req {
+        IdRequest::Exact(id) | IdRequest::Preferred { id, .. } => id.year,
+        IdRequest::Allocate { year, .. } => *year,
+    }
+}
+
+pub(crate) async fn import(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    orgs: &[Organisation],
+    records: Vec<NewRecommendation>,
+    responses: Vec<ResponseAttachment>,
+    now: DateTime<Utc>,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<ImportSummary> {
+    let mut summary = ImportSummary::default();
+
+    // 1. Lock the id sequences this import touches, in a fixed order, before
+    //    anything else (PostgreSQL row locks; SQLite holds the write lock).
+    let pairs: BTreeSet<(OrgCode, u16)> = records
+        .iter()
+        .map(|r| (r.id.issuer().clone(), year_of(&r.id)))
+        .collect();
+    let mut seqs = Sequences {
+        next: HashMap::new(),
+        initial: HashMap::new(),
+    };
+    for (issuer, year) in &pairs {
+        let next = ids::raise(conn, issuer, *year, 1).await?;
+        seqs.next.insert((issuer.clone(), *year), next);
+        seqs.initial.insert((issuer.clone(), *year), next);
+    }
+
+    // 2. Organisations whose code is new.
+    let orgs_added = add_organisations(conn, actor, orgs, now).await?;
+
+    // 3. What is already there.
+    let keys: Vec<String> = records
+        .iter()
+        .filter_map(|r| r.import_key.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut seen_keys = codec::existing(conn, "import_key", &keys).await?;
+    let wanted: Vec<String> = records
+        .iter()
+        .filter_map(|r| match &r.id {
+            IdRequest::Exact(id) | IdRequest::Preferred { id, .. } => Some(id.to_string()),
+            IdRequest::Allocate { .. } => None,
+        })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let mut taken = codec::existing(conn, "id", &wanted).await?;
+
+    let mut by_key: HashMap<String, Vec<ResponseAttachment>> = HashMap::new();
+    for r in responses {
+        by_key.entry(r.parent_key.clone()).or_default().push(r);
+    }
+
+    // 4. Records, a chunk at a time.
+    let mut rows = RecRows::default();
+    let mut handled: u64 = 0;
+    for (i, mut new) in records.into_iter().enumerate() {
+        handled += 1;
+        let skip = new
+            .import_key
+            .as_ref()
+            .is_some_and(|k| seen_keys.contains(k))
+            || matches!(&new.id, IdRequest::Exact(id) if taken.contains(&id.to_string()));
+        if skip {
+            summary.skipped += 1;
+        } else {
+            if let Some(list) = new.import_key.as_ref().and_then(|k| by_key.remove(k)) {
+                for att in &list {
+                    match attach(&mut new.data, att) {
+                        Attached::To(_) => summary.responses_attached += 1,
+                        Attached::Duplicate => summary.responses_skipped += 1,
+                    }
+                }
+            }
+            let prefix = format!("records[{i}]");
+            check_request(&new).map_err(|e| prefixed(e, &prefix))?;
+            let NewRecommendation {
+                id: request,
+                data,
+                import_key,
+                version,
+                created_at,
+                updated_at,
+            } = new;
+            let data = data.validate().map_err(|e| prefixed(e, &prefix))?;
+            let id = match request {
+                IdRequest::Exact(id) => {
+                    seqs.raise(&id);
+                    id
+                }
+                IdRequest::Allocate {
+                    issuer,
+                    year,
+                    floor,
+                } => seqs.allocate(&issuer, year, floor, &taken)?,
+                IdRequest::Preferred { id, fallback_floor } => {
+                    if taken.contains(&id.to_string()) {
+                        seqs.allocate(&id.issuer, id.year, fallback_floor, &taken)?
+                    } else {
+                        seqs.raise(&id);
+                        id
+                    }
+                }
+            };
+            let id_s = id.to_string();
+            if let Some(k) = &import_key {
+                seen_keys.insert(k.clone());
+            }
+            let created_at = created_at.unwrap_or(now);
+            let rec = Recommendation {
+                id,
+                data,
+                version: version.unwrap_or(1),
+                created_at,
+                updated_at: updated_at.unwrap_or(created_at),
+                import_key,
+            };
+            rows.push(&rec)?;
+            rows.audit.extend(codec::audit_vals(
+                now,
+                actor,
+                "import",
+                "recommendation",
+                &id_s,
+                None,
+                None,
+            ));
+            rows.outbox.extend(codec::outbox_vals(&id_s, now));
+            taken.insert(id_s);
+            summary.imported += 1;
+            if rows.len_records() >= CHUNK {
+                rows.flush(conn).await?;
+            }
+        }
+        if handled.is_multiple_of(PROGRESS_EVERY) {
+            progress(handled);
+        }
+    }
+    rows.flush(conn).await?;
+    if !handled.is_multiple_of(PROGRESS_EVERY) {
+        progress(handled);
+    }
+
+    // 5. The id sequences move past every number used.
+    for (pair, next) in &seqs.next {
+        if seqs.initial.get(pair) != Some(next) {
+            sqlx::query("UPDATE id_sequences SET next_seq = $1 WHERE issuer = $2 AND year = $3 AND next_seq < $1")
+                .bind(*next)
+                .bind(pair.0.as_str())
+                .bind(i64::from(pair.1))
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+
+    // 6. Responses to reports already in the register.
+    attach_to_stored(conn, actor, by_key, now, &mut summary).await?;
+    summary.responses_unmatched.sort_unstable();
+
+    // 7. One summary row for the whole import, when it changed anything.
+    if summary.imported > 0 || summary.responses_attached > 0 || !orgs_added.is_empty() {
+        let after = serde_json::json!({
+            "imported": summary.imported,
+            "skipped": summary.skipped,
+            "responses_attached": summary.responses_attached,
+            "responses_skipped": summary.responses_skipped,
+            "responses_unmatched": summary.responses_unmatched.len(),
+            "organisations_added": orgs_added,
+        });
+        super::write_audit(
+            conn,
+            codec::audit_vals(
+                now,
+                actor,
+                "import",
+                "import",
+                "import",
+                None,
+                Some(to_json(&after)?),
+            ),
+        )
+        .await?;
+    }
+    Ok(summary)
+}
+
+async fn attach_to_stored(
+    conn: &mut AnyConnection,
+    actor: &Actor,
+    mut by_key: HashMap<String, Vec<ResponseAttachment>>,
+    now: DateTime<Utc>,
+    summary: &mut ImportSummary,
+) -> Result<()> {
+    if by_key.is_empty() {
+        return Ok(());
+    }
+    let mut keys: Vec<String> = by_key.keys().cloned().collect();
+    keys.sort();
+    let mut id_of: HashMap<String, String> = HashMap::new();
+    for chunk in keys.chunks(codec::IN_CHUNK) {
+        let sql = format!(
+            "SELECT id, import_key FROM recommendations WHERE import_key IN ({})",
+            codec::placeholders(1, chunk.len())
+        );
+        let found = codec::bind_all(
+            sqlx::query(sqlx::AssertSqlSafe(sql)),
+            chunk.iter().map(|k| Val::text(k.clone())),
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in found {
+            id_of.insert(r.try_get("import_key")?, r.try_get("id")?);
+        }
+    }
+    let mut targets: Vec<(String, Vec<ResponseAttachment>)> = Vec::new();
+    for key in keys {
+        let list = by_key.remove(&key).unwrap_or_default();
+        match id_of.get(&key) {
+            Some(id) => targets.push((id.clone(), list)),
+            None => summary
+                .responses_unmatched
+                .extend(list.iter().map(|r| r.row)),
+        }
+    }
+    for chunk in targets.chunks(CHUNK) {
+        let ids: Vec<String> = chunk.iter().map(|(id, _)| id.clone()).collect();
+        let recs = codec::load_many(conn, &ids).await?;
+        let mut by_id: HashMap<String, Recommendation> =
+            recs.into_iter().map(|r| (r.id.to_string(), r)).collect();
+        let mut rows = RecRows::default();
+        let mut changed: Vec<String> = Vec::new();
+        for (id, list) in chunk {
+            let Some(before) = by_id.remove(id) else {
+                continue;
+            };
+            let mut after = before.clone();
+            let mut any = false;
+            for att in list {
+                match attach(&mut after.data, att) {
+                    Attached::To(_) => {
+                        summary.responses_attached += 1;
+                        any = true;
+                    }
+                    Attached::Duplicate => summary.responses_skipped += 1,
+                }
+            }
+            if !any {
+                continue;
+            }
+            let rows_named = list
+                .iter()
+                .map(|r| r.row.to_string())
+                .collect::<Vec<_>>()
+                .join(", ");
+            after.data = after
+                .data
+                .validate()
+                .map_err(|e| prefixed(e, &format!("responses (rows {rows_named}) for {id}")))?;
+            after.version += 1;
+            after.updated_at = now;
+            rows.push_children(&after)?;
+            rows.audit.extend(codec::audit_vals(
+                now,
+                actor,
+                "attach_responses",
+                "recommendation",
+                id,
+                Some(to_json(&before)?),
+                Some(to_json(&after)?),
+            ));
+            rows.outbox.extend(codec::outbox_vals(id, now));
+            changed.push(id.clone());
+        }
+        if changed.is_empty() {
+            continue;
+        }
+        for part in changed.chunks(codec::IN_CHUNK) {
+            let sql = format!(
+                "UPDATE recommendations SET version = version + 1, updated_at = $1 WHERE id IN ({})",
+                codec::placeholders(2, part.len())
+            );
+            let params = std::iter::once(Val::text(codec::fmt_ts(now)))
+                .chain(part.iter().map(|s| Val::text(s.clone())));
+            codec::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), params)
+                .execute(&mut *conn)
+                .await?;
+        }
+        codec::delete_children(conn, &changed).await?;
+        rows.flush(conn).await?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use concord_domain::{Lifecycle, RecKind};
+
+    fn data(addressees: &[(&str, Option<&str>)]) -> RecommendationData {
+        RecommendationData {
+            local_ref: None,
+            kind: RecKind::Concern,
+            issuer: OrgCode::parse("PFD").unwrap(),
+            source: None,
+            title: "t".into(),
+            text: "x".into(),
+            published: None,
+            status: Lifecycle::Published,
+            level: None,
+            addressees: addressees
+                .iter()
+                .map(|(n, o)| Addressee {
+                    name: n.to_string(),
+                    org: o.map(|o| OrgCode::parse(o).unwrap()),
+                    status: AddresseeStatus::AwaitingResponse,
+                    due: None,
+                    responses: vec![],
+                })
+                .collect(),
+            themes: vec![],
+            settings: vec![],
+            evidence: None,
+            patient_impact: None,
+            cost: None,
+            equality: None,
+            risk: None,
+            response_deadline: None,
+            links: vec![],
+        }
+    }
+
+    fn att(
+        respondent: Option<&str>,
+        org: Option<&str>,
+        url: Option<&str>,
+        text: Option<&str>,
+    ) -> ResponseAttachment {
+        ResponseAttachment {
+            row: 1,
+            parent_key: "k".into(),
+            respondent: respondent.map(String::from),
+            respondent_org: org.map(|o| OrgCode::parse(o).unwrap()),
+            response: Response {
+                received: None,
+                respondent: None,
+                url: url.map(String::from),
+                text: text.map(String::from),
+            },
+        }
+    }
+
+    #[test]
+    fn attaches_by_org_then_name_then_appends() {
+        let mut d = data(&[
+            ("Chief Executive, NHS England", Some("NHSE")),
+            ("Northmoor Hospitals NHS Trust", None),
+        ]);
+        assert_eq!(
+            attach(
+                &mut d,
+                &att(Some("NHS England"), Some("NHSE"), Some("u1"), None)
+            ),
+            Attached::To(0)
+        );
+        assert_eq!(d.addressees[0].status, AddresseeStatus::ResponseReceived);
+        assert_eq!(d.addressees[1].status, AddresseeStatus::AwaitingResponse);
+        assert_eq!(
+            attach(
+                &mut d,
+                &att(Some("Northmoor Hospitals"), None, Some("u2"), None)
+            ),
+            Attached::To(1)
+        );
+        assert_eq!(
+            attach(
+                &mut d,
+                &att(Some("The Royal College of Nursing"), None, Some("u3"), None)
+            ),
+            Attached::To(2)
+        );
+        assert_eq!(d.addressees[2].name, "The Royal College of Nursing");
+        assert_eq!(d.addressees[2].status, AddresseeStatus::ResponseReceived);
+        assert_eq!(
+            d.addressees[0].responses[0].respondent.as_deref(),
+            Some("NHS England")
+        );
+    }
+
+    #[test]
+    fn the_same_response_twice_is_skipped() {
+        let mut d = data(&[("NHS England", Some("NHSE"))]);
+        assert_eq!(
+            attach(&mut d, &att(None, Some("NHSE"), Some("u1"), Some("a"))),
+            Attached::To(0)
+        );
+        assert_eq!(
+            attach(&mut d, &att(None, None, Some("u1"), Some("b"))),
+            Attached::Duplicate
+        );
+        assert_eq!(
+            attach(&mut d, &att(None, Some("NHSE"), None, Some("plain"))),
+            Attached::To(0)
+        );
+        assert_eq!(
+            attach(&mut d, &att(None, Some("NHSE"), None, Some("plain"))),
+            Attached::Duplicate
+        );
+        assert_eq!(d.addressees[0].responses.len(), 2);
+    }
+}
