@@ -1,0 +1,1929 @@
+//! The store's test suite, against real databases: every test runs on SQLite
+//! (a fresh temporary file) and on PostgreSQL (a fresh database per test,
+//! created through the admin URL in `CONCORD_TEST_PG_URL`; see
+//! `scripts/pg-test-cluster.sh`). Without that variable the PostgreSQL half
+//! is skipped with a notice, except under `CI=true`, where it fails.
+
+use std::collections::{BTreeSet, HashSet};
+use std::io::Write as _;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+
+use chrono::{DateTime, NaiveDate, Utc};
+use concord_domain::*;
+use concord_store::{
+    Backend, DraftVisibility, Page, RecommendationFilter, SqlStore, Store, StoreError,
+};
+use sqlx::Row;
+
+// ---------------------------------------------------------------- harness
+
+struct Db {
+    store: SqlStore,
+    url: String,
+    backend: Backend,
+    _dir: Option<tempfile::TempDir>,
+    /// (admin URL, database name) to drop afterwards.
+    pg: Option<(String, String)>,
+}
+
+static PG_NOTICE: std::sync::Once = std::sync::Once::new();
+static COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+fn pg_admin_url() -> Option<String> {
+    match std::env::var("CONCORD_TEST_PG_URL") {
+        Ok(u) if !u.trim().is_empty() => Some(u),
+        _ => {
+            if std::env::var("CI").is_ok_and(|v| v == "true") {
+                panic!(
+                    "CONCORD_TEST_PG_URL is not set: CI must run the PostgreSQL suite (see scripts/pg-test-cluster.sh)"
+                );
+            }
+            PG_NOTICE.call_once(|| {
+                // Written past the test harness's capture so that it is seen.
+                let _ = writeln!(
+                    std::io::stderr(),
+                    "\n*** PostgreSQL suite did not run: CONCORD_TEST_PG_URL is not set \
+                     (eval \"$(scripts/pg-test-cluster.sh start)\" to get one) ***\n"
+                );
+            });
+            None
+        }
+    }
+}
+
+/// `postgres://u@h:p/admin` -> `postgres://u@h:p/NAME`
+fn with_database(admin: &str, name: &str) -> String {
+    let (base, query) = match admin.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (admin, None),
+    };
+    let cut = base
+        .rfind('/')
+        .filter(|i| *i > "postgres://".len())
+        .unwrap_or(base.len());
+    let mut url = format!("{}/{}", &base[..cut], name);
+    if let Some(q) = query {
+        url.push('?');
+        url.push_str(q);
+    }
+    url
+}
+
+async fn admin_exec(admin: &str, sql: &str) {
+    sqlx::any::install_default_drivers();
+    let pool = sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(admin)
+        .await
+        .expect("admin connect");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.to_string()))
+        .execute(&pool)
+        .await
+        .expect(sql);
+    pool.close().await;
+}
+
+impl Db {
+    async fn new(backend: Backend, test: &str) -> Option<Db> {
+        match backend {
+            Backend::Sqlite => {
+                let dir = tempfile::tempdir().unwrap();
+                let url = format!("sqlite://{}", dir.path().join("concord.db").display());
+                let store = SqlStore::open(&url).await.expect("open sqlite");
+                Some(Db {
+                    store,
+                    url,
+                    backend,
+                    _dir: Some(dir),
+                    pg: None,
+                })
+            }
+            Backend::Postgres => {
+                let admin = pg_admin_url()?;
+                let name = format!(
+                    "concord_t_{}_{}_{}",
+                    test.to_lowercase(),
+                    std::process::id(),
+                    COUNTER.fetch_add(1, Ordering::SeqCst)
+                );
+                admin_exec(&admin, &format!("CREATE DATABASE {name}")).await;
+                let url = with_database(&admin, &name);
+                let store = SqlStore::open(&url).await.expect("open postgres");
+                Some(Db {
+                    store,
+                    url,
+                    backend,
+                    _dir: None,
+                    pg: Some((admin, name)),
+                })
+            }
+        }
+    }
+
+    /// Another fresh, empty database of the given backend.
+    async fn sibling(&self, backend: Backend, test: &str) -> Db {
+        Db::new(backend, test).await.expect("backend available")
+    }
+
+    async fn finish(self) {
+        self.store.close().await;
+        if let Some((admin, name)) = &self.pg {
+            admin_exec(
+                admin,
+                &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+            )
+            .await;
+        }
+    }
+
+    /// Raw access for checks the Store trait does not offer.
+    async fn scalar(&self, sql: &'static str) -> i64 {
+        let row = sqlx::query(sql)
+            .fetch_one(&raw_pool(&self.url).await)
+            .await
+            .expect(sql);
+        row.try_get::<i64, _>(0).expect("integer")
+    }
+
+    async fn ints(&self, sql: &'static str) -> Vec<i64> {
+        sqlx::query(sql)
+            .fetch_all(&raw_pool(&self.url).await)
+            .await
+            .expect(sql)
+            .iter()
+            .map(|r| r.try_get::<i64, _>(0).unwrap())
+            .collect()
+    }
+
+    async fn dump(&self) -> String {
+        let mut out = Vec::new();
+        self.store.backup(&mut out).await.expect("backup");
+        String::from_utf8(out).unwrap()
+    }
+}
+
+async fn raw_pool(url: &str) -> sqlx::AnyPool {
+    sqlx::any::install_default_drivers();
+    sqlx::any::AnyPoolOptions::new()
+        .max_connections(1)
+        .connect(url)
+        .await
+        .expect("raw connect")
+}
+
+macro_rules! suite {
+    ($($name:ident),* $(,)?) => { $(
+        mod $name {
+            use super::*;
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                let db = Db::new(Backend::Sqlite, stringify!($name)).await.unwrap();
+                super::$name(&db).await;
+                db.finish().await;
+            }
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if let Some(db) = Db::new(Backend::Postgres, stringify!($name)).await {
+                    super::$name(&db).await;
+                    db.finish().await;
+                }
+            }
+        }
+    )* };
+}
+
+suite!(
+    numbered_placeholders_work_on_both,
+    migrations_are_recorded_once,
+    create_get_and_round_trip,
+    list_filters_and_paging,
+    draft_visibility,
+    update_versions_and_conflicts,
+    audit_and_outbox_in_the_same_transaction,
+    nothing_written_when_create_fails,
+    id_allocation,
+    concurrent_writers_never_share_an_id,
+    import_is_idempotent,
+    import_is_all_or_nothing,
+    import_attaches_responses,
+    scan_orders_by_issuer_year_sequence,
+    backup_restores_into_the_other_backend,
+    restore_refuses_a_non_empty_database,
+    restore_reports_bad_lines,
+    organisations_are_added_not_overwritten,
+    api_tokens,
+);
+
+// ---------------------------------------------------------------- data
+
+fn code(s: &str) -> OrgCode {
+    OrgCode::parse(s).unwrap()
+}
+
+fn d(s: &str) -> Option<NaiveDate> {
+    Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+}
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+fn now() -> DateTime<Utc> {
+    t("2024-09-16T10:00:00.123456789Z")
+}
+
+fn actor() -> Actor {
+    Actor::system("test")
+}
+
+fn id(s: &str) -> RecommendationId {
+    RecommendationId::parse(s).unwrap()
+}
+
+fn data(issuer: &str, title: &str) -> RecommendationData {
+    RecommendationData {
+        local_ref: Some("R1".into()),
+        kind: RecKind::Recommendation,
+        issuer: code(issuer),
+        source: Some(Source {
+            title: Some("A report".into()),
+            date: d("2024-01-02"),
+            url: Some("https://example.org/report".into()),
+            local_ref: Some("I2024/001".into()),
+        }),
+        title: title.into(),
+        text: format!("{title}: do the thing."),
+        published: d("2024-03-01"),
+        status: Lifecycle::Published,
+        level: Some(SystemLevel::National),
+        addressees: vec![Addressee {
+            name: "NHS England".into(),
+            org: Some(code("NHSE")),
+            status: AddresseeStatus::AwaitingResponse,
+            due: d("2024-06-01"),
+            responses: vec![Response {
+                received: d("2024-05-01"),
+                respondent: Some("NHS England".into()),
+                url: Some("https://example.org/reply".into()),
+                text: Some("We agree.".into()),
+            }],
+        }],
+        themes: vec!["Sepsis".into(), "Deterioration".into()],
+        settings: vec!["Acute".into()],
+        evidence: Some(Evidence {
+            kind: Some(EvidenceKind::Investigation),
+            references: vec!["ref 1".into()],
+            strength: Some(EvidenceStrength::Moderate),
+        }),
+        patient_impact: Some("Fewer deaths".into()),
+        cost: Some(Cost {
+            one_off: Some(1000.25),
+            recurring: None,
+            currency: "GBP".into(),
+            confidence: Some(Confidence::Low),
+            cost_effectiveness: None,
+        }),
+        equality: Some(EqualityImpact {
+            groups: vec!["older people".into()],
+            direction: EqualityDirection::Reduces,
+            mitigation: None,
+        }),
+        risk: Some(Risk::High),
+        response_deadline: d("2024-06-01"),
+        links: vec![Link {
+            kind: LinkKind::Related,
+            target: "PFD-2023-0001".into(),
+            state: LinkState::Confirmed,
+            asserted_by: Some("HSSIB".into()),
+            asserted_at: Some(t("2024-03-01T09:00:00Z")),
+        }],
+    }
+}
+
+fn alloc(issuer: &str, year: u16, data: RecommendationData) -> NewRecommendation {
+    NewRecommendation {
+        id: IdRequest::Allocate {
+            issuer: code(issuer),
+            year,
+            floor: 1,
+        },
+        data,
+        import_key: None,
+        version: None,
+        created_at: None,
+        updated_at: None,
+    }
+}
+
+fn exact(s: &str, data: RecommendationData) -> NewRecommendation {
+    NewRecommendation {
+        id: IdRequest::Exact(id(s)),
+        ..alloc("HSSIB", 2024, data)
+    }
+}
+
+fn org(code_: &str, name: &str) -> Organisation {
+    Organisation {
+        code: code(code_),
+        name: name.into(),
+        kind: OrgKind::Provider,
+        level: OrgLevel::Provider,
+        provider_kind: Some(ProviderKind::AcuteTrust),
+        region: Some("North".into()),
+        aliases: vec![format!("{name} alias")],
+    }
+}
+
+fn no_progress(_: u64) {}
+
+fn ids_of(recs: &[Recommendation]) -> Vec<String> {
+    recs.iter().map(|r| r.id.to_string()).collect()
+}
+
+// ---------------------------------------------------------------- tests
+
+async fn numbered_placeholders_work_on_both(db: &Db) {
+    // `$N` placeholders, out of order and repeated, bind by number on SQLite too.
+    let row = sqlx::query("SELECT CAST($2 AS BIGINT) - CAST($1 AS BIGINT) + CAST($2 AS BIGINT)")
+        .bind(1_i64)
+        .bind(10_i64)
+        .fetch_one(&raw_pool(&db.url).await)
+        .await
+        .unwrap();
+    assert_eq!(row.try_get::<i64, _>(0).unwrap(), 19);
+}
+
+async fn migrations_are_recorded_once(db: &Db) {
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM schema_migrations").await, 1);
+    // Opening again applies nothing new and keeps the data.
+    db.store
+        .create(&actor(), alloc("HSSIB", 2024, data("HSSIB", "A")), now())
+        .await
+        .unwrap();
+    let again = SqlStore::open(&db.url).await.unwrap();
+    assert_eq!(again.count().await.unwrap(), 1);
+    again.close().await;
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM schema_migrations").await, 1);
+    assert_eq!(db.store.backend(), db.backend);
+}
+
+async fn create_get_and_round_trip(db: &Db) {
+    let s = &db.store;
+    let mut new = alloc("HSSIB", 2024, data("HSSIB", "  Sepsis screening  "));
+    new.import_key = Some("https://example.org/report#1".into());
+    let rec = s.create(&actor(), new, now()).await.unwrap();
+    assert_eq!(rec.id.to_string(), "HSSIB-2024-0001");
+    assert_eq!(rec.data.title, "Sepsis screening", "validated and tidied");
+    assert_eq!(rec.version, 1);
+    assert_eq!(rec.created_at, now());
+    assert_eq!(rec.updated_at, now());
+
+    let got = s.get(&rec.id).await.unwrap().expect("stored");
+    assert_eq!(
+        got, rec,
+        "every field survives the database, to the nanosecond"
+    );
+    let by_key = s
+        .get_by_import_key("https://example.org/report#1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(by_key, rec);
+    assert!(s.get(&id("HSSIB-2024-0002")).await.unwrap().is_none());
+    assert!(s.get_by_import_key("nope").await.unwrap().is_none());
+    assert_eq!(s.count().await.unwrap(), 1);
+
+    // A record carried back from an export keeps its version and times.
+    let mut exported = rec.clone();
+    exported.id = id("HSSIB-2023-0042");
+    exported.version = 7;
+    exported.import_key = None;
+    exported.created_at = t("2023-01-01T00:00:00Z");
+    exported.updated_at = t("2023-02-01T00:00:00Z");
+    let back = s
+        .create(
+            &actor(),
+            NewRecommendation::from_export(exported.clone()),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(back, exported);
+    assert_eq!(s.get(&exported.id).await.unwrap().unwrap(), exported);
+}
+
+/// issuer, title, published, theme, setting, status, kind, addressee name
+type ListingSpec = (
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    &'static str,
+    Lifecycle,
+    RecKind,
+    &'static str,
+);
+
+async fn seed_for_listing(s: &SqlStore) -> Vec<Recommendation> {
+    let mut out = Vec::new();
+    let specs: &[ListingSpec] = &[
+        // issuer, title, published, theme, setting, status, kind, addressee name
+        (
+            "HSSIB",
+            "Alpha",
+            "2024-01-10",
+            "Sepsis",
+            "Acute",
+            Lifecycle::Published,
+            RecKind::Recommendation,
+            "NHS England",
+        ),
+        (
+            "HSSIB",
+            "Bravo",
+            "2024-03-05",
+            "Falls",
+            "Community",
+            Lifecycle::Closed,
+            RecKind::SafetyObservation,
+            "Care Quality Commission",
+        ),
+        (
+            "CQC",
+            "Charlie",
+            "2023-11-20",
+            "sepsis",
+            "Acute",
+            Lifecycle::Published,
+            RecKind::Recommendation,
+            "Northmoor Hospitals NHS Trust",
+        ),
+        (
+            "CQC",
+            "Delta",
+            "2024-03-05",
+            "Medicines",
+            "Primary care",
+            Lifecycle::Withdrawn,
+            RecKind::Concern,
+            "Royal College of 50% Nursing",
+        ),
+        (
+            "MNSI",
+            "Echo",
+            "2022-07-01",
+            "Maternity",
+            "Acute",
+            Lifecycle::Published,
+            RecKind::SafetyAction,
+            "NHS England",
+        ),
+    ];
+    for (issuer, title, published, theme, setting, status, kind, addressee) in specs {
+        let mut dt = data(issuer, title);
+        dt.published = d(published);
+        dt.response_deadline = None;
+        dt.themes = vec![theme.to_string()];
+        dt.settings = vec![setting.to_string()];
+        dt.status = *status;
+        dt.kind = *kind;
+        dt.addressees[0].name = addressee.to_string();
+        dt.addressees[0].due = None;
+        dt.addressees[0].org = if *addressee == "NHS England" {
+            Some(code("NHSE"))
+        } else {
+            None
+        };
+        out.push(
+            s.create(&actor(), alloc(issuer, 2024, dt), now())
+                .await
+                .unwrap(),
+        );
+    }
+    out
+}
+
+async fn list_filters_and_paging(db: &Db) {
+    let s = &db.store;
+    seed_for_listing(s).await;
+    let all = Page {
+        offset: 0,
+        limit: 100,
+    };
+    let titles = |p: &concord_store::ListPage| {
+        p.items
+            .iter()
+            .map(|r| r.data.title.clone())
+            .collect::<Vec<_>>()
+    };
+
+    let p = s.list(&RecommendationFilter::default(), all).await.unwrap();
+    assert_eq!(p.total, 5);
+    // Newest published first, then by id (HSSIB-2024-0002 after CQC-2024-0002).
+    assert_eq!(titles(&p), ["Delta", "Bravo", "Alpha", "Charlie", "Echo"]);
+
+    let f = |f: RecommendationFilter| f;
+    let cases: Vec<(RecommendationFilter, Vec<&str>)> = vec![
+        (
+            f(RecommendationFilter {
+                issuer: Some(code("CQC")),
+                ..Default::default()
+            }),
+            vec!["Delta", "Charlie"],
+        ),
+        (
+            f(RecommendationFilter {
+                addressee: Some("nhse".into()),
+                ..Default::default()
+            }),
+            vec!["Alpha", "Echo"],
+        ),
+        (
+            f(RecommendationFilter {
+                addressee: Some("NORTHMOOR".into()),
+                ..Default::default()
+            }),
+            vec!["Charlie"],
+        ),
+        (
+            f(RecommendationFilter {
+                addressee: Some("quality comm".into()),
+                ..Default::default()
+            }),
+            vec!["Bravo"],
+        ),
+        (
+            f(RecommendationFilter {
+                addressee: Some("50%".into()),
+                ..Default::default()
+            }),
+            vec!["Delta"],
+        ),
+        (
+            f(RecommendationFilter {
+                addressee: Some("5_%".into()),
+                ..Default::default()
+            }),
+            vec![],
+        ),
+        (
+            f(RecommendationFilter {
+                theme: Some("SEPSIS".into()),
+                ..Default::default()
+            }),
+            vec!["Alpha", "Charlie"],
+        ),
+        (
+            f(RecommendationFilter {
+                theme: Some("seps".into()),
+                ..Default::default()
+            }),
+            vec![],
+        ),
+        (
+            f(RecommendationFilter {
+                setting: Some("acute".into()),
+                ..Default::default()
+            }),
+            vec!["Alpha", "Charlie", "Echo"],
+        ),
+        (
+            f(RecommendationFilter {
+                status: Some(Lifecycle::Closed),
+                ..Default::default()
+            }),
+            vec!["Bravo"],
+        ),
+        (
+            f(RecommendationFilter {
+                kind: Some(RecKind::Recommendation),
+                ..Default::default()
+            }),
+            vec!["Alpha", "Charlie"],
+        ),
+        (
+            f(RecommendationFilter {
+                from: d("2024-01-10"),
+                ..Default::default()
+            }),
+            vec!["Delta", "Bravo", "Alpha"],
+        ),
+        (
+            f(RecommendationFilter {
+                to: d("2024-01-10"),
+                ..Default::default()
+            }),
+            vec!["Alpha", "Charlie", "Echo"],
+        ),
+        (
+            f(RecommendationFilter {
+                from: d("2023-01-01"),
+                to: d("2024-03-04"),
+                theme: Some("sepsis".into()),
+                ..Default::default()
+            }),
+            vec!["Alpha", "Charlie"],
+        ),
+        (
+            f(RecommendationFilter {
+                issuer: Some(code("HSSIB")),
+                setting: Some("Acute".into()),
+                ..Default::default()
+            }),
+            vec!["Alpha"],
+        ),
+    ];
+    for (filter, want) in cases {
+        let p = s.list(&filter, all).await.unwrap();
+        assert_eq!(titles(&p), want, "{filter:?}");
+        assert_eq!(p.total, want.len() as u64, "{filter:?}");
+    }
+
+    // Paging: total stays the count under the filter.
+    let p1 = s
+        .list(
+            &RecommendationFilter::default(),
+            Page {
+                offset: 0,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    let p2 = s
+        .list(
+            &RecommendationFilter::default(),
+            Page {
+                offset: 2,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    let p3 = s
+        .list(
+            &RecommendationFilter::default(),
+            Page {
+                offset: 4,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    let p4 = s
+        .list(
+            &RecommendationFilter::default(),
+            Page {
+                offset: 10,
+                limit: 2,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((p1.total, p2.total, p3.total, p4.total), (5, 5, 5, 5));
+    assert_eq!(titles(&p1), ["Delta", "Bravo"]);
+    assert_eq!(titles(&p2), ["Alpha", "Charlie"]);
+    assert_eq!(titles(&p3), ["Echo"]);
+    assert!(p4.items.is_empty());
+    let p0 = s
+        .list(
+            &RecommendationFilter::default(),
+            Page {
+                offset: 0,
+                limit: 0,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((p0.total, p0.items.len()), (5, 0));
+    // Listed records are whole (children loaded in batches).
+    assert_eq!(p1.items[0], s.get(&p1.items[0].id).await.unwrap().unwrap());
+}
+
+async fn draft_visibility(db: &Db) {
+    let s = &db.store;
+    let mk = |issuer: &str, title: &str, status: Lifecycle| {
+        let mut dt = data(issuer, title);
+        dt.status = status;
+        alloc(issuer, 2024, dt)
+    };
+    s.create(&actor(), mk("HSSIB", "Public", Lifecycle::Published), now())
+        .await
+        .unwrap();
+    s.create(
+        &actor(),
+        mk("HSSIB", "HSSIB draft", Lifecycle::Draft),
+        now(),
+    )
+    .await
+    .unwrap();
+    s.create(&actor(), mk("CQC", "CQC draft", Lifecycle::Draft), now())
+        .await
+        .unwrap();
+    let all = Page {
+        offset: 0,
+        limit: 10,
+    };
+    let titles = |p: concord_store::ListPage| {
+        let mut v: Vec<String> = p.items.iter().map(|r| r.data.title.clone()).collect();
+        v.sort();
+        (p.total, v)
+    };
+    let with = |drafts: DraftVisibility| RecommendationFilter {
+        drafts,
+        ..Default::default()
+    };
+    assert_eq!(
+        titles(s.list(&with(DraftVisibility::None), all).await.unwrap()),
+        (1, vec!["Public".to_string()])
+    );
+    assert_eq!(
+        titles(
+            s.list(&with(DraftVisibility::OfIssuer(code("HSSIB"))), all)
+                .await
+                .unwrap()
+        ),
+        (2, vec!["HSSIB draft".to_string(), "Public".to_string()])
+    );
+    assert_eq!(
+        titles(s.list(&with(DraftVisibility::All), all).await.unwrap()).0,
+        3
+    );
+    // Asking for drafts by status still respects visibility.
+    let drafts = RecommendationFilter {
+        status: Some(Lifecycle::Draft),
+        drafts: DraftVisibility::OfIssuer(code("CQC")),
+        ..Default::default()
+    };
+    assert_eq!(
+        titles(s.list(&drafts, all).await.unwrap()),
+        (1, vec!["CQC draft".to_string()])
+    );
+    let none = RecommendationFilter {
+        status: Some(Lifecycle::Draft),
+        ..Default::default()
+    };
+    assert_eq!(s.list(&none, all).await.unwrap().total, 0);
+}
+
+async fn update_versions_and_conflicts(db: &Db) {
+    let s = &db.store;
+    let rec = s
+        .create(
+            &actor(),
+            alloc("HSSIB", 2024, data("HSSIB", "Original")),
+            now(),
+        )
+        .await
+        .unwrap();
+    let later = t("2024-10-01T12:00:00Z");
+    let mut changed = rec.data.clone();
+    changed.title = "Changed".into();
+    changed.addressees.push(Addressee {
+        name: "Care Quality Commission".into(),
+        org: Some(code("CQC")),
+        status: AddresseeStatus::NotRequired,
+        due: None,
+        responses: vec![],
+    });
+    changed.themes = vec!["Falls".into()];
+    changed.links.clear();
+    let v2 = s
+        .update(&actor(), &rec.id, 1, changed.clone(), later)
+        .await
+        .unwrap();
+    assert_eq!(v2.version, 2);
+    assert_eq!(v2.updated_at, later);
+    assert_eq!(v2.created_at, rec.created_at);
+    assert_eq!(
+        s.get(&rec.id).await.unwrap().unwrap(),
+        v2,
+        "children replaced wholesale"
+    );
+
+    // A stale version is refused and changes nothing.
+    let mut stale = rec.data.clone();
+    stale.title = "Stale".into();
+    match s.update(&actor(), &rec.id, 1, stale, later).await {
+        Err(StoreError::Conflict {
+            expected: 1,
+            actual: 2,
+            ..
+        }) => {}
+        other => panic!("expected a conflict, got {other:?}"),
+    }
+    assert_eq!(s.get(&rec.id).await.unwrap().unwrap(), v2);
+
+    assert!(matches!(
+        s.update(&actor(), &id("HSSIB-2024-0999"), 1, changed.clone(), later)
+            .await,
+        Err(StoreError::NotFound { .. })
+    ));
+    let mut moved = changed.clone();
+    moved.issuer = code("CQC");
+    assert!(matches!(
+        s.update(&actor(), &rec.id, 2, moved, later).await,
+        Err(StoreError::Invalid(_))
+    ));
+    let mut invalid = changed.clone();
+    invalid.text = "   ".into();
+    assert!(matches!(
+        s.update(&actor(), &rec.id, 2, invalid, later).await,
+        Err(StoreError::Invalid(_))
+    ));
+
+    let h = s.history(&rec.id.to_string()).await.unwrap();
+    let actions: Vec<&str> = h.iter().map(|e| e.action.as_str()).collect();
+    assert_eq!(actions, ["create", "update"]);
+    assert_eq!(h[1].before.as_ref().unwrap()["title"], "Original");
+    assert_eq!(h[1].after.as_ref().unwrap()["title"], "Changed");
+    assert_eq!(h[1].after.as_ref().unwrap()["version"], 2);
+    assert_eq!(h[1].at, later);
+    assert_eq!(h[1].actor, "test");
+}
+
+async fn audit_and_outbox_in_the_same_transaction(db: &Db) {
+    let s = &db.store;
+    let a = s
+        .create(&actor(), alloc("HSSIB", 2024, data("HSSIB", "A")), now())
+        .await
+        .unwrap();
+    let b = s
+        .create(&actor(), alloc("HSSIB", 2024, data("HSSIB", "B")), now())
+        .await
+        .unwrap();
+    s.update(&actor(), &a.id, 1, data("HSSIB", "A2"), now())
+        .await
+        .unwrap();
+    let out = s.outbox_after(0, 100).await.unwrap();
+    let seen: Vec<(String, String, String)> = out
+        .iter()
+        .map(|o| (o.entity.clone(), o.entity_id.clone(), o.op.clone()))
+        .collect();
+    let rid = |r: &Recommendation| {
+        (
+            "recommendation".to_string(),
+            r.id.to_string(),
+            "upsert".to_string(),
+        )
+    };
+    assert_eq!(seen, [rid(&a), rid(&b), rid(&a)]);
+    assert!(out.windows(2).all(|w| w[0].seq < w[1].seq));
+    assert_eq!(out[0].at, now());
+    let tail = s.outbox_after(out[0].seq, 1).await.unwrap();
+    assert_eq!(tail.len(), 1);
+    assert_eq!(tail[0].seq, out[1].seq);
+    assert!(s.outbox_after(out[2].seq, 10).await.unwrap().is_empty());
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM audit_events").await, 3);
+    let h = s.history(&b.id.to_string()).await.unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].entity, "recommendation");
+    assert!(h[0].before.is_none());
+    let after: Recommendation = serde_json::from_value(h[0].after.clone().unwrap()).unwrap();
+    assert_eq!(after, b);
+}
+
+async fn nothing_written_when_create_fails(db: &Db) {
+    let s = &db.store;
+    let counts = || async {
+        (
+            db.scalar("SELECT COUNT(*) FROM recommendations").await,
+            db.scalar("SELECT COUNT(*) FROM audit_events").await,
+            db.scalar("SELECT COUNT(*) FROM outbox").await,
+            db.scalar("SELECT COUNT(*) FROM id_sequences").await,
+            db.scalar("SELECT COALESCE(MAX(next_seq), 0) FROM id_sequences")
+                .await,
+        )
+    };
+    let empty = counts().await;
+    assert_eq!(empty, (0, 0, 0, 0, 0));
+    // Invalid data: refused before anything is written.
+    let mut bad = data("HSSIB", "");
+    bad.text = String::new();
+    match s
+        .create(&actor(), exact("HSSIB-2024-0007", bad), now())
+        .await
+    {
+        Err(StoreError::Invalid(e)) => assert_eq!(e.fields().len(), 2),
+        other => panic!("expected invalid, got {other:?}"),
+    }
+    // An id of another issuer, a year out of range, a bad version.
+    assert!(matches!(
+        s.create(&actor(), exact("CQC-2024-0001", data("HSSIB", "x")), now())
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert!(matches!(
+        s.create(&actor(), alloc("HSSIB", 1492, data("HSSIB", "x")), now())
+            .await,
+        Err(StoreError::Invalid(_))
+    ));
+    let mut v0 = alloc("HSSIB", 2024, data("HSSIB", "x"));
+    v0.version = Some(0);
+    assert!(matches!(
+        s.create(&actor(), v0, now()).await,
+        Err(StoreError::Invalid(_))
+    ));
+    assert_eq!(counts().await, empty);
+
+    // A duplicate id or import key: refused inside the transaction, rolled back.
+    let mut first = exact("HSSIB-2024-0003", data("HSSIB", "First"));
+    first.import_key = Some("key-1".into());
+    s.create(&actor(), first, now()).await.unwrap();
+    let one = counts().await;
+    assert_eq!(one, (1, 1, 1, 1, 4));
+    assert!(matches!(
+        s.create(
+            &actor(),
+            exact("HSSIB-2024-0003", data("HSSIB", "Again")),
+            now()
+        )
+        .await,
+        Err(StoreError::Duplicate(_))
+    ));
+    let mut same_key = alloc("HSSIB", 2025, data("HSSIB", "Same key"));
+    same_key.import_key = Some("key-1".into());
+    assert!(matches!(
+        s.create(&actor(), same_key, now()).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(
+        counts().await,
+        one,
+        "no record, audit, outbox or id_sequences row from a refused create"
+    );
+    // The failed allocation for 2025 handed out nothing.
+    let next = s
+        .create(&actor(), alloc("HSSIB", 2025, data("HSSIB", "Next")), now())
+        .await
+        .unwrap();
+    assert_eq!(next.id.to_string(), "HSSIB-2025-0001");
+}
+
+async fn id_allocation(db: &Db) {
+    let s = &db.store;
+    let mk = |req: IdRequest| NewRecommendation {
+        id: req,
+        ..alloc("HSSIB", 2024, data("HSSIB", "x"))
+    };
+    let create = |req: IdRequest| async move {
+        s.create(&actor(), mk(req), now())
+            .await
+            .map(|r| r.id.to_string())
+    };
+    let a = |floor: u32| IdRequest::Allocate {
+        issuer: code("HSSIB"),
+        year: 2024,
+        floor,
+    };
+    let pref = |i: &str, fallback_floor: u32| IdRequest::Preferred {
+        id: id(i),
+        fallback_floor,
+    };
+
+    assert_eq!(create(a(1)).await.unwrap(), "HSSIB-2024-0001");
+    assert_eq!(
+        create(IdRequest::Exact(id("HSSIB-2024-0005")))
+            .await
+            .unwrap(),
+        "HSSIB-2024-0005"
+    );
+    assert_eq!(
+        create(a(1)).await.unwrap(),
+        "HSSIB-2024-0006",
+        "allocation moves past exact ids"
+    );
+    assert_eq!(
+        create(a(100)).await.unwrap(),
+        "HSSIB-2024-0100",
+        "never below the floor"
+    );
+    assert_eq!(create(a(1)).await.unwrap(), "HSSIB-2024-0101");
+    assert_eq!(
+        create(a(50)).await.unwrap(),
+        "HSSIB-2024-0102",
+        "above every number used"
+    );
+    assert_eq!(
+        create(IdRequest::Exact(id("HSSIB-2024-0003")))
+            .await
+            .unwrap(),
+        "HSSIB-2024-0003",
+        "a gap may be filled exactly"
+    );
+    assert!(matches!(
+        create(IdRequest::Exact(id("HSSIB-2024-0003"))).await,
+        Err(StoreError::Duplicate(_))
+    ));
+    assert_eq!(
+        create(pref("HSSIB-2024-0200", 9000)).await.unwrap(),
+        "HSSIB-2024-0200",
+        "preferred id when free"
+    );
+    assert_eq!(
+        create(pref("HSSIB-2024-0200", 9000)).await.unwrap(),
+        "HSSIB-2024-9000",
+        "else from the fallback floor"
+    );
+    assert_eq!(
+        create(pref("HSSIB-2024-0200", 9000)).await.unwrap(),
+        "HSSIB-2024-9001"
+    );
+    assert_eq!(create(a(1)).await.unwrap(), "HSSIB-2024-9002");
+    assert_eq!(
+        create(pref("HSSIB-2024-0150", 9000)).await.unwrap(),
+        "HSSIB-2024-0150"
+    );
+    // Years and issuers are separate sequences.
+    assert_eq!(
+        create(IdRequest::Allocate {
+            issuer: code("HSSIB"),
+            year: 2025,
+            floor: 0
+        })
+        .await
+        .unwrap(),
+        "HSSIB-2025-0001"
+    );
+    let other = NewRecommendation {
+        id: IdRequest::Allocate {
+            issuer: code("CQC"),
+            year: 2024,
+            floor: 1,
+        },
+        ..alloc("CQC", 2024, data("CQC", "y"))
+    };
+    assert_eq!(
+        s.create(&actor(), other, now())
+            .await
+            .unwrap()
+            .id
+            .to_string(),
+        "CQC-2024-0001"
+    );
+    // A number is never handed out again, even after the record changes.
+    let r = s.get(&id("HSSIB-2024-9002")).await.unwrap().unwrap();
+    s.update(&actor(), &r.id, 1, data("HSSIB", "changed"), now())
+        .await
+        .unwrap();
+    assert_eq!(create(a(1)).await.unwrap(), "HSSIB-2024-9003");
+    // 5-digit sequences.
+    assert_eq!(
+        create(IdRequest::Exact(id("HSSIB-2024-12345")))
+            .await
+            .unwrap(),
+        "HSSIB-2024-12345"
+    );
+    assert_eq!(create(a(1)).await.unwrap(), "HSSIB-2024-12346");
+}
+
+async fn concurrent_writers_never_share_an_id(db: &Db) {
+    const WRITERS: usize = 8;
+    const EACH: usize = 50;
+    let mut handles = Vec::new();
+    for w in 0..WRITERS {
+        // A separate pool per writer (for SQLite: the same file opened 8 times).
+        let store = SqlStore::open_with(&db.url, 2).await.unwrap();
+        handles.push(tokio::spawn(async move {
+            let mut ids = Vec::new();
+            for i in 0..EACH {
+                let rec = store
+                    .create(
+                        &actor(),
+                        alloc("PFD", 2024, data("PFD", &format!("writer {w} record {i}"))),
+                        now(),
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("writer {w} record {i}: {e}"));
+                ids.push(rec.id.seq);
+            }
+            store.close().await;
+            ids
+        }));
+    }
+    let mut all = Vec::new();
+    for h in handles {
+        all.extend(h.await.unwrap());
+    }
+    let unique: BTreeSet<u32> = all.iter().copied().collect();
+    assert_eq!(unique.len(), WRITERS * EACH, "no id handed out twice");
+    assert_eq!(
+        unique.iter().copied().collect::<Vec<_>>(),
+        (1..=(WRITERS * EACH) as u32).collect::<Vec<_>>(),
+        "no gaps"
+    );
+    assert_eq!(db.store.count().await.unwrap(), (WRITERS * EACH) as u64);
+    // Every record has its audit row and outbox row, with no gaps in the audit.
+    let seqs = db
+        .ints("SELECT seq FROM audit_events WHERE action = 'create' ORDER BY seq")
+        .await;
+    assert_eq!(seqs.len(), WRITERS * EACH);
+    assert_eq!(
+        seqs,
+        (seqs[0]..seqs[0] + (WRITERS * EACH) as i64).collect::<Vec<_>>()
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(DISTINCT entity_id) FROM audit_events")
+            .await,
+        (WRITERS * EACH) as i64
+    );
+    assert_eq!(
+        db.scalar("SELECT COUNT(DISTINCT entity_id) FROM outbox")
+            .await,
+        (WRITERS * EACH) as i64
+    );
+    assert_eq!(
+        db.scalar("SELECT next_seq FROM id_sequences").await,
+        (WRITERS * EACH + 1) as i64
+    );
+}
+
+fn pfd_batch(n: usize) -> Vec<NewRecommendation> {
+    (0..n)
+        .map(|i| {
+            let mut dt = data("PFD", &format!("Report {i}"));
+            dt.kind = RecKind::Concern;
+            let req = if i % 3 == 0 {
+                IdRequest::Allocate {
+                    issuer: code("PFD"),
+                    year: 2023,
+                    floor: PFD_FALLBACK_FLOOR,
+                }
+            } else {
+                // Every fifth report repeats the judiciary reference of report 1.
+                let n = if i % 5 == 0 { 2 } else { i + 1 };
+                IdRequest::Preferred {
+                    id: id(&format!("PFD-2024-{n:04}")),
+                    fallback_floor: PFD_FALLBACK_FLOOR,
+                }
+            };
+            NewRecommendation {
+                id: req,
+                data: dt,
+                import_key: Some(format!("https://judiciary.example/report-{i}")),
+                version: None,
+                created_at: None,
+                updated_at: None,
+            }
+        })
+        .collect()
+}
+
+async fn import_is_idempotent(db: &Db) {
+    let s = &db.store;
+    const N: usize = 1234;
+    let calls = Arc::new(AtomicU64::new(0));
+    let last = Arc::new(AtomicU64::new(0));
+    let (c, l) = (calls.clone(), last.clone());
+    let progress = move |n: u64| {
+        c.fetch_add(1, Ordering::SeqCst);
+        l.store(n, Ordering::SeqCst);
+    };
+    let orgs = vec![org("NMH", "Northmoor Hospitals NHS Foundation Trust")];
+    let first = s
+        .import(&actor(), &orgs, pfd_batch(N), vec![], now(), &progress)
+        .await
+        .unwrap();
+    assert_eq!((first.imported, first.skipped), (N as u64, 0));
+    assert_eq!(last.load(Ordering::SeqCst), N as u64);
+    assert_eq!(
+        calls.load(Ordering::SeqCst),
+        2,
+        "every 1000 records, and at the end"
+    );
+    assert_eq!(s.count().await.unwrap(), N as u64);
+    assert!(s.organisation(&code("NMH")).await.unwrap().is_some());
+    let dump = db.dump().await;
+
+    let again = s
+        .import(&actor(), &orgs, pfd_batch(N), vec![], now(), &no_progress)
+        .await
+        .unwrap();
+    assert_eq!((again.imported, again.skipped), (0, N as u64));
+    assert_eq!(
+        db.dump().await,
+        dump,
+        "the second import changes nothing at all"
+    );
+
+    // Preferred ids were used when free, shared references fell back to 9000+.
+    let r1 = s
+        .get_by_import_key("https://judiciary.example/report-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r1.id.to_string(), "PFD-2024-0002");
+    let r10 = s
+        .get_by_import_key("https://judiciary.example/report-10")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        r10.id.seq >= PFD_FALLBACK_FLOOR && r10.id.year == 2024,
+        "{}",
+        r10.id
+    );
+    let r0 = s
+        .get_by_import_key("https://judiciary.example/report-0")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(r0.id.to_string(), "PFD-2023-9000");
+    // One audit row per record (after = NULL) and one summary row.
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM audit_events WHERE action = 'import' AND entity = 'recommendation' AND after_json IS NULL").await, N as i64);
+    assert_eq!(
+        db.scalar("SELECT COUNT(*) FROM audit_events WHERE entity = 'import'")
+            .await,
+        1
+    );
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM outbox").await, N as i64);
+    // The sequences moved past every number used by the import.
+    let next = s
+        .create(&actor(), alloc("PFD", 2023, data("PFD", "after")), now())
+        .await
+        .unwrap();
+    assert_eq!(next.id.seq as usize, 9000 + N.div_ceil(3));
+    // Exact ids already present are skipped too; within one batch as well.
+    let exported = s.get(&id("PFD-2024-0002")).await.unwrap().unwrap();
+    let mut copy = exported.clone();
+    copy.import_key = Some("another key".into());
+    let mut fresh = exported.clone();
+    fresh.id = id("PFD-2024-7777");
+    fresh.import_key = None;
+    let batch = vec![
+        NewRecommendation::from_export(copy),
+        NewRecommendation::from_export(fresh.clone()),
+        NewRecommendation::from_export(fresh.clone()),
+    ];
+    let sum = s
+        .import(&actor(), &[], batch, vec![], now(), &no_progress)
+        .await
+        .unwrap();
+    assert_eq!((sum.imported, sum.skipped), (1, 2));
+    assert_eq!(
+        s.get(&fresh.id).await.unwrap().unwrap(),
+        fresh,
+        "an exported record comes back exactly"
+    );
+}
+
+async fn import_is_all_or_nothing(db: &Db) {
+    let s = &db.store;
+    s.create(&actor(), alloc("PFD", 2024, data("PFD", "Before")), now())
+        .await
+        .unwrap();
+    s.add_organisation(&actor(), &org("OLD", "Old Trust"))
+        .await
+        .unwrap();
+    let before = db.dump().await;
+
+    let mut batch = pfd_batch(1500);
+    batch[1100].data.title = "   ".into();
+    let orgs = vec![org("NEWT", "New Trust"), org("OLD", "Renamed")];
+    match s
+        .import(&actor(), &orgs, batch, vec![], now(), &no_progress)
+        .await
+    {
+        Err(StoreError::Invalid(e)) => {
+            let f = e.fields();
+            assert_eq!(f[0].field, "records[1100].title", "{e}");
+        }
+        other => panic!("expected invalid, got {other:?}"),
+    }
+    // Two chunks were written before the bad record; all rolled back.
+    assert_eq!(
+        db.dump().await,
+        before,
+        "records, organisations, id_sequences, audit and outbox unchanged"
+    );
+    assert!(s.organisation(&code("NEWT")).await.unwrap().is_none());
+}
+
+async fn import_attaches_responses(db: &Db) {
+    let s = &db.store;
+    let report = |key: &str, addressees: Vec<(&str, Option<&str>)>| {
+        let mut dt = data("PFD", key);
+        dt.addressees = addressees
+            .into_iter()
+            .map(|(n, o)| Addressee {
+                name: n.into(),
+                org: o.map(code),
+                status: AddresseeStatus::AwaitingResponse,
+                due: d("2024-05-01"),
+                responses: vec![],
+            })
+            .collect();
+        NewRecommendation {
+            import_key: Some(key.into()),
+            ..alloc("PFD", 2024, dt)
+        }
+    };
+    let resp = |row: usize,
+                key: &str,
+                who: Option<&str>,
+                org: Option<&str>,
+                url: Option<&str>,
+                text: Option<&str>| {
+        ResponseAttachment {
+            row,
+            parent_key: key.into(),
+            respondent: who.map(String::from),
+            respondent_org: org.map(code),
+            response: Response {
+                received: d("2024-04-20"),
+                respondent: None,
+                url: url.map(String::from),
+                text: text.map(String::from),
+            },
+        }
+    };
+    // First: the reports, and a response whose report is in the same batch.
+    let sum = s
+        .import(
+            &actor(),
+            &[],
+            vec![
+                report(
+                    "k1",
+                    vec![
+                        ("Chief Executive, NHS England", Some("NHSE")),
+                        ("Northmoor Hospitals NHS Trust", None),
+                    ],
+                ),
+                report("k2", vec![("Care Quality Commission", Some("CQC"))]),
+            ],
+            vec![resp(1, "k2", Some("CQC"), Some("CQC"), Some("u-cqc"), None)],
+            now(),
+            &no_progress,
+        )
+        .await
+        .unwrap();
+    assert_eq!((sum.imported, sum.responses_attached), (2, 1));
+    let k2 = s.get_by_import_key("k2").await.unwrap().unwrap();
+    assert_eq!(k2.version, 1, "attached while importing the report");
+    assert_eq!(
+        k2.data.addressees[0].status,
+        AddresseeStatus::ResponseReceived
+    );
+    assert_eq!(
+        k2.data.addressees[0].responses[0].url.as_deref(),
+        Some("u-cqc")
+    );
+
+    // Then a responses file for reports already stored.
+    let later = t("2024-10-01T00:00:00Z");
+    let responses = vec![
+        resp(
+            1,
+            "k1",
+            Some("NHS England"),
+            Some("NHSE"),
+            Some("u1"),
+            Some("by org"),
+        ),
+        resp(
+            2,
+            "k1",
+            Some("Northmoor Hospitals"),
+            None,
+            Some("u2"),
+            Some("by name"),
+        ),
+        resp(
+            3,
+            "k1",
+            Some("Royal College of Nursing"),
+            None,
+            Some("u3"),
+            Some("new addressee"),
+        ),
+        resp(
+            4,
+            "k1",
+            Some("NHS England"),
+            Some("NHSE"),
+            Some("u1"),
+            Some("same url again"),
+        ),
+        resp(5, "k1", Some("Someone"), None, None, Some("no url")),
+        resp(6, "k1", Some("Someone"), None, None, Some("no url")),
+        resp(7, "missing", Some("Nobody"), None, Some("u7"), None),
+        resp(8, "k2", Some("CQC"), Some("CQC"), Some("u-cqc"), None),
+        resp(9, "also missing", None, None, None, None),
+    ];
+    let sum = s
+        .import(
+            &actor(),
+            &[],
+            vec![],
+            responses.clone(),
+            later,
+            &no_progress,
+        )
+        .await
+        .unwrap();
+    assert_eq!(sum.imported, 0);
+    assert_eq!(sum.responses_attached, 4);
+    assert_eq!(sum.responses_skipped, 3);
+    assert_eq!(sum.responses_unmatched, vec![7, 9]);
+    let k1 = s.get_by_import_key("k1").await.unwrap().unwrap();
+    assert_eq!(k1.version, 2, "a stored report's version goes up");
+    assert_eq!(k1.updated_at, later);
+    let a = &k1.data.addressees;
+    assert_eq!(a.len(), 4);
+    assert_eq!(
+        a[0].responses
+            .iter()
+            .map(|r| r.text.clone().unwrap())
+            .collect::<Vec<_>>(),
+        ["by org"]
+    );
+    assert_eq!(a[1].responses[0].text.as_deref(), Some("by name"));
+    assert_eq!(
+        (a[2].name.as_str(), a[2].org.clone()),
+        ("Royal College of Nursing", None)
+    );
+    assert_eq!(a[3].name, "Someone");
+    assert!(
+        a.iter()
+            .all(|x| x.status == AddresseeStatus::ResponseReceived)
+    );
+    assert_eq!(a[0].responses[0].respondent.as_deref(), Some("NHS England"));
+    let k2_after = s.get_by_import_key("k2").await.unwrap().unwrap();
+    assert_eq!(k2_after, k2, "nothing new for k2: untouched");
+    let h = s.history(&k1.id.to_string()).await.unwrap();
+    assert_eq!(
+        h.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["import", "attach_responses"]
+    );
+    assert_eq!(h[1].after.as_ref().unwrap()["version"], 2);
+
+    // The same file again adds nothing.
+    let dump = db.dump().await;
+    let sum = s
+        .import(&actor(), &[], vec![], responses, later, &no_progress)
+        .await
+        .unwrap();
+    assert_eq!((sum.responses_attached, sum.responses_skipped), (0, 7));
+    assert_eq!(db.dump().await, dump);
+}
+
+async fn scan_orders_by_issuer_year_sequence(db: &Db) {
+    let s = &db.store;
+    let order = [
+        "CQC-2024-0001",
+        "PFD-2023-12345",
+        "PFD-2024-0002",
+        "PFD-2024-9999",
+        "PFD-2024-10000",
+        "PFD-2024-10001",
+        "PFD-2025-0001",
+    ];
+    // Created in a scrambled order.
+    for i in [4, 1, 6, 0, 3, 5, 2] {
+        let rid = id(order[i]);
+        s.create(
+            &actor(),
+            exact(order[i], data(rid.issuer.as_str(), order[i])),
+            now(),
+        )
+        .await
+        .unwrap();
+    }
+    for batch in [1, 2, 3, 7, 100] {
+        let mut seen = Vec::new();
+        let mut sizes = Vec::new();
+        s.scan(batch, &mut |recs: Vec<Recommendation>| {
+            sizes.push(recs.len());
+            seen.extend(ids_of(&recs));
+            Ok(())
+        })
+        .await
+        .unwrap();
+        assert_eq!(seen, order, "batch {batch}");
+        assert!(sizes.iter().all(|n| *n <= batch && *n > 0), "{sizes:?}");
+    }
+    // A visitor's error stops the scan.
+    let mut calls = 0;
+    let r = s
+        .scan(2, &mut |_recs| {
+            calls += 1;
+            Err("disk full".to_string())
+        })
+        .await;
+    assert!(r.is_err());
+    assert_eq!(calls, 1);
+    // Records come back whole.
+    let mut first = None;
+    s.scan(1, &mut |recs| {
+        if first.is_none() {
+            first = recs.into_iter().next();
+        }
+        Ok(())
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        first.unwrap(),
+        s.get(&id("CQC-2024-0001")).await.unwrap().unwrap()
+    );
+}
+
+async fn populate(s: &SqlStore) {
+    s.add_organisation(
+        &actor(),
+        &org("NMH", "Northmoor Hospitals NHS Foundation Trust"),
+    )
+    .await
+    .unwrap();
+    seed_for_listing(s).await;
+    let mut dt = data("HSSIB", "With \"quotes\", émojis 🙂 and\nnew lines");
+    dt.cost = Some(Cost {
+        one_off: Some(0.1),
+        recurring: Some(1e9),
+        currency: "GBP".into(),
+        confidence: None,
+        cost_effectiveness: Some("good".into()),
+    });
+    let r = s
+        .create(&actor(), exact("HSSIB-2024-10000", dt), now())
+        .await
+        .unwrap();
+    s.update(
+        &actor(),
+        &r.id,
+        1,
+        data("HSSIB", "Updated"),
+        t("2024-12-01T00:00:00Z"),
+    )
+    .await
+    .unwrap();
+    s.import(
+        &actor(),
+        &[org("IMP", "Imported Trust")],
+        pfd_batch(30),
+        vec![],
+        now(),
+        &no_progress,
+    )
+    .await
+    .unwrap();
+    let tok = s
+        .add_token(&actor(), &code("HSSIB"), "ci", "hash-1", now())
+        .await
+        .unwrap();
+    s.add_token(&actor(), &code("CQC"), "other", "hash-2", now())
+        .await
+        .unwrap();
+    s.revoke_token(&actor(), tok.id, now()).await.unwrap();
+}
+
+async fn everything(
+    s: &SqlStore,
+) -> (
+    Vec<Recommendation>,
+    Vec<Organisation>,
+    Vec<AuditEvent>,
+    Vec<(String, String)>,
+) {
+    let mut recs = Vec::new();
+    s.scan(7, &mut |batch| {
+        recs.extend(batch);
+        Ok(())
+    })
+    .await
+    .unwrap();
+    let mut history = Vec::new();
+    for r in &recs {
+        history.extend(s.history(&r.id.to_string()).await.unwrap());
+    }
+    history.extend(s.history("import").await.unwrap());
+    let outbox = s
+        .outbox_after(0, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|o| (o.entity_id, o.at.to_rfc3339()))
+        .collect();
+    (recs, s.organisations().await.unwrap(), history, outbox)
+}
+
+async fn backup_restores_into_the_other_backend(db: &Db) {
+    populate(&db.store).await;
+    let dump = db.dump().await;
+    let lines: Vec<&str> = dump.lines().collect();
+    assert!(lines[0].contains("\"concord_backup\":1"), "{}", lines[0]);
+    let tables: HashSet<String> = lines[1..]
+        .iter()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["table"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    for t in [
+        "organisations",
+        "recommendations",
+        "addressees",
+        "responses",
+        "rec_tags",
+        "links",
+        "id_sequences",
+        "audit_events",
+        "outbox",
+        "api_tokens",
+    ] {
+        assert!(tables.contains(t), "backup has no {t} rows");
+    }
+
+    let other = match (db.backend, pg_admin_url().is_some()) {
+        (Backend::Sqlite, true) => Backend::Postgres,
+        _ => Backend::Sqlite,
+    };
+    let target = db.sibling(other, "restore_target").await;
+    // The app seeds organisations into a fresh database: restore still accepts it.
+    for o in seed_organisations().iter().take(3) {
+        target.store.add_organisation(&actor(), o).await.unwrap();
+    }
+    let n = target
+        .store
+        .restore(&mut std::io::Cursor::new(dump.clone().into_bytes()))
+        .await
+        .unwrap();
+    assert_eq!(n as usize, lines.len() - 1);
+    assert_eq!(everything(&target.store).await, everything(&db.store).await);
+    assert_eq!(
+        target.dump().await,
+        dump,
+        "a backup of the restored database is the same file"
+    );
+
+    // New rows after a restore do not collide with restored ones.
+    let rec = target
+        .store
+        .create(
+            &actor(),
+            alloc("HSSIB", 2024, data("HSSIB", "after restore")),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(rec.id.to_string(), "HSSIB-2024-10001");
+    let tok = target
+        .store
+        .add_token(&actor(), &code("NHSE"), "new", "hash-3", now())
+        .await
+        .unwrap();
+    assert_eq!(tok.id, 3);
+    assert!(
+        target
+            .store
+            .token_by_hash("hash-2")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    assert!(
+        target
+            .store
+            .token_by_hash("hash-1")
+            .await
+            .unwrap()
+            .is_none(),
+        "still revoked"
+    );
+    let h = target.store.history(&rec.id.to_string()).await.unwrap();
+    assert_eq!(h.len(), 1);
+    let max_before = lines
+        .iter()
+        .filter_map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).ok()?;
+            (v["table"] == "audit_events").then(|| v["row"]["seq"].as_i64().unwrap())
+        })
+        .max()
+        .unwrap();
+    assert!(h[0].seq > max_before);
+    target.finish().await;
+}
+
+async fn restore_refuses_a_non_empty_database(db: &Db) {
+    let source = db.sibling(db.backend, "restore_source").await;
+    populate(&source.store).await;
+    let dump = source.dump().await;
+    source.finish().await;
+    let restore = |s: &SqlStore, text: String| {
+        let s = s.clone();
+        async move {
+            s.restore(&mut std::io::Cursor::new(text.into_bytes()))
+                .await
+        }
+    };
+
+    // An organisation of its own makes the database non-empty.
+    db.store
+        .add_organisation(&actor(), &org("MINE", "My Trust"))
+        .await
+        .unwrap();
+    assert!(matches!(
+        restore(&db.store, dump.clone()).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert!(
+        db.store
+            .organisation(&code("MINE"))
+            .await
+            .unwrap()
+            .is_some(),
+        "left as it was"
+    );
+
+    // So does a record.
+    let other = db.sibling(db.backend, "restore_refused").await;
+    other
+        .store
+        .create(&actor(), alloc("HSSIB", 2024, data("HSSIB", "mine")), now())
+        .await
+        .unwrap();
+    let before = other.dump().await;
+    assert!(matches!(
+        restore(&other.store, dump.clone()).await,
+        Err(StoreError::Refused(_))
+    ));
+    assert_eq!(other.dump().await, before);
+    other.finish().await;
+}
+
+async fn restore_reports_bad_lines(db: &Db) {
+    let source = db.sibling(db.backend, "bad_lines_source").await;
+    populate(&source.store).await;
+    let dump = source.dump().await;
+    source.finish().await;
+    let mut lines: Vec<String> = dump.lines().map(String::from).collect();
+    let try_restore = |text: String| {
+        let s = db.store.clone();
+        async move {
+            s.restore(&mut std::io::Cursor::new(text.into_bytes()))
+                .await
+        }
+    };
+    let line_of = |r: concord_store::Result<u64>| match r {
+        Err(StoreError::BadBackup { line, .. }) => line,
+        other => panic!("expected a bad backup, got {other:?}"),
+    };
+    assert_eq!(line_of(try_restore(String::new()).await), 1);
+    assert_eq!(line_of(try_restore("{\"hello\":1}\n".into()).await), 1);
+    assert_eq!(
+        line_of(try_restore("{\"concord_backup\":1,\"schema\":999}\n".into()).await),
+        1
+    );
+
+    let original = lines[5].clone();
+    lines[5] = "{not json".into();
+    assert_eq!(line_of(try_restore(lines.join("\n")).await), 6);
+    lines[5] = original.replace("\"row\"", "\"rows\"");
+    assert_eq!(line_of(try_restore(lines.join("\n")).await), 6);
+    lines[5] = "{\"table\":\"nope\",\"row\":{}}".into();
+    assert_eq!(line_of(try_restore(lines.join("\n")).await), 6);
+    lines[5] = original.clone();
+    // A value of the wrong type in a column.
+    let rec_line = lines
+        .iter()
+        .position(|l| l.contains("\"table\":\"recommendations\""))
+        .unwrap();
+    let rec_original = lines[rec_line].clone();
+    let mut v: serde_json::Value = serde_json::from_str(&rec_original).unwrap();
+    v["row"]["year"] = "twenty".into();
+    lines[rec_line] = v.to_string();
+    assert_eq!(
+        line_of(try_restore(lines.join("\n")).await) as usize,
+        rec_line + 1
+    );
+    lines[rec_line] = rec_original;
+    // Nothing was loaded by the failed attempts.
+    assert_eq!(db.store.count().await.unwrap(), 0);
+    assert!(db.store.organisations().await.unwrap().is_empty());
+    // The intact file loads.
+    try_restore(lines.join("\n")).await.unwrap();
+    assert!(db.store.count().await.unwrap() > 0);
+}
+
+async fn organisations_are_added_not_overwritten(db: &Db) {
+    let s = &db.store;
+    assert!(
+        s.organisations().await.unwrap().is_empty(),
+        "the store seeds nothing"
+    );
+    let nmh = org("NMH", "Northmoor Hospitals NHS Foundation Trust");
+    assert!(s.add_organisation(&actor(), &nmh).await.unwrap());
+    assert!(
+        !s.add_organisation(&actor(), &org("NMH", "Renamed"))
+            .await
+            .unwrap()
+    );
+    assert_eq!(s.organisation(&code("NMH")).await.unwrap().unwrap(), nmh);
+    let seeds = seed_organisations();
+    for o in &seeds {
+        s.add_organisation(&actor(), o).await.unwrap();
+    }
+    let all = s.organisations().await.unwrap();
+    assert_eq!(all.len(), seeds.len() + 1);
+    assert!(
+        all.windows(2).all(|w| w[0].code < w[1].code),
+        "sorted by code"
+    );
+    assert!(all.contains(&seeds[0]));
+    assert!(s.organisation(&code("ZZZ")).await.unwrap().is_none());
+    let h = s.history("NMH").await.unwrap();
+    assert_eq!(h.len(), 1);
+    assert_eq!(h[0].action, "add_organisation");
+}
+
+async fn api_tokens(db: &Db) {
+    let s = &db.store;
+    let t1 = s
+        .add_token(&actor(), &code("HSSIB"), "laptop", "h1", now())
+        .await
+        .unwrap();
+    let t2 = s
+        .add_token(&actor(), &code("CQC"), "server", "h2", now())
+        .await
+        .unwrap();
+    assert_ne!(t1.id, t2.id);
+    assert_eq!(t1.org, code("HSSIB"));
+    assert_eq!(t1.created_at, now());
+    assert_eq!(s.token_by_hash("h1").await.unwrap(), Some(t1.clone()));
+    assert!(s.token_by_hash("nope").await.unwrap().is_none());
+    assert!(matches!(
+        s.add_token(&actor(), &code("HSSIB"), "again", "h1", now())
+            .await,
+        Err(StoreError::Duplicate(_))
+    ));
+    s.revoke_token(&actor(), t1.id, now()).await.unwrap();
+    assert!(s.token_by_hash("h1").await.unwrap().is_none());
+    s.revoke_token(&actor(), t1.id, now()).await.unwrap();
+    assert!(matches!(
+        s.revoke_token(&actor(), 999, now()).await,
+        Err(StoreError::NotFound { .. })
+    ));
+    assert_eq!(s.token_by_hash("h2").await.unwrap().unwrap(), t2);
+    let h = s.history(&t1.id.to_string()).await.unwrap();
+    assert_eq!(
+        h.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        ["add_token", "revoke_token"]
+    );
+    assert!(
+        !h[0].after.as_ref().unwrap().to_string().contains("h1"),
+        "the hash stays out of the audit"
+    );
+}
+
+// ---------------------------------------------------------------- throughput
+
+/// `cargo test -p concord-store --release --test suite -- --ignored --nocapture import_throughput`
+/// (set CONCORD_IMPORT_N to change the size; default 100,000).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn import_throughput() {
+    let n: usize = std::env::var("CONCORD_IMPORT_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let mut backends = vec![Backend::Sqlite];
+    if std::env::var("CONCORD_TEST_PG_URL").is_ok() {
+        backends.push(Backend::Postgres);
+    }
+    for backend in backends {
+        let db = Db::new(backend, "throughput").await.unwrap();
+        let batch = pfd_batch(n);
+        let started = std::time::Instant::now();
+        let sum = db
+            .store
+            .import(&actor(), &[], batch, vec![], now(), &no_progress)
+            .await
+            .unwrap();
+        let secs = started.elapsed().as_secs_f64();
+        assert_eq!(sum.imported as usize, n);
+        let _ = writeln!(
+            std::io::stderr(),
+            "{backend:?}: imported {n} records in {secs:.2} s = {:.0} records/s",
+            n as f64 / secs
+        );
+        let started = std::time::Instant::now();
+        let mut seen = 0;
+        db.store
+            .scan(1000, &mut |recs| {
+                seen += recs.len();
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let _ = writeln!(
+            std::io::stderr(),
+            "{backend:?}: scanned {seen} records in {:.2} s",
+            started.elapsed().as_secs_f64()
+        );
+        db.finish().await;
+    }
+}
