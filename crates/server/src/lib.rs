@@ -1,1 +1,123 @@
+//! Concord over HTTP: the JSON API under `/api/v1` (documented by the
+//! OpenAPI document it serves at `/api/v1/openapi.json`, browsable at
+//! `/api/docs/`), and the web pages.
+//!
+//! Layout: `api/<resource>.rs` holds the handlers of one resource, `auth.rs`
+//! turns a bearer token into a principal, `error.rs` gives every failure one
+//! JSON shape, `pages.rs` renders HTML, `middleware.rs` adds security headers
+//! and keeps `/api` errors in JSON. Handlers never check permissions: they
+//! hand the principal to the application's access-control wrapper.
 
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::{HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use concord_app::Services;
+use tower::ServiceBuilder;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_swagger_ui::SwaggerUi;
+
+pub mod api;
+pub mod auth;
+pub mod error;
+pub mod extract;
+pub mod middleware;
+pub mod openapi;
+pub mod pages;
+
+pub use error::{ApiError, ErrorBody};
+
+/// What every handler can reach.
+#[derive(Clone)]
+pub struct AppState {
+    pub services: Arc<Services>,
+}
+
+/// The longest a request may take: past it, the answer is 503 rather than
+/// a connection held for ever.
+pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// The OpenAPI document of everything under `/api/v1`, as served.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    api_router().into_openapi()
+}
+
+fn api_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi()).nest("/api/v1", api::routes())
+}
+
+/// The whole application: API, API documentation, pages, health check.
+pub fn router(services: Arc<Services>) -> Router {
+    let (api, doc) = api_router().split_for_parts();
+    let docs: Router<AppState> = Router::from(
+        SwaggerUi::new("/api/docs")
+            .url("/api/v1/openapi.json", doc)
+            .config(
+                utoipa_swagger_ui::Config::default()
+                    .validator_url("none")
+                    .try_it_out_enabled(true),
+            ),
+    )
+    .layer(SetResponseHeaderLayer::overriding(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(middleware::DOCS_CSP),
+    ));
+
+    let [nosniff, csp, referrer, frames] = middleware::security_headers();
+    Router::new()
+        .merge(api.layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES)))
+        .merge(docs)
+        .merge(pages::routes())
+        .route("/healthz", get(api::health::healthz))
+        .fallback(not_found)
+        .with_state(AppState { services })
+        .layer(
+            ServiceBuilder::new()
+                .layer(TraceLayer::new_for_http())
+                .layer(nosniff)
+                .layer(csp)
+                .layer(referrer)
+                .layer(frames)
+                .layer(CatchPanicLayer::custom(middleware::panic_response))
+                .layer(axum::middleware::from_fn(middleware::api_errors_as_json))
+                .layer(TimeoutLayer::with_status_code(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    REQUEST_TIMEOUT,
+                )),
+        )
+}
+
+/// Unknown addresses: JSON under `/api`, a page elsewhere.
+async fn not_found(uri: Uri) -> Response {
+    if middleware::is_api_path(uri.path()) {
+        ApiError::not_found(format!("there is no API endpoint at {}", uri.path())).into_response()
+    } else {
+        (
+            StatusCode::NOT_FOUND,
+            pages::error_page(StatusCode::NOT_FOUND, "There is no page at this address."),
+        )
+            .into_response()
+    }
+}
+
+/// Serves the application on a listener the caller has bound, until
+/// `shutdown` completes; requests in flight are then allowed to finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    services: Arc<Services>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router(services))
+        .with_graceful_shutdown(shutdown)
+        .await
+}

@@ -1,0 +1,41 @@
+//! The OpenAPI document's frame: title, tags, the bearer scheme. The paths
+//! and schemas come from the handlers themselves (see `api/`).
+
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+
+use crate::error::ErrorBody;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Concord API",
+        description = "A register of NHS patient-safety recommendations: who recommended what, to whom, \
+                       and where each answer stands.\n\n\
+                       Anonymous callers read what is published. Every change needs an API token \
+                       (`Authorization: Bearer TOKEN`) and is limited to the token's organisation.\n\n\
+                       Every error has the body `{\"error\": {\"code\": \"stable_code\", \"message\": \"...\"}}`.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    tags(
+        (name = "recommendations", description = "Recommendations, their addressees, responses and links"),
+        (name = "organisations", description = "Bodies that issue and receive recommendations"),
+    ),
+    components(schemas(ErrorBody)),
+    modifiers(&BearerScheme),
+)]
+pub struct ApiDoc;
+
+struct BearerScheme;
+
+impl Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        let mut http = Http::new(HttpAuthScheme::Bearer);
+        http.description = Some(
+            "An API token issued to one organisation by an operator of this Concord installation."
+                .into(),
+        );
+        components.add_security_scheme("bearer", SecurityScheme::Http(http));
+    }
+}

@@ -1,0 +1,514 @@
+//! The web pages, for now plain semantic HTML without scripts: the home page
+//! and one page per recommendation. Every value from the register goes
+//! through [`esc`] on its way into the HTML; links to outside addresses are
+//! made only for http(s) URLs.
+//!
+//! Pages are read as an anonymous visitor (sessions come with sign-in), so
+//! they show what is published and never a draft.
+
+use std::fmt::{self, Display, Write};
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use chrono::NaiveDate;
+use concord_app::{AppError, Page, Principal, RecommendationFilter};
+use concord_domain::{Lifecycle, Recommendation, RecommendationData, RecommendationId, Reference};
+
+use crate::AppState;
+
+const SITE_CSS: &str = include_str!("../assets/site.css");
+/// How many of the newest recommendations the home page lists.
+pub const RECENT: u64 = 20;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/", get(home))
+        .route("/recommendations/{id}", get(recommendation))
+        .route("/assets/site.css", get(site_css))
+}
+
+/// HTML-escapes text for element content and quoted attribute values.
+pub struct Esc<'a>(pub &'a str);
+
+impl Display for Esc<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut rest = self.0;
+        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
+            f.write_str(&rest[..i])?;
+            f.write_str(match rest.as_bytes()[i] {
+                b'&' => "&amp;",
+                b'<' => "&lt;",
+                b'>' => "&gt;",
+                b'"' => "&quot;",
+                _ => "&#39;",
+            })?;
+            rest = &rest[i + 1..];
+        }
+        f.write_str(rest)
+    }
+}
+
+/// Shorthand for [`Esc`].
+pub fn esc(s: &str) -> Esc<'_> {
+    Esc(s)
+}
+
+async fn site_css() -> impl IntoResponse {
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
+        ],
+        SITE_CSS,
+    )
+}
+
+/// A page, or an error shown as a page.
+pub struct PageError {
+    status: StatusCode,
+    message: String,
+}
+
+impl From<AppError> for PageError {
+    fn from(e: AppError) -> Self {
+        let status =
+            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        if status.is_server_error() {
+            tracing::error!(detail = %e, "page failed on our side");
+        }
+        PageError {
+            status,
+            message: e.public_message(),
+        }
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        (self.status, error_page(self.status, &self.message)).into_response()
+    }
+}
+
+/// A whole page for an error status (used for unknown addresses too).
+pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
+    let title = match status {
+        StatusCode::NOT_FOUND => "Page not found",
+        StatusCode::BAD_REQUEST => "This address is not right",
+        s if s.is_server_error() => "Sorry, there is a problem with the service",
+        _ => "This page cannot be shown",
+    };
+    let mut body = String::new();
+    let _ = write!(
+        body,
+        "<h1>{}</h1>\n<p>{}</p>\n<p><a href=\"/\">Go to the home page</a></p>\n",
+        esc(title),
+        esc(message)
+    );
+    Html(layout(title, &body))
+}
+
+fn layout(title: &str, main: &str) -> String {
+    format!(
+        "<!DOCTYPE html>
+<html lang=\"en-GB\">
+<head>
+<meta charset=\"utf-8\">
+<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">
+<title>{title} – Concord</title>
+<link rel=\"stylesheet\" href=\"/assets/site.css\">
+</head>
+<body>
+<header class=\"site\"><a class=\"brand\" href=\"/\">Concord</a>
+<nav aria-label=\"Site\"><a href=\"/\">Home</a> <a href=\"/api/docs/\">API documentation</a></nav></header>
+<main>
+{main}</main>
+<footer class=\"site\"><p>Concord: a register of NHS patient-safety recommendations.
+Data is as published by each issuer. <a href=\"/api/v1/openapi.json\">OpenAPI document</a></p></footer>
+</body>
+</html>
+",
+        title = esc(title),
+    )
+}
+
+/// `16 September 2024`, in a `<time>` element.
+fn date(d: NaiveDate) -> String {
+    format!(
+        "<time datetime=\"{}\">{}</time>",
+        d.format("%Y-%m-%d"),
+        d.format("%-d %B %Y")
+    )
+}
+
+fn opt_date(d: Option<NaiveDate>) -> String {
+    d.map(date).unwrap_or_else(|| "not given".to_string())
+}
+
+/// `awaiting_response` reads as `awaiting response`.
+fn words(s: &str) -> String {
+    s.replace('_', " ")
+}
+
+fn is_web_url(url: &str) -> bool {
+    let lower = url.trim().to_ascii_lowercase();
+    lower.starts_with("https://") || lower.starts_with("http://")
+}
+
+/// An outside address as a link when it is a web address, else as text.
+fn url_link(url: &str, label: &str) -> String {
+    if is_web_url(url) {
+        format!(
+            "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>",
+            esc(url.trim()),
+            esc(label)
+        )
+    } else {
+        esc(label).to_string()
+    }
+}
+
+fn rec_link(id: &RecommendationId) -> String {
+    format!("<a href=\"/recommendations/{id}\">{id}</a>")
+}
+
+/// Free text as paragraphs: blank lines separate them, single line breaks
+/// are kept by the stylesheet.
+fn paragraphs(text: &str) -> String {
+    let mut out = String::new();
+    for p in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
+        let _ = writeln!(out, "<p class=\"text\">{}</p>", esc(p));
+    }
+    out
+}
+
+async fn home(State(state): State<AppState>) -> Result<Html<String>, PageError> {
+    let auth = state.services.as_principal(Principal::Anonymous);
+    let filter = RecommendationFilter {
+        status: Some(Lifecycle::Published),
+        ..Default::default()
+    };
+    let recent = auth
+        .recommendations(
+            filter,
+            Page {
+                offset: 0,
+                limit: RECENT,
+            },
+        )
+        .await?;
+    let mut m = String::new();
+    m.push_str(
+        "<h1>Concord</h1>
+<p class=\"lead\">A register of the patient-safety recommendations made to the NHS in England by
+investigators, regulators, coroners and national bodies: what was recommended, to whom, and where
+each answer stands.</p>\n",
+    );
+    let n = recent.total;
+    let _ = writeln!(
+        m,
+        "<p>The register holds <strong>{n}</strong> published recommendation{}.</p>",
+        if n == 1 { "" } else { "s" }
+    );
+    m.push_str("<h2>Recently published</h2>\n");
+    if recent.items.is_empty() {
+        m.push_str("<p>Nothing has been published yet.</p>\n");
+    } else {
+        m.push_str(
+            "<table>\n<thead><tr><th scope=\"col\">Identifier</th><th scope=\"col\">Issuer</th>\
+             <th scope=\"col\">Title</th><th scope=\"col\">Published</th></tr></thead>\n<tbody>\n",
+        );
+        for rec in &recent.items {
+            let _ = writeln!(
+                m,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                rec_link(&rec.id),
+                esc(rec.data.issuer.as_str()),
+                esc(&rec.data.title),
+                opt_date(rec.data.published)
+            );
+        }
+        m.push_str("</tbody>\n</table>\n");
+    }
+    m.push_str(
+        "<h2>For developers</h2>
+<ul>
+<li><a href=\"/api/docs/\">API documentation</a> (Swagger UI)</li>
+<li><a href=\"/api/v1/openapi.json\">OpenAPI document</a></li>
+<li><a href=\"/api/v1/recommendations\">Recommendations as JSON</a></li>
+<li><a href=\"/api/v1/organisations\">Organisations as JSON</a></li>
+</ul>\n",
+    );
+    Ok(Html(layout("NHS patient-safety recommendations", &m)))
+}
+
+async fn recommendation(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Html<String>, PageError> {
+    let id = RecommendationId::parse(&raw).map_err(|e| PageError {
+        status: StatusCode::NOT_FOUND,
+        message: e.to_string(),
+    })?;
+    let rec = state
+        .services
+        .as_principal(Principal::Anonymous)
+        .recommendation(&id)
+        .await?;
+    Ok(Html(layout(
+        &format!("{} {}", rec.id, rec.data.title),
+        &record_html(&rec),
+    )))
+}
+
+/// The body of a recommendation's page.
+pub fn record_html(rec: &Recommendation) -> String {
+    let d: &RecommendationData = &rec.data;
+    let mut m = String::new();
+    let _ = writeln!(
+        m,
+        "<p class=\"id\">{}</p>\n<h1>{}</h1>",
+        rec.id,
+        esc(&d.title)
+    );
+    let _ = writeln!(m, "<dl class=\"facts\">");
+    let mut fact = |name: &str, value: String| {
+        let _ = writeln!(m, "<dt>{}</dt><dd>{value}</dd>", esc(name));
+    };
+    fact("Issued by", esc(d.issuer.as_str()).to_string());
+    fact("Kind", esc(&words(d.kind.as_str())).to_string());
+    fact("Status", esc(&words(d.status.as_str())).to_string());
+    fact("Published", opt_date(d.published));
+    if let Some(r) = &d.local_ref {
+        fact("Issuer's reference", esc(r).to_string());
+    }
+    if let Some(level) = d.level {
+        fact("Aimed at", format!("{} level", esc(level.as_str())));
+    }
+    if let Some(risk) = d.risk {
+        fact("Risk", esc(risk.as_str()).to_string());
+    }
+    if let Some(deadline) = d.response_deadline {
+        fact("Responses due", date(deadline));
+    }
+    let _ = writeln!(m, "</dl>");
+
+    m.push_str("<h2>Recommendation</h2>\n");
+    m.push_str(&paragraphs(&d.text));
+
+    m.push_str("<h2>Addressed to</h2>\n");
+    if d.addressees.is_empty() {
+        m.push_str("<p>No addressee is recorded.</p>\n");
+    } else {
+        m.push_str(
+            "<table>\n<thead><tr><th scope=\"col\">Addressee</th><th scope=\"col\">Status</th>\
+             <th scope=\"col\">Response due</th></tr></thead>\n<tbody>\n",
+        );
+        for a in &d.addressees {
+            let org = a
+                .org
+                .as_ref()
+                .map(|o| format!(" ({})", esc(o.as_str())))
+                .unwrap_or_default();
+            let _ = writeln!(
+                m,
+                "<tr><td>{}{org}</td><td>{}</td><td>{}</td></tr>",
+                esc(&a.name),
+                esc(&words(a.status.as_str())),
+                opt_date(d.due_for(a))
+            );
+        }
+        m.push_str("</tbody>\n</table>\n");
+    }
+
+    let responses: Vec<_> = d
+        .addressees
+        .iter()
+        .flat_map(|a| a.responses.iter().map(move |r| (a, r)))
+        .collect();
+    m.push_str("<h2>Responses</h2>\n");
+    if responses.is_empty() {
+        m.push_str("<p>No response is recorded.</p>\n");
+    }
+    for (a, r) in responses {
+        let who = r.respondent.as_deref().unwrap_or(&a.name);
+        let _ = writeln!(m, "<section class=\"response\">\n<h3>{}</h3>", esc(who));
+        let _ = writeln!(m, "<p>Received: {}</p>", opt_date(r.received));
+        if let Some(text) = &r.text {
+            m.push_str(&paragraphs(text));
+        }
+        if let Some(url) = &r.url {
+            let _ = writeln!(m, "<p>{}</p>", url_link(url, url));
+        }
+        m.push_str("</section>\n");
+    }
+
+    if !d.themes.is_empty() || !d.settings.is_empty() {
+        m.push_str("<h2>Themes and settings</h2>\n<dl class=\"facts\">\n");
+        for (name, tags) in [("Themes", &d.themes), ("Care settings", &d.settings)] {
+            if !tags.is_empty() {
+                let list: Vec<String> = tags.iter().map(|t| esc(t).to_string()).collect();
+                let _ = writeln!(m, "<dt>{name}</dt><dd>{}</dd>", list.join(", "));
+            }
+        }
+        m.push_str("</dl>\n");
+    }
+
+    if !d.links.is_empty() {
+        m.push_str("<h2>Related recommendations</h2>\n<ul>\n");
+        for l in &d.links {
+            let target = match Reference::parse(&l.target)
+                .ok()
+                .and_then(|r| r.concord_id())
+            {
+                Some(id) => rec_link(&id),
+                None => esc(&l.target).to_string(),
+            };
+            let state = if l.state.as_str() == "confirmed" {
+                String::new()
+            } else {
+                format!(" ({})", esc(l.state.as_str()))
+            };
+            let _ = writeln!(
+                m,
+                "<li>{} {target}{state}</li>",
+                esc(&words(l.kind.as_str()))
+            );
+        }
+        m.push_str("</ul>\n");
+    }
+
+    let mut more = String::new();
+    if let Some(src) = &d.source {
+        let title = src.title.as_deref().unwrap_or("the issuer's report");
+        let shown = match &src.url {
+            Some(url) => url_link(url, title),
+            None => esc(title).to_string(),
+        };
+        let when = src
+            .date
+            .map(|d| format!(", {}", date(d)))
+            .unwrap_or_default();
+        let r = src
+            .local_ref
+            .as_deref()
+            .map(|r| format!(" ({})", esc(r)))
+            .unwrap_or_default();
+        let _ = writeln!(more, "<dt>Source</dt><dd>{shown}{r}{when}</dd>");
+    }
+    if let Some(ev) = &d.evidence {
+        let mut parts = Vec::new();
+        if let Some(k) = ev.kind {
+            parts.push(esc(&words(k.as_str())).to_string());
+        }
+        if let Some(s) = ev.strength {
+            parts.push(format!("strength: {}", esc(s.as_str())));
+        }
+        for r in &ev.references {
+            parts.push(esc(r).to_string());
+        }
+        let _ = writeln!(more, "<dt>Evidence</dt><dd>{}</dd>", parts.join("; "));
+    }
+    if let Some(p) = &d.patient_impact {
+        let _ = writeln!(more, "<dt>Impact on patients</dt><dd>{}</dd>", esc(p));
+    }
+    if let Some(c) = &d.cost {
+        let mut parts = Vec::new();
+        if let Some(v) = c.one_off {
+            parts.push(format!("one-off {} {v}", esc(&c.currency)));
+        }
+        if let Some(v) = c.recurring {
+            parts.push(format!("{} {v} a year", esc(&c.currency)));
+        }
+        if let Some(conf) = c.confidence {
+            parts.push(format!("confidence: {}", esc(conf.as_str())));
+        }
+        if let Some(ce) = &c.cost_effectiveness {
+            parts.push(esc(ce).to_string());
+        }
+        let _ = writeln!(more, "<dt>Cost</dt><dd>{}</dd>", parts.join("; "));
+    }
+    if let Some(eq) = &d.equality {
+        let groups: Vec<String> = eq.groups.iter().map(|g| esc(g).to_string()).collect();
+        let mitigation = eq
+            .mitigation
+            .as_deref()
+            .map(|x| format!("; mitigation: {}", esc(x)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            more,
+            "<dt>Equality</dt><dd>{} inequalities{}{mitigation}</dd>",
+            esc(eq.direction.as_str()),
+            if groups.is_empty() {
+                String::new()
+            } else {
+                format!(" for {}", groups.join(", "))
+            }
+        );
+    }
+    if !more.is_empty() {
+        let _ = write!(
+            m,
+            "<h2>Background</h2>\n<dl class=\"facts\">\n{more}</dl>\n"
+        );
+    }
+
+    let _ = writeln!(
+        m,
+        "<p class=\"meta\">Version {} · last changed {} · <a href=\"/api/v1/recommendations/{id}\">JSON</a> · \
+         <a href=\"/api/v1/recommendations/{id}/history\">history</a></p>",
+        rec.version,
+        date(rec.updated_at.date_naive()),
+        id = rec.id
+    );
+    m
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_and_quotes() {
+        assert_eq!(
+            esc("<script>alert(1)</script>").to_string(),
+            "&lt;script&gt;alert(1)&lt;/script&gt;"
+        );
+        assert_eq!(
+            esc("a & b \"c\" 'd'").to_string(),
+            "a &amp; b &quot;c&quot; &#39;d&#39;"
+        );
+        assert_eq!(
+            esc("plain – text ünïcode").to_string(),
+            "plain – text ünïcode"
+        );
+        assert_eq!(esc("").to_string(), "");
+        assert_eq!(esc("&amp;").to_string(), "&amp;amp;");
+    }
+
+    #[test]
+    fn only_web_addresses_become_links() {
+        assert!(
+            url_link("https://example.org/a?b=1&c=2", "x")
+                .contains("href=\"https://example.org/a?b=1&amp;c=2\"")
+        );
+        assert_eq!(url_link("javascript:alert(1)", "x"), "x");
+        assert_eq!(url_link("\" onmouseover=\"x", "<b>"), "&lt;b&gt;");
+    }
+
+    #[test]
+    fn paragraphs_are_escaped_and_split_on_blank_lines() {
+        assert_eq!(
+            paragraphs("a<b\n\n\nc"),
+            "<p class=\"text\">a&lt;b</p>\n<p class=\"text\">c</p>\n"
+        );
+    }
+}
