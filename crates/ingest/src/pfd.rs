@@ -130,11 +130,38 @@ fn title_from_concern(body: &str) -> Option<String> {
     ))
 }
 
+static PARENTHESES: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"\s*\([^)]*\)").unwrap());
+
+/// A judiciary category as a short topic for a title: `Hospital Death
+/// (Clinical Procedures ...) related deaths` -> `Hospital Death`; None for
+/// the categories that say nothing (`Other`, `Prevention of Future Deaths`).
+fn short_category(c: &str) -> Option<String> {
+    let s = PARENTHESES.replace_all(c.trim(), "");
+    let s = s.trim();
+    let s = s
+        .strip_suffix(" related deaths")
+        .or_else(|| s.strip_suffix(" related deaths"))
+        .unwrap_or(s)
+        .trim();
+    let lower = s.to_lowercase();
+    if s.is_empty()
+        || lower == "other"
+        || lower.starts_with("prevention of future")
+        || lower.starts_with("wales prevention")
+    {
+        return None;
+    }
+    Some(s.to_string())
+}
+
 fn title_for(r: &Report, addressees: &[Addressee]) -> String {
     if let Some(t) = title_from_concern(concern_body(&r.concerns)) {
         return t;
     }
-    let mut t = "Prevention of future deaths report".to_string();
+    let mut t = match r.categories.iter().find_map(|c| short_category(c)) {
+        Some(c) => format!("{c}: prevention of future deaths report"),
+        None => "Prevention of future deaths report".to_string(),
+    };
     if let Some(a) = addressees
         .first()
         .filter(|a| a.name != UNPUBLISHED_ADDRESSEE)
@@ -855,6 +882,23 @@ mod tests {
 
     #[test]
     fn titles() {
+        assert_eq!(
+            short_category(
+                "Hospital Death (Clinical Procedures and medical management) related deaths"
+            )
+            .as_deref(),
+            Some("Hospital Death")
+        );
+        assert_eq!(
+            short_category("Suicide (from 2015)").as_deref(),
+            Some("Suicide")
+        );
+        assert_eq!(short_category("Other related deaths"), None);
+        assert_eq!(short_category("Prevention of Future Deaths"), None);
+        assert_eq!(
+            short_category("Wales prevention of future deaths reports (2019 onwards)"),
+            None
+        );
         assert_eq!(concern_body("  "), "");
         assert_eq!(
             title_from_concern(
