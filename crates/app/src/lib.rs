@@ -1,1 +1,21 @@
+//! Concord's application services: one place for every use case, used by
+//! the command line and HTTP alike.
+//!
+//! [`Services`] holds the store and the clock; its use cases are reached only
+//! through [`Authorized`], the access-control wrapper, so that no handler
+//! checks permissions by hand.
 
+mod access;
+pub mod clock;
+pub mod demo;
+mod error;
+mod principal;
+mod services;
+
+pub use access::Authorized;
+pub use clock::{Clock, FixedClock, SystemClock};
+pub use concord_ingest::Format;
+pub use concord_store::{DraftVisibility, ListPage, Page, RecommendationFilter};
+pub use error::{AppError, AppResult};
+pub use principal::{Principal, hash_token, new_token_secret};
+pub use services::{ExportFormat, ImportOptions, ImportReport, NewToken, RejectedRow, Services};

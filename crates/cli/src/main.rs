@@ -1,1 +1,642 @@
-fn main() {}
+//! `concord`: the command line. Each command is a thin shell around one
+//! application service; errors print one line on stderr and exit 1, usage
+//! errors exit 2 (clap's), never a stack trace.
+
+use std::io::{BufReader, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use concord_app::{
+    AppError, ExportFormat, Format, ImportOptions, Page, Principal, RecommendationFilter, Services,
+};
+use concord_domain::{
+    Lifecycle, OrgCode, OrgKind, OrgLevel, Organisation, ProviderKind, RecKind, RecommendationId,
+};
+
+mod progress;
+mod show;
+
+const DEFAULT_DB: &str = "sqlite://concord.db";
+
+#[derive(Parser)]
+#[command(
+    name = "concord",
+    version,
+    about = "Concord: the register of patient-safety recommendations and what happened to each"
+)]
+struct Cli {
+    /// Database URL: sqlite://FILE (created on first use) or postgres://user@host:port/name.
+    #[arg(long, global = true, env = "CONCORD_DB", default_value = DEFAULT_DB)]
+    db: String,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web pages and the API.
+    Serve {
+        /// Address to listen on; port 0 picks a free port.
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+    },
+    /// Fill a fresh database in a temporary folder with the demo data and serve it.
+    Demo {
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        addr: String,
+        /// Instead: load the demo data into the database named by --db, and exit.
+        #[arg(long)]
+        load: bool,
+    },
+    /// Add records from files (idempotent: importing a file again adds nothing).
+    Import(ImportArgs),
+    /// Write every recommendation with its addressees, links and responses.
+    Export {
+        #[arg(long, value_enum, default_value = "json")]
+        format: ExportFormatArg,
+        /// File to write (default: standard output).
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Show one recommendation.
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List recommendations, filtered.
+    List(ListArgs),
+    /// Write a synthetic corpus for benchmarks.
+    Gen {
+        #[arg(long)]
+        count: u64,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        #[arg(long)]
+        out: PathBuf,
+        /// A PFD judiciary CSV to draw the vocabulary from (default: the built-in one).
+        #[arg(long)]
+        vocab: Option<PathBuf>,
+        /// JSON lines (default, fast) or one JSON array (importable as --format json).
+        #[arg(long, value_enum, default_value = "jsonl")]
+        format: GenFormat,
+    },
+    /// Write a consistent backup of the whole database.
+    Backup { file: PathBuf },
+    /// Load a backup into an empty database.
+    Restore { file: PathBuf },
+    /// Organisations in the register.
+    #[command(subcommand)]
+    Org(OrgCommand),
+    /// API tokens for organisations.
+    #[command(subcommand)]
+    Token(TokenCommand),
+}
+
+#[derive(Args)]
+struct ImportArgs {
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value = "auto")]
+    format: ImportFormatArg,
+    /// Read and check everything, write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Import the good rows and write rejected ones to a report file.
+    #[arg(long)]
+    partial: bool,
+    /// Where --partial writes rejected rows (default: FILE.rejected.csv).
+    #[arg(long)]
+    report: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ListArgs {
+    #[arg(long)]
+    issuer: Option<String>,
+    #[arg(long)]
+    addressee: Option<String>,
+    #[arg(long)]
+    theme: Option<String>,
+    #[arg(long)]
+    setting: Option<String>,
+    #[arg(long)]
+    status: Option<String>,
+    #[arg(long)]
+    kind: Option<String>,
+    /// Published on or after (YYYY-MM-DD).
+    #[arg(long)]
+    from: Option<String>,
+    /// Published on or before (YYYY-MM-DD).
+    #[arg(long)]
+    to: Option<String>,
+    #[arg(long, default_value_t = 50)]
+    limit: u64,
+    #[arg(long, default_value_t = 0)]
+    offset: u64,
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Subcommand)]
+enum OrgCommand {
+    /// Register an organisation.
+    Add {
+        #[arg(long)]
+        code: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        kind: String,
+        #[arg(long, default_value = "provider")]
+        level: String,
+        #[arg(long)]
+        provider_kind: Option<String>,
+        #[arg(long)]
+        region: Option<String>,
+    },
+    /// List organisations.
+    List {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Create an API token for an organisation; the secret is shown once.
+    Create {
+        #[arg(long)]
+        org: String,
+        #[arg(long, default_value = "api")]
+        label: String,
+    },
+    /// Revoke a token by its number.
+    Revoke { id: i64 },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ExportFormatArg {
+    Json,
+    Csv,
+    Xlsx,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GenFormat {
+    Jsonl,
+    Json,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum ImportFormatArg {
+    Auto,
+    Json,
+    Csv,
+    Xlsx,
+    PfdJudiciary,
+    PfdToolkit,
+    PfdToolkitResponses,
+}
+
+impl ImportFormatArg {
+    fn format(self) -> Option<Format> {
+        match self {
+            ImportFormatArg::Auto => None,
+            ImportFormatArg::Json => Some(Format::Json),
+            ImportFormatArg::Csv => Some(Format::Csv),
+            ImportFormatArg::Xlsx => Some(Format::Xlsx),
+            ImportFormatArg::PfdJudiciary => Some(Format::PfdJudiciary),
+            ImportFormatArg::PfdToolkit => Some(Format::PfdToolkit),
+            ImportFormatArg::PfdToolkitResponses => Some(Format::PfdToolkitResponses),
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("CONCORD_LOG")
+                .unwrap_or_else(|_| "warn".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line (the app's messages may list rejected rows beneath it).
+            match e.downcast_ref::<AppError>() {
+                Some(app) => eprintln!("error: {app}"),
+                None => eprintln!("error: {e:#}"),
+            }
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn operator() -> Principal {
+    let user = std::env::var("USER").unwrap_or_else(|_| "operator".into());
+    Principal::Operator {
+        label: format!("cli:{user}"),
+    }
+}
+
+async fn open(db: &str) -> anyhow::Result<Services> {
+    Services::open(db)
+        .await
+        .map_err(|e| anyhow::Error::new(e).context(format!("cannot open the database {db}")))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Serve { addr } => {
+            let services = Arc::new(open(&cli.db).await?);
+            serve(services, &addr).await
+        }
+        Command::Demo { load: true, .. } => {
+            let services = open(&cli.db).await?;
+            let report = services.as_principal(operator()).load_demo().await?;
+            println!("{}", report.summary());
+            Ok(())
+        }
+        Command::Demo { addr, load: false } => {
+            let dir = tempfile::Builder::new()
+                .prefix("concord-demo-")
+                .tempdir()
+                .context("cannot make a temporary folder")?;
+            let url = format!("sqlite://{}", dir.path().join("demo.db").display());
+            let services = Arc::new(open(&url).await?);
+            let report = services.as_principal(operator()).load_demo().await?;
+            eprintln!(
+                "demo database {url}: loaded {} recommendations",
+                report.imported
+            );
+            let result = serve(services, &addr).await;
+            drop(dir);
+            result
+        }
+        Command::Import(args) => import(&cli.db, args).await,
+        Command::Export { format, out } => export(&cli.db, format, out).await,
+        Command::Show { id, json } => {
+            let id = RecommendationId::parse(&id).map_err(|e| anyhow::anyhow!("{e}"))?;
+            let services = open(&cli.db).await?;
+            let rec = services
+                .as_principal(operator())
+                .recommendation(&id)
+                .await?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &rec)?;
+                writeln!(out)?;
+            } else {
+                show::write_text(&mut out, &rec)?;
+            }
+            Ok(())
+        }
+        Command::List(args) => list(&cli.db, args).await,
+        Command::Gen {
+            count,
+            seed,
+            out,
+            vocab,
+            format,
+        } => generate(count, seed, &out, vocab.as_deref(), format),
+        Command::Backup { file } => {
+            let services = open(&cli.db).await?;
+            let n = write_atomically(&file, |w| {
+                let rt = tokio::runtime::Handle::current();
+                tokio::task::block_in_place(|| {
+                    rt.block_on(services.as_principal(operator()).backup(w))
+                })
+                .map_err(anyhow::Error::new)
+            })?;
+            println!("backed up {n} rows to {}", file.display());
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let f = std::fs::File::open(&file)
+                .with_context(|| format!("{}: cannot open", file.display()))?;
+            let services = open(&cli.db).await?;
+            let n = services
+                .as_principal(operator())
+                .restore(&mut BufReader::new(f))
+                .await?;
+            println!("restored {n} rows from {}", file.display());
+            Ok(())
+        }
+        Command::Org(cmd) => org(&cli.db, cmd).await,
+        Command::Token(cmd) => token(&cli.db, cmd).await,
+    }
+}
+
+async fn serve(services: Arc<Services>, addr: &str) -> anyhow::Result<()> {
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    let local = listener.local_addr()?;
+    // Scripts read this first line to learn the port.
+    println!("listening on http://{local}");
+    std::io::stdout().flush()?;
+    concord_server::serve(listener, services, shutdown_signal()).await?;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! { _ = ctrl_c => {}, _ = term => {} }
+}
+
+async fn import(db: &str, args: ImportArgs) -> anyhow::Result<()> {
+    let services = open(db).await?;
+    let opts = ImportOptions {
+        format: args.format.format(),
+        dry_run: args.dry_run,
+        partial: args.partial,
+        report_path: args.report,
+    };
+    let bar = progress::bar("importing");
+    let report = services
+        .as_principal(operator())
+        .import(&args.files, &opts, &|n| bar.set_position(n))
+        .await;
+    bar.finish_and_clear();
+    let report = report?;
+    for r in &report.rejected {
+        eprintln!("rejected: {r}");
+    }
+    if let Some(path) = &report.report_file {
+        eprintln!("rejected rows written to {}", path.display());
+    }
+    println!("{}", report.summary());
+    Ok(())
+}
+
+async fn export(db: &str, format: ExportFormatArg, out: Option<PathBuf>) -> anyhow::Result<()> {
+    let format = match format {
+        ExportFormatArg::Json => ExportFormat::Json,
+        ExportFormatArg::Csv => ExportFormat::Csv,
+        ExportFormatArg::Xlsx => ExportFormat::Xlsx,
+    };
+    let services = open(db).await?;
+    let bar = progress::bar("exporting");
+    let auth = services.as_principal(operator());
+    let run = |w: &mut (dyn Write + Send)| -> anyhow::Result<u64> {
+        let rt = tokio::runtime::Handle::current();
+        tokio::task::block_in_place(|| {
+            rt.block_on(auth.export(format, w, &|n| bar.set_position(n)))
+        })
+        .map_err(anyhow::Error::new)
+    };
+    let n = match &out {
+        Some(path) => write_atomically(path, run)?,
+        None => {
+            if matches!(format, ExportFormat::Xlsx) {
+                anyhow::bail!("an XLSX export needs --out FILE");
+            }
+            let mut stdout = BufWriter::new(std::io::stdout());
+            let n = run(&mut stdout)?;
+            stdout.flush()?;
+            n
+        }
+    };
+    bar.finish_and_clear();
+    if let Some(path) = out {
+        eprintln!("exported {n} recommendations to {}", path.display());
+    }
+    Ok(())
+}
+
+/// Writes to a temporary file beside `path` and renames it into place, so a
+/// failed or interrupted write never leaves half a file under the real name.
+fn write_atomically<T>(
+    path: &Path,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> anyhow::Result<T>,
+) -> anyhow::Result<T> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("{}: cannot write here", dir.display()))?;
+    let value = {
+        let mut w = BufWriter::new(tmp.as_file_mut());
+        let v = write(&mut w)?;
+        w.flush()?;
+        v
+    };
+    tmp.persist(path)
+        .with_context(|| format!("{}: cannot write", path.display()))?;
+    Ok(value)
+}
+
+async fn list(db: &str, a: ListArgs) -> anyhow::Result<()> {
+    let parse_date =
+        |field: &str, v: &Option<String>| -> anyhow::Result<Option<chrono::NaiveDate>> {
+            v.as_deref()
+                .map(|s| {
+                    chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                        .map_err(|_| anyhow::anyhow!("--{field}: {s:?} is not a date (YYYY-MM-DD)"))
+                })
+                .transpose()
+        };
+    let filter = RecommendationFilter {
+        issuer: a
+            .issuer
+            .as_deref()
+            .map(OrgCode::parse)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--issuer: {e}"))?,
+        addressee: a.addressee,
+        theme: a.theme,
+        setting: a.setting,
+        status: a
+            .status
+            .as_deref()
+            .map(str::parse::<Lifecycle>)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--status: {e}"))?,
+        kind: a
+            .kind
+            .as_deref()
+            .map(str::parse::<RecKind>)
+            .transpose()
+            .map_err(|e| anyhow::anyhow!("--kind: {e}"))?,
+        from: parse_date("from", &a.from)?,
+        to: parse_date("to", &a.to)?,
+        ..Default::default()
+    };
+    let services = open(db).await?;
+    let page = services
+        .as_principal(operator())
+        .recommendations(
+            filter,
+            Page {
+                offset: a.offset,
+                limit: a.limit.clamp(1, 10_000),
+            },
+        )
+        .await?;
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({"total": page.total, "items": page.items}),
+        )?;
+        writeln!(out)?;
+    } else {
+        for r in &page.items {
+            show::write_line(&mut out, r)?;
+        }
+        writeln!(out, "{} of {} shown", page.items.len(), page.total)?;
+    }
+    Ok(())
+}
+
+fn generate(
+    count: u64,
+    seed: u64,
+    out: &Path,
+    vocab: Option<&Path>,
+    format: GenFormat,
+) -> anyhow::Result<()> {
+    let vocabulary = match vocab {
+        Some(p) => concord_ingest::Vocabulary::from_pfd_csv(p)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+        None => concord_ingest::Vocabulary::built_in(),
+    };
+    let bar = progress::bar("generating");
+    bar.set_length(count);
+    write_atomically(out, |w| {
+        let mut n = 0u64;
+        let records = concord_ingest::generate(usize::try_from(count)?, seed, &vocabulary);
+        match format {
+            GenFormat::Jsonl => {
+                for rec in records {
+                    serde_json::to_writer(&mut *w, &rec)?;
+                    w.write_all(b"\n")?;
+                    n += 1;
+                    if n.is_multiple_of(10_000) {
+                        bar.set_position(n);
+                    }
+                }
+            }
+            GenFormat::Json => {
+                let mut jw = concord_ingest::JsonWriter::begin(&mut *w)?;
+                for rec in records {
+                    jw.write(&rec)?;
+                    n += 1;
+                    if n.is_multiple_of(10_000) {
+                        bar.set_position(n);
+                    }
+                }
+                jw.end()?;
+            }
+        }
+        Ok(n)
+    })?;
+    bar.finish_and_clear();
+    eprintln!(
+        "wrote {count} synthetic recommendations to {}",
+        out.display()
+    );
+    Ok(())
+}
+
+async fn org(db: &str, cmd: OrgCommand) -> anyhow::Result<()> {
+    let services = open(db).await?;
+    let auth = services.as_principal(operator());
+    match cmd {
+        OrgCommand::Add {
+            code,
+            name,
+            kind,
+            level,
+            provider_kind,
+            region,
+        } => {
+            let bad = |f: &str, e: String| anyhow::anyhow!("--{f}: {e}");
+            let org = Organisation {
+                code: OrgCode::parse(&code).map_err(|e| bad("code", e.to_string()))?,
+                name: name.trim().to_string(),
+                kind: kind.parse::<OrgKind>().map_err(|e| bad("kind", e))?,
+                level: level.parse::<OrgLevel>().map_err(|e| bad("level", e))?,
+                provider_kind: provider_kind
+                    .as_deref()
+                    .map(str::parse::<ProviderKind>)
+                    .transpose()
+                    .map_err(|e| bad("provider-kind", e))?,
+                region,
+                aliases: vec![],
+            };
+            if org.name.is_empty() {
+                anyhow::bail!("--name: is empty");
+            }
+            if auth.add_organisation(&org).await? {
+                println!("added {} ({})", org.code, org.name);
+            } else {
+                anyhow::bail!(
+                    "organisation {} already exists; it was left unchanged",
+                    org.code
+                );
+            }
+        }
+        OrgCommand::List { json } => {
+            let orgs = auth.organisations().await?;
+            let mut out = std::io::stdout().lock();
+            if json {
+                serde_json::to_writer_pretty(&mut out, &orgs)?;
+                writeln!(out)?;
+            } else {
+                for o in orgs {
+                    writeln!(out, "{:<12} {:<18} {}", o.code, o.kind, o.name)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn token(db: &str, cmd: TokenCommand) -> anyhow::Result<()> {
+    let services = open(db).await?;
+    let auth = services.as_principal(operator());
+    match cmd {
+        TokenCommand::Create { org, label } => {
+            let org = OrgCode::parse(&org).map_err(|e| anyhow::anyhow!("--org: {e}"))?;
+            let t = auth.create_token(&org, &label).await?;
+            eprintln!(
+                "token {} for {} created; copy it now, it is not shown again:",
+                t.record.id, t.record.org
+            );
+            println!("{}", t.secret);
+        }
+        TokenCommand::Revoke { id } => {
+            auth.revoke_token(id).await?;
+            println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}

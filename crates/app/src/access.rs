@@ -1,0 +1,222 @@
+//! Access control, wrapped around the services (after lldap's
+//! access-control layer): the caller gets an [`Authorized`] for its
+//! principal, and each use case checks the principal's rights before it
+//! reaches the store. Handlers never check permissions themselves.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use concord_domain::{AuditEvent, OrgCode, Organisation, Recommendation, RecommendationId};
+use concord_store::{DraftVisibility, ListPage, Page, RecommendationFilter};
+use serde_json::Value;
+
+use crate::error::{AppError, AppResult};
+use crate::principal::Principal;
+use crate::services::{ExportFormat, ImportOptions, ImportReport, NewToken, Services};
+
+pub struct Authorized<'a> {
+    svc: &'a Services,
+    principal: Principal,
+}
+
+impl Services {
+    /// The use cases, as this principal may use them.
+    pub fn as_principal(&self, principal: Principal) -> Authorized<'_> {
+        Authorized {
+            svc: self,
+            principal,
+        }
+    }
+}
+
+impl Authorized<'_> {
+    pub fn principal(&self) -> &Principal {
+        &self.principal
+    }
+
+    fn require_operator(&self, what: &str) -> AppResult<()> {
+        match &self.principal {
+            Principal::Operator { .. } => Ok(()),
+            Principal::Anonymous => Err(AppError::Unauthenticated(format!(
+                "{what} needs you to sign in"
+            ))),
+            Principal::Organisation { .. } => Err(AppError::Forbidden(format!(
+                "{what} is for operators of this Concord installation"
+            ))),
+        }
+    }
+
+    /// Writes need someone: an operator, or an organisation acting for itself.
+    fn require_writer(&self) -> AppResult<()> {
+        match &self.principal {
+            Principal::Anonymous => Err(AppError::Unauthenticated(
+                "changes need an API token (Authorization: Bearer TOKEN)".into(),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    /// An organisation edits only what it issued.
+    fn require_issuer(&self, issuer: &OrgCode) -> AppResult<()> {
+        self.require_writer()?;
+        match &self.principal {
+            Principal::Organisation { org, .. } if org != issuer => Err(AppError::Forbidden(
+                format!("{org} cannot change recommendations issued by {issuer}"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn drafts(&self) -> DraftVisibility {
+        match &self.principal {
+            Principal::Operator { .. } => DraftVisibility::All,
+            Principal::Organisation { org, .. } => DraftVisibility::OfIssuer(org.clone()),
+            Principal::Anonymous => DraftVisibility::None,
+        }
+    }
+
+    fn can_see(&self, rec: &Recommendation) -> bool {
+        Services::visible_to(rec, self.principal.org(), self.principal.is_operator())
+    }
+
+    /// One recommendation; drafts are invisible (not found) outside their issuer.
+    pub async fn recommendation(&self, id: &RecommendationId) -> AppResult<Recommendation> {
+        match self.svc.get(id).await? {
+            Some(rec) if self.can_see(&rec) => Ok(rec),
+            _ => Err(AppError::NotFound(format!(
+                "recommendation {id} was not found"
+            ))),
+        }
+    }
+
+    pub async fn recommendations(
+        &self,
+        mut filter: RecommendationFilter,
+        page: Page,
+    ) -> AppResult<ListPage> {
+        filter.drafts = self.drafts();
+        self.svc.list(&filter, page).await
+    }
+
+    pub async fn count(&self) -> AppResult<u64> {
+        self.svc.count().await
+    }
+
+    pub async fn history(&self, id: &RecommendationId) -> AppResult<Vec<AuditEvent>> {
+        self.recommendation(id).await?;
+        self.svc.history(id).await
+    }
+
+    pub async fn organisations(&self) -> AppResult<Vec<Organisation>> {
+        self.svc.organisations().await
+    }
+
+    pub async fn organisation(&self, code: &OrgCode) -> AppResult<Organisation> {
+        self.svc
+            .organisation(code)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("organisation {code} was not found")))
+    }
+
+    pub async fn add_organisation(&self, org: &Organisation) -> AppResult<bool> {
+        self.require_operator("adding an organisation")?;
+        self.svc
+            .add_organisation(&self.principal.actor(), org)
+            .await
+    }
+
+    /// Creates a draft for the caller's own organisation.
+    pub async fn create_draft(&self, body: Value) -> AppResult<Recommendation> {
+        self.require_writer()?;
+        let own = self.principal.org().cloned();
+        if let (Some(own), Some(given)) = (&own, body.get("issuer").and_then(Value::as_str))
+            && !own.as_str().eq_ignore_ascii_case(given.trim())
+        {
+            return Err(AppError::Forbidden(format!(
+                "{own} cannot issue recommendations as {given}"
+            )));
+        }
+        if own.is_none() && body.get("issuer").is_none() {
+            return Err(AppError::Invalid("field issuer: is required".into()));
+        }
+        self.svc
+            .create(&self.principal.actor(), body, own.as_ref())
+            .await
+    }
+
+    /// Edits a recommendation: the body holds `version` (the version the
+    /// caller last saw) and the fields to change.
+    pub async fn edit(&self, id: &RecommendationId, body: Value) -> AppResult<Recommendation> {
+        self.require_writer()?;
+        let Value::Object(mut fields) = body else {
+            return Err(AppError::BadInput("the body must be a JSON object".into()));
+        };
+        let version = match fields.remove("version") {
+            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
+            Some(_) => {
+                return Err(AppError::Invalid(
+                    "field version: must be a whole number".into(),
+                ));
+            }
+            None => {
+                return Err(AppError::Invalid(
+                    "field version: is required (the version you are editing, for safe concurrent edits)".into(),
+                ));
+            }
+        };
+        let current = self.recommendation(id).await?;
+        self.require_issuer(&current.data.issuer)?;
+        self.svc
+            .patch(&self.principal.actor(), current, version, fields)
+            .await
+    }
+
+    pub async fn import(
+        &self,
+        files: &[PathBuf],
+        opts: &ImportOptions,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> AppResult<ImportReport> {
+        self.require_operator("importing files")?;
+        self.svc
+            .import(&self.principal.actor(), files, opts, progress)
+            .await
+    }
+
+    pub async fn export(
+        &self,
+        format: ExportFormat,
+        out: &mut (dyn Write + Send),
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> AppResult<u64> {
+        self.require_operator("a full export")?;
+        self.svc.export(format, out, progress).await
+    }
+
+    pub async fn create_token(&self, org: &OrgCode, label: &str) -> AppResult<NewToken> {
+        self.require_operator("creating API tokens")?;
+        self.svc
+            .create_token(&self.principal.actor(), org, label)
+            .await
+    }
+
+    pub async fn revoke_token(&self, id: i64) -> AppResult<()> {
+        self.require_operator("revoking API tokens")?;
+        self.svc.revoke_token(&self.principal.actor(), id).await
+    }
+
+    pub async fn backup(&self, out: &mut (dyn Write + Send)) -> AppResult<u64> {
+        self.require_operator("a backup")?;
+        self.svc.backup(out).await
+    }
+
+    pub async fn restore(&self, input: &mut (dyn std::io::BufRead + Send)) -> AppResult<u64> {
+        self.require_operator("a restore")?;
+        self.svc.restore(input).await
+    }
+
+    pub async fn load_demo(&self) -> AppResult<ImportReport> {
+        self.require_operator("loading the demo data")?;
+        self.svc.load_demo(&self.principal.actor()).await
+    }
+}

@@ -1,0 +1,345 @@
+//! The register end to end through the real binary, on SQLite and PostgreSQL.
+
+mod common;
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::process::{Command, Stdio};
+
+use common::*;
+
+fn export(db: &Db, format: &str) -> Vec<u8> {
+    let path = db.dir.path().join(format!("export.{format}"));
+    ok(
+        db,
+        &[
+            "export",
+            "--format",
+            format,
+            "--out",
+            path.to_str().unwrap(),
+        ],
+    );
+    std::fs::read(&path).expect("export written")
+}
+
+#[test]
+fn export_import_export_is_identical_on_every_backend() {
+    for db in backends() {
+        ok(&db, &["demo", "--load"]);
+        let corpus = db.dir.path().join("gen.json");
+        ok(
+            &db,
+            &[
+                "gen",
+                "--count",
+                "300",
+                "--seed",
+                "7",
+                "--format",
+                "json",
+                "--out",
+                corpus.to_str().unwrap(),
+            ],
+        );
+        let out = ok(&db, &["import", corpus.to_str().unwrap()]);
+        assert!(out.contains("imported 300, skipped 0, rejected 0"), "{out}");
+
+        for format in ["json", "csv"] {
+            let first = export(&db, format);
+            let file = db.dir.path().join(format!("first.{format}"));
+            std::fs::write(&file, &first).unwrap();
+            let fresh = if db.name == "sqlite" {
+                sqlite()
+            } else {
+                postgres().expect("server")
+            };
+            let out = ok(
+                &fresh,
+                &["import", "--format", format, file.to_str().unwrap()],
+            );
+            assert!(out.contains("rejected 0"), "{}: {out}", db.name);
+            let second = export(&fresh, format);
+            assert!(
+                first == second,
+                "{} {format}: export -> import -> export differs",
+                db.name
+            );
+            let json: serde_json::Value = if format == "json" {
+                serde_json::from_slice(&second).unwrap()
+            } else {
+                serde_json::Value::Null
+            };
+            if let Some(arr) = json.as_array() {
+                assert!(arr.len() >= 450, "{} records", arr.len());
+            }
+        }
+    }
+}
+
+#[test]
+fn reimporting_a_file_adds_nothing() {
+    for db in backends() {
+        let corpus = db.dir.path().join("gen.jsonl");
+        ok(
+            &db,
+            &[
+                "gen",
+                "--count",
+                "50",
+                "--seed",
+                "3",
+                "--out",
+                corpus.to_str().unwrap(),
+            ],
+        );
+        let first = ok(
+            &db,
+            &["import", "--format", "json", corpus.to_str().unwrap()],
+        );
+        assert!(first.contains("imported 50, skipped 0"), "{first}");
+        let second = ok(
+            &db,
+            &["import", "--format", "json", corpus.to_str().unwrap()],
+        );
+        assert!(second.contains("imported 0, skipped 50"), "{second}");
+    }
+}
+
+/// Each bad file is refused with a message naming the file (and row and
+/// field where there is one), exit status 1, and the register unchanged.
+#[test]
+fn bad_input_is_refused_and_changes_nothing() {
+    for db in backends() {
+        ok(&db, &["demo", "--load"]);
+        let before = export(&db, "json");
+        let dir = db.dir.path();
+        let write = |name: &str, bytes: &[u8]| {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        let header = "issuer,title,text,published\n";
+        let big = format!(
+            "{header}HSSIB,Big,\"{}\",2024-01-01\n",
+            "x".repeat(10 * 1024 * 1024)
+        );
+        let corpus = dir.join("ok.json");
+        ok(
+            &db,
+            &[
+                "gen",
+                "--count",
+                "20",
+                "--format",
+                "json",
+                "--out",
+                corpus.to_str().unwrap(),
+            ],
+        );
+        let good_xlsx = dir.join("ok.xlsx");
+        {
+            let fresh = sqlite();
+            ok(&fresh, &["import", corpus.to_str().unwrap()]);
+            ok(
+                &fresh,
+                &[
+                    "export",
+                    "--format",
+                    "xlsx",
+                    "--out",
+                    good_xlsx.to_str().unwrap(),
+                ],
+            );
+        }
+        let xlsx = std::fs::read(&good_xlsx).unwrap();
+        let cases: Vec<(&str, std::path::PathBuf, Vec<&str>)> = vec![
+            (
+                "unbalanced quote",
+                write(
+                    "quote.csv",
+                    format!("{header}HSSIB,\"Open,text,2024-01-01\nCQC,t,x,2024-01-02\n")
+                        .as_bytes(),
+                ),
+                vec!["quote.csv"],
+            ),
+            (
+                "wrong column count",
+                write(
+                    "cols.csv",
+                    format!("{header}HSSIB,Title,Text,2024-01-01,extra\n").as_bytes(),
+                ),
+                vec!["cols.csv", "row"],
+            ),
+            (
+                "invalid UTF-8",
+                write(
+                    "utf8.csv",
+                    b"issuer,title,text,published\nHSSIB,T\xff\xfe,x,2024-01-01\n",
+                ),
+                vec!["utf8.csv", "UTF-8"],
+            ),
+            (
+                "empty file",
+                write("empty.csv", b""),
+                vec!["empty.csv", "empty"],
+            ),
+            (
+                "wrong date",
+                write(
+                    "date.csv",
+                    format!("{header}HSSIB,Title,Text,31/02/2024\n").as_bytes(),
+                ),
+                vec!["date.csv", "row 1", "published"],
+            ),
+            (
+                "10 MB field",
+                write("big.csv", big.as_bytes()),
+                vec!["big.csv", "row 1", "text"],
+            ),
+            (
+                "JSON of the wrong shape",
+                write("shape.json", br#"{"hello": "world"}"#),
+                vec!["shape.json"],
+            ),
+            (
+                "truncated XLSX",
+                write("cut.xlsx", &xlsx[..xlsx.len() / 2]),
+                vec!["cut.xlsx"],
+            ),
+        ];
+        for (what, path, expect) in cases {
+            let out = concord(&db, &["import", path.to_str().unwrap()]);
+            let err = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{what} on {}: {err}", db.name);
+            for e in expect {
+                assert!(
+                    err.contains(e),
+                    "{what} on {}: stderr should mention {e:?}: {err}",
+                    db.name
+                );
+            }
+            assert!(!err.contains("panicked"), "{what}: {err}");
+            assert_eq!(
+                export(&db, "json"),
+                before,
+                "{what} changed the register on {}",
+                db.name
+            );
+        }
+        // An unknown format is a usage error.
+        let out = concord(
+            &db,
+            &["import", "--format", "yaml", corpus.to_str().unwrap()],
+        );
+        assert_eq!(out.status.code(), Some(2));
+        assert_eq!(export(&db, "json"), before);
+    }
+}
+
+#[test]
+fn partial_import_keeps_good_rows_and_reports_the_rest() {
+    let db = sqlite();
+    let file = db.dir.path().join("mixed.csv");
+    std::fs::write(&file, "issuer,title,text,published\nHSSIB,Good one,Do this.,2024-01-01\nHSSIB,,No title,2024-01-01\nCQC,Another,Do that.,2024-02-01\n").unwrap();
+    let refused = concord(&db, &["import", file.to_str().unwrap()]);
+    assert_eq!(refused.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&refused.stderr).contains("row 2"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    let out = ok(&db, &["import", "--partial", file.to_str().unwrap()]);
+    assert!(out.contains("imported 2, skipped 0, rejected 1"), "{out}");
+    let report = std::fs::read_to_string(db.dir.path().join("mixed.csv.rejected.csv")).unwrap();
+    assert!(
+        report.contains(",2,") && report.contains("title"),
+        "{report}"
+    );
+    let list = ok(&db, &["list", "--json"]);
+    let v: serde_json::Value = serde_json::from_str(&list).unwrap();
+    assert_eq!(v["total"], 2);
+}
+
+#[test]
+fn show_list_and_exit_codes() {
+    let db = sqlite();
+    ok(&db, &["demo", "--load"]);
+    let list: serde_json::Value = serde_json::from_str(&ok(
+        &db,
+        &["list", "--json", "--issuer", "HSSIB", "--limit", "5"],
+    ))
+    .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert!(!items.is_empty() && items.len() <= 5);
+    assert!(items.iter().all(|r| r["issuer"] == "HSSIB"));
+    let id = items[0]["id"].as_str().unwrap();
+    let shown: serde_json::Value = serde_json::from_str(&ok(&db, &["show", id, "--json"])).unwrap();
+    assert_eq!(shown["id"], id);
+    assert!(ok(&db, &["show", id]).contains(id));
+
+    let missing = concord(&db, &["show", "HSSIB-1999-0001"]);
+    assert_eq!(missing.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("not found"));
+    let bad = concord(&db, &["show", "not-an-id"]);
+    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(concord(&db, &["no-such-command"]).status.code(), Some(2));
+    let bad_filter = concord(&db, &["list", "--status", "sideways"]);
+    assert_eq!(bad_filter.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&bad_filter.stderr).contains("--status"));
+}
+
+#[test]
+fn serve_prints_its_address_and_answers() {
+    let db = sqlite();
+    let mut child = Command::new(bin())
+        .args(["serve", "--addr", "127.0.0.1:0"])
+        .env("CONCORD_DB", &db.url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .to_string();
+    let mut s = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        s,
+        "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    child.kill().ok();
+    child.wait().ok();
+    assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
+}
+
+#[test]
+fn backup_and_restore_across_backends() {
+    for db in backends() {
+        ok(&db, &["demo", "--load"]);
+        let token = ok(&db, &["token", "create", "--org", "HSSIB"]);
+        assert!(token.trim().starts_with("concord_"));
+        let before = export(&db, "json");
+        let file = db.dir.path().join("backup.jsonl");
+        ok(&db, &["backup", file.to_str().unwrap()]);
+        for target in backends() {
+            ok(&target, &["restore", file.to_str().unwrap()]);
+            assert!(
+                export(&target, "json") == before,
+                "{} -> {}: restore differs",
+                db.name,
+                target.name
+            );
+            // A restore never lands on top of existing records.
+            let again = concord(&target, &["restore", file.to_str().unwrap()]);
+            assert_eq!(again.status.code(), Some(1));
+        }
+    }
+}

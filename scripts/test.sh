@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# Installs what the tests need (PostgreSQL from Debian's packages when it is
+# missing), then runs every check CI runs: formatting, clippy with warnings
+# as errors, and the whole test suite on SQLite and on a throwaway PostgreSQL
+# cluster, including the tests on ../shared/data.
+#
+# Usage: scripts/test.sh        (from anywhere in the repository)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\n== %s\n' "$*"; }
+
+if ! command -v cargo >/dev/null; then
+  echo "cargo is not installed: install Rust first (https://rustup.rs)" >&2
+  exit 1
+fi
+
+say "PostgreSQL test cluster"
+pg_dir=$(mktemp -d /tmp/concord-pg.XXXXXX)
+cleanup() { bash scripts/pg-test-cluster.sh stop "$pg_dir" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+eval "$(bash scripts/pg-test-cluster.sh start "$pg_dir")"
+if [ -z "${CONCORD_TEST_PG_URL:-}" ]; then
+  echo "could not start PostgreSQL for the tests" >&2
+  exit 1
+fi
+echo "PostgreSQL at $CONCORD_TEST_PG_URL"
+
+if [ "${CI:-}" = "true" ] && [ ! -d ../shared/data ]; then
+  echo "CI=true but ../shared/data is missing: the real-data tests cannot run" >&2
+  exit 1
+fi
+
+say "cargo fmt --check"
+cargo fmt --all -- --check
+
+say "cargo clippy (warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+say "cargo test (SQLite and PostgreSQL)"
+cargo test --workspace --locked
+
+say "all checks passed"
