@@ -158,6 +158,27 @@ fn words(s: &str) -> String {
     s.replace('_', " ")
 }
 
+/// `£6,000,000` for pounds, `EUR 1,250.50` for other currencies.
+fn money(currency: &str, amount: f64) -> String {
+    let cents = (amount * 100.0).round() as u64;
+    let (whole, frac) = (cents / 100, cents % 100);
+    let digits = whole.to_string();
+    let mut grouped = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            grouped.push(',');
+        }
+        grouped.push(c);
+    }
+    if frac != 0 {
+        grouped.push_str(&format!(".{frac:02}"));
+    }
+    match currency {
+        "GBP" => format!("£{grouped}"),
+        other => format!("{} {grouped}", esc(other)),
+    }
+}
+
 fn is_web_url(url: &str) -> bool {
     let lower = url.trim().to_ascii_lowercase();
     lower.starts_with("https://") || lower.starts_with("http://")
@@ -423,13 +444,13 @@ pub fn record_html(rec: &Recommendation) -> String {
     if let Some(c) = &d.cost {
         let mut parts = Vec::new();
         if let Some(v) = c.one_off {
-            parts.push(format!("one-off {} {v}", esc(&c.currency)));
+            parts.push(format!("{} one-off", money(&c.currency, v)));
         }
         if let Some(v) = c.recurring {
-            parts.push(format!("{} {v} a year", esc(&c.currency)));
+            parts.push(format!("{} a year", money(&c.currency, v)));
         }
         if let Some(conf) = c.confidence {
-            parts.push(format!("confidence: {}", esc(conf.as_str())));
+            parts.push(format!("{} confidence", esc(conf.as_str())));
         }
         if let Some(ce) = &c.cost_effectiveness {
             parts.push(esc(ce).to_string());
@@ -437,22 +458,19 @@ pub fn record_html(rec: &Recommendation) -> String {
         let _ = writeln!(more, "<dt>Cost</dt><dd>{}</dd>", parts.join("; "));
     }
     if let Some(eq) = &d.equality {
-        let groups: Vec<String> = eq.groups.iter().map(|g| esc(g).to_string()).collect();
-        let mitigation = eq
-            .mitigation
-            .as_deref()
-            .map(|x| format!("; mitigation: {}", esc(x)))
-            .unwrap_or_default();
-        let _ = writeln!(
-            more,
-            "<dt>Equality</dt><dd>{} inequalities{}{mitigation}</dd>",
-            esc(eq.direction.as_str()),
-            if groups.is_empty() {
-                String::new()
-            } else {
-                format!(" for {}", groups.join(", "))
-            }
-        );
+        let mut parts = Vec::new();
+        if !eq.groups.is_empty() {
+            let groups: Vec<String> = eq.groups.iter().map(|g| esc(g).to_string()).collect();
+            parts.push(format!("Groups: {}.", groups.join(", ")));
+        }
+        parts.push(format!(
+            "Effect on inequalities: {}.",
+            esc(eq.direction.as_str())
+        ));
+        if let Some(x) = &eq.mitigation {
+            parts.push(format!("Mitigation: {}", esc(x)));
+        }
+        let _ = writeln!(more, "<dt>Equality</dt><dd>{}</dd>", parts.join(" "));
     }
     if !more.is_empty() {
         let _ = write!(
@@ -492,6 +510,14 @@ mod tests {
         );
         assert_eq!(esc("").to_string(), "");
         assert_eq!(esc("&amp;").to_string(), "&amp;amp;");
+    }
+
+    #[test]
+    fn amounts_read_as_money() {
+        assert_eq!(money("GBP", 6_000_000.0), "£6,000,000");
+        assert_eq!(money("EUR", 1250.5), "EUR 1,250.50");
+        assert_eq!(money("GBP", 999.0), "£999");
+        assert_eq!(money("<b>", 0.0), "&lt;b&gt; 0");
     }
 
     #[test]

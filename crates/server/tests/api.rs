@@ -765,6 +765,9 @@ async fn pages_show_the_register_and_escape_what_it_holds() {
 #[tokio::test]
 async fn swagger_ui_is_served_with_its_own_policy() {
     let app = spawn_app().await;
+    let redirected = app.get("/api/docs").await;
+    assert_eq!(redirected.status(), StatusCode::OK);
+    assert_eq!(redirected.url().path(), "/api/docs/");
     let index = app.get("/api/docs/").await;
     assert_eq!(index.status(), StatusCode::OK);
     assert_security_headers(&index);
