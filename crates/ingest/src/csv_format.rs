@@ -193,7 +193,14 @@ pub(crate) fn parse(
 ) -> Result<Parsed, IngestError> {
     let file = open(path, bytes)?;
     let map = header_map(&file.header).map_err(|m| {
-        let hint = if file.header.len() == 1 {
+        let hint = if file.header.len() == 1 && file.header[0].contains([';', '\t']) {
+            let sep = if file.header[0].contains(';') {
+                "semicolons"
+            } else {
+                "tabs"
+            };
+            format!(" (the first line is separated by {sep}: save the file as comma-separated CSV)")
+        } else if file.header.len() == 1 {
             format!(
                 " (the first line {:?} has no commas: is this a CSV file?)",
                 clip(&file.header[0], 60)
@@ -350,6 +357,13 @@ mod tests {
         let e = err(b"{\"id\": \"HSSIB-2024-0001\"}\n");
         assert!(e.starts_with("in.csv: unknown column"), "{e}");
         assert!(e.contains("has no commas: is this a CSV file?"), "{e}");
+        let e = err(b"issuer;title;text\nNHSE;x;y\n");
+        assert!(
+            e.ends_with(
+                "(the first line is separated by semicolons: save the file as comma-separated CSV)"
+            ),
+            "{e}"
+        );
         let e = err(b"issuer,title\nNHSE,x\n");
         assert!(
             e.starts_with("in.csv: the header lacks the required column text"),

@@ -3,7 +3,7 @@
 //! lines; writes an array with one compact object per line.
 
 use std::fmt;
-use std::io::Write;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
 
 use concord_domain::{NewRecommendation, Recommendation};
@@ -90,7 +90,7 @@ fn push(parsed: &mut Parsed, r: Result<ParsedRecord, Rejection>) {
 
 /// Reads the elements of a top-level array one at a time, so that a bad
 /// element is one rejection and the whole tree is never held at once.
-struct Elements<'p>(&'p mut Parsed);
+struct Elements<'f>(&'f mut dyn FnMut(Result<ParsedRecord, Rejection>));
 
 impl<'de> Visitor<'de> for Elements<'_> {
     type Value = ();
@@ -101,73 +101,149 @@ impl<'de> Visitor<'de> for Elements<'_> {
         let mut row = 0;
         while let Some(v) = seq.next_element::<Value>()? {
             row += 1;
-            push(self.0, element(row, v));
+            (self.0)(element(row, v));
         }
         Ok(())
     }
+}
+
+const SHAPE: &str = "expected an array of recommendation objects, one object, or JSON lines";
+
+fn syntax(path: &Path, e: serde_json::Error) -> IngestError {
+    IngestError::file(path, format!("is not valid JSON: {e} ({SHAPE})"))
+}
+
+fn wrong_shape(path: &Path, first: char, text: &str) -> IngestError {
+    // Let serde say where and what, with its line and column.
+    let e = serde_json::from_str::<Vec<Value>>(text)
+        .err()
+        .map(|e| e.to_string())
+        .unwrap_or_default();
+    IngestError::file(
+        path,
+        format!("is JSON of the wrong shape: {SHAPE}, but it starts with {first:?} ({e})"),
+    )
+}
+
+/// One line of a JSON-lines file.
+fn line_item(row: usize, line: &str) -> Result<ParsedRecord, Rejection> {
+    match serde_json::from_str::<Value>(line) {
+        Ok(v) => element(row, v),
+        Err(e) => Err(Rejection::new(row, None, format!("is not valid JSON: {e}"))),
+    }
+}
+
+/// Whether text starting with `{` is JSON lines: its first line is a whole
+/// value and something follows.
+fn is_json_lines(trimmed: &str) -> bool {
+    let first_line = trimmed.lines().next().unwrap_or("");
+    serde_json::from_str::<Value>(first_line).is_ok()
+        && !trimmed[first_line.len()..].trim().is_empty()
 }
 
 pub(crate) fn parse(path: &Path, bytes: &[u8]) -> Result<Parsed, IngestError> {
     let text = utf8(path, bytes, "JSON")?;
     let mut parsed = Parsed::default();
     let trimmed = text.trim_start();
-    let bad = |e: serde_json::Error| {
-        IngestError::file(
-            path,
-            format!(
-                "is not valid JSON: {e} (expected an array of recommendation objects, one object, or JSON lines)"
-            ),
-        )
-    };
     if trimmed.starts_with('[') {
         let mut de = serde_json::Deserializer::from_str(text);
-        de.deserialize_seq(Elements(&mut parsed)).map_err(bad)?;
-        de.end().map_err(bad)?;
+        de.deserialize_seq(Elements(&mut |r| push(&mut parsed, r)))
+            .map_err(|e| syntax(path, e))?;
+        de.end().map_err(|e| syntax(path, e))?;
         return Ok(parsed);
     }
     if !trimmed.starts_with('{') {
-        let first = trimmed.chars().next().unwrap_or(' ');
-        // Let serde say where and what, with its line and column.
-        let e = serde_json::from_str::<Vec<Value>>(text)
-            .err()
-            .map(|e| e.to_string())
-            .unwrap_or_default();
-        return Err(IngestError::file(
+        return Err(wrong_shape(
             path,
-            format!(
-                "is JSON of the wrong shape: expected an array of recommendation objects, one object, or JSON lines, but it starts with {first:?} ({e})"
-            ),
+            trimmed.chars().next().unwrap_or(' '),
+            text,
         ));
     }
-    // One object, or JSON lines: JSON lines when the first line is a whole value.
-    let first_line = trimmed.lines().next().unwrap_or("");
-    let is_lines = serde_json::from_str::<Value>(first_line).is_ok()
-        && trimmed.len() > first_line.len()
-        && !trimmed[first_line.len()..].trim().is_empty();
-    if is_lines {
-        // Row = line number among the file's lines (blank lines are counted
-        // but produce nothing), so that an editor finds it.
-        let offset = text.len() - trimmed.len();
-        let skipped_lines = text[..offset].matches('\n').count();
+    if is_json_lines(trimmed) {
+        // Row = line number in the file (blank lines are counted but produce
+        // nothing), so that an editor finds it.
+        let skipped_lines = text[..text.len() - trimmed.len()].matches('\n').count();
         for (i, line) in trimmed.lines().enumerate() {
-            if line.trim().is_empty() {
-                continue;
-            }
-            let row = i + 1 + skipped_lines;
-            match serde_json::from_str::<Value>(line) {
-                Ok(v) => push(&mut parsed, element(row, v)),
-                Err(e) => parsed.rejected.push(Rejection::new(
-                    row,
-                    None,
-                    format!("is not valid JSON: {e}"),
-                )),
+            if !line.trim().is_empty() {
+                push(&mut parsed, line_item(i + 1 + skipped_lines, line));
             }
         }
         return Ok(parsed);
     }
-    let v: Value = serde_json::from_str(text).map_err(bad)?;
+    let v: Value = serde_json::from_str(text).map_err(|e| syntax(path, e))?;
     push(&mut parsed, element(1, v));
     Ok(parsed)
+}
+
+/// Reads Concord JSON from a reader without holding the file or all its
+/// records: each record or rejection is handed to `each` as soon as it is
+/// read (the same rows and messages as [`crate::parse`]). For imports of
+/// very large exports or generated corpora.
+pub fn parse_json_stream(
+    path: &Path,
+    reader: impl Read,
+    mut each: impl FnMut(Result<ParsedRecord, Rejection>),
+) -> Result<(), IngestError> {
+    let io_err = |e: std::io::Error| IngestError::file(path, format!("cannot be read: {e}"));
+    let mut r = BufReader::with_capacity(1 << 16, reader);
+    // Skip a byte-order mark and leading white space, counting lines.
+    let mut lines_before = 0usize;
+    let first = loop {
+        let buf = r.fill_buf().map_err(io_err)?;
+        let Some(&b) = buf.first() else {
+            return Err(IngestError::file(path, "is empty"));
+        };
+        if buf.starts_with("\u{feff}".as_bytes()) {
+            r.consume(3);
+        } else if b.is_ascii_whitespace() {
+            lines_before += usize::from(b == b'\n');
+            r.consume(1);
+        } else {
+            break b;
+        }
+    };
+    match first {
+        b'[' => {
+            let mut de = serde_json::Deserializer::from_reader(r);
+            de.deserialize_seq(Elements(&mut each))
+                .map_err(|e| syntax(path, e))?;
+            de.end().map_err(|e| syntax(path, e))
+        }
+        b'{' => {
+            let mut first_line = String::new();
+            r.read_line(&mut first_line).map_err(io_err)?;
+            if serde_json::from_str::<Value>(&first_line).is_ok() {
+                // JSON lines (or one object on one line).
+                let mut row = lines_before + 1;
+                each(line_item(row, &first_line));
+                for line in r.lines() {
+                    let line = line.map_err(|e| {
+                        IngestError::file(path, format!("cannot be read after line {row}: {e}"))
+                    })?;
+                    row += 1;
+                    if !line.trim().is_empty() {
+                        each(line_item(row, &line));
+                    }
+                }
+                Ok(())
+            } else {
+                // One object over several lines.
+                let mut rest = Vec::new();
+                r.read_to_end(&mut rest).map_err(io_err)?;
+                let mut all = first_line.into_bytes();
+                all.extend_from_slice(&rest);
+                let v: Value = serde_json::from_slice(&all).map_err(|e| syntax(path, e))?;
+                each(element(1, v));
+                Ok(())
+            }
+        }
+        other => {
+            let mut head = Vec::new();
+            r.take(4096).read_to_end(&mut head).map_err(io_err)?;
+            let text = String::from_utf8_lossy(&head);
+            Err(wrong_shape(path, char::from(other), &text))
+        }
+    }
 }
 
 /// Writes the JSON export a batch at a time: `[`, then one compact object
@@ -335,6 +411,41 @@ mod tests {
                 "row 4, field title: missing field `title`",
                 "row 5, field text: is empty",
             ]
+        );
+    }
+
+    #[test]
+    fn streaming_reader_agrees_with_parse() {
+        let mut arr = Vec::new();
+        write_json(&[rich(), bare()], &mut arr).unwrap();
+        let mut lines = b"\n".to_vec();
+        write_json_lines(&[rich(), bare()], &mut lines).unwrap();
+        lines.extend_from_slice(b"not json\n");
+        let pretty = serde_json::to_string_pretty(&rich()).unwrap();
+        let inputs: [&[u8]; 6] = [
+            &arr,
+            &lines,
+            pretty.as_bytes(),
+            b"[1, {\"id\": 2}]",
+            b"\"hello\"",
+            b"[{\"id\": 1},\n{\"id\": 2}",
+        ];
+        for input in inputs {
+            let mut got = Parsed::default();
+            let streamed = parse_json_stream(p(), input, |r| push(&mut got, r));
+            match parse_bytes(input) {
+                Ok(want) => {
+                    streamed.unwrap();
+                    assert_eq!(got, want);
+                }
+                Err(e) => assert_eq!(streamed.unwrap_err(), e),
+            }
+        }
+        assert_eq!(
+            parse_json_stream(p(), &b"  \n"[..], |_| {})
+                .unwrap_err()
+                .to_string(),
+            "in.json: is empty"
         );
     }
 

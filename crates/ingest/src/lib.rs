@@ -41,7 +41,7 @@ mod xlsx;
 
 pub use csv_format::{CsvWriter, write_csv};
 pub use generate::{Vocabulary, generate};
-pub use json::{JsonLinesWriter, JsonWriter, write_json, write_json_lines};
+pub use json::{JsonLinesWriter, JsonWriter, parse_json_stream, write_json, write_json_lines};
 pub use table::COLUMNS;
 pub use xlsx::{XlsxWriter, write_xlsx};
 
