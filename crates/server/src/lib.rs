@@ -75,7 +75,14 @@ pub fn router(services: Arc<Services>) -> Router {
 
     let [nosniff, csp, referrer, frames] = middleware::security_headers();
     Router::new()
-        .merge(api.layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES)))
+        .merge(
+            api.layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
+                // What a caller sees depends on its token (drafts).
+                .layer(SetResponseHeaderLayer::appending(
+                    header::VARY,
+                    HeaderValue::from_static("authorization"),
+                )),
+        )
         .merge(docs)
         .merge(pages::routes())
         .route("/healthz", get(api::health::healthz))

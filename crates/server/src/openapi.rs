@@ -33,7 +33,7 @@ impl Modify for BearerScheme {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut http = Http::new(HttpAuthScheme::Bearer);
         http.description = Some(
-            "An API token issued to one organisation by an operator of this Concord installation."
+            "An API token for one organisation, issued by an operator of this Concord installation (`concord token create --org CODE`)."
                 .into(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(http));
