@@ -30,12 +30,14 @@ fn element(row: usize, v: Value) -> Result<ParsedRecord, Rejection> {
             format!("expected a recommendation object, found {k}"),
         ));
     }
+    let field = faulty_field(&v);
     let rec: Recommendation = serde_json::from_value(v).map_err(|e| {
         let msg = e.to_string();
         let field = msg
             .strip_prefix("missing field `")
             .and_then(|r| r.split('`').next())
-            .map(str::to_string);
+            .map(str::to_string)
+            .or(field);
         Rejection {
             row,
             line: None,
@@ -79,6 +81,48 @@ fn element(row: usize, v: Value) -> Result<ParsedRecord, Rejection> {
         }
     }
     Ok(ParsedRecord { row, new })
+}
+
+/// The first top-level field whose value does not read as its type, so that
+/// a rejection can name it (serde's message from a `Value` does not).
+fn faulty_field(v: &Value) -> Option<String> {
+    use concord_domain::*;
+    use serde::de::DeserializeOwned;
+    fn bad<T: DeserializeOwned>(v: &Value) -> bool {
+        serde_json::from_value::<T>(v.clone()).is_err()
+    }
+    let obj = v.as_object()?;
+    type Check = (&'static str, fn(&Value) -> bool);
+    let checks: &[Check] = &[
+        ("id", bad::<RecommendationId>),
+        ("kind", bad::<RecKind>),
+        ("issuer", bad::<OrgCode>),
+        ("title", bad::<String>),
+        ("text", bad::<String>),
+        ("local_ref", bad::<Option<String>>),
+        ("source", bad::<Option<Source>>),
+        ("published", bad::<Option<chrono::NaiveDate>>),
+        ("status", bad::<Lifecycle>),
+        ("level", bad::<Option<SystemLevel>>),
+        ("addressees", bad::<Vec<Addressee>>),
+        ("themes", bad::<Vec<String>>),
+        ("settings", bad::<Vec<String>>),
+        ("evidence", bad::<Option<Evidence>>),
+        ("patient_impact", bad::<Option<String>>),
+        ("cost", bad::<Option<Cost>>),
+        ("equality", bad::<Option<EqualityImpact>>),
+        ("risk", bad::<Option<Risk>>),
+        ("response_deadline", bad::<Option<chrono::NaiveDate>>),
+        ("links", bad::<Vec<Link>>),
+        ("version", bad::<i64>),
+        ("created_at", bad::<chrono::DateTime<chrono::Utc>>),
+        ("updated_at", bad::<chrono::DateTime<chrono::Utc>>),
+        ("import_key", bad::<Option<String>>),
+    ];
+    checks
+        .iter()
+        .find(|(k, is_bad)| obj.get(*k).is_some_and(is_bad))
+        .map(|(k, _)| k.to_string())
 }
 
 fn push(parsed: &mut Parsed, r: Result<ParsedRecord, Rejection>) {
@@ -382,7 +426,7 @@ mod tests {
         let msgs: Vec<String> = parsed.rejected.iter().map(|r| r.to_string()).collect();
         assert_eq!(msgs.len(), 2);
         assert!(
-            msgs[0].starts_with("row 4: invalid type: integer `3`"),
+            msgs[0].starts_with("row 4, field id: invalid type: integer `3`"),
             "{msgs:?}"
         );
         assert!(
@@ -406,7 +450,7 @@ mod tests {
         assert_eq!(
             msgs,
             vec![
-                "row 2: \"advice\" is not one of: recommendation, safety_observation, safety_action, concern",
+                "row 2, field kind: \"advice\" is not one of: recommendation, safety_observation, safety_action, concern",
                 "row 3: expected a recommendation object, found a number",
                 "row 4, field title: missing field `title`",
                 "row 5, field text: is empty",
