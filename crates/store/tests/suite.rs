@@ -366,6 +366,13 @@ async fn migrations_are_recorded_once(db: &Db) {
     again.close().await;
     assert_eq!(db.scalar("SELECT COUNT(*) FROM schema_migrations").await, 1);
     assert_eq!(db.store.backend(), db.backend);
+    if db.backend == Backend::Sqlite {
+        let row = sqlx::query("PRAGMA journal_mode")
+            .fetch_one(&raw_pool(&db.url).await)
+            .await
+            .unwrap();
+        assert_eq!(row.try_get::<String, _>(0).unwrap(), "wal");
+    }
 }
 
 async fn create_get_and_round_trip(db: &Db) {

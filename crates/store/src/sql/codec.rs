@@ -75,8 +75,15 @@ pub(crate) fn parse_date(s: &str) -> Result<NaiveDate> {
         .map_err(|e| StoreError::Corrupt(format!("{s:?} is not a date: {e}")))
 }
 
-/// `INSERT INTO t (cols) VALUES ($1, ...), (...)` for `rows` rows.
-pub(crate) fn insert_sql(table: &str, cols: &str, ncols: usize, rows: usize) -> String {
+/// `INSERT INTO t (cols) VALUES ($1, ...), (...)` for `rows` rows; with
+/// `anonymous`, plain `?` placeholders instead (see [`insert_rows`]).
+pub(crate) fn insert_sql(
+    table: &str,
+    cols: &str,
+    ncols: usize,
+    rows: usize,
+    anonymous: bool,
+) -> String {
     let mut sql = String::with_capacity(40 + cols.len() + rows * ncols * 6);
     sql.push_str("INSERT INTO ");
     sql.push_str(table);
@@ -94,8 +101,12 @@ pub(crate) fn insert_sql(table: &str, cols: &str, ncols: usize, rows: usize) -> 
                 sql.push_str(", ");
             }
             n += 1;
-            sql.push('$');
-            sql.push_str(&n.to_string());
+            if anonymous {
+                sql.push('?');
+            } else {
+                sql.push('$');
+                sql.push_str(&n.to_string());
+            }
         }
         sql.push(')');
     }
@@ -129,13 +140,18 @@ pub(crate) async fn insert_rows(
             vals.len()
         )));
     }
+    // The one place where SQLite gets other placeholders than `$N`: sqlx
+    // looks up the name of every numbered parameter, and SQLite finds it by
+    // a linear scan, so binding a multi-row INSERT with thousands of `$N`
+    // is quadratic. Plain `?` are bound by position, in the same order.
+    let anonymous = conn.backend_name().eq_ignore_ascii_case("sqlite");
     let total = vals.len() / ncols;
     let per = (MAX_PARAMS / ncols).clamp(1, MAX_ROWS);
     let mut it = vals.into_iter();
     let mut done = 0;
     while done < total {
         let k = per.min(total - done);
-        let sql = insert_sql(table, cols, ncols, k);
+        let sql = insert_sql(table, cols, ncols, k, anonymous);
         bind_all(
             sqlx::query(sqlx::AssertSqlSafe(sql)),
             it.by_ref().take(k * ncols),
@@ -658,8 +674,12 @@ mod tests {
     #[test]
     fn multi_row_insert_numbers_placeholders() {
         assert_eq!(
-            insert_sql("t", "a, b", 2, 2),
+            insert_sql("t", "a, b", 2, 2, false),
             "INSERT INTO t (a, b) VALUES ($1, $2), ($3, $4)"
+        );
+        assert_eq!(
+            insert_sql("t", "a, b", 2, 2, true),
+            "INSERT INTO t (a, b) VALUES (?, ?), (?, ?)"
         );
         assert_eq!(placeholders(3, 2), "$3, $4");
     }

@@ -284,7 +284,7 @@ pub(crate) async fn add_organisations(
         }
         let sql = format!(
             "{} ON CONFLICT (code) DO NOTHING RETURNING code",
-            codec::insert_sql("organisations", ORG_COLS, 8, chunk.len())
+            codec::insert_sql("organisations", ORG_COLS, 8, chunk.len(), false)
         );
         let rows = codec::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), vals)
             .fetch_all(&mut *conn)
@@ -398,7 +398,13 @@ impl Store for SqlStore {
         let mut rows = codec::RecRows::default();
         rows.push(&rec)?;
         rows.flush(&mut tx).await.map_err(|e| match e {
-            StoreError::Duplicate(_) => StoreError::Duplicate(format!("{} already exists", rec.id)),
+            StoreError::Duplicate(_) => StoreError::Duplicate(match &rec.import_key {
+                Some(key) => format!(
+                    "{} or a record with import key {key:?} already exists",
+                    rec.id
+                ),
+                None => format!("{} already exists", rec.id),
+            }),
             e => e,
         })?;
         let id = rec.id.to_string();
