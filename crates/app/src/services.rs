@@ -64,6 +64,8 @@ impl std::fmt::Display for RejectedRow {
 #[derive(Debug, Clone, Default)]
 pub struct ImportReport {
     pub read: u64,
+    /// Rows with every column empty: nothing to import, counted as skipped.
+    pub blank_rows: u64,
     pub imported: u64,
     pub skipped: u64,
     pub rejected: Vec<RejectedRow>,
@@ -86,10 +88,13 @@ impl ImportReport {
             format!(
                 "imported {}, skipped {}, rejected {}",
                 self.imported,
-                self.skipped,
+                self.skipped + self.blank_rows,
                 self.rejected.len()
             )
         };
+        if self.blank_rows > 0 {
+            s.push_str(&format!(" ({} blank row(s) skipped)", self.blank_rows));
+        }
         if self.responses_attached + self.responses_skipped > 0 {
             s.push_str(&format!(
                 "; responses attached {}, already present {}",
@@ -329,8 +334,9 @@ impl Services {
                 None => concord_ingest::detect(path, &bytes)
                     .map_err(|e| AppError::BadInput(format!("{name}: {e}")))?,
             };
-            let parsed = concord_ingest::parse(path, &bytes, format, &dir)
-                .map_err(|e| AppError::BadInput(format!("{name}: {e}")))?;
+            let parsed = concord_ingest::parse(path, &bytes, format, &dir, self.clock.today())
+                .map_err(|e| AppError::BadInput(e.to_string()))?;
+            report.blank_rows += parsed.blank_rows.len() as u64;
             report.read += parsed.records.len() as u64;
             report
                 .rejected

@@ -524,8 +524,9 @@ fn generate(
     format: GenFormat,
 ) -> anyhow::Result<()> {
     let vocabulary = match vocab {
-        Some(p) => concord_ingest::Vocabulary::from_pfd_csv(p)
-            .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?,
+        Some(p) => {
+            concord_ingest::Vocabulary::from_pfd_csv(p).map_err(|e| anyhow::anyhow!("{e}"))?
+        }
         None => concord_ingest::Vocabulary::built_in(),
     };
     let bar = progress::bar("generating");

@@ -292,13 +292,25 @@ mod tests {
     }
 
     fn parse_str(s: &str) -> Result<Parsed, IngestError> {
-        crate::parse(p(), s.as_bytes(), Format::Csv, &dir())
+        crate::parse(
+            p(),
+            s.as_bytes(),
+            Format::Csv,
+            &dir(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+        )
     }
 
     fn err(s: &[u8]) -> String {
-        crate::parse(p(), s, Format::Csv, &dir())
-            .unwrap_err()
-            .to_string()
+        crate::parse(
+            p(),
+            s,
+            Format::Csv,
+            &dir(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+        )
+        .unwrap_err()
+        .to_string()
     }
 
     #[test]
@@ -310,7 +322,14 @@ mod tests {
         // Formula injection: no cell starts with a formula character.
         assert!(text.contains(",\"'=HYPERLINK"), "{text}");
         assert!(text.contains(",'-20% deaths,"), "{text}");
-        let parsed = crate::parse(p(), &out, Format::Csv, &dir()).unwrap();
+        let parsed = crate::parse(
+            p(),
+            &out,
+            Format::Csv,
+            &dir(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+        )
+        .unwrap();
         assert!(parsed.rejected.is_empty(), "{:?}", parsed.rejected);
         let back: Vec<Recommendation> = parsed
             .records

@@ -379,7 +379,13 @@ mod tests {
     }
 
     fn parse_bytes(b: &[u8]) -> Result<Parsed, IngestError> {
-        crate::parse(p(), b, Format::Json, &OrganisationDirectory::default())
+        crate::parse(
+            p(),
+            b,
+            Format::Json,
+            &OrganisationDirectory::default(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
+        )
     }
 
     fn back(parsed: Parsed) -> Vec<Recommendation> {

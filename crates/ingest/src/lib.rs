@@ -142,6 +142,9 @@ pub struct Parsed {
     /// PFD-Toolkit's responses file.
     pub responses: Vec<ResponseAttachment>,
     pub rejected: Vec<Rejection>,
+    /// Rows with every column empty: there is nothing in them to import, so
+    /// they are reported as skipped rather than rejected.
+    pub blank_rows: Vec<usize>,
     /// Organisations found in the file. No format carries them yet, so this
     /// stays empty; it is here so that callers need not change when one does.
     pub organisations: Vec<Organisation>,
@@ -250,18 +253,23 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<Format, IngestError> {
 
 /// Reads a whole file. `path` is used for messages (and nothing else: the
 /// bytes are the file's content).
+///
+/// `today` is the day of the import: a PFD row that carries no date, no
+/// reference and no dated PDF address at all is numbered in the year the
+/// register first records it, since no other year can be known for it.
 pub fn parse(
     path: &Path,
     bytes: &[u8],
     format: Format,
     dir: &OrganisationDirectory,
+    today: chrono::NaiveDate,
 ) -> Result<Parsed, IngestError> {
     match format {
         Format::Json => json::parse(path, bytes),
         Format::Csv => csv_format::parse(path, bytes, dir),
         Format::Xlsx => xlsx::parse(path, bytes, dir),
-        Format::PfdJudiciary => pfd::parse_judiciary(path, bytes, dir),
-        Format::PfdToolkit => pfd::parse_toolkit(path, bytes, dir),
+        Format::PfdJudiciary => pfd::parse_judiciary(path, bytes, dir, today),
+        Format::PfdToolkit => pfd::parse_toolkit(path, bytes, dir, today),
         Format::PfdToolkitResponses => pfd::parse_toolkit_responses(path, bytes, dir),
     }
 }

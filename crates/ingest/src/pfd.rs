@@ -285,6 +285,7 @@ fn is_redacted(name: &str) -> bool {
 fn build(
     r: Report,
     dir: &OrganisationDirectory,
+    today: NaiveDate,
 ) -> Result<NewRecommendation, (Option<&'static str>, String)> {
     let import_key = if !r.report_url.trim().is_empty() {
         pfd_key(&r.report_url)
@@ -321,15 +322,10 @@ fn build(
                         .captures(raw_ref)
                         .and_then(|c| c[1].parse().ok())
                 });
-            let Some(year) = year else {
-                return Err((
-                    None,
-                    format!(
-                        "has no reference, no date of report and no year in a PDF address, so no identifier can be given (this looks like one of the judiciary's category pages rather than a report: {})",
-                        clip(r.report_url.trim(), 120)
-                    ),
-                ));
-            };
+            // Nothing in the row dates it (the judiciary's category pages
+            // are like this): number it in the year it is registered, so
+            // that the row survives and can be put right by hand.
+            let year = year.unwrap_or(today.year() as u16);
             IdRequest::Allocate {
                 issuer: pfd_code(),
                 year,
@@ -497,7 +493,9 @@ fn read_rows(
                 .unwrap_or_default()
         };
         let result = if cells.iter().all(|c| c.trim().is_empty()) {
-            Err((None, "is blank (every column is empty)".to_string()))
+            // Nothing to keep, so nothing is lost: counted, not rejected.
+            parsed.blank_rows.push(row);
+            Ok(())
         } else if let Some((col, len)) = cells
             .iter()
             .enumerate()
@@ -549,6 +547,7 @@ pub(crate) fn parse_judiciary(
     path: &Path,
     bytes: &[u8],
     dir: &OrganisationDirectory,
+    today: NaiveDate,
 ) -> Result<Parsed, IngestError> {
     read_rows(
         path,
@@ -569,7 +568,7 @@ pub(crate) fn parse_judiciary(
                 concerns: get("concerns"),
                 more_evidence: Vec::new(),
             };
-            let new = build(report, dir)?;
+            let new = build(report, dir, today)?;
             parsed.records.push(ParsedRecord { row, new });
             Ok(())
         },
@@ -592,6 +591,7 @@ pub(crate) fn parse_toolkit(
     path: &Path,
     bytes: &[u8],
     dir: &OrganisationDirectory,
+    today: NaiveDate,
 ) -> Result<Parsed, IngestError> {
     read_rows(
         path,
@@ -622,7 +622,7 @@ pub(crate) fn parse_toolkit(
                 concerns: get("concerns"),
                 more_evidence: more,
             };
-            let new = build(report, dir)?;
+            let new = build(report, dir, today)?;
             parsed.records.push(ParsedRecord { row, new });
             Ok(())
         },
@@ -698,6 +698,7 @@ mod tests {
             format!("{HEAD}{rows}").as_bytes(),
             Format::PfdJudiciary,
             &dir(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
         )
         .unwrap()
     }
@@ -803,7 +804,7 @@ mod tests {
             "2019-0135A,01/01/2019,,,,,https://www.judiciary.uk/r/d/,,,\"During the course of the inquest the evidence revealed matters giving rise to concern. In my opinion there is a risk that future deaths will occur unless action is taken. In the circumstances it is my statutory duty to report to you.\",,\n",
             "2019-0135,31/02/2019,,,,,https://www.judiciary.uk/r/e/,,,,,\n",
         ));
-        assert_eq!(p.records.len(), 4);
+        assert_eq!(p.records.len(), 5);
         let a = &p.records[0].new;
         assert_eq!(
             a.id,
@@ -833,7 +834,15 @@ mod tests {
             matches!(&c.id, IdRequest::Preferred { id, .. } if id.to_string() == "PFD-2018-0399")
         );
         assert_eq!(c.data.local_ref.as_deref(), Some("2018-0399"));
-        let d = &p.records[3].new;
+        // The category page survives, numbered in the year it is registered.
+        let page = &p.records[3];
+        assert_eq!(page.row, 4);
+        assert!(matches!(
+            page.new.id,
+            IdRequest::Allocate { year: 2026, .. }
+        ));
+        assert_eq!(page.new.data.text, NO_CONCERNS_TEXT);
+        let d = &p.records[4].new;
         assert!(
             matches!(&d.id, IdRequest::Preferred { id, .. } if id.to_string() == "PFD-2019-0135")
         );
@@ -846,18 +855,10 @@ mod tests {
             d.data.title
         );
         let msgs: Vec<String> = p.rejected.iter().map(|r| r.to_string()).collect();
-        assert_eq!(msgs.len(), 3, "{msgs:?}");
-        assert!(
-            msgs[0].starts_with("row 4 (line 5): has no reference, no date of report"),
-            "{msgs:?}"
-        );
-        assert!(
-            msgs[0].ends_with("/prevention-of-future-death-reports/product/)"),
-            "{msgs:?}"
-        );
-        assert_eq!(msgs[1], "row 5 (line 6): is blank (every column is empty)");
+        assert_eq!(msgs.len(), 1, "{msgs:?}");
+        assert_eq!(p.blank_rows, vec![5]);
         assert_eq!(
-            msgs[2],
+            msgs[0],
             "row 7 (line 8), field date_of_report: \"31/02/2019\" is not a real date: February 2019 has no day 31"
         );
     }
@@ -869,6 +870,7 @@ mod tests {
             b"id,issuer,title,text\nx,y,z,w\n",
             Format::PfdJudiciary,
             &dir(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
         )
         .unwrap_err()
         .to_string();
@@ -919,6 +921,7 @@ mod tests {
             ",url,id,date,coroner,area,receiver,investigation,circumstances,concerns\n0,https://www.judiciary.uk/prevention-of-future-death-reports/x/,2024-0621,2024-11-13,J. A,Area,Chief Executive Officer NHS England; Care Quality Commission,\"On 4 October I commenced an investigation into the death of J.\",He died.,\"The Court heard that the call was not reviewed within 40 minutes. More.\"\n".as_bytes(),
             Format::PfdToolkit,
             &dir(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
         )
         .unwrap();
         let n = &p.records[0].new;
@@ -948,6 +951,7 @@ mod tests {
             ",parent_id,parent_url,response_url,respondent,response\n0,2024-0620,https://www.judiciary.uk/prevention-of-future-death-reports/x/,https://www.judiciary.uk/r.pdf,National Institute for Health & Care Excellence (NICE),We reply.\n1,2024-0620,,,,\n2,2024-0620,https://www.judiciary.uk/y,,,\n".as_bytes(),
             Format::PfdToolkitResponses,
             &dir(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
         )
         .unwrap();
         let r = &p.responses[0];

@@ -253,6 +253,7 @@ mod tests {
             b,
             Format::Xlsx,
             &OrganisationDirectory::default(),
+            chrono::NaiveDate::from_ymd_opt(2026, 11, 27).unwrap(),
         )
     }
 
