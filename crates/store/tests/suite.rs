@@ -206,6 +206,7 @@ suite!(
     concurrent_writers_never_share_an_id,
     import_is_idempotent,
     import_is_all_or_nothing,
+    import_survives_sigkill,
     import_attaches_responses,
     scan_orders_by_issuer_year_sequence,
     backup_restores_into_the_other_backend,
@@ -1305,6 +1306,88 @@ async fn import_is_all_or_nothing(db: &Db) {
         "records, organisations, id_sequences, audit and outbox unchanged"
     );
     assert!(s.organisation(&code("NEWT")).await.unwrap().is_none());
+}
+
+/// Run by `import_survives_sigkill` in a child process, never on its own:
+/// starts a long import and reports progress on stdout until it is killed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore]
+async fn sigkill_child() {
+    let Ok(url) = std::env::var("CONCORD_SIGKILL_URL") else {
+        return;
+    };
+    let store = SqlStore::open(&url).await.unwrap();
+    let progress = |n: u64| {
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "progress {n}");
+        let _ = out.flush();
+    };
+    let orgs = [org("KILL", "Killed Trust")];
+    let r = store
+        .import(
+            &actor(),
+            &orgs,
+            pfd_batch(300_000),
+            vec![],
+            now(),
+            &progress,
+        )
+        .await;
+    println!("finished {:?}", r.map(|s| s.imported));
+}
+
+async fn import_survives_sigkill(db: &Db) {
+    use std::io::BufRead as _;
+    db.store
+        .create(&actor(), alloc("PFD", 2024, data("PFD", "Before")), now())
+        .await
+        .unwrap();
+    let before = db.dump().await;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "sigkill_child",
+            "--exact",
+            "--ignored",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env("CONCORD_SIGKILL_URL", &db.url)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    // Wait until several chunks of the import have been written.
+    let under_way = tokio::task::spawn_blocking(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.ok()?;
+            if let Some(n) = line.strip_prefix("progress ") {
+                if n.trim().parse::<u64>().ok()? >= 3000 {
+                    return Some(line);
+                }
+            } else if line.starts_with("finished") {
+                return None;
+            }
+        }
+        None
+    })
+    .await
+    .unwrap();
+    child.kill().unwrap(); // SIGKILL on Unix
+    child.wait().unwrap();
+    assert!(under_way.is_some(), "the child's import never got going");
+    assert_eq!(
+        db.dump().await,
+        before,
+        "a killed import leaves the database as it was"
+    );
+    // And the database is fine to use afterwards.
+    let sum = db
+        .store
+        .import(&actor(), &[], pfd_batch(10), vec![], now(), &no_progress)
+        .await
+        .unwrap();
+    assert_eq!(sum.imported, 10);
 }
 
 async fn import_attaches_responses(db: &Db) {
