@@ -54,7 +54,7 @@ pub(crate) fn bind_all<'q>(
     q
 }
 
-/// `(issuer, year, seq)`: times are fixed-width RFC 3339 in UTC so that text
+/// Times are fixed-width RFC 3339 in UTC (nanoseconds) so that text
 /// order is time order.
 pub(crate) fn fmt_ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Nanos, true)

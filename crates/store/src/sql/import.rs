@@ -104,15 +104,14 @@ pub(crate) fn attach(data: &mut RecommendationData, att: &ResponseAttachment) ->
 }
 
 fn prefixed(e: DomainError, prefix: &str) -> StoreError {
-    let fields: Vec<FieldError> = e
+    let mut fields: Vec<FieldError> = e
         .fields()
         .into_iter()
         .map(|f| FieldError::new(format!("{prefix}.{}", f.field), f.message))
         .collect();
-    StoreError::Invalid(if fields.len() == 1 {
-        DomainError::Invalid(fields.into_iter().next().expect("one field"))
-    } else {
-        DomainError::InvalidMany(fields)
+    StoreError::Invalid(match fields.len() {
+        1 => DomainError::Invalid(fields.remove(0)),
+        _ => DomainError::InvalidMany(fields),
     })
 }
 
