@@ -1,5 +1,5 @@
 -- Concord's first schema (PostgreSQL). Column types are kept to TEXT and BIGINT
--- REAL so that the same queries serve SQLite and PostgreSQL through sqlx's Any
+-- so that the same queries serve SQLite and PostgreSQL through sqlx's Any
 -- driver: dates are 'YYYY-MM-DD' text, times RFC 3339 UTC text with a fixed
 -- number of fraction digits (so they sort), booleans 0/1.
 
