@@ -87,7 +87,9 @@ impl From<StoreError> for AppError {
             StoreError::Duplicate(m) => AppError::Duplicate(m),
             StoreError::Invalid(d) => AppError::Invalid(d.to_string()),
             StoreError::Refused(m) => AppError::Refused(m),
-            StoreError::BadBackup { .. } => AppError::BadInput(e.to_string()),
+            StoreError::BadBackup { .. } | StoreError::ImportRecord { .. } => {
+                AppError::BadInput(e.to_string())
+            }
             StoreError::Database(_) | StoreError::Corrupt(_) => AppError::Internal(e.to_string()),
         }
     }

@@ -402,8 +402,10 @@ impl Services {
             })?;
             report.report_file = Some(path);
         }
+        let origin: Vec<(String, usize)> =
+            records.iter().map(|(f, r)| (f.clone(), r.row)).collect();
         let news: Vec<NewRecommendation> = records.into_iter().map(|(_, r)| r.new).collect();
-        let summary: ImportSummary = self
+        let outcome = self
             .store
             .import(
                 actor,
@@ -413,7 +415,17 @@ impl Services {
                 self.clock.now(),
                 progress,
             )
-            .await?;
+            .await;
+        let summary: ImportSummary = match outcome {
+            // Name the file and row the store's record came from.
+            Err(concord_store::StoreError::ImportRecord { index, message }) => {
+                let (file, row) = origin.get(index).cloned().unwrap_or_default();
+                return Err(AppError::BadInput(format!(
+                    "{file}: row {row}: {message}; nothing was imported"
+                )));
+            }
+            other => other?,
+        };
         report.imported = summary.imported;
         report.skipped = summary.skipped;
         report.responses_attached = summary.responses_attached;

@@ -26,6 +26,11 @@ pub enum StoreError {
     /// Something stored that we cannot read back: a bug or a hand-edited database.
     #[error("stored data is unreadable: {0}")]
     Corrupt(String),
+    /// One record of an import cannot go in, so none of them did. `index`
+    /// is the record's position in the batch, for the caller to map back to
+    /// a file and row.
+    #[error("record {} of the import: {message}", .index + 1)]
+    ImportRecord { index: usize, message: String },
     #[error("backup file, line {line}: {message}")]
     BadBackup { line: u64, message: String },
 }

@@ -206,6 +206,7 @@ suite!(
     concurrent_writers_never_share_an_id,
     import_is_idempotent,
     import_is_all_or_nothing,
+    import_refuses_a_different_record_under_a_taken_id,
     import_survives_sigkill,
     import_attaches_responses,
     scan_orders_by_issuer_year_sequence,
@@ -1276,6 +1277,42 @@ async fn import_is_idempotent(db: &Db) {
     );
 }
 
+async fn import_refuses_a_different_record_under_a_taken_id(db: &Db) {
+    let s = &db.store;
+    let first = vec![exact("HSSIB-2024-0012", data("HSSIB", "Sepsis screening"))];
+    let done = s
+        .import(&actor(), &[], first.clone(), vec![], now(), &no_progress)
+        .await
+        .unwrap();
+    assert_eq!((done.imported, done.skipped), (1, 0));
+    let dump = db.dump().await;
+    // The same record again: skipped.
+    let again = s
+        .import(&actor(), &[], first, vec![], now(), &no_progress)
+        .await
+        .unwrap();
+    assert_eq!((again.imported, again.skipped), (0, 1));
+    // Another record under the same id, behind a good one: refused, whole.
+    let batch = vec![
+        alloc("CQC", 2024, data("CQC", "Fine")),
+        exact("HSSIB-2024-0012", data("HSSIB", "Something else entirely")),
+    ];
+    match s
+        .import(&actor(), &[], batch, vec![], now(), &no_progress)
+        .await
+    {
+        Err(StoreError::ImportRecord { index, message }) => {
+            assert_eq!(index, 1);
+            assert!(
+                message.contains("HSSIB-2024-0012") && message.contains("different content"),
+                "{message}"
+            );
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+    assert_eq!(db.dump().await, dump, "nothing was written");
+}
+
 async fn import_is_all_or_nothing(db: &Db) {
     let s = &db.store;
     s.create(&actor(), alloc("PFD", 2024, data("PFD", "Before")), now())
@@ -1293,9 +1330,9 @@ async fn import_is_all_or_nothing(db: &Db) {
         .import(&actor(), &orgs, batch, vec![], now(), &no_progress)
         .await
     {
-        Err(StoreError::Invalid(e)) => {
-            let f = e.fields();
-            assert_eq!(f[0].field, "records[1100].title", "{e}");
+        Err(StoreError::ImportRecord { index, message }) => {
+            assert_eq!(index, 1100);
+            assert!(message.contains("field title"), "{message}");
         }
         other => panic!("expected invalid, got {other:?}"),
     }

@@ -7,8 +7,8 @@ use std::collections::{BTreeSet, HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use concord_domain::text::normalise_name;
 use concord_domain::{
-    Actor, Addressee, AddresseeStatus, DomainError, FieldError, IdRequest, NewRecommendation,
-    OrgCode, Organisation, Recommendation, RecommendationData, RecommendationId, Response,
+    Actor, Addressee, AddresseeStatus, DomainError, IdRequest, NewRecommendation, OrgCode,
+    Organisation, Recommendation, RecommendationData, RecommendationId, Response,
     ResponseAttachment,
 };
 use sqlx::AnyConnection;
@@ -103,16 +103,11 @@ pub(crate) fn attach(data: &mut RecommendationData, att: &ResponseAttachment) ->
     Attached::To(i)
 }
 
-fn prefixed(e: DomainError, prefix: &str) -> StoreError {
-    let mut fields: Vec<FieldError> = e
-        .fields()
-        .into_iter()
-        .map(|f| FieldError::new(format!("{prefix}.{}", f.field), f.message))
-        .collect();
-    StoreError::Invalid(match fields.len() {
-        1 => DomainError::Invalid(fields.remove(0)),
-        _ => DomainError::InvalidMany(fields),
-    })
+fn prefixed(e: DomainError, index: usize) -> StoreError {
+    StoreError::ImportRecord {
+        index,
+        message: e.to_string(),
+    }
 }
 
 /// In-memory id sequences for the pairs an import touches (locked first).
@@ -209,6 +204,23 @@ pub(crate) async fn import(
         .into_iter()
         .collect();
     let mut taken = codec::existing(conn, "id", &wanted).await?;
+    // A record whose exact id is already stored is skipped only if it is the
+    // same record (re-importing an export); a different record under a taken
+    // id is refused, never dropped and never written over.
+    let clashing: Vec<String> = records
+        .iter()
+        .filter_map(|r| match &r.id {
+            IdRequest::Exact(id) if taken.contains(&id.to_string()) => Some(id.to_string()),
+            _ => None,
+        })
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let stored: HashMap<String, RecommendationData> = codec::load_many(conn, &clashing)
+        .await?
+        .into_iter()
+        .map(|r| (r.id.to_string(), r.data))
+        .collect();
 
     let mut by_key: HashMap<String, Vec<ResponseAttachment>> = HashMap::new();
     for r in responses {
@@ -226,6 +238,19 @@ pub(crate) async fn import(
             .is_some_and(|k| seen_keys.contains(k))
             || matches!(&new.id, IdRequest::Exact(id) if taken.contains(&id.to_string()));
         if skip {
+            if let IdRequest::Exact(id) = &new.id
+                && let Some(existing) = stored.get(&id.to_string())
+            {
+                let incoming = new.data.clone().validate().map_err(|e| prefixed(e, i))?;
+                if *existing != incoming {
+                    return Err(StoreError::ImportRecord {
+                        index: i,
+                        message: format!(
+                            "{id} is already in the register with different content; it was not overwritten (edit it instead, or give this record no id)"
+                        ),
+                    });
+                }
+            }
             summary.skipped += 1;
         } else {
             if let Some(list) = new.import_key.as_ref().and_then(|k| by_key.remove(k)) {
@@ -236,8 +261,7 @@ pub(crate) async fn import(
                     }
                 }
             }
-            let prefix = format!("records[{i}]");
-            check_request(&new).map_err(|e| prefixed(e, &prefix))?;
+            check_request(&new).map_err(|e| prefixed(e, i))?;
             let NewRecommendation {
                 id: request,
                 data,
@@ -246,7 +270,7 @@ pub(crate) async fn import(
                 created_at,
                 updated_at,
             } = new;
-            let data = data.validate().map_err(|e| prefixed(e, &prefix))?;
+            let data = data.validate().map_err(|e| prefixed(e, i))?;
             let id = match request {
                 IdRequest::Exact(id) => {
                     seqs.raise(&id);
@@ -416,10 +440,12 @@ async fn attach_to_stored(
                 .map(|r| r.row.to_string())
                 .collect::<Vec<_>>()
                 .join(", ");
-            after.data = after
-                .data
-                .validate()
-                .map_err(|e| prefixed(e, &format!("responses (rows {rows_named}) for {id}")))?;
+            after.data = after.data.validate().map_err(|e| {
+                StoreError::Invalid(DomainError::invalid(
+                    format!("responses (rows {rows_named}) for {id}"),
+                    e.to_string(),
+                ))
+            })?;
             after.version += 1;
             after.updated_at = now;
             rows.push_children(&after)?;
