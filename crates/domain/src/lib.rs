@@ -8,6 +8,7 @@ pub mod error;
 pub mod ids;
 pub mod model;
 pub mod organisation;
+pub mod quality;
 pub mod text;
 
 pub use error::{DomainError, FieldError};

@@ -229,6 +229,56 @@ impl OrganisationDirectory {
         }
     }
 
+    /// Every registered organisation whose name, alias or code is written
+    /// somewhere in a running text, in order of first appearance. Names of
+    /// two words or more are matched on word boundaries, case-insensitively;
+    /// a code only when written in capitals ("CQC", not "cqc").
+    pub fn mentioned_in(&self, text: &str) -> Vec<OrgCode> {
+        let mut found: Vec<OrgCode> = Vec::new();
+        let mut push = |c: &OrgCode| {
+            if !found.contains(c) {
+                found.push(c.clone());
+            }
+        };
+        let norm = normalise_name(text);
+        let words: Vec<&str> = norm.split_whitespace().collect();
+        let raw: Vec<&str> = text
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect();
+        let codes: std::collections::HashSet<String> = raw
+            .iter()
+            .filter(|w| {
+                w.len() >= 2
+                    && w.chars()
+                        .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+            })
+            .map(|w| w.to_ascii_lowercase())
+            .collect();
+        for i in 0..words.len() {
+            if codes.contains(words[i])
+                && let Some(c) = self.by_name.get(words[i])
+            {
+                push(c);
+            }
+            for n in (2..=10).rev() {
+                if i + n > words.len() {
+                    continue;
+                }
+                let gram = words[i..i + n].join(" ");
+                if let Some(c) = self.by_name.get(&gram) {
+                    push(c);
+                    break;
+                }
+                if let Some(Some(c)) = self.by_core.get(&gram) {
+                    push(c);
+                    break;
+                }
+            }
+        }
+        found
+    }
+
     /// The organisation a written name refers to, if we can tell. Tries the
     /// whole name, then the name without suffixes, then each comma- or
     /// "of"-separated part, since coroners write "Chief Executive, NHS England"
