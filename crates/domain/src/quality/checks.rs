@@ -23,10 +23,13 @@ pub(super) struct Prepared {
     addressees: Vec<(String, Option<String>)>,
     /// Register bodies named in the text.
     in_text: Vec<String>,
+    /// Every action verb (strong, weak or vague) of the set's action check,
+    /// for counting actions.
+    verbs: Vec<String>,
 }
 
 impl Prepared {
-    pub(super) fn new(ctx: &Context<'_>) -> Self {
+    pub(super) fn new(ctx: &Context<'_>, action: &Params) -> Self {
         let d = ctx.draft;
         let raw = match &d.title {
             Some(t) => format!("{t}.\n{}", d.text),
@@ -62,6 +65,13 @@ impl Prepared {
             raw,
             addressees,
             in_text,
+            verbs: action
+                .strong_verbs
+                .iter()
+                .chain(&action.weak_verbs)
+                .chain(&action.vague_verbs)
+                .cloned()
+                .collect(),
         }
     }
 }
@@ -243,17 +253,20 @@ static MODAL_RE: LazyLock<Regex> = LazyLock::new(|| {
 
 /// How many separate actions the text asks for: list items, or sentences
 /// with an action modal ("should", "must").
-fn count_actions(raw: &str) -> usize {
+fn count_actions(raw: &str, verbs: &[String]) -> usize {
     let items = LIST_ITEM_RE.find_iter(raw).count();
     let modal_sentences = super::textstats::sentences(raw)
         .iter()
-        .filter(|s| MODAL_RE.is_match(s))
+        .filter(|s| {
+            let lower = s.to_lowercase();
+            MODAL_RE.is_match(s) && verbs.iter().any(|v| verb_used(&lower, v))
+        })
         .count();
     items.max(modal_sentences).max(1)
 }
 
 fn specific(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
-    let n = count_actions(&ctx.draft.text);
+    let n = count_actions(&ctx.draft.text, &pr.verbs);
     let max = p.max_actions.max(1) as usize;
     if n > max {
         return verdict(
@@ -262,9 +275,7 @@ fn specific(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
             "Split it: one recommendation per action, so each can be answered and tracked.",
         );
     }
-    let scope = !ctx.draft.settings.is_empty()
-        || !ctx.draft.themes.is_empty() && first_phrase(&pr.lower, &p.scope_words).is_some()
-        || first_phrase(&pr.lower, &p.scope_words).is_some();
+    let scope = !ctx.draft.settings.is_empty() || first_stem(&pr.lower, &p.scope_words).is_some();
     if !scope {
         return verdict(
             Outcome::Warn,
@@ -329,7 +340,7 @@ fn achievable(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
             );
         }
     }
-    if pr.addressees.is_empty() && codes.is_empty() {
+    if pr.addressees.is_empty() && codes.is_empty() && !SUBJECT_RE.is_match(&pr.raw) {
         return verdict(
             Outcome::Warn,
             "Cannot judge the remit: no addressee is named",
@@ -345,7 +356,7 @@ fn relevant(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
         || !ctx.draft.evidence_references.is_empty()
         || first_phrase(&pr.lower, &p.risk_words).is_some();
     let setting =
-        !ctx.draft.settings.is_empty() || first_phrase(&pr.lower, &p.setting_words).is_some();
+        !ctx.draft.settings.is_empty() || first_stem(&pr.lower, &p.setting_words).is_some();
     match (risk, setting) {
         (true, true) => pass("Tied to a stated risk or finding, in a named setting"),
         (true, false) => verdict(
@@ -423,12 +434,12 @@ fn evidence(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
     let cited = first_phrase(&pr.lower, &p.citation_words);
     match (ty, cited) {
         (Some(t), Some(_)) => pass(format!("The text cites its evidence ('{t}')")),
-        (Some(t), None) | (None, Some(t)) => verdict(
+        (None, Some(t)) => verdict(
             Outcome::Warn,
-            format!("Evidence is only alluded to ('{t}')"),
-            "Cite the finding it rests on and its type (investigation, audit, guideline...).",
+            format!("A finding is reported ('{t}') but not its source or type"),
+            "Say where the finding comes from and its type (investigation, audit, guideline...).",
         ),
-        (None, None) => verdict(
+        _ => verdict(
             missing(p),
             "No evidence cited",
             "Cite the finding it rests on and its type (investigation, audit, guideline...).",
@@ -575,10 +586,17 @@ fn cross_reference(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
     )
 }
 
+/// Below this many words the reading-ease score is not used.
+pub(super) const MIN_WORDS_FOR_EASE: usize = 30;
+
 fn plain_language(p: &Params, pr: &Prepared) -> Verdict {
     let r = readability(&pr.raw);
     let abbr = unexplained_abbreviations(&pr.raw, &p.known_abbreviations);
-    if r.words_per_sentence > p.fail_sentence_words || r.reading_ease < p.fail_reading_ease {
+    // The reading-ease formula says little about a text of a sentence or two.
+    let ease_counts = r.words >= MIN_WORDS_FOR_EASE;
+    if r.words_per_sentence > p.fail_sentence_words
+        || (ease_counts && r.reading_ease < p.fail_reading_ease)
+    {
         return verdict(
             Outcome::Fail,
             format!(
@@ -598,7 +616,7 @@ fn plain_language(p: &Params, pr: &Prepared) -> Verdict {
             r.words_per_sentence
         ));
     }
-    if r.reading_ease < p.min_reading_ease {
+    if ease_counts && r.reading_ease < p.min_reading_ease {
         problems.push(format!("reading ease {:.0}", r.reading_ease));
     }
     if !abbr.is_empty() {

@@ -101,7 +101,14 @@ pub struct Context<'a> {
 
 /// Runs every criterion of the set on one draft.
 pub fn evaluate(ruleset: &Ruleset, ctx: &Context<'_>, index: usize) -> QualityReport {
-    let prepared = checks::Prepared::new(ctx);
+    // Counting actions needs the action verbs: this set's, else the default's.
+    let action = ruleset
+        .criteria
+        .iter()
+        .find(|c| c.check == CheckKind::Action)
+        .map(|c| &c.params)
+        .unwrap_or_else(|| default_action_params());
+    let prepared = checks::Prepared::new(ctx, action);
     let checks: Vec<CheckResult> = ruleset
         .criteria
         .iter()
@@ -147,6 +154,16 @@ pub fn evaluate(ruleset: &Ruleset, ctx: &Context<'_>, index: usize) -> QualityRe
     };
     report.gate_failures = gate_failures(&ruleset.gate, &report);
     report
+}
+
+fn default_action_params() -> &'static Params {
+    static DEFAULT: std::sync::LazyLock<Ruleset> = std::sync::LazyLock::new(Ruleset::default_set);
+    &DEFAULT
+        .criteria
+        .iter()
+        .find(|c| c.check == CheckKind::Action)
+        .expect("the default set has an action criterion")
+        .params
 }
 
 /// Why the gate refuses publication: one line per unmet condition.

@@ -109,7 +109,8 @@ static DATE_RES: LazyLock<Vec<Regex>> = LazyLock::new(|| {
         r"\b\d{1,2}/\d{1,2}/\d{2,4}\b".to_string(),
         r"(?i)\bwithin\s+(\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve|eighteen|a|an)\s+(working\s+)?(days?|weeks?|months?|years?)\b".to_string(),
         r"(?i)\b(by|before)\s+(the\s+)?(end\s+of\s+)?(the\s+)?(20\d\d|q[1-4]\s+20\d\d|(spring|summer|autumn|winter)\s+20\d\d|financial\s+year\s+20\d\d)".to_string(),
-        r"(?i)\b(annually|quarterly|every\s+(\d+|one|two|three|six|twelve)\s+(months|years)|each\s+year|every\s+year|reviewed?\s+(in|by|after)\s+\w+\s+(20\d\d|months|years))\b".to_string(),
+        r"(?i)\b(review(ed)?|report(ed)?(\s+progress)?|publish(ed)?\s+progress)\s+(annually|quarterly|each\s+year|every\s+year|every\s+(\d+|one|two|three|six|twelve)\s+(months|years))\b".to_string(),
+        r"(?i)\breview(ed)?\s+(in|by|after)\s+(\w+\s+)?(20\d\d|months|years)\b".to_string(),
         r"(?i)\bwithin\s+(\d+|one|two|three|six|twelve)\s+months\s+of\b".to_string(),
     ]
     .iter()
@@ -146,7 +147,8 @@ pub fn unexplained_abbreviations(text: &str, known: &[String]) -> Vec<String> {
         let run = |j: usize| tokens.get(j).is_some_and(|t| is_caps(t));
         let in_run = (i >= 1 && run(i - 1) && (run(i + 1) || (i >= 2 && run(i - 2))))
             || (run(i + 1) && run(i + 2));
-        if in_run {
+        // Part of an identifier (HSSIB-2023-0004) or a heading in capitals.
+        if in_run || (t.contains('-') && t.chars().any(|c| c.is_ascii_digit())) {
             continue;
         }
         for m in ABBR_RE.find_iter(t) {
