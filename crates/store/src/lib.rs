@@ -173,6 +173,18 @@ pub trait Store: Send + Sync {
     async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<TokenRecord>>;
     async fn revoke_token(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<()>;
 
+    // --- quality criteria ---
+    /// The issuer's own criteria set (the JSON text as loaded), if it has one.
+    async fn issuer_criteria(&self, org: &OrgCode) -> Result<Option<String>>;
+    /// Sets (Some) or removes (None) the issuer's criteria set; audited.
+    async fn set_issuer_criteria(
+        &self,
+        actor: &Actor,
+        org: &OrgCode,
+        ruleset: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
     // --- backup ---
     /// Writes every table as JSON lines from one consistent snapshot.
     async fn backup(&self, out: &mut (dyn std::io::Write + Send)) -> Result<u64>;

@@ -215,6 +215,7 @@ suite!(
     restore_reports_bad_lines,
     organisations_are_added_not_overwritten,
     api_tokens,
+    issuer_criteria_are_set_audited_and_backed_up,
 );
 
 // ---------------------------------------------------------------- data
@@ -357,7 +358,7 @@ async fn numbered_placeholders_work_on_both(db: &Db) {
 }
 
 async fn migrations_are_recorded_once(db: &Db) {
-    assert_eq!(db.scalar("SELECT COUNT(*) FROM schema_migrations").await, 1);
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM schema_migrations").await, 2);
     // Opening again applies nothing new and keeps the data.
     db.store
         .create(&actor(), alloc("HSSIB", 2024, data("HSSIB", "A")), now())
@@ -366,7 +367,7 @@ async fn migrations_are_recorded_once(db: &Db) {
     let again = SqlStore::open(&db.url).await.unwrap();
     assert_eq!(again.count().await.unwrap(), 1);
     again.close().await;
-    assert_eq!(db.scalar("SELECT COUNT(*) FROM schema_migrations").await, 1);
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM schema_migrations").await, 2);
     assert_eq!(db.store.backend(), db.backend);
     if db.backend == Backend::Sqlite {
         let row = sqlx::query("PRAGMA journal_mode")
@@ -2003,6 +2004,69 @@ async fn api_tokens(db: &Db) {
     assert!(
         !h[0].after.as_ref().unwrap().to_string().contains("h1"),
         "the hash stays out of the audit"
+    );
+}
+
+async fn issuer_criteria_are_set_audited_and_backed_up(db: &Db) {
+    let s = &db.store;
+    let hssib = code("HSSIB");
+    assert_eq!(s.issuer_criteria(&hssib).await.unwrap(), None);
+    s.set_issuer_criteria(
+        &actor(),
+        &hssib,
+        Some(r#"{"criteria": [{"check": "cost"}]}"#),
+        now(),
+    )
+    .await
+    .unwrap();
+    s.set_issuer_criteria(
+        &actor(),
+        &hssib,
+        Some(r#"{"criteria": [{"check": "action"}]}"#),
+        now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        s.issuer_criteria(&hssib).await.unwrap().as_deref(),
+        Some(r#"{"criteria": [{"check": "action"}]}"#)
+    );
+    assert_eq!(s.issuer_criteria(&code("CQC")).await.unwrap(), None);
+    // A backup carries it into another database.
+    let mut buf = Vec::new();
+    s.backup(&mut buf).await.unwrap();
+    let other = db.sibling(db.backend, "criteria_restore").await;
+    other
+        .store
+        .restore(&mut std::io::BufReader::new(&buf[..]))
+        .await
+        .unwrap();
+    assert!(other.store.issuer_criteria(&hssib).await.unwrap().is_some());
+    other.finish().await;
+    s.set_issuer_criteria(&actor(), &hssib, None, now())
+        .await
+        .unwrap();
+    assert_eq!(s.issuer_criteria(&hssib).await.unwrap(), None);
+    let h = s.history("HSSIB").await.unwrap();
+    let actions: Vec<&str> = h
+        .iter()
+        .filter(|e| e.entity == "issuer_criteria")
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(actions, ["set_criteria", "set_criteria", "clear_criteria"]);
+    let second = h
+        .iter()
+        .filter(|e| e.entity == "issuer_criteria")
+        .nth(1)
+        .unwrap();
+    assert!(second.before.as_ref().unwrap().to_string().contains("cost"));
+    assert!(
+        second
+            .after
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("action")
     );
 }
 

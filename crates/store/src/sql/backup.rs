@@ -192,6 +192,12 @@ const TABLES: &[Table] = &[
         order: "id",
         serial: None,
     },
+    Table {
+        name: "issuer_criteria",
+        cols: &[("org", Text), ("ruleset", Text), ("updated_at", Text)],
+        order: "org",
+        serial: None,
+    },
 ];
 
 fn col_list(t: &Table) -> String {

@@ -737,6 +737,71 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn issuer_criteria(&self, org: &OrgCode) -> Result<Option<String>> {
+        let row = sqlx::query("SELECT ruleset FROM issuer_criteria WHERE org = $1")
+            .bind(org.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|r| r.try_get::<String, _>(0)).transpose()?)
+    }
+
+    async fn set_issuer_criteria(
+        &self,
+        actor: &Actor,
+        org: &OrgCode,
+        ruleset: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let before: Option<String> =
+            sqlx::query("SELECT ruleset FROM issuer_criteria WHERE org = $1")
+                .bind(org.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get::<String, _>(0))
+                .transpose()?;
+        match ruleset {
+            Some(text) => {
+                sqlx::query(
+                    "INSERT INTO issuer_criteria (org, ruleset, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (org) DO UPDATE SET ruleset = excluded.ruleset, updated_at = excluded.updated_at",
+                )
+                .bind(org.as_str())
+                .bind(text.to_string())
+                .bind(fmt_ts(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM issuer_criteria WHERE org = $1")
+                    .bind(org.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let wrap =
+            |r: Option<&str>| r.map(|t| serde_json::json!({"org": org, "ruleset": t}).to_string());
+        write_audit(
+            &mut tx,
+            codec::audit_vals(
+                now,
+                actor,
+                if ruleset.is_some() {
+                    "set_criteria"
+                } else {
+                    "clear_criteria"
+                },
+                "issuer_criteria",
+                org.as_str(),
+                wrap(before.as_deref()),
+                wrap(ruleset),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn backup(&self, out: &mut (dyn std::io::Write + Send)) -> Result<u64> {
         backup::backup(self, out).await
     }
