@@ -38,6 +38,6 @@ say "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
 say "cargo test (SQLite and PostgreSQL)"
-cargo test --workspace --locked
+cargo test --workspace --locked --no-fail-fast
 
 say "all checks passed"
