@@ -125,9 +125,62 @@ impl Authorized<'_> {
             .await
     }
 
+    /// Takes `override_gate` (a reason) out of a body. Overriding the
+    /// publishing gate is for operators only (the full roles model comes
+    /// later); the reason is recorded in the audit trail.
+    fn take_override(&self, body: &mut Value) -> AppResult<Option<String>> {
+        let Some(obj) = body.as_object_mut() else {
+            return Ok(None);
+        };
+        match obj.remove("override_gate") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.trim().is_empty() => {
+                self.require_operator("overriding the publishing gate")?;
+                Ok(Some(s))
+            }
+            Some(_) => Err(AppError::Invalid(
+                "field override_gate: must be the reason for publishing despite the gate, as text"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Checks drafts against the quality criteria: `ruleset` if given, else
+    /// each draft's issuer's own set, else the default. Anyone may check:
+    /// it reads and writes nothing.
+    pub async fn check(
+        &self,
+        body: &Value,
+        ruleset: Option<&concord_domain::quality::Ruleset>,
+    ) -> AppResult<Vec<concord_domain::quality::QualityReport>> {
+        self.svc.check(body, ruleset, None).await
+    }
+
+    /// The criteria set that applies to an organisation, and where it came from.
+    pub async fn criteria(
+        &self,
+        org: &OrgCode,
+    ) -> AppResult<(concord_domain::quality::Ruleset, crate::RulesetSource)> {
+        self.organisation(org).await?;
+        self.svc.ruleset_for(Some(org)).await
+    }
+
+    /// Loads (Some) or removes (None) an organisation's own criteria set:
+    /// an operator, or the organisation itself.
+    pub async fn set_criteria(&self, org: &OrgCode, text: Option<&str>) -> AppResult<()> {
+        self.require_issuer(org)?;
+        if let Some(t) = text {
+            crate::quality::parse_ruleset(t, "criteria file")?;
+        }
+        self.svc
+            .set_criteria(&self.principal.actor(), org, text)
+            .await
+    }
+
     /// Creates a draft for the caller's own organisation.
-    pub async fn create_draft(&self, body: Value) -> AppResult<Recommendation> {
+    pub async fn create_draft(&self, mut body: Value) -> AppResult<Recommendation> {
         self.require_writer()?;
+        let override_gate = self.take_override(&mut body)?;
         let own = self.principal.org().cloned();
         if let (Some(own), Some(given)) = (&own, body.get("issuer").and_then(Value::as_str))
             && !own.as_str().eq_ignore_ascii_case(given.trim())
@@ -140,14 +193,20 @@ impl Authorized<'_> {
             return Err(AppError::Invalid("field issuer: is required".into()));
         }
         self.svc
-            .create(&self.principal.actor(), body, own.as_ref())
+            .create(
+                &self.principal.actor(),
+                body,
+                own.as_ref(),
+                override_gate.as_deref(),
+            )
             .await
     }
 
     /// Edits a recommendation: the body holds `version` (the version the
     /// caller last saw) and the fields to change.
-    pub async fn edit(&self, id: &RecommendationId, body: Value) -> AppResult<Recommendation> {
+    pub async fn edit(&self, id: &RecommendationId, mut body: Value) -> AppResult<Recommendation> {
         self.require_writer()?;
+        let override_gate = self.take_override(&mut body)?;
         let Value::Object(mut fields) = body else {
             return Err(AppError::BadInput("the body must be a JSON object".into()));
         };
@@ -167,7 +226,13 @@ impl Authorized<'_> {
         let current = self.recommendation(id).await?;
         self.require_issuer(&current.data.issuer)?;
         self.svc
-            .patch(&self.principal.actor(), current, version, fields)
+            .patch(
+                &self.principal.actor(),
+                current,
+                version,
+                fields,
+                override_gate.as_deref(),
+            )
             .await
     }
 

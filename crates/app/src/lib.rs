@@ -10,6 +10,7 @@ pub mod clock;
 pub mod demo;
 mod error;
 mod principal;
+mod quality;
 mod services;
 
 pub use access::Authorized;
@@ -18,4 +19,5 @@ pub use concord_ingest::Format;
 pub use concord_store::{DraftVisibility, ListPage, Page, RecommendationFilter};
 pub use error::{AppError, AppResult};
 pub use principal::{Principal, hash_token, new_token_secret};
+pub use quality::{RulesetSource, parse_ruleset};
 pub use services::{ExportFormat, ImportOptions, ImportReport, NewToken, RejectedRow, Services};

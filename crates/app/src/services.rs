@@ -154,6 +154,10 @@ impl Services {
         Ok(svc)
     }
 
+    pub(crate) fn store(&self) -> &dyn Store {
+        self.store.as_ref()
+    }
+
     pub fn clock(&self) -> &dyn Clock {
         self.clock.as_ref()
     }
@@ -227,6 +231,7 @@ impl Services {
         actor: &Actor,
         mut body: Value,
         default_issuer: Option<&OrgCode>,
+        override_gate: Option<&str>,
     ) -> AppResult<Recommendation> {
         let obj = body
             .as_object_mut()
@@ -271,7 +276,10 @@ impl Services {
             created_at: None,
             updated_at: None,
         };
-        Ok(self.store.create(actor, new, self.clock.now()).await?)
+        let actor = self
+            .enforce_gate(actor, &new.data, false, override_gate)
+            .await?;
+        Ok(self.store.create(&actor, new, self.clock.now()).await?)
     }
 
     /// Applies a JSON merge of the given fields onto the current record, if
@@ -282,6 +290,7 @@ impl Services {
         current: Recommendation,
         expected_version: i64,
         patch: serde_json::Map<String, Value>,
+        override_gate: Option<&str>,
     ) -> AppResult<Recommendation> {
         let mut value =
             serde_json::to_value(&current.data).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -300,9 +309,19 @@ impl Services {
             obj.insert(k, v);
         }
         let data = data_from_json(value)?;
+        let was_published = current.data.status == Lifecycle::Published;
+        let actor = self
+            .enforce_gate(actor, &data, was_published, override_gate)
+            .await?;
         Ok(self
             .store
-            .update(actor, &current.id, expected_version, data, self.clock.now())
+            .update(
+                &actor,
+                &current.id,
+                expected_version,
+                data,
+                self.clock.now(),
+            )
             .await?)
     }
 

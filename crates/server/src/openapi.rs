@@ -20,6 +20,7 @@ use crate::error::ErrorBody;
     tags(
         (name = "recommendations", description = "Recommendations, their addressees, responses and links"),
         (name = "organisations", description = "Bodies that issue and receive recommendations"),
+        (name = "quality", description = "Quality criteria: pass / warn / fail per criterion for draft recommendations"),
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerScheme),

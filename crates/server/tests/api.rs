@@ -803,6 +803,7 @@ async fn openapi_document_matches_the_snapshot() {
         "/api/v1/recommendations/{id}/history",
         "/api/v1/organisations",
         "/api/v1/organisations/{code}",
+        "/api/v1/check",
     ] {
         assert!(doc["paths"][path].is_object(), "{path} is not documented");
     }
@@ -811,4 +812,191 @@ async fn openapi_document_matches_the_snapshot() {
         serde_json::to_value(concord_server::openapi()).unwrap()
     );
     insta::assert_json_snapshot!("openapi", doc);
+}
+
+#[tokio::test]
+async fn check_answers_one_report_per_draft_for_anyone() {
+    let app = spawn_app().await;
+    let drafts = json!([
+        {"text": "All relevant organisations should consider raising awareness of sepsis."},
+        {"issuer": "HSSIB", "text": "NHS England should require every acute trust to audit sepsis screening by 31 March 2026.",
+         "addressees": ["NHS England"]}
+    ]);
+    let res = app
+        .send_json(Method::POST, "/api/v1/check", None, &drafts)
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    let reports = body.as_array().unwrap();
+    assert_eq!(reports.len(), 2);
+    assert_eq!(reports[0]["index"], 0);
+    assert_eq!(reports[1]["index"], 1);
+    let result = |r: &Value, c: &str| {
+        r["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["criterion"] == c)
+            .unwrap()["result"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(result(&reports[0], "time_bound"), "fail");
+    assert_eq!(result(&reports[0], "action"), "fail");
+    assert_eq!(result(&reports[1], "time_bound"), "pass");
+    assert_eq!(result(&reports[1], "addressee"), "pass");
+    assert!(reports[1]["score"].as_u64().unwrap() > reports[0]["score"].as_u64().unwrap());
+    assert_eq!(reports[0]["checks"].as_array().unwrap().len(), 13);
+    // One object is one draft.
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/v1/check",
+            None,
+            &json!({"text": "Publish it by 1 May 2026."}),
+        )
+        .await;
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body.as_array().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn check_refuses_bad_drafts_naming_the_field() {
+    let app = spawn_app().await;
+    let msg = expect_error(
+        app.send_json(
+            Method::POST,
+            "/api/v1/check",
+            None,
+            &json!({"title": "no text"}),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert!(msg.contains("field text: is missing or empty"), "{msg}");
+    let msg = expect_error(
+        app.send_json(
+            Method::POST,
+            "/api/v1/check",
+            None,
+            &json!([{"text": "ok"}, {"text": "x", "response_deadline": 20260101}]),
+        )
+        .await,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "invalid",
+    )
+    .await;
+    assert_eq!(
+        msg,
+        "field [1].response_deadline: expected a string, found a number"
+    );
+    let res = app
+        .client
+        .post(app.url("/api/v1/check"))
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    expect_error(res, StatusCode::BAD_REQUEST, "bad_json").await;
+}
+
+#[tokio::test]
+async fn the_publishing_gate_refuses_then_an_operator_overrides_with_an_audited_reason() {
+    let app = spawn_app().await;
+    let hssib = OrgCode::parse("HSSIB").unwrap();
+    let ops = app.services.as_principal(operator());
+    ops.set_criteria(
+        &hssib,
+        Some(
+            r#"{"name": "hssib-strict", "gate": {"min_score": 40, "no_fail": ["time_bound"]},
+                 "criteria": [{"check": "time_bound"}, {"check": "action"}]}"#,
+        ),
+    )
+    .await
+    .unwrap();
+    let token = app.token("HSSIB").await;
+    let weak = json!({"title": "Sepsis", "text": "All relevant organisations should consider sepsis.",
+                      "status": "published", "published": "2025-01-10"});
+    // Creating straight into published is refused, listing what fails.
+    let msg = expect_error(
+        app.send_json(Method::POST, "/api/v1/recommendations", Some(&token), &weak)
+            .await,
+        StatusCode::CONFLICT,
+        "refused",
+    )
+    .await;
+    assert!(msg.contains("cannot publish"), "{msg}");
+    assert!(msg.contains("time_bound fails: No deadline"), "{msg}");
+    assert!(msg.contains("score 0 is below the minimum of 40"), "{msg}");
+    // A draft may be saved; publishing it by PATCH is refused too.
+    let mut draft = weak.clone();
+    draft["status"] = json!("draft");
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/v1/recommendations",
+            Some(&token),
+            &draft,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let rec: Value = res.json().await.unwrap();
+    let id = rec["id"].as_str().unwrap().to_string();
+    let path = format!("/api/v1/recommendations/{id}");
+    let publish = json!({"version": 1, "status": "published", "published": "2025-01-10"});
+    expect_error(
+        app.send_json(Method::PATCH, &path, Some(&token), &publish)
+            .await,
+        StatusCode::CONFLICT,
+        "refused",
+    )
+    .await;
+    // An organisation cannot override the gate.
+    let mut forced = publish.clone();
+    forced["override_gate"] = json!("board decision");
+    expect_error(
+        app.send_json(Method::PATCH, &path, Some(&token), &forced)
+            .await,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    // Fixing the draft opens the gate.
+    let fixed = json!({"version": 1, "status": "published", "published": "2025-01-10",
+                       "text": "NHS England should publish sepsis guidance by 31 March 2026."});
+    let res = app
+        .send_json(Method::PATCH, &path, Some(&token), &fixed)
+        .await;
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    // An operator may override, with the reason in the audit trail.
+    let rec = ops
+        .create_draft(
+            json!({"issuer": "HSSIB", "title": "Forced", "text": "Consider sepsis.",
+                             "status": "published", "published": "2025-01-10",
+                             "override_gate": "ministerial direction"}),
+        )
+        .await
+        .unwrap();
+    let history = ops.history(&rec.id).await.unwrap();
+    assert!(
+        history[0]
+            .actor
+            .contains("override_gate: ministerial direction"),
+        "{}",
+        history[0].actor
+    );
+    assert!(
+        history[0].actor.contains("time_bound fails"),
+        "{}",
+        history[0].actor
+    );
 }

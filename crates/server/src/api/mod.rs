@@ -7,6 +7,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 
+pub mod check;
 pub mod health;
 pub mod organisations;
 pub mod recommendations;
@@ -19,4 +20,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(recommendations::history))
         .routes(routes!(organisations::list))
         .routes(routes!(organisations::get))
+        .routes(routes!(check::check))
 }
