@@ -1,0 +1,272 @@
+//! Text analysis for British clinical English, the same at index and query
+//! time: words (keeping `A&E` and `patient's` whole), lower-cased, accents
+//! and typographic quotes folded to ASCII, common English words dropped,
+//! English (Porter 2 / Snowball) stemming.
+//!
+//! Synonyms and abbreviations are applied at query time only (see
+//! [`Synonyms`]), from `synonyms.toml`, kept as data beside this crate.
+
+use std::collections::HashMap;
+
+use serde::Deserialize;
+use tantivy::tokenizer::{
+    AsciiFoldingFilter, Language, LowerCaser, RemoveLongFilter, Stemmer, StopWordFilter,
+    TextAnalyzer, Token, TokenStream, Tokenizer,
+};
+
+/// The name the analyser is registered under in the index.
+pub const CLINICAL: &str = "clinical_en";
+
+/// The analyser for every full-text field.
+pub fn clinical_analyzer() -> TextAnalyzer {
+    TextAnalyzer::builder(WordTokenizer::default())
+        .filter(RemoveLongFilter::limit(48))
+        .filter(LowerCaser)
+        .filter(AsciiFoldingFilter)
+        .filter(StopWordFilter::remove(
+            STOP_WORDS.iter().map(|s| s.to_string()),
+        ))
+        .filter(Stemmer::new(Language::English))
+        .build()
+}
+
+/// Lucene's English stop words (as tantivy ships them), less "no" and "not",
+/// which change a clinical sentence's meaning ("not escalated").
+const STOP_WORDS: &[&str] = &[
+    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it",
+    "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this",
+    "to", "was", "will", "with",
+];
+
+/// Analyses a piece of text into its indexed terms, with positions.
+pub fn analyze(analyzer: &mut TextAnalyzer, text: &str) -> Vec<(usize, String)> {
+    let mut out = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    while stream.advance() {
+        let t = stream.token();
+        out.push((t.position, t.text.clone()));
+    }
+    out
+}
+
+/// Splits text into words: runs of letters and digits, joined by a single
+/// `&` or apostrophe (`'` or `’`) between two of them, so that "A&E" and
+/// "patient's" stay one word while "and/or" and "A & E" do not.
+#[derive(Clone, Default)]
+pub struct WordTokenizer {
+    token: Token,
+}
+
+pub struct WordStream<'a> {
+    text: &'a str,
+    pos: usize,
+    token: &'a mut Token,
+}
+
+impl Tokenizer for WordTokenizer {
+    type TokenStream<'a> = WordStream<'a>;
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordStream<'a> {
+        self.token.reset();
+        WordStream {
+            text,
+            pos: 0,
+            token: &mut self.token,
+        }
+    }
+}
+
+fn joiner(c: char) -> bool {
+    matches!(c, '&' | '\'' | '\u{2019}')
+}
+
+impl TokenStream for WordStream<'_> {
+    fn advance(&mut self) -> bool {
+        self.token.text.clear();
+        let rest = &self.text[self.pos..];
+        let Some(start_rel) = rest.find(char::is_alphanumeric) else {
+            self.pos = self.text.len();
+            return false;
+        };
+        let start = self.pos + start_rel;
+        let mut end = start;
+        let mut chars = self.text[start..].char_indices().peekable();
+        while let Some((i, c)) = chars.next() {
+            if c.is_alphanumeric() {
+                end = start + i + c.len_utf8();
+            } else if joiner(c) && matches!(chars.peek(), Some((_, n)) if n.is_alphanumeric()) {
+                continue;
+            } else {
+                break;
+            }
+        }
+        self.pos = end;
+        self.token.position = self.token.position.wrapping_add(1);
+        self.token.offset_from = start;
+        self.token.offset_to = end;
+        self.token.text.push_str(&self.text[start..end]);
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
+}
+
+/// The synonym list as written in `synonyms.toml`.
+#[derive(Debug, Deserialize)]
+struct SynonymFile {
+    group: Vec<SynonymGroupSpec>,
+}
+
+#[derive(Debug, Deserialize)]
+struct SynonymGroupSpec {
+    terms: Vec<String>,
+    source: String,
+}
+
+/// One expression of a synonym group, analysed: its terms with their
+/// positions relative to the first (stop words leave gaps).
+pub type Expression = Vec<(usize, String)>;
+
+/// Groups of equivalent expressions, looked up by their analysed form.
+#[derive(Debug, Clone, Default)]
+pub struct Synonyms {
+    groups: Vec<Vec<Expression>>,
+    /// First analysed term of an expression -> (group, expression index).
+    by_first: HashMap<String, Vec<(usize, usize)>>,
+    longest: usize,
+}
+
+/// The list that ships with Concord.
+pub const BUILT_IN_SYNONYMS: &str = include_str!("../synonyms.toml");
+
+impl Synonyms {
+    pub fn built_in() -> Self {
+        Self::parse(BUILT_IN_SYNONYMS).expect("the built-in synonyms.toml reads")
+    }
+
+    /// Reads a synonym file; every group needs two or more terms and a source.
+    pub fn parse(toml_text: &str) -> Result<Self, String> {
+        let file: SynonymFile = toml::from_str(toml_text).map_err(|e| e.to_string())?;
+        let mut analyzer = clinical_analyzer();
+        let mut syn = Synonyms::default();
+        for (gi, spec) in file.group.iter().enumerate() {
+            if spec.terms.len() < 2 {
+                return Err(format!("group {}: needs at least two terms", gi + 1));
+            }
+            if spec.source.trim().is_empty() {
+                return Err(format!(
+                    "group {}: says nowhere where it comes from",
+                    gi + 1
+                ));
+            }
+            let mut exprs = Vec::new();
+            for term in &spec.terms {
+                let tokens = analyze(&mut analyzer, term);
+                let Some(&(first_pos, _)) = tokens.first() else {
+                    return Err(format!("group {}: {term:?} has no searchable word", gi + 1));
+                };
+                let expr: Expression = tokens
+                    .into_iter()
+                    .map(|(p, t)| (p - first_pos, t))
+                    .collect();
+                if !exprs.contains(&expr) {
+                    exprs.push(expr);
+                }
+            }
+            let group = syn.groups.len();
+            for (ei, e) in exprs.iter().enumerate() {
+                syn.longest = syn.longest.max(e.len());
+                syn.by_first
+                    .entry(e[0].1.clone())
+                    .or_default()
+                    .push((group, ei));
+            }
+            syn.groups.push(exprs);
+        }
+        Ok(syn)
+    }
+
+    pub fn len(&self) -> usize {
+        self.groups.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.groups.is_empty()
+    }
+
+    /// The longest expression (of any group) that starts the analysed terms
+    /// `words`: (how many terms it covers, the group's expressions).
+    pub fn longest_match(&self, words: &[String]) -> Option<(usize, &[Expression])> {
+        let first = words.first()?;
+        let mut best: Option<(usize, usize)> = None;
+        for &(g, e) in self.by_first.get(first)? {
+            let expr = &self.groups[g][e];
+            let n = expr.len();
+            if n <= words.len()
+                && expr.iter().zip(words).all(|((_, t), w)| t == w)
+                && best.is_none_or(|(bn, _)| n > bn)
+            {
+                best = Some((n, g));
+            }
+        }
+        best.map(|(n, g)| (n, self.groups[g].as_slice()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(text: &str) -> Vec<String> {
+        analyze(&mut clinical_analyzer(), text)
+            .into_iter()
+            .map(|(_, t)| t)
+            .collect()
+    }
+
+    #[test]
+    fn folds_case_accents_quotes_and_stems() {
+        assert_eq!(terms("Discharged DISCHARGE"), ["discharg", "discharg"]);
+        assert_eq!(terms("café naïve"), ["cafe", "naiv"]);
+        assert_eq!(terms("the patient’s notes"), terms("the patient's notes"));
+        assert_eq!(terms("patient’s"), ["patient"]);
+        assert_eq!(terms("A&E and A & E"), ["a&e", "e"]);
+        assert_eq!(terms("NEWS2 score"), ["news2", "score"]);
+        assert_eq!(terms("and/or"), Vec::<String>::new());
+        assert_eq!(terms("was not escalated"), ["not", "escal"]);
+        assert!(terms("").is_empty());
+        assert!(terms("\u{0}\u{7}--''&&").is_empty());
+    }
+
+    #[test]
+    fn positions_keep_gaps_for_stop_words() {
+        let t = analyze(&mut clinical_analyzer(), "accident and emergency");
+        assert_eq!(t, [(0, "accid".into()), (2, "emergenc".into())]);
+    }
+
+    #[test]
+    fn built_in_synonyms_read_and_match_analysed_words() {
+        let s = Synonyms::built_in();
+        assert!(s.len() > 80, "{}", s.len());
+        let words: Vec<String> = terms("emergency departments today");
+        let (n, exprs) = s.longest_match(&words).expect("a match");
+        assert_eq!(n, 2);
+        assert!(exprs.iter().any(|e| e.len() == 1 && e[0].1 == "a&e"));
+        let (n, exprs) = s.longest_match(&terms("hemorrhage")).unwrap();
+        assert_eq!(n, 1);
+        assert!(exprs.iter().any(|e| e[0].1 == terms("haemorrhage")[0]));
+        assert!(s.longest_match(&terms("zebra")).is_none());
+    }
+
+    #[test]
+    fn refuses_groups_without_source_or_partner() {
+        assert!(Synonyms::parse("[[group]]\nterms=[\"a&e\"]\nsource=\"x\"").is_err());
+        assert!(Synonyms::parse("[[group]]\nterms=[\"x\",\"y\"]\nsource=\" \"").is_err());
+        assert!(Synonyms::parse("[[group]]\nterms=[\"the\",\"y\"]\nsource=\"s\"").is_err());
+    }
+}

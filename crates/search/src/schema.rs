@@ -1,0 +1,181 @@
+//! The index's fields and how a recommendation becomes a document.
+
+use chrono::{Datelike, NaiveDate};
+use concord_domain::Recommendation;
+use tantivy::schema::{
+    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
+    TextFieldIndexing, TextOptions,
+};
+use tantivy::{TantivyDocument, Term};
+
+use crate::analysis::CLINICAL;
+
+/// Bumped whenever the schema or the analysis changes: an index written
+/// under another version is rebuilt from the database on open.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// The facet dimensions, in the order the results list them.
+pub const FACETS: &[&str] = &[
+    "issuer",
+    "addressee",
+    "kind",
+    "theme",
+    "setting",
+    "status",
+    "year",
+];
+
+#[derive(Debug, Clone)]
+pub struct Fields {
+    pub id: Field,
+    pub title: Field,
+    pub text: Field,
+    pub addressees: Field,
+    pub issuer: Field,
+    pub themes: Field,
+    pub settings: Field,
+    pub source_title: Field,
+    pub responses: Field,
+    /// Every facet value as `/dimension/value`.
+    pub facets: Field,
+    /// Exact-match filter keys (not analysed).
+    pub k_issuer: Field,
+    pub k_addressee: Field,
+    pub k_theme: Field,
+    pub k_setting: Field,
+    pub k_status: Field,
+    pub k_kind: Field,
+    /// Publication date as days since 1970-01-01 (absent when undated).
+    pub published: Field,
+}
+
+/// Full-text fields and their BM25 boosts: title > text > the rest.
+pub fn boosted(f: &Fields) -> [(Field, f32); 8] {
+    [
+        (f.title, 3.0),
+        (f.text, 1.0),
+        (f.themes, 1.5),
+        (f.source_title, 1.2),
+        (f.addressees, 0.8),
+        (f.issuer, 0.8),
+        (f.settings, 0.8),
+        (f.responses, 0.5),
+    ]
+}
+
+pub fn build_schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let indexing = TextFieldIndexing::default()
+        .set_tokenizer(CLINICAL)
+        .set_index_option(IndexRecordOption::WithFreqsAndPositions);
+    let text_stored = TextOptions::default()
+        .set_indexing_options(indexing.clone())
+        .set_stored();
+    let text = TextOptions::default().set_indexing_options(indexing);
+    let fields = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        title: b.add_text_field("title", text_stored.clone()),
+        text: b.add_text_field("text", text_stored),
+        addressees: b.add_text_field("addressees", text.clone()),
+        issuer: b.add_text_field("issuer", text.clone()),
+        themes: b.add_text_field("themes", text.clone()),
+        settings: b.add_text_field("settings", text.clone()),
+        source_title: b.add_text_field("source_title", text.clone()),
+        responses: b.add_text_field("responses", text),
+        facets: b.add_facet_field("facets", FacetOptions::default()),
+        k_issuer: b.add_text_field("k_issuer", STRING),
+        k_addressee: b.add_text_field("k_addressee", STRING),
+        k_theme: b.add_text_field("k_theme", STRING),
+        k_setting: b.add_text_field("k_setting", STRING),
+        k_status: b.add_text_field("k_status", STRING),
+        k_kind: b.add_text_field("k_kind", STRING),
+        published: b.add_i64_field("published", INDEXED | FAST),
+    };
+    (b.build(), fields)
+}
+
+/// Days since the Unix epoch, the form dates are indexed in.
+pub fn day_number(d: NaiveDate) -> i64 {
+    d.signed_duration_since(NaiveDate::default()).num_days()
+}
+
+/// A filter key: trimmed and lower-cased (themes, settings, addressee names).
+pub fn key(s: &str) -> String {
+    s.trim().to_lowercase()
+}
+
+pub fn id_term(f: &Fields, id: &str) -> Term {
+    Term::from_field_text(f.id, id)
+}
+
+/// The document for one recommendation.
+pub fn document(f: &Fields, rec: &Recommendation) -> TantivyDocument {
+    let d = &rec.data;
+    let mut doc = TantivyDocument::default();
+    doc.add_text(f.id, rec.id.to_string());
+    doc.add_text(f.title, &d.title);
+    doc.add_text(f.text, &d.text);
+    doc.add_text(f.issuer, d.issuer.as_str());
+    doc.add_text(f.k_issuer, d.issuer.as_str());
+    doc.add_text(f.k_status, d.status.as_str());
+    doc.add_text(f.k_kind, d.kind.as_str());
+    let facet = |dim: &str, v: &str| Facet::from_path([dim, &v.replace('\0', "")]);
+    doc.add_facet(f.facets, facet("issuer", d.issuer.as_str()));
+    doc.add_facet(f.facets, facet("status", d.status.as_str()));
+    doc.add_facet(f.facets, facet("kind", d.kind.as_str()));
+    if let Some(p) = d.published {
+        doc.add_i64(f.published, day_number(p));
+        doc.add_facet(f.facets, facet("year", &p.year().to_string()));
+    }
+    let mut seen_addr = Vec::new();
+    for a in &d.addressees {
+        doc.add_text(f.addressees, &a.name);
+        doc.add_text(f.k_addressee, key(&a.name));
+        let label = match &a.org {
+            Some(org) => {
+                doc.add_text(f.addressees, org.as_str());
+                doc.add_text(f.k_addressee, org.as_str());
+                org.as_str().to_string()
+            }
+            None => a.name.trim().to_string(),
+        };
+        if !label.is_empty() && !seen_addr.contains(&label) {
+            doc.add_facet(f.facets, facet("addressee", &label));
+            seen_addr.push(label);
+        }
+        for r in &a.responses {
+            if let Some(t) = &r.text {
+                doc.add_text(f.responses, t);
+            }
+            if let Some(t) = &r.respondent {
+                doc.add_text(f.responses, t);
+            }
+        }
+    }
+    let mut seen = Vec::new();
+    for t in &d.themes {
+        doc.add_text(f.themes, t);
+        let k = key(t);
+        if !k.is_empty() && !seen.contains(&k) {
+            doc.add_text(f.k_theme, &k);
+            doc.add_facet(f.facets, facet("theme", &k));
+            seen.push(k);
+        }
+    }
+    seen.clear();
+    for s in &d.settings {
+        doc.add_text(f.settings, s);
+        let k = key(s);
+        if !k.is_empty() && !seen.contains(&k) {
+            doc.add_text(f.k_setting, &k);
+            doc.add_facet(f.facets, facet("setting", &k));
+            seen.push(k);
+        }
+    }
+    if let Some(src) = &d.source
+        && let Some(t) = &src.title
+    {
+        doc.add_text(f.source_title, t);
+    }
+    doc
+}

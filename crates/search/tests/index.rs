@@ -1,0 +1,416 @@
+//! The search index against a real SQLite database in a temporary folder:
+//! analysis, synonyms, typos, phrases, filters, facets, draft visibility,
+//! the outbox indexer (idempotent, restartable, one writer) and odd input.
+
+use std::sync::Arc;
+
+use chrono::{TimeZone, Utc};
+use concord_domain::{
+    Actor, IdRequest, NewRecommendation, OrgCode, RecommendationData, RecommendationId,
+    seed_organisations,
+};
+use concord_search::{
+    DraftVisibility, RecommendationFilter, SearchError, SearchIndex, SearchRequest, SearchResults,
+    Sort,
+};
+use concord_store::Store;
+use serde_json::{Value, json};
+use tempfile::TempDir;
+
+struct Fixture {
+    dir: TempDir,
+    store: Arc<dyn Store>,
+    index: SearchIndex,
+}
+
+fn now() -> chrono::DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 1, 1, 12, 0, 0).unwrap()
+}
+
+fn new_rec(body: Value) -> NewRecommendation {
+    let data: RecommendationData = serde_json::from_value(body).expect("record data");
+    let year = data
+        .published
+        .map(|d| chrono::Datelike::year(&d))
+        .unwrap_or(2025) as u16;
+    NewRecommendation {
+        id: IdRequest::Allocate {
+            issuer: data.issuer.clone(),
+            year,
+            floor: 1,
+        },
+        data,
+        import_key: None,
+        version: None,
+        created_at: None,
+        updated_at: None,
+    }
+}
+
+fn body(issuer: &str, title: &str, text: &str, published: &str, extra: Value) -> Value {
+    let mut b = json!({
+        "kind": "recommendation", "issuer": issuer, "title": title, "text": text,
+        "published": published, "status": "published",
+    });
+    if let (Value::Object(b), Value::Object(e)) = (&mut b, extra) {
+        b.extend(e);
+    }
+    b
+}
+
+async fn fixture() -> Fixture {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let store = concord_store::open(&url).await.expect("open the store");
+    let actor = Actor::system("test");
+    for org in seed_organisations() {
+        store.add_organisation(&actor, &org).await.unwrap();
+    }
+    let records = vec![
+        body(
+            "HSSIB",
+            "Ambulance handover delays at emergency departments",
+            "NHS England should set a maximum time for handing over patients from ambulance crews to emergency department staff, because long waits outside hospitals harmed patients.",
+            "2024-03-01",
+            json!({"themes": ["Handover"], "settings": ["Ambulance"],
+               "addressees": [{"name": "NHS England", "org": "NHSE", "status": "awaiting_response"}]}),
+        ),
+        body(
+            "HSSIB",
+            "Recognising sepsis in adults",
+            "Trusts should give antibiotics within one hour when sepsis is suspected and escalate using NEWS2.",
+            "2023-06-10",
+            json!({"themes": ["Sepsis"], "settings": ["Acute"]}),
+        ),
+        body(
+            "CQC",
+            "Postpartum haemorrhage on labour wards",
+            "Maternity units should measure blood loss after birth so that postpartum haemorrhage is recognised early.",
+            "2022-11-20",
+            json!({"themes": ["Maternity"], "settings": ["Acute"]}),
+        ),
+        body(
+            "CQC",
+            "Discharge of older people",
+            "Patients were discharged at night without a care plan; the discharge team should check support at home.",
+            "2021-02-02",
+            json!({"themes": ["Discharge"], "settings": ["Community"]}),
+        ),
+        body(
+            "MHRA",
+            "Child and adolescent mental health services waiting lists",
+            "Integrated care boards should publish waiting times for CAMHS and review children waiting more than 18 weeks.",
+            "2024-09-09",
+            json!({"themes": ["Mental health"], "settings": ["Mental health"]}),
+        ),
+        body(
+            "HSSIB",
+            "Draft: the <script> safety of oxygen cylinders",
+            "A draft about oxygen cylinders & fire risk in A&E.",
+            "2024-10-01",
+            json!({"status": "draft"}),
+        ),
+    ];
+    store
+        .import(
+            &actor,
+            &[],
+            records.into_iter().map(new_rec).collect(),
+            vec![],
+            now(),
+            &|_| {},
+        )
+        .await
+        .expect("import");
+    let index = SearchIndex::open(&dir.path().join("t.index")).expect("open the index");
+    let c = index.catch_up(store.as_ref()).await.expect("catch up");
+    assert!(c.rebuilt, "a new index is built from a scan");
+    Fixture { dir, store, index }
+}
+
+fn req(q: &str) -> SearchRequest {
+    SearchRequest {
+        query: q.into(),
+        filter: RecommendationFilter {
+            drafts: DraftVisibility::None,
+            ..Default::default()
+        },
+        offset: 0,
+        limit: 10,
+        sort: Sort::Relevance,
+    }
+}
+
+fn titles(r: &SearchResults) -> Vec<String> {
+    r.hits.iter().map(|h| h.title.clone()).collect()
+}
+
+fn search(f: &Fixture, q: &str) -> SearchResults {
+    f.index
+        .search(&req(q))
+        .unwrap_or_else(|e| panic!("{q}: {e}"))
+}
+
+fn first_title(f: &Fixture, q: &str) -> String {
+    titles(&search(f, q))
+        .into_iter()
+        .next()
+        .unwrap_or_else(|| panic!("{q}: no hits"))
+}
+
+#[tokio::test]
+async fn finds_by_word_forms_synonyms_abbreviations_and_typos() {
+    let f = fixture().await;
+    assert!(first_title(&f, "ambulance handover delays").starts_with("Ambulance handover"));
+    // Stemming: discharged / discharge.
+    assert_eq!(first_title(&f, "discharging"), "Discharge of older people");
+    // British / American spelling.
+    assert_eq!(
+        first_title(&f, "hemorrhage"),
+        "Postpartum haemorrhage on labour wards"
+    );
+    // Abbreviation to long form and back.
+    assert_eq!(
+        first_title(&f, "PPH"),
+        "Postpartum haemorrhage on labour wards"
+    );
+    assert!(first_title(&f, "A&E handover").starts_with("Ambulance handover"));
+    assert!(first_title(&f, "accident and emergency").starts_with("Ambulance handover"));
+    assert!(first_title(&f, "CAMHS").starts_with("Child and adolescent"));
+    assert!(first_title(&f, "ICB waiting").starts_with("Child and adolescent"));
+    assert_eq!(
+        first_title(&f, "national early warning score"),
+        "Recognising sepsis in adults"
+    );
+    // One typo in a longer word.
+    assert_eq!(
+        first_title(&f, "antibiotcs"),
+        "Recognising sepsis in adults"
+    );
+    // Accents and case folded.
+    assert_eq!(first_title(&f, "SÉPSIS"), "Recognising sepsis in adults");
+}
+
+#[tokio::test]
+async fn phrases_exclusions_and_highlights() {
+    let f = fixture().await;
+    let r = search(&f, "\"within one hour\"");
+    assert_eq!(titles(&r), ["Recognising sepsis in adults"]);
+    assert!(search(&f, "\"one within hour\"").hits.is_empty());
+    let r = search(&f, "patients -ambulance");
+    assert!(
+        !titles(&r).iter().any(|t| t.contains("Ambulance")),
+        "{:?}",
+        titles(&r)
+    );
+    assert!(r.total >= 1);
+    let r = search(&f, "antibiotics");
+    assert!(
+        r.hits[0].snippet.contains("<mark>antibiotics</mark>"),
+        "{}",
+        r.hits[0].snippet
+    );
+    // Title weighs more than text: "sepsis" in the title beats a mention elsewhere.
+    assert_eq!(first_title(&f, "sepsis"), "Recognising sepsis in adults");
+}
+
+#[tokio::test]
+async fn filters_facets_paging_and_sort() {
+    let f = fixture().await;
+    let mut r = req("should");
+    r.filter.issuer = Some(OrgCode::parse("CQC").unwrap());
+    let res = f.index.search(&r).unwrap();
+    assert_eq!(res.total, 2);
+    assert!(res.hits.iter().all(|h| h.id.starts_with("CQC-")));
+    assert_eq!(res.facets["issuer"].get("CQC"), Some(&2));
+
+    let all = search(&f, "should");
+    assert_eq!(all.facets["issuer"]["HSSIB"], 2, "the draft is not counted");
+    assert_eq!(all.facets["theme"]["sepsis"], 1);
+    assert_eq!(all.facets["year"]["2024"], 2);
+    assert_eq!(all.facets["addressee"]["NHSE"], 1);
+    assert_eq!(all.facets["status"]["published"], all.total);
+    assert!(all.facets.contains_key("kind") && all.facets.contains_key("setting"));
+
+    let mut r = req("");
+    r.filter.theme = Some("MATERNITY ".into());
+    assert_eq!(
+        titles(&f.index.search(&r).unwrap()),
+        ["Postpartum haemorrhage on labour wards"]
+    );
+    let mut r = req("");
+    r.filter.addressee = Some("nhs england".into());
+    assert_eq!(f.index.search(&r).unwrap().total, 1);
+    let mut r = req("");
+    r.filter.from = chrono::NaiveDate::from_ymd_opt(2023, 1, 1);
+    r.filter.to = chrono::NaiveDate::from_ymd_opt(2024, 3, 1);
+    assert_eq!(f.index.search(&r).unwrap().total, 2);
+
+    let mut r = req("should");
+    r.sort = Sort::Newest;
+    r.limit = 2;
+    let newest = f.index.search(&r).unwrap();
+    assert_eq!(
+        titles(&newest)[0],
+        "Child and adolescent mental health services waiting lists"
+    );
+    assert!(newest.hits.iter().all(|h| h.score > 0.0));
+    r.offset = 2;
+    let page2 = f.index.search(&r).unwrap();
+    assert_eq!(page2.hits.len(), 2);
+    assert!(page2.hits.iter().all(|h| !newest.hits.contains(h)));
+}
+
+#[tokio::test]
+async fn drafts_are_found_only_by_those_who_may_see_them() {
+    let f = fixture().await;
+    let q = |drafts| {
+        let mut r = req("oxygen cylinders");
+        r.filter.drafts = drafts;
+        f.index.search(&r).unwrap().total
+    };
+    assert_eq!(q(DraftVisibility::None), 0);
+    assert_eq!(
+        q(DraftVisibility::OfIssuer(OrgCode::parse("CQC").unwrap())),
+        0
+    );
+    assert_eq!(
+        q(DraftVisibility::OfIssuer(OrgCode::parse("HSSIB").unwrap())),
+        1
+    );
+    assert_eq!(q(DraftVisibility::All), 1);
+    // Markup in a title comes back as it is stored; the snippet is escaped.
+    let mut r = req("fire risk");
+    r.filter.drafts = DraftVisibility::All;
+    let hit = &f.index.search(&r).unwrap().hits[0];
+    assert!(hit.snippet.contains("&amp;") && !hit.snippet.contains("<script>"));
+}
+
+#[tokio::test]
+async fn the_outbox_keeps_the_index_in_step_idempotently_and_across_restarts() {
+    let f = fixture().await;
+    let seq0 = f.index.applied_seq().unwrap();
+    assert!(seq0 > 0);
+    let id = RecommendationId::parse(&search(&f, "CAMHS").hits[0].id).unwrap();
+    let rec = f.store.get(&id).await.unwrap().unwrap();
+    let mut data = rec.data.clone();
+    data.text = "Commissioners should fund crisis lines for young people around the clock.".into();
+    f.store
+        .update(&Actor::system("t"), &id, rec.version, data, now())
+        .await
+        .unwrap();
+    // Not yet applied.
+    assert_eq!(search(&f, "crisis lines").total, 0);
+    let c = f.index.catch_up(f.store.as_ref()).await.unwrap();
+    assert_eq!((c.rows, c.docs, c.rebuilt), (1, 1, false));
+    assert_eq!(search(&f, "crisis lines").total, 1);
+    assert_eq!(
+        search(&f, "\"review children waiting\"").total,
+        0,
+        "old text is gone"
+    );
+    // Applying again changes nothing: still one document for the record.
+    assert_eq!(f.index.catch_up(f.store.as_ref()).await.unwrap().rows, 0);
+    assert_eq!(f.index.doc_count(), 6);
+
+    // A restart: the last applied row is remembered in the index itself.
+    let seq = f.index.applied_seq().unwrap();
+    assert_eq!(seq, c.seq);
+    f.index.release_writer().await;
+    let dir = f.dir.path().join("t.index");
+    let reopened = SearchIndex::open(&dir).unwrap();
+    assert_eq!(reopened.applied_seq().unwrap(), seq);
+    f.store
+        .import(
+            &Actor::system("t"),
+            &[],
+            vec![new_rec(body(
+                "CQC",
+                "Falls in care homes",
+                "Residents fell at night.",
+                "2020-01-01",
+                json!({}),
+            ))],
+            vec![],
+            now(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    let c = reopened.catch_up(f.store.as_ref()).await.unwrap();
+    assert_eq!((c.rows, c.rebuilt), (1, false));
+    assert_eq!(reopened.search(&req("falls")).unwrap().total, 1);
+    assert_eq!(reopened.doc_count(), 7);
+
+    // A rebuild gives the same documents.
+    let n = reopened.rebuild(f.store.as_ref(), &|_| {}).await.unwrap();
+    assert_eq!(n, 7);
+    assert_eq!(reopened.doc_count(), 7);
+    assert_eq!(reopened.search(&req("crisis lines")).unwrap().total, 1);
+}
+
+#[tokio::test]
+async fn one_writer_per_index_other_processes_only_read() {
+    let f = fixture().await;
+    let dir = f.dir.path().join("t.index");
+    let other = SearchIndex::open(&dir).unwrap();
+    assert!(f.index.holds_writer().await);
+    match other.catch_up(f.store.as_ref()).await {
+        Err(SearchError::Busy(_)) => {}
+        other => panic!("expected Busy, got {other:?}"),
+    }
+    assert!(!other.try_take_writer().await.unwrap());
+    assert!(matches!(
+        SearchIndex::destroy(&dir),
+        Err(SearchError::Busy(_))
+    ));
+    // ... but it searches the writer's commits.
+    assert_eq!(other.search(&req("PPH")).unwrap().total, 1);
+    f.index.release_writer().await;
+    assert!(other.try_take_writer().await.unwrap());
+}
+
+#[tokio::test]
+async fn odd_queries_get_clear_answers() {
+    let f = fixture().await;
+    // Too long: refused with a reason.
+    let long = "sepsis ".repeat(1500);
+    match f.index.search(&req(&long)) {
+        Err(SearchError::BadRequest(m)) => assert!(m.contains("limit is 1000"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    // Only common words: empty, with a note.
+    let r = search(&f, "the and of");
+    assert_eq!(r.total, 0);
+    assert!(r.notes[0].contains("too common"));
+    // Empty: everything visible, newest first.
+    let r = search(&f, "   ");
+    assert_eq!(r.total, 5);
+    assert_eq!(
+        titles(&r)[0],
+        "Child and adolescent mental health services waiting lists"
+    );
+    // Unbalanced quote: read to the end.
+    let r = search(&f, "\"postpartum haemorrhage");
+    assert_eq!(r.total, 1);
+    assert!(r.notes.iter().any(|n| n.contains("quote")));
+    // Control characters are spaces.
+    assert_eq!(search(&f, "sepsis\u{0}\u{1b}[31m\u{7}").total, 1);
+    // SQL is just words here.
+    let r = search(&f, "'; DROP TABLE recommendations; --");
+    assert_eq!(r.total, 0);
+    assert_eq!(f.index.doc_count(), 6);
+    // Some words missing everywhere: best effort with the rest.
+    let r = search(&f, "sepsis zxqwv");
+    assert!(r.relaxed);
+    assert_eq!(titles(&r)[0], "Recognising sepsis in adults");
+    // Only exclusions.
+    assert_eq!(search(&f, "-sepsis").total, 4);
+    // Paging past the window is refused.
+    let mut r = req("sepsis");
+    r.offset = 20_000;
+    assert!(matches!(
+        f.index.search(&r),
+        Err(SearchError::BadRequest(_))
+    ));
+}
