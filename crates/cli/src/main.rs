@@ -88,6 +88,20 @@ enum Command {
     Backup { file: PathBuf },
     /// Load a backup into an empty database.
     Restore { file: PathBuf },
+    /// Check drafts (a JSON file of one draft or an array; - for standard
+    /// input) against the quality criteria. Exits 0 when the check ran, even
+    /// if drafts fail criteria; 1 for input it cannot read.
+    Check {
+        file: String,
+        #[arg(long)]
+        json: bool,
+        /// A criteria set (JSON) to use instead of each issuer's own or the default.
+        #[arg(long)]
+        ruleset: Option<PathBuf>,
+    },
+    /// Each issuing body's own quality criteria set.
+    #[command(subcommand)]
+    Criteria(CriteriaCommand),
     /// Organisations in the register.
     #[command(subcommand)]
     Org(OrgCommand),
@@ -162,6 +176,28 @@ enum OrgCommand {
     List {
         #[arg(long)]
         json: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum CriteriaCommand {
+    /// Load an organisation's own criteria set from a JSON file (checked first).
+    Set {
+        #[arg(long)]
+        org: String,
+        file: PathBuf,
+    },
+    /// Show the criteria set that applies to an organisation.
+    Show {
+        #[arg(long)]
+        org: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Go back to Concord's default set for an organisation.
+    Clear {
+        #[arg(long)]
+        org: String,
     },
 }
 
@@ -335,6 +371,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("restored {n} rows from {}", file.display());
             Ok(())
         }
+        Command::Check {
+            file,
+            json,
+            ruleset,
+        } => check(&cli.db, &file, json, ruleset.as_deref()).await,
+        Command::Criteria(cmd) => criteria(&cli.db, cmd).await,
         Command::Org(cmd) => org(&cli.db, cmd).await,
         Command::Token(cmd) => token(&cli.db, cmd).await,
     }
@@ -637,6 +679,132 @@ async fn token(db: &str, cmd: TokenCommand) -> anyhow::Result<()> {
         TokenCommand::Revoke { id } => {
             auth.revoke_token(id).await?;
             println!("token {id} revoked");
+        }
+    }
+    Ok(())
+}
+
+async fn check(db: &str, file: &str, json: bool, ruleset: Option<&Path>) -> anyhow::Result<()> {
+    use std::io::Read;
+    let (name, text) = if file == "-" {
+        let mut t = String::new();
+        std::io::stdin()
+            .read_to_string(&mut t)
+            .context("standard input: cannot read")?;
+        ("standard input".to_string(), t)
+    } else {
+        let t = std::fs::read_to_string(file).with_context(|| format!("{file}: cannot read"))?;
+        (file.to_string(), t)
+    };
+    let rules = match ruleset {
+        Some(p) => {
+            let t = std::fs::read_to_string(p)
+                .with_context(|| format!("{}: cannot read", p.display()))?;
+            Some(concord_app::parse_ruleset(&t, &p.display().to_string())?)
+        }
+        None => None,
+    };
+    let body: serde_json::Value = serde_json::from_str(&text).map_err(|e| {
+        anyhow::anyhow!(
+            "{name}: is not JSON ({e}); expected one draft object or an array of drafts"
+        )
+    })?;
+    let services = open(db).await?;
+    let reports = services
+        .as_principal(operator())
+        .check(&body, rules.as_ref())
+        .await
+        .map_err(|e| anyhow::anyhow!("{name}: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &reports)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    for r in &reports {
+        writeln!(
+            out,
+            "draft {}: score {}/100 ({})",
+            r.index, r.score, r.ruleset
+        )?;
+        for c in &r.checks {
+            writeln!(
+                out,
+                "  {:5} {:16} {}",
+                c.result.as_str(),
+                c.criterion,
+                c.message
+            )?;
+            if let Some(s) = &c.suggestion {
+                writeln!(out, "        {:16} -> {s}", "")?;
+            }
+        }
+        if !r.gate_failures.is_empty() {
+            writeln!(
+                out,
+                "  cannot be published yet: {}",
+                r.gate_failures.join("; ")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+async fn criteria(db: &str, cmd: CriteriaCommand) -> anyhow::Result<()> {
+    let services = open(db).await?;
+    let ops = services.as_principal(operator());
+    let code = |s: &str| OrgCode::parse(s).map_err(|e| anyhow::anyhow!("--org: {e}"));
+    match cmd {
+        CriteriaCommand::Set { org, file } => {
+            let org = code(&org)?;
+            let text = std::fs::read_to_string(&file)
+                .with_context(|| format!("{}: cannot read", file.display()))?;
+            let rules = concord_app::parse_ruleset(&text, &file.display().to_string())?;
+            ops.set_criteria(&org, Some(&text)).await?;
+            println!(
+                "{org} now uses the criteria set {:?} ({} criteria)",
+                rules.name,
+                rules.criteria.len()
+            );
+        }
+        CriteriaCommand::Show { org, json } => {
+            let org = code(&org)?;
+            let (rules, source) = ops.criteria(&org).await?;
+            if json {
+                println!("{}", serde_json::to_string_pretty(&rules)?);
+            } else {
+                let from = match source {
+                    concord_app::RulesetSource::Issuer(_) => "its own",
+                    _ => "Concord's default",
+                };
+                println!("{org}: {from} criteria set {:?}", rules.name);
+                for c in &rules.criteria {
+                    println!(
+                        "  {:16} weight {:<4} check {:16} {}",
+                        c.name,
+                        c.weight,
+                        c.check.as_str(),
+                        c.description
+                    );
+                }
+                match (rules.gate.min_score, rules.gate.no_fail.is_empty()) {
+                    (None, true) => println!("  publishing gate: none"),
+                    (min, _) => println!(
+                        "  publishing gate: minimum score {}; must not fail: {}",
+                        min.map(|m| m.to_string()).unwrap_or_else(|| "none".into()),
+                        if rules.gate.no_fail.is_empty() {
+                            "none".to_string()
+                        } else {
+                            rules.gate.no_fail.join(", ")
+                        }
+                    ),
+                }
+            }
+        }
+        CriteriaCommand::Clear { org } => {
+            let org = code(&org)?;
+            ops.set_criteria(&org, None).await?;
+            println!("{org} now uses Concord's default criteria set");
         }
     }
     Ok(())
