@@ -16,10 +16,12 @@ counts=(${counts[*]})
 cargo build --release -p concord-cli >/dev/null
 bin=$PWD/target/release/concord
 work=$(mktemp -d /tmp/concord-bench.XXXXXX)
-pg_dir=$work/pg
+# Its own folder: the server runs as the postgres user, who cannot enter $work.
+pg_dir=$(mktemp -d /tmp/concord-bench-pg.XXXXXX)
 cleanup() { bash scripts/pg-test-cluster.sh stop "$pg_dir" >/dev/null 2>&1 || true; rm -rf "$work"; }
 trap cleanup EXIT
-eval "$(bash scripts/pg-test-cluster.sh start "$pg_dir")"
+pg_env=$(bash scripts/pg-test-cluster.sh start "$pg_dir") || { echo "could not start PostgreSQL" >&2; exit 1; }
+eval "$pg_env"
 pg_base=${CONCORD_TEST_PG_URL%/*}
 
 # seconds and peak memory (MiB) of a command

@@ -19,7 +19,8 @@ say "PostgreSQL test cluster"
 pg_dir=$(mktemp -d /tmp/concord-pg.XXXXXX)
 cleanup() { bash scripts/pg-test-cluster.sh stop "$pg_dir" >/dev/null 2>&1 || true; }
 trap cleanup EXIT
-eval "$(bash scripts/pg-test-cluster.sh start "$pg_dir")"
+pg_env=$(bash scripts/pg-test-cluster.sh start "$pg_dir") || { echo "could not start PostgreSQL for the tests" >&2; exit 1; }
+eval "$pg_env"
 if [ -z "${CONCORD_TEST_PG_URL:-}" ]; then
   echo "could not start PostgreSQL for the tests" >&2
   exit 1
