@@ -1,0 +1,701 @@
+//! The in-memory similarity index: built from the register's records, kept
+//! in step by upserts and removals (the outbox consumer calls them), and
+//! rebuildable at any time from the database.
+//!
+//! Candidate generation: MinHash over unigram and bigram shingles of
+//! content stems, banded for LSH ([`BANDS`] bands of [`ROWS`] rows), plus an
+//! inverted index walked rarest term first (a bounded number of postings).
+//! Every candidate is then scored exactly (TF-IDF cosine plus shared
+//! addressee, setting/theme and numbers) and classified.
+
+use std::collections::{HashMap, HashSet};
+
+use crate::analyse::{Analysis, CueKind, GENERIC, analyse, hash_str, mix};
+use crate::classify::{Side, Verdict, classify};
+use crate::text::{TextProblem, check_text};
+
+/// MinHash signature length = BANDS * ROWS.
+pub const BANDS: usize = 16;
+pub const ROWS: usize = 3;
+const NONE: u32 = u32::MAX;
+/// Postings read per query on the rare-term route.
+const POSTING_BUDGET: usize = 60_000;
+/// Candidates kept from each route before exact scoring.
+const TERM_CANDIDATES: usize = 200;
+const LSH_CANDIDATES: usize = 200;
+/// Buckets larger than this are too common to mean anything (boilerplate).
+const BUCKET_CAP: usize = 64;
+/// Query terms used for candidate generation (the rarest ones).
+const QUERY_TERMS: usize = 48;
+
+/// A record as the index reads it.
+#[derive(Debug, Clone, Default)]
+pub struct Doc<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub text: &'a str,
+    pub addressees: Vec<String>,
+    pub settings: Vec<String>,
+    pub themes: Vec<String>,
+    /// Some(issuer) for a draft: seen only by its issuer (and operators).
+    pub draft_of: Option<String>,
+}
+
+/// Who is asking: drafts are seen only by their issuer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Viewer {
+    Public,
+    Org(String),
+    All,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Relation {
+    Duplicate,
+    Supports,
+    Contradicts,
+    Related,
+}
+
+impl Relation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::Duplicate => "duplicate",
+            Relation::Supports => "supports",
+            Relation::Contradicts => "contradicts",
+            Relation::Related => "related",
+        }
+    }
+}
+
+/// One existing record that matches.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Match {
+    pub id: String,
+    pub score: f64,
+    pub relation: &'static str,
+    pub reason: String,
+}
+
+/// A group of near-duplicates.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Group {
+    pub ids: Vec<String>,
+    pub score: f64,
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct StoredCue {
+    pub kind: CueKind,
+    pub sign: i8,
+    pub value: f32,
+    pub anchors: Box<[u32]>,
+    pub phrase: u32,
+}
+
+#[derive(Debug, Clone)]
+struct Slot {
+    id: Box<str>,
+    alive: bool,
+    draft_of: Option<u32>,
+    terms: Box<[(u32, u16)]>,
+    meta: Box<[u64]>,
+    cues: Box<[StoredCue]>,
+}
+
+/// The index. Slots are never reused: a record that changes gets a new
+/// slot and its old one is marked dead (a rebuild compacts).
+#[derive(Debug, Default)]
+pub struct Index {
+    slots: Vec<Slot>,
+    by_id: HashMap<Box<str>, u32>,
+    vocab: HashMap<String, u32>,
+    words: Vec<String>,
+    df: Vec<u32>,
+    postings: Vec<Vec<u32>>,
+    phrases: Vec<String>,
+    phrase_ids: HashMap<String, u32>,
+    orgs: Vec<String>,
+    buckets: Vec<HashMap<u64, u32>>,
+    next: Vec<u32>,
+    live: usize,
+}
+
+/// Options for a query.
+#[derive(Debug, Clone)]
+pub struct QueryOptions {
+    pub limit: usize,
+    pub viewer: Viewer,
+    /// Leave this id out (the record itself, for `--id`).
+    pub exclude: Option<String>,
+}
+
+impl Default for QueryOptions {
+    fn default() -> Self {
+        QueryOptions {
+            limit: 10,
+            viewer: Viewer::Public,
+            exclude: None,
+        }
+    }
+}
+
+fn seeds() -> [u64; BANDS * ROWS] {
+    let mut s = [0u64; BANDS * ROWS];
+    for (i, v) in s.iter_mut().enumerate() {
+        *v = mix(0x5eed_0000 + i as u64);
+    }
+    s
+}
+
+fn band_keys(shingles: &[u64]) -> Option<[u64; BANDS]> {
+    if shingles.is_empty() {
+        return None;
+    }
+    let seeds = seeds();
+    let mut sig = [u64::MAX; BANDS * ROWS];
+    for &sh in shingles {
+        for (k, seed) in seeds.iter().enumerate() {
+            let h = mix(sh ^ seed);
+            if h < sig[k] {
+                sig[k] = h;
+            }
+        }
+    }
+    let mut keys = [0u64; BANDS];
+    for (b, key) in keys.iter_mut().enumerate() {
+        let mut h = mix(b as u64 + 1);
+        for r in 0..ROWS {
+            h = mix(h ^ sig[b * ROWS + r]);
+        }
+        *key = h;
+    }
+    Some(keys)
+}
+
+fn meta_hashes(doc: &Doc<'_>) -> Box<[u64]> {
+    let norm = |s: &str| {
+        s.to_lowercase()
+            .split(|c: char| !c.is_alphanumeric())
+            .filter(|w| !w.is_empty())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let mut v: Vec<u64> = doc
+        .addressees
+        .iter()
+        .map(|a| hash_str(&format!("a:{}", norm(a))))
+        .chain(
+            doc.settings
+                .iter()
+                .map(|s| hash_str(&format!("s:{}", norm(s)))),
+        )
+        .chain(
+            doc.themes
+                .iter()
+                .map(|s| hash_str(&format!("t:{}", norm(s)))),
+        )
+        .collect();
+    v.sort_unstable();
+    v.dedup();
+    v.into_boxed_slice()
+}
+
+/// A text prepared for comparison against the index (known term ids).
+pub(crate) struct Prepared {
+    pub terms: Vec<(u32, f32)>,
+    pub norm: f32,
+    pub cues: Vec<StoredCue>,
+    pub meta: Box<[u64]>,
+    pub keys: Option<[u64; BANDS]>,
+    /// A query's own cue words (None: the cues' phrases are the index's).
+    pub own_phrases: Option<Vec<String>>,
+}
+
+impl Index {
+    pub fn new() -> Self {
+        Index::default()
+    }
+
+    /// Records in the index (live ones).
+    pub fn len(&self) -> usize {
+        self.live
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.live == 0
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.by_id.contains_key(id)
+    }
+
+    fn intern(&mut self, stem: &str, surface: &str) -> u32 {
+        if let Some(&t) = self.vocab.get(stem) {
+            return t;
+        }
+        let t = self.words.len() as u32;
+        self.vocab.insert(stem.to_string(), t);
+        self.words.push(surface.to_string());
+        self.df.push(0);
+        self.postings.push(Vec::new());
+        t
+    }
+
+    fn intern_phrase(&mut self, p: &str) -> u32 {
+        if let Some(&i) = self.phrase_ids.get(p) {
+            return i;
+        }
+        let i = self.phrases.len() as u32;
+        self.phrases.push(p.to_string());
+        self.phrase_ids.insert(p.to_string(), i);
+        i
+    }
+
+    fn org_id(&mut self, org: &str) -> u32 {
+        if let Some(i) = self.orgs.iter().position(|o| o == org) {
+            return i as u32;
+        }
+        self.orgs.push(org.to_string());
+        (self.orgs.len() - 1) as u32
+    }
+
+    fn idf(&self, df: u32) -> f32 {
+        let n = self.live.max(1) as f32;
+        ((n + 1.0) / (df as f32 + 1.0)).ln() + 1.0
+    }
+
+    pub(crate) fn word(&self, t: u32) -> &str {
+        self.words
+            .get(t as usize)
+            .map(String::as_str)
+            .unwrap_or("?")
+    }
+
+    pub(crate) fn phrase(&self, p: u32) -> &str {
+        self.phrases
+            .get(p as usize)
+            .map(String::as_str)
+            .unwrap_or("?")
+    }
+
+    /// Adds a record, or replaces the one with the same id. Records with no
+    /// readable words are kept out (and any older version removed).
+    pub fn upsert(&mut self, doc: &Doc<'_>) {
+        self.remove(doc.id);
+        let full = format!("{}.\n{}", doc.title, doc.text);
+        if check_text(&full).is_err() {
+            return;
+        }
+        let a = analyse(&full);
+        if a.terms.is_empty() {
+            return;
+        }
+        self.insert_analysis(doc, &a);
+    }
+
+    fn insert_analysis(&mut self, doc: &Doc<'_>, a: &Analysis) {
+        let slot = self.slots.len() as u32;
+        let mut terms: Vec<(u32, u16)> = a
+            .terms
+            .iter()
+            .map(|(s, n)| {
+                let surface = a.surface.get(s).map(String::as_str).unwrap_or(s);
+                (
+                    self.intern(s, surface),
+                    (*n).min(u32::from(u16::MAX)) as u16,
+                )
+            })
+            .collect();
+        terms.sort_unstable();
+        for &(t, _) in &terms {
+            self.df[t as usize] += 1;
+            self.postings[t as usize].push(slot);
+        }
+        let cues: Vec<StoredCue> = a
+            .cues
+            .iter()
+            .map(|c| StoredCue {
+                kind: c.kind,
+                sign: c.sign,
+                value: c.value as f32,
+                anchors: c
+                    .anchors
+                    .iter()
+                    .filter_map(|s| self.vocab.get(s).copied())
+                    .collect(),
+                phrase: self.intern_phrase(&c.phrase),
+            })
+            .collect();
+        let draft_of = doc.draft_of.as_deref().map(|o| self.org_id(o));
+        self.slots.push(Slot {
+            id: doc.id.into(),
+            alive: true,
+            draft_of,
+            terms: terms.into_boxed_slice(),
+            meta: meta_hashes(doc),
+            cues: cues.into_boxed_slice(),
+        });
+        self.next.extend(std::iter::repeat_n(NONE, BANDS));
+        if let Some(keys) = band_keys(&a.shingles) {
+            if self.buckets.is_empty() {
+                self.buckets = vec![HashMap::new(); BANDS];
+            }
+            for (b, k) in keys.iter().enumerate() {
+                let prev = self.buckets[b].insert(*k, slot).unwrap_or(NONE);
+                self.next[slot as usize * BANDS + b] = prev;
+            }
+        }
+        self.by_id.insert(doc.id.into(), slot);
+        self.live += 1;
+    }
+
+    /// Removes a record (if present).
+    pub fn remove(&mut self, id: &str) {
+        if let Some(slot) = self.by_id.remove(id) {
+            let s = &mut self.slots[slot as usize];
+            s.alive = false;
+            for &(t, _) in s.terms.iter() {
+                self.df[t as usize] = self.df[t as usize].saturating_sub(1);
+            }
+            self.live -= 1;
+        }
+    }
+
+    fn visible(&self, slot: &Slot, viewer: &Viewer) -> bool {
+        match (&slot.draft_of, viewer) {
+            (None, _) | (_, Viewer::All) => true,
+            (Some(o), Viewer::Org(org)) => self.orgs.get(*o as usize) == Some(org),
+            (Some(_), Viewer::Public) => false,
+        }
+    }
+
+    /// Weights of a stored slot.
+    pub(crate) fn side_of_slot(&self, slot: u32) -> Prepared {
+        let s = &self.slots[slot as usize];
+        let terms: Vec<(u32, f32)> = s
+            .terms
+            .iter()
+            .map(|&(t, tf)| (t, (1.0 + (tf as f32).ln()) * self.idf(self.df[t as usize])))
+            .collect();
+        let norm = terms.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        Prepared {
+            terms,
+            norm,
+            cues: s.cues.to_vec(),
+            meta: s.meta.clone(),
+            keys: None,
+            own_phrases: None,
+        }
+    }
+
+    /// Prepares a text that is not (necessarily) in the index.
+    pub(crate) fn prepare(&self, doc: &Doc<'_>) -> Result<Prepared, TextProblem> {
+        let full = if doc.title.is_empty() {
+            doc.text.to_string()
+        } else {
+            format!("{}.\n{}", doc.title, doc.text)
+        };
+        check_text(&full)?;
+        let a = analyse(&full);
+        if a.terms.is_empty() {
+            return Err(TextProblem::NoWords);
+        }
+        let mut norm2 = 0.0f32;
+        let mut terms = Vec::with_capacity(a.terms.len());
+        for (s, n) in &a.terms {
+            let df = self.vocab.get(s).map(|&t| self.df[t as usize]).unwrap_or(0);
+            let w = (1.0 + (*n as f32).ln()) * self.idf(df);
+            norm2 += w * w;
+            if let Some(&t) = self.vocab.get(s) {
+                terms.push((t, w));
+            }
+        }
+        terms.sort_unstable_by_key(|x| x.0);
+        let cues = a
+            .cues
+            .iter()
+            .enumerate()
+            .map(|(i, c)| StoredCue {
+                kind: c.kind,
+                sign: c.sign,
+                value: c.value as f32,
+                anchors: c
+                    .anchors
+                    .iter()
+                    .filter_map(|s| self.vocab.get(s).copied())
+                    .collect(),
+                phrase: i as u32,
+            })
+            .collect();
+        Ok(Prepared {
+            terms,
+            norm: norm2.sqrt(),
+            cues,
+            meta: meta_hashes(doc),
+            keys: band_keys(&a.shingles),
+            own_phrases: Some(a.cues.iter().map(|c| c.phrase.clone()).collect()),
+        })
+    }
+
+    /// The words of a cue of `p`, for a reason.
+    pub(crate) fn phrase_of<'a>(&'a self, p: &'a Prepared, c: &StoredCue) -> &'a str {
+        match &p.own_phrases {
+            Some(v) => v.get(c.phrase as usize).map(String::as_str).unwrap_or("?"),
+            None => self.phrase(c.phrase),
+        }
+    }
+
+    /// Candidate slots for a prepared text: LSH buckets and rare terms.
+    fn candidates(&self, q: &Prepared, viewer: &Viewer) -> Vec<u32> {
+        let mut lsh: HashMap<u32, u32> = HashMap::new();
+        if let Some(keys) = &q.keys
+            && !self.buckets.is_empty()
+        {
+            for (b, k) in keys.iter().enumerate() {
+                let mut cur = self.buckets[b].get(k).copied().unwrap_or(NONE);
+                let mut n = 0;
+                while cur != NONE && n < BUCKET_CAP {
+                    *lsh.entry(cur).or_default() += 1;
+                    cur = self.next[cur as usize * BANDS + b];
+                    n += 1;
+                }
+            }
+        }
+        // Rare terms first.
+        let mut qt: Vec<(u32, f32)> = q
+            .terms
+            .iter()
+            .copied()
+            .filter(|(t, _)| self.df[*t as usize] > 0)
+            .collect();
+        qt.sort_unstable_by(|a, b| {
+            self.df[a.0 as usize]
+                .cmp(&self.df[b.0 as usize])
+                .then(a.0.cmp(&b.0))
+        });
+        qt.truncate(QUERY_TERMS);
+        let mut acc: HashMap<u32, f32> = HashMap::new();
+        let mut budget = POSTING_BUDGET;
+        for (t, w) in qt {
+            let p = &self.postings[t as usize];
+            if p.len() > budget {
+                break;
+            }
+            budget -= p.len();
+            let idf = self.idf(self.df[t as usize]);
+            for &s in p {
+                *acc.entry(s).or_default() += w * idf;
+            }
+        }
+        let mut by_terms: Vec<(u32, f32)> = acc.into_iter().collect();
+        by_terms.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        by_terms.truncate(TERM_CANDIDATES);
+        let mut by_lsh: Vec<(u32, u32)> = lsh.into_iter().collect();
+        by_lsh.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        by_lsh.truncate(LSH_CANDIDATES);
+        let mut out: Vec<u32> = by_terms
+            .into_iter()
+            .map(|x| x.0)
+            .chain(by_lsh.into_iter().map(|x| x.0))
+            .filter(|&s| {
+                let slot = &self.slots[s as usize];
+                slot.alive && self.visible(slot, viewer)
+            })
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+
+    fn rank(&self, q: &Prepared, cands: Vec<u32>, opts: &QueryOptions) -> Vec<Match> {
+        let mut verdicts: Vec<(Verdict, u32)> = cands
+            .into_iter()
+            .filter(|&s| opts.exclude.as_deref() != Some(&*self.slots[s as usize].id))
+            .filter_map(|s| {
+                let d = self.side_of_slot(s);
+                classify(self, Side(q), Side(&d)).map(|v| (v, s))
+            })
+            .collect();
+        verdicts.sort_by(|a, b| {
+            b.0.score.total_cmp(&a.0.score).then_with(|| {
+                self.slots[a.1 as usize]
+                    .id
+                    .cmp(&self.slots[b.1 as usize].id)
+            })
+        });
+        verdicts.truncate(opts.limit);
+        verdicts
+            .into_iter()
+            .map(|(v, s)| Match {
+                id: self.slots[s as usize].id.to_string(),
+                score: (f64::from(v.score) * 1000.0).round() / 1000.0,
+                relation: v.relation.as_str(),
+                reason: v.reason,
+            })
+            .collect()
+    }
+
+    /// Existing records that duplicate, support, contradict or relate to a
+    /// draft, best first.
+    pub fn similar_to(
+        &self,
+        doc: &Doc<'_>,
+        opts: &QueryOptions,
+    ) -> Result<Vec<Match>, TextProblem> {
+        let q = self.prepare(doc)?;
+        let cands = self.candidates(&q, &opts.viewer);
+        Ok(self.rank(&q, cands, opts))
+    }
+
+    /// Compares two records in the index: None when one is missing, Some(None)
+    /// when they are unrelated (for evaluation and tests).
+    pub fn relation(&self, a: &str, b: &str) -> Option<Option<(f64, Relation, String)>> {
+        let sa = *self.by_id.get(a)?;
+        let sb = *self.by_id.get(b)?;
+        let pa = self.side_of_slot(sa);
+        let pb = self.side_of_slot(sb);
+        Some(
+            classify(self, Side(&pa), Side(&pb))
+                .map(|v| (f64::from(v.score), v.relation, v.reason)),
+        )
+    }
+
+    /// Corpus-wide groups of duplicates (records judged "duplicate" of one
+    /// another, joined transitively), largest first. Candidate pairs come
+    /// from the LSH buckets; with `thorough`, every record is also queried
+    /// on the rare-term route (slower; catches paraphrases).
+    pub fn duplicate_groups(&self, viewer: &Viewer, thorough: bool) -> Vec<Group> {
+        let n = self.slots.len();
+        let mut parent: Vec<u32> = (0..n as u32).collect();
+        fn find(p: &mut [u32], mut x: u32) -> u32 {
+            while p[x as usize] != x {
+                p[x as usize] = p[p[x as usize] as usize];
+                x = p[x as usize];
+            }
+            x
+        }
+        let mut seen: HashSet<u64> = HashSet::new();
+        let mut edges: Vec<(u32, u32, f32)> = Vec::new();
+        let mut cache: HashMap<u32, Prepared> = HashMap::new();
+        let mut consider = |a: u32,
+                            b: u32,
+                            cache: &mut HashMap<u32, Prepared>,
+                            edges: &mut Vec<(u32, u32, f32)>| {
+            let (a, b) = if a < b { (a, b) } else { (b, a) };
+            if !seen.insert((u64::from(a) << 32) | u64::from(b)) {
+                return;
+            }
+            cache.entry(a).or_insert_with(|| self.side_of_slot(a));
+            cache.entry(b).or_insert_with(|| self.side_of_slot(b));
+            if let Some(v) = classify(self, Side(&cache[&a]), Side(&cache[&b]))
+                && v.relation == Relation::Duplicate
+            {
+                edges.push((a, b, v.score));
+            }
+        };
+        let ok = |s: u32| {
+            let slot = &self.slots[s as usize];
+            slot.alive && self.visible(slot, viewer)
+        };
+        for (b, map) in self.buckets.iter().enumerate() {
+            for &head in map.values() {
+                let mut members = Vec::new();
+                let mut cur = head;
+                while cur != NONE && members.len() <= BUCKET_CAP {
+                    members.push(cur);
+                    cur = self.next[cur as usize * BANDS + b];
+                }
+                if members.len() < 2 || members.len() > BUCKET_CAP {
+                    continue;
+                }
+                let members: Vec<u32> = members.into_iter().filter(|&s| ok(s)).collect();
+                for i in 0..members.len() {
+                    for j in i + 1..members.len() {
+                        consider(members[i], members[j], &mut cache, &mut edges);
+                    }
+                }
+                if cache.len() > 200_000 {
+                    cache.clear();
+                }
+            }
+        }
+        if thorough {
+            for s in 0..n as u32 {
+                if !ok(s) {
+                    continue;
+                }
+                let q = self.side_of_slot(s);
+                for c in self.candidates(&q, viewer) {
+                    if c != s {
+                        consider(s, c, &mut cache, &mut edges);
+                    }
+                }
+                if cache.len() > 200_000 {
+                    cache.clear();
+                }
+            }
+        }
+        for &(a, b, _) in &edges {
+            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+            if ra != rb {
+                parent[ra.max(rb) as usize] = ra.min(rb);
+            }
+        }
+        let mut groups: HashMap<u32, (Vec<u32>, f32, u32)> = HashMap::new();
+        for &(a, b, sc) in &edges {
+            let r = find(&mut parent, a);
+            let g = groups.entry(r).or_default();
+            g.0.push(a);
+            g.0.push(b);
+            g.1 += sc;
+            g.2 += 1;
+        }
+        let mut out: Vec<Group> = groups
+            .into_values()
+            .map(|(mut m, total, count)| {
+                m.sort_unstable();
+                m.dedup();
+                let mut ids: Vec<String> = m
+                    .iter()
+                    .map(|&s| self.slots[s as usize].id.to_string())
+                    .collect();
+                ids.sort();
+                Group {
+                    ids,
+                    score: (f64::from(total / count as f32) * 1000.0).round() / 1000.0,
+                }
+            })
+            .collect();
+        out.sort_by(|a, b| {
+            b.ids
+                .len()
+                .cmp(&a.ids.len())
+                .then(b.score.total_cmp(&a.score))
+                .then(a.ids.cmp(&b.ids))
+        });
+        out
+    }
+
+    /// Exact scores of a prepared text against every live record (the
+    /// brute-force baseline the benchmark compares the candidate stage with).
+    pub fn brute_force(
+        &self,
+        doc: &Doc<'_>,
+        opts: &QueryOptions,
+    ) -> Result<Vec<Match>, TextProblem> {
+        let q = self.prepare(doc)?;
+        let all: Vec<u32> = (0..self.slots.len() as u32)
+            .filter(|&s| {
+                let slot = &self.slots[s as usize];
+                slot.alive && self.visible(slot, &opts.viewer)
+            })
+            .collect();
+        Ok(self.rank(&q, all, opts))
+    }
+
+    /// The display word of a term (for reasons).
+    pub(crate) fn generic(&self, t: u32) -> bool {
+        GENERIC.contains(&self.words[t as usize].as_str())
+    }
+}

@@ -1,0 +1,140 @@
+//! The index end to end: bad input, drafts, updates, groups.
+
+use concord_similar::{Doc, Index, QueryOptions, TextProblem, Viewer};
+
+fn doc<'a>(id: &'a str, text: &'a str) -> Doc<'a> {
+    Doc {
+        id,
+        text,
+        ..Default::default()
+    }
+}
+
+fn sample() -> Index {
+    let mut ix = Index::new();
+    ix.upsert(&doc("A-2024-0001", "Hospitals should screen adults for sepsis at emergency department triage and give antibiotics within one hour."));
+    ix.upsert(&doc(
+        "A-2024-0002",
+        "Care homes should limit staff moving between homes during an infection outbreak.",
+    ));
+    ix.upsert(&doc("A-2024-0003", "Patients taking anticoagulants who fall and hit their head should have a CT head scan within one hour of arrival."));
+    ix.upsert(&doc(
+        "A-2024-0004",
+        "Railway operators should fence off stretches of line near public footpaths.",
+    ));
+    ix
+}
+
+#[test]
+fn finds_a_paraphrase_and_explains_it() {
+    let ix = sample();
+    let m = ix
+        .similar_to(&doc("", "Adults arriving in A&E should be screened for sepsis at triage, with antibiotics given within 60 minutes."), &QueryOptions::default())
+        .unwrap();
+    assert_eq!(m[0].id, "A-2024-0001", "{m:?}");
+    assert!(m[0].reason.contains("antibiotics"), "{m:?}");
+    assert!(m.iter().all(|x| x.id != "A-2024-0004"), "{m:?}");
+}
+
+#[test]
+fn flags_a_conflicting_timescale() {
+    let ix = sample();
+    let m = ix
+        .similar_to(&doc("", "Adults on anticoagulants with a head injury should have a CT head scan within eight hours."), &QueryOptions::default())
+        .unwrap();
+    let top = &m[0];
+    assert_eq!(top.id, "A-2024-0003");
+    assert_eq!(top.relation, "contradicts", "{top:?}");
+    assert!(
+        top.reason.contains("within 8 hours") && top.reason.contains("within 1 hour"),
+        "{top:?}"
+    );
+}
+
+#[test]
+fn bad_input_gets_a_clear_answer() {
+    let ix = sample();
+    let q = |t: &str| ix.similar_to(&doc("", t), &QueryOptions::default());
+    assert_eq!(q(""), Err(TextProblem::Empty));
+    assert_eq!(q("  \n\t "), Err(TextProblem::Empty));
+    assert_eq!(q("2024 15 60 1.5 999"), Err(TextProblem::NoWords));
+    assert_eq!(q("the and of to"), Err(TextProblem::NoWords));
+    assert_eq!(
+        q("Пациенты должны получать антибиотики в течение часа"),
+        Err(TextProblem::NotLatin)
+    );
+    // 1 MB of real words is read (no panic), and still finds the subject.
+    let mut big = String::new();
+    while big.len() < 1_000_000 {
+        big.push_str("Screen adults for sepsis at triage and give antibiotics within one hour. ");
+    }
+    let m = q(&big).expect("a 1 MB text is read");
+    assert_eq!(m[0].id, "A-2024-0001");
+    let too_big = "word ".repeat(300_000);
+    assert!(matches!(q(&too_big), Err(TextProblem::TooLong { .. })));
+}
+
+#[test]
+fn drafts_are_seen_only_by_their_issuer() {
+    let mut ix = sample();
+    ix.upsert(&Doc {
+        id: "B-2024-0001",
+        text: "Railway operators should fence off the line near footpaths and add warning signs.",
+        draft_of: Some("B".into()),
+        ..Default::default()
+    });
+    let q = doc("", "Fence off railway lines next to public footpaths.");
+    let ids = |v: Viewer| -> Vec<String> {
+        ix.similar_to(
+            &q,
+            &QueryOptions {
+                viewer: v,
+                ..Default::default()
+            },
+        )
+        .unwrap()
+        .into_iter()
+        .map(|m| m.id)
+        .collect()
+    };
+    assert!(!ids(Viewer::Public).contains(&"B-2024-0001".to_string()));
+    assert!(!ids(Viewer::Org("C".into())).contains(&"B-2024-0001".to_string()));
+    assert!(ids(Viewer::Org("B".into())).contains(&"B-2024-0001".to_string()));
+}
+
+#[test]
+fn updates_and_removals_keep_in_step() {
+    let mut ix = sample();
+    let q = doc("", "Fence off railway lines next to public footpaths.");
+    assert!(
+        ix.similar_to(&q, &QueryOptions::default())
+            .unwrap()
+            .iter()
+            .any(|m| m.id == "A-2024-0004")
+    );
+    ix.upsert(&doc(
+        "A-2024-0004",
+        "Manufacturers should add clear warnings to button battery packaging.",
+    ));
+    assert!(
+        !ix.similar_to(&q, &QueryOptions::default())
+            .unwrap()
+            .iter()
+            .any(|m| m.id == "A-2024-0004")
+    );
+    ix.remove("A-2024-0004");
+    assert_eq!(ix.len(), 3);
+    ix.remove("A-2024-0004");
+    assert_eq!(ix.len(), 3);
+}
+
+#[test]
+fn groups_near_identical_records() {
+    let mut ix = sample();
+    ix.upsert(&doc("C-2024-0001", "Hospitals should screen adults for sepsis at emergency department triage and give antibiotics within one hour of arrival."));
+    ix.upsert(&doc("D-2024-0001", "Hospitals must screen adults for sepsis at emergency department triage and give antibiotics within one hour."));
+    let g = ix.duplicate_groups(&Viewer::Public, false);
+    assert_eq!(g.len(), 1, "{g:?}");
+    assert_eq!(g[0].ids, vec!["A-2024-0001", "C-2024-0001", "D-2024-0001"]);
+    assert!(g[0].score > 0.8);
+}
