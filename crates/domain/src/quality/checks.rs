@@ -38,7 +38,11 @@ impl Prepared {
         let addressees = d
             .addressees
             .iter()
-            .filter(|a| !a.name.trim().is_empty() || a.org.is_some())
+            // "(addressee not published)" and the like are placeholders.
+            .filter(|a| {
+                let n = a.name.trim();
+                a.org.is_some() || !(n.is_empty() || (n.starts_with('(') && n.ends_with(')')))
+            })
             .map(|a| {
                 let code = a
                     .org
@@ -200,25 +204,50 @@ fn addressee(p: &Params, pr: &Prepared) -> Verdict {
     )
 }
 
+static ASK_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(r"(?i)\b(should|must|shall|will|needs? to|asked to|is to|are to|ought to|recommends? that|recommended that|i ask that)\b")
+        .expect("valid regex")
+});
+
+/// The words where an action is asked for: the few words after "should",
+/// "must", "is asked to"... and the first words of each sentence (an
+/// imperative: "Publish the guidance"). A verb elsewhere ("this included
+/// the records") is description, not an action.
+fn action_zone(raw: &str) -> String {
+    let mut zone = String::new();
+    for s in super::textstats::sentences(raw) {
+        let lower = s.to_lowercase();
+        let body = LIST_ITEM_RE
+            .find(&lower)
+            .filter(|m| m.start() == 0)
+            .map_or(lower.as_str(), |m| &lower[m.end() - 1..]);
+        let first: Vec<&str> = body
+            .trim_start_matches(|c: char| !c.is_alphabetic())
+            .split_whitespace()
+            .take(1)
+            .collect();
+        zone.push_str(&first.join(" "));
+        zone.push_str(" | ");
+        for m in ASK_RE.find_iter(&lower) {
+            let after: Vec<&str> = lower[m.end()..].split_whitespace().take(6).collect();
+            zone.push_str(&after.join(" "));
+            zone.push_str(" | ");
+        }
+    }
+    zone
+}
+
 fn action(p: &Params, pr: &Prepared) -> Verdict {
-    let strong: Vec<&str> = p
-        .strong_verbs
-        .iter()
-        .map(String::as_str)
-        .filter(|v| verb_used(&pr.lower, v))
-        .collect();
-    let vague: Vec<&str> = p
-        .vague_verbs
-        .iter()
-        .map(String::as_str)
-        .filter(|v| verb_used(&pr.lower, v))
-        .collect();
-    let weak: Vec<&str> = p
-        .weak_verbs
-        .iter()
-        .map(String::as_str)
-        .filter(|v| verb_used(&pr.lower, v))
-        .collect();
+    let zone = action_zone(&pr.raw);
+    let used = |list: &[String]| -> Vec<String> {
+        list.iter()
+            .filter(|v| verb_used(&zone, v))
+            .cloned()
+            .collect()
+    };
+    let strong = used(&p.strong_verbs);
+    let vague = used(&p.vague_verbs);
+    let weak = used(&p.weak_verbs);
     if !strong.is_empty() {
         return pass(format!("Clear action: '{}'", strong[0]));
     }
