@@ -14,7 +14,7 @@ counts=("${@:-100000 1000000}")
 counts=(${counts[*]})
 
 cargo build --release -p concord-cli >/dev/null
-bin=$PWD/target/release/concord
+bin=${CARGO_TARGET_DIR:-$PWD/target}/release/concord
 work=$(mktemp -d /tmp/concord-bench.XXXXXX)
 # Its own folder: the server runs as the postgres user, who cannot enter $work.
 pg_dir=$(mktemp -d /tmp/concord-bench-pg.XXXXXX)
