@@ -12,6 +12,7 @@ mod error;
 mod principal;
 mod quality;
 mod services;
+mod similar;
 
 pub use access::Authorized;
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -20,4 +21,5 @@ pub use concord_store::{DraftVisibility, ListPage, Page, RecommendationFilter};
 pub use error::{AppError, AppResult};
 pub use principal::{Principal, hash_token, new_token_secret};
 pub use quality::{RulesetSource, parse_ruleset};
+pub use concord_similar::{Group as DuplicateGroup, Match as SimilarMatch};
 pub use services::{ExportFormat, ImportOptions, ImportReport, NewToken, RejectedRow, Services};

@@ -17,6 +17,7 @@ use concord_domain::{
 };
 
 mod progress;
+mod similar;
 mod show;
 
 const DEFAULT_DB: &str = "sqlite://concord.db";
@@ -88,6 +89,25 @@ enum Command {
     Backup { file: PathBuf },
     /// Load a backup into an empty database.
     Restore { file: PathBuf },
+    /// Existing recommendations that duplicate, support, contradict or
+    /// relate to a text, a file's text or a recommendation in the register.
+    Similar {
+        #[arg(long, conflicts_with_all = ["id", "file"], required_unless_present_any = ["id", "file"])]
+        text: Option<String>,
+        #[arg(long, conflicts_with = "file")]
+        id: Option<String>,
+        #[arg(long)]
+        file: Option<PathBuf>,
+        #[arg(long)]
+        json: bool,
+        #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=200))]
+        limit: u16,
+    },
+    /// Corpus-wide groups of duplicate recommendations.
+    Duplicates {
+        #[arg(long)]
+        json: bool,
+    },
     /// Check drafts (a JSON file of one draft or an array; - for standard
     /// input) against the quality criteria. Exits 0 when the check ran, even
     /// if drafts fail criteria; 1 for input it cannot read.
@@ -359,6 +379,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             })?;
             println!("backed up {n} rows to {}", file.display());
             Ok(())
+        }
+        Command::Similar {
+            text,
+            id,
+            file,
+            json,
+            limit,
+        } => {
+            let svc = open(&cli.db).await?;
+            let args = similar::SimilarArgs {
+                text,
+                id,
+                file,
+                json,
+                limit: usize::from(limit),
+            };
+            similar::similar(&svc, &operator(), args).await
+        }
+        Command::Duplicates { json } => {
+            let svc = open(&cli.db).await?;
+            similar::duplicates(&svc, &operator(), json).await
         }
         Command::Restore { file } => {
             let f = std::fs::File::open(&file)

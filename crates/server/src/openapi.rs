@@ -21,6 +21,7 @@ use crate::error::ErrorBody;
         (name = "recommendations", description = "Recommendations, their addressees, responses and links"),
         (name = "organisations", description = "Bodies that issue and receive recommendations"),
         (name = "quality", description = "Quality criteria: pass / warn / fail per criterion for draft recommendations"),
+        (name = "similarity", description = "Recommendations that duplicate, support, contradict or relate to a text"),
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerScheme),

@@ -11,6 +11,7 @@ pub mod check;
 pub mod health;
 pub mod organisations;
 pub mod recommendations;
+pub mod similar;
 
 /// Every `/api/v1` route, relative to `/api/v1`.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -21,4 +22,5 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(organisations::list))
         .routes(routes!(organisations::get))
         .routes(routes!(check::check))
+        .routes(routes!(similar::similar))
 }

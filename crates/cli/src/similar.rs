@@ -1,0 +1,66 @@
+//! `concord similar` and `concord duplicates`.
+
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Context;
+use concord_app::{Principal, Services};
+use concord_domain::RecommendationId;
+
+pub struct SimilarArgs {
+    pub text: Option<String>,
+    pub id: Option<String>,
+    pub file: Option<PathBuf>,
+    pub json: bool,
+    pub limit: usize,
+}
+
+pub async fn similar(svc: &Services, who: &Principal, a: SimilarArgs) -> anyhow::Result<()> {
+    let matches = match (&a.text, &a.id, &a.file) {
+        (Some(t), None, None) => svc.similar_to_text(who, t, a.limit).await?,
+        (None, Some(id), None) => {
+            let id = RecommendationId::parse(id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
+            svc.similar_to_record(who, &id, a.limit).await?
+        }
+        (None, None, Some(f)) => {
+            let t = std::fs::read_to_string(f)
+                .with_context(|| format!("{}: cannot read as UTF-8 text", f.display()))?;
+            svc.similar_to_text(who, &t, a.limit)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
+        }
+        _ => anyhow::bail!("give exactly one of --text TEXT, --id ID or --file FILE"),
+    };
+    let mut out = std::io::stdout().lock();
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "matches": matches }))?;
+        writeln!(out)?;
+    } else if matches.is_empty() {
+        writeln!(out, "no similar recommendation found")?;
+    } else {
+        for m in &matches {
+            writeln!(
+                out,
+                "{:<18} {:.2} {:<11} {}",
+                m.id, m.score, m.relation, m.reason
+            )?;
+        }
+    }
+    Ok(())
+}
+
+pub async fn duplicates(svc: &Services, who: &Principal, json: bool) -> anyhow::Result<()> {
+    let groups = svc.duplicate_groups(who).await?;
+    let mut out = std::io::stdout().lock();
+    if json {
+        serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "groups": groups }))?;
+        writeln!(out)?;
+    } else if groups.is_empty() {
+        writeln!(out, "no groups of duplicates found")?;
+    } else {
+        for g in &groups {
+            writeln!(out, "{:.2} {}", g.score, g.ids.join(" "))?;
+        }
+    }
+    Ok(())
+}
