@@ -30,6 +30,10 @@ impl Services {
 }
 
 impl Authorized<'_> {
+    pub(crate) fn services(&self) -> &Services {
+        self.svc
+    }
+
     pub fn principal(&self) -> &Principal {
         &self.principal
     }
@@ -67,7 +71,7 @@ impl Authorized<'_> {
         }
     }
 
-    fn drafts(&self) -> DraftVisibility {
+    pub(crate) fn drafts(&self) -> DraftVisibility {
         match &self.principal {
             Principal::Operator { .. } => DraftVisibility::All,
             Principal::Organisation { org, .. } => DraftVisibility::OfIssuer(org.clone()),
@@ -200,6 +204,7 @@ impl Authorized<'_> {
                 override_gate.as_deref(),
             )
             .await
+            .inspect(|_| self.svc.search_changed())
     }
 
     /// Edits a recommendation: the body holds `version` (the version the
@@ -234,6 +239,7 @@ impl Authorized<'_> {
                 override_gate.as_deref(),
             )
             .await
+            .inspect(|_| self.svc.search_changed())
     }
 
     pub async fn import(
@@ -246,6 +252,7 @@ impl Authorized<'_> {
         self.svc
             .import(&self.principal.actor(), files, opts, progress)
             .await
+            .inspect(|_| self.svc.search_changed())
     }
 
     pub async fn export(

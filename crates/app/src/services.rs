@@ -21,8 +21,10 @@ use crate::error::{AppError, AppResult};
 use crate::principal::{hash_token, new_token_secret};
 
 pub struct Services {
-    store: Arc<dyn Store>,
+    pub(crate) store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    /// The search index, once attached (see `crate::search`).
+    pub(crate) search: std::sync::OnceLock<Arc<concord_search::SearchIndex>>,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -143,7 +145,11 @@ const FIXED_FIELDS: &[&str] = &[
 
 impl Services {
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Self {
-        Services { store, clock }
+        Services {
+            store,
+            clock,
+            search: Default::default(),
+        }
     }
 
     /// Opens the database a URL names, creating and seeding it on first use.

@@ -17,8 +17,9 @@ use concord_domain::{
 };
 
 mod progress;
-mod similar;
+mod search_cmd;
 mod show;
+mod similar;
 
 const DEFAULT_DB: &str = "sqlite://concord.db";
 
@@ -32,6 +33,9 @@ struct Cli {
     /// Database URL: sqlite://FILE (created on first use) or postgres://user@host:port/name.
     #[arg(long, global = true, env = "CONCORD_DB", default_value = DEFAULT_DB)]
     db: String,
+    /// The search index folder (default: beside the SQLite file, concord.db -> concord.index).
+    #[arg(long, global = true, env = "CONCORD_INDEX_DIR")]
+    index_dir: Option<PathBuf>,
     #[command(subcommand)]
     command: Command,
 }
@@ -85,6 +89,10 @@ enum Command {
         #[arg(long, value_enum, default_value = "jsonl")]
         format: GenFormat,
     },
+    /// Ranked full-text search, with counts by issuer, addressee, theme, setting, status and year.
+    Search(search_cmd::SearchArgs),
+    /// Rebuild the search index from the database.
+    Reindex,
     /// Write a consistent backup of the whole database.
     Backup { file: PathBuf },
     /// Load a backup into an empty database.
@@ -318,11 +326,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve { addr } => {
             let services = Arc::new(open(&cli.db).await?);
+            search_cmd::attach(&services, &cli.db, cli.index_dir.as_deref())?;
             serve(services, &addr).await
         }
         Command::Demo { load: true, .. } => {
             let services = open(&cli.db).await?;
             let report = services.as_principal(operator()).load_demo().await?;
+            search_cmd::after_write(&services, &cli.db, cli.index_dir.as_deref()).await;
             println!("{}", report.summary());
             Ok(())
         }
@@ -334,6 +344,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let url = format!("sqlite://{}", dir.path().join("demo.db").display());
             let services = Arc::new(open(&url).await?);
             let report = services.as_principal(operator()).load_demo().await?;
+            search_cmd::attach(&services, &url, None)?;
             eprintln!(
                 "demo database {url}: loaded {} recommendations",
                 report.imported
@@ -342,7 +353,23 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             drop(dir);
             result
         }
-        Command::Import(args) => import(&cli.db, args).await,
+        Command::Import(args) => {
+            let dry_run = args.dry_run;
+            import(&cli.db, args).await?;
+            if !dry_run {
+                let services = open(&cli.db).await?;
+                search_cmd::after_write(&services, &cli.db, cli.index_dir.as_deref()).await;
+            }
+            Ok(())
+        }
+        Command::Search(args) => {
+            let services = open(&cli.db).await?;
+            search_cmd::search(&services, &cli.db, cli.index_dir.as_deref(), args).await
+        }
+        Command::Reindex => {
+            let services = open(&cli.db).await?;
+            search_cmd::reindex(&services, &cli.db, cli.index_dir.as_deref()).await
+        }
         Command::Export { format, out } => export(&cli.db, format, out).await,
         Command::Show { id, json } => {
             let id = RecommendationId::parse(&id).map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -409,6 +436,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .as_principal(operator())
                 .restore(&mut BufReader::new(f))
                 .await?;
+            search_cmd::after_write(&services, &cli.db, cli.index_dir.as_deref()).await;
             println!("restored {n} rows from {}", file.display());
             Ok(())
         }

@@ -15,7 +15,7 @@ use tantivy::directory::MmapDirectory;
 use tantivy::directory::error::LockError;
 use tantivy::query::{
     AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery,
-    TermQuery,
+    TermQuery, TermSetQuery,
 };
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -538,18 +538,12 @@ impl SearchIndex {
                         fc,
                     ),
                 )?;
-                let mut scored = Vec::with_capacity(docs.len());
-                for (_, addr) in docs {
-                    let score = if built.no_words {
-                        0.0
-                    } else {
-                        query
-                            .explain(&searcher, addr)
-                            .map(|e| e.value())
-                            .unwrap_or(0.0)
-                    };
-                    scored.push((score, addr));
-                }
+                let addrs: Vec<DocAddress> = docs.into_iter().map(|(_, a)| a).collect();
+                let scored = if built.no_words {
+                    addrs.into_iter().map(|a| (0.0, a)).collect()
+                } else {
+                    self.scores_of(&searcher, query.as_ref(), addrs)?
+                };
                 (scored, total, facets)
             }
         };
@@ -571,6 +565,44 @@ impl SearchIndex {
             relaxed,
             notes,
         })
+    }
+
+    /// The relevance scores of some documents (for hits sorted by date):
+    /// the query again, restricted to those documents.
+    fn scores_of(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        addrs: Vec<DocAddress>,
+    ) -> Result<Vec<(f32, DocAddress)>> {
+        if addrs.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut terms = Vec::with_capacity(addrs.len());
+        for a in &addrs {
+            let doc: TantivyDocument = searcher.doc(*a)?;
+            if let Some(id) = doc.get_first(self.fields.id).and_then(|v| v.as_str()) {
+                terms.push(schema::id_term(&self.fields, id));
+            }
+        }
+        let only: Box<dyn Query> = Box::new(ConstScoreQuery::new(
+            Box::new(TermSetQuery::new(terms)),
+            0.0,
+        ));
+        let restricted =
+            BooleanQuery::new(vec![(Occur::Must, query.box_clone()), (Occur::Must, only)]);
+        let scored: std::collections::HashMap<DocAddress, f32> = searcher
+            .search(
+                &restricted,
+                &TopDocs::with_limit(addrs.len()).order_by_score(),
+            )?
+            .into_iter()
+            .map(|(s, a)| (a, s))
+            .collect();
+        Ok(addrs
+            .into_iter()
+            .map(|a| (scored.get(&a).copied().unwrap_or(0.0), a))
+            .collect())
     }
 
     fn hits(

@@ -124,7 +124,18 @@ pub async fn serve(
     services: Arc<Services>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(services))
+    // The one search indexer of this process (if a search index is
+    // attached): it follows the outbox until the server stops.
+    let (stop_indexer, indexer_stopped) = tokio::sync::oneshot::channel::<()>();
+    let indexer = services.start_search_indexer(async {
+        let _ = indexer_stopped.await;
+    });
+    let served = axum::serve(listener, router(services))
         .with_graceful_shutdown(shutdown)
-        .await
+        .await;
+    let _ = stop_indexer.send(());
+    if let Some(task) = indexer {
+        let _ = task.await;
+    }
+    served
 }

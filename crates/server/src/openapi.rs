@@ -19,6 +19,7 @@ use crate::error::ErrorBody;
     ),
     tags(
         (name = "recommendations", description = "Recommendations, their addressees, responses and links"),
+        (name = "search", description = "Ranked full-text search with facet counts"),
         (name = "organisations", description = "Bodies that issue and receive recommendations"),
         (name = "quality", description = "Quality criteria: pass / warn / fail per criterion for draft recommendations"),
         (name = "similarity", description = "Recommendations that duplicate, support, contradict or relate to a text"),

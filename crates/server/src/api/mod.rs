@@ -11,6 +11,7 @@ pub mod check;
 pub mod health;
 pub mod organisations;
 pub mod recommendations;
+pub mod search;
 pub mod similar;
 
 /// Every `/api/v1` route, relative to `/api/v1`.
@@ -19,6 +20,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(recommendations::list, recommendations::create))
         .routes(routes!(recommendations::get, recommendations::update))
         .routes(routes!(recommendations::history))
+        .routes(routes!(search::search))
         .routes(routes!(organisations::list))
         .routes(routes!(organisations::get))
         .routes(routes!(check::check))

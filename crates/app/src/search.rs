@@ -1,0 +1,133 @@
+//! Search as a use case: the services hold an optional handle on the search
+//! index (derived data, see `concord-search`); access control decides which
+//! drafts a caller's search may find, exactly as for listings.
+
+use std::future::Future;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use concord_search::{CatchUp, SearchError, SearchIndex, SearchRequest, SearchResults, Sort};
+use concord_store::{Page, RecommendationFilter};
+
+use crate::access::Authorized;
+use crate::error::{AppError, AppResult};
+use crate::services::Services;
+
+/// How often the indexer task looks at the outbox when nothing nudges it.
+pub const INDEXER_POLL: Duration = Duration::from_millis(500);
+
+/// A search as a caller asks for it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchQuery {
+    pub text: String,
+    /// The same filters as the listing; `drafts` is set by access control.
+    pub filter: RecommendationFilter,
+    pub page: Page,
+    pub sort: Sort,
+}
+
+impl From<SearchError> for AppError {
+    fn from(e: SearchError) -> Self {
+        match e {
+            SearchError::BadRequest(m) => AppError::BadInput(m),
+            SearchError::Busy(_) => AppError::Refused(e.to_string()),
+            SearchError::Index(m) => AppError::Internal(m),
+            SearchError::Store(s) => s.into(),
+        }
+    }
+}
+
+impl Services {
+    /// Opens (creating on first use) the search index in `dir` and attaches
+    /// it. Searching needs no lock; writing is for whoever takes the writer
+    /// ([`Services::catch_up_search`], [`Services::start_search_indexer`]).
+    pub fn attach_search(&self, dir: &Path) -> AppResult<Arc<SearchIndex>> {
+        if let Some(idx) = self.search.get() {
+            return Ok(idx.clone());
+        }
+        let idx = Arc::new(SearchIndex::open(dir)?);
+        Ok(self.search.get_or_init(|| idx).clone())
+    }
+
+    pub fn search_index(&self) -> Option<&Arc<SearchIndex>> {
+        self.search.get()
+    }
+
+    fn index(&self) -> AppResult<&Arc<SearchIndex>> {
+        self.search.get().ok_or_else(|| {
+            AppError::Refused("search is not available: no search index is attached".into())
+        })
+    }
+
+    /// A record changed: let the indexer task look now rather than at its next poll.
+    pub(crate) fn search_changed(&self) {
+        if let Some(idx) = self.search.get() {
+            idx.nudge();
+        }
+    }
+
+    /// Brings the index up to date with the outbox in this process.
+    /// `Ok(None)` if another process (a running server) holds the writer and
+    /// will do it.
+    pub async fn catch_up_search(&self) -> AppResult<Option<CatchUp>> {
+        let idx = self.index()?;
+        match idx.catch_up(self.store.as_ref()).await {
+            Ok(c) => Ok(Some(c)),
+            Err(SearchError::Busy(_)) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Rebuilds the search index from the database.
+    pub async fn rebuild_search(&self, progress: &(dyn Fn(u64) + Send + Sync)) -> AppResult<u64> {
+        let idx = self.index()?;
+        Ok(idx.rebuild(self.store.as_ref(), progress).await?)
+    }
+
+    /// Starts the one indexer task of this process, if an index is attached:
+    /// it catches up at once, then on every nudge (a write through the
+    /// services) or every 500 ms, until `shutdown`.
+    pub fn start_search_indexer(
+        &self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let idx = self.search.get()?.clone();
+        let store = self.store.clone();
+        Some(tokio::spawn(idx.run_indexer(store, INDEXER_POLL, shutdown)))
+    }
+
+    async fn run_search(&self, req: SearchRequest) -> AppResult<SearchResults> {
+        let idx = self.index()?.clone();
+        tokio::task::spawn_blocking(move || idx.search(&req))
+            .await
+            .map_err(|e| AppError::Internal(format!("search stopped: {e}")))?
+            .map_err(AppError::from)
+    }
+}
+
+impl Authorized<'_> {
+    /// Ranked full-text search. Drafts are found only by their issuer (and
+    /// operators), as in listings. An issuer that is not registered is
+    /// refused rather than silently finding nothing.
+    pub async fn search(&self, q: SearchQuery) -> AppResult<SearchResults> {
+        let svc = self.services();
+        if let Some(issuer) = &q.filter.issuer
+            && svc.organisation(issuer).await?.is_none()
+        {
+            return Err(AppError::BadInput(format!(
+                "issuer: {issuer} is not a registered organisation"
+            )));
+        }
+        let mut filter = q.filter;
+        filter.drafts = self.drafts();
+        svc.run_search(SearchRequest {
+            query: q.text,
+            filter,
+            offset: q.page.offset,
+            limit: q.page.limit,
+            sort: q.sort,
+        })
+        .await
+    }
+}
