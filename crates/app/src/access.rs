@@ -38,7 +38,7 @@ impl Authorized<'_> {
         &self.principal
     }
 
-    fn require_operator(&self, what: &str) -> AppResult<()> {
+    pub(crate) fn require_operator(&self, what: &str) -> AppResult<()> {
         match &self.principal {
             Principal::Operator { .. } => Ok(()),
             Principal::Anonymous => Err(AppError::Unauthenticated(format!(

@@ -25,6 +25,8 @@ pub struct Services {
     clock: Arc<dyn Clock>,
     /// The search index, once attached (see `crate::search`).
     pub(crate) search: std::sync::OnceLock<Arc<concord_search::SearchIndex>>,
+    /// The similarity index, built on first use (see `crate::similar`).
+    pub(crate) similar: crate::similar::SimilarEngine,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -149,6 +151,7 @@ impl Services {
             store,
             clock,
             search: Default::default(),
+            similar: Default::default(),
         }
     }
 

@@ -10,12 +10,12 @@
 //! What a caller sees is decided by its principal: drafts only by their
 //! issuer (operators see everything).
 
-use std::collections::HashMap;
-use std::sync::{Arc, LazyLock, Mutex};
+use std::sync::Arc;
 
 use concord_domain::{Recommendation, RecommendationId};
 use concord_similar::{Doc, Group, Index, Match, QueryOptions, Viewer};
 
+use crate::access::Authorized;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 use crate::services::Services;
@@ -29,12 +29,19 @@ struct State {
     seq: Option<i64>,
 }
 
-type Shared = Arc<tokio::sync::Mutex<State>>;
+/// The services' handle on the similarity index: empty until first used,
+/// shared by every clone of the handle (one per open store).
+#[derive(Clone)]
+pub(crate) struct SimilarEngine(Arc<tokio::sync::Mutex<State>>);
 
-/// One engine per open store (keyed by the store's address), so that the
-/// services need no new field while other engines are being added beside
-/// this one. An engine lives as long as the process.
-static ENGINES: LazyLock<Mutex<HashMap<usize, Shared>>> = LazyLock::new(Default::default);
+impl Default for SimilarEngine {
+    fn default() -> Self {
+        SimilarEngine(Arc::new(tokio::sync::Mutex::new(State {
+            index: Index::new(),
+            seq: None,
+        })))
+    }
+}
 
 fn viewer(p: &Principal) -> Viewer {
     match p {
@@ -77,22 +84,9 @@ fn bad_text(e: concord_similar::TextProblem) -> AppError {
 }
 
 impl Services {
-    fn similar_engine(&self) -> Shared {
-        let key = self.store() as *const dyn concord_store::Store as *const () as usize;
-        let mut map = ENGINES.lock().unwrap_or_else(|e| e.into_inner());
-        map.entry(key)
-            .or_insert_with(|| {
-                Arc::new(tokio::sync::Mutex::new(State {
-                    index: Index::new(),
-                    seq: None,
-                }))
-            })
-            .clone()
-    }
-
     /// The index, built on first use and caught up from the outbox.
     async fn similar_ready(&self) -> AppResult<tokio::sync::OwnedMutexGuard<State>> {
-        let mut st = self.similar_engine().lock_owned().await;
+        let mut st = self.similar.0.clone().lock_owned().await;
         let store = self.store();
         if st.seq.is_none() {
             // Note where the outbox ends first, then read every record: a
@@ -139,17 +133,15 @@ impl Services {
         }
         Ok(st)
     }
+}
 
+impl Authorized<'_> {
     /// Existing recommendations that duplicate, support, contradict or
     /// relate to `text`, best first, as `principal` may see them.
-    pub async fn similar_to_text(
-        &self,
-        principal: &Principal,
-        text: &str,
-        limit: usize,
-    ) -> AppResult<Vec<Match>> {
+    pub async fn similar_to_text(&self, text: &str, limit: usize) -> AppResult<Vec<Match>> {
         concord_similar::check_text(text).map_err(bad_text)?;
-        let st = self.similar_ready().await?;
+        let principal = self.principal();
+        let st = self.services().similar_ready().await?;
         st.index
             .similar_to(
                 &Doc {
@@ -169,19 +161,12 @@ impl Services {
     /// answer). A draft the principal may not see is "not found".
     pub async fn similar_to_record(
         &self,
-        principal: &Principal,
         id: &RecommendationId,
         limit: usize,
     ) -> AppResult<Vec<Match>> {
-        let rec = match self.store().get(id).await? {
-            Some(r) if Services::visible_to(&r, principal.org(), principal.is_operator()) => r,
-            _ => {
-                return Err(AppError::NotFound(format!(
-                    "recommendation {id} was not found"
-                )));
-            }
-        };
-        let st = self.similar_ready().await?;
+        let rec = self.recommendation(id).await?;
+        let principal = self.principal();
+        let st = self.services().similar_ready().await?;
         let id_s = id.to_string();
         st.index
             .similar_to(
@@ -206,18 +191,23 @@ impl Services {
     /// Corpus-wide groups of duplicates the principal may see, largest first.
     /// Below 50,000 records every record is also queried on the rare-term
     /// route (catches paraphrases); above, the LSH buckets alone are used.
-    pub async fn duplicate_groups(&self, principal: &Principal) -> AppResult<Vec<Group>> {
-        let st = self.similar_ready().await?;
+    pub async fn duplicate_groups(&self) -> AppResult<Vec<Group>> {
+        let st = self.services().similar_ready().await?;
         let thorough = st.index.len() <= 50_000;
-        Ok(st.index.duplicate_groups(&viewer(principal), thorough))
+        Ok(st
+            .index
+            .duplicate_groups(&viewer(self.principal()), thorough))
     }
 
-    /// Drops the engine's index so that the next query rebuilds it (`concord reindex`).
+    /// Rebuilds the engine's index from the database (`concord reindex`):
+    /// for operators.
     pub async fn similar_rebuild(&self) -> AppResult<usize> {
+        self.require_operator("rebuilding the similarity index")?;
+        let svc = self.services();
         {
-            let mut st = self.similar_engine().lock_owned().await;
+            let mut st = svc.similar.0.clone().lock_owned().await;
             st.seq = None;
         }
-        Ok(self.similar_ready().await?.index.len())
+        Ok(svc.similar_ready().await?.index.len())
     }
 }

@@ -16,16 +16,17 @@ pub struct SimilarArgs {
 }
 
 pub async fn similar(svc: &Services, who: &Principal, a: SimilarArgs) -> anyhow::Result<()> {
+    let svc = svc.as_principal(who.clone());
     let matches = match (&a.text, &a.id, &a.file) {
-        (Some(t), None, None) => svc.similar_to_text(who, t, a.limit).await?,
+        (Some(t), None, None) => svc.similar_to_text(t, a.limit).await?,
         (None, Some(id), None) => {
             let id = RecommendationId::parse(id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
-            svc.similar_to_record(who, &id, a.limit).await?
+            svc.similar_to_record(&id, a.limit).await?
         }
         (None, None, Some(f)) => {
             let t = std::fs::read_to_string(f)
                 .with_context(|| format!("{}: cannot read as UTF-8 text", f.display()))?;
-            svc.similar_to_text(who, &t, a.limit)
+            svc.similar_to_text(&t, a.limit)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
         }
@@ -50,7 +51,7 @@ pub async fn similar(svc: &Services, who: &Principal, a: SimilarArgs) -> anyhow:
 }
 
 pub async fn duplicates(svc: &Services, who: &Principal, json: bool) -> anyhow::Result<()> {
-    let groups = svc.duplicate_groups(who).await?;
+    let groups = svc.as_principal(who.clone()).duplicate_groups().await?;
     let mut out = std::io::stdout().lock();
     if json {
         serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "groups": groups }))?;

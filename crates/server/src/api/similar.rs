@@ -62,7 +62,8 @@ pub async fn similar(
 ) -> ApiResult<Json<SimilarResponse>> {
     let matches = state
         .services
-        .similar_to_text(&principal, &body.text, body.limit.unwrap_or(10))
+        .as_principal(principal)
+        .similar_to_text(&body.text, body.limit.unwrap_or(10))
         .await?;
     Ok(Json(SimilarResponse {
         matches: matches
