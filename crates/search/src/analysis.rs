@@ -30,12 +30,19 @@ pub fn clinical_analyzer() -> TextAnalyzer {
         .build()
 }
 
-/// Lucene's English stop words (as tantivy ships them), less "no" and "not",
-/// which change a clinical sentence's meaning ("not escalated").
+/// Common English words that carry no subject: Lucene's English list plus
+/// pronouns, auxiliaries and linking words, less "no" and "not", which
+/// change a clinical sentence's meaning ("not escalated").
 const STOP_WORDS: &[&str] = &[
-    "a", "an", "and", "are", "as", "at", "be", "but", "by", "for", "if", "in", "into", "is", "it",
-    "of", "on", "or", "such", "that", "the", "their", "then", "there", "these", "they", "this",
-    "to", "was", "will", "with",
+    "a", "about", "after", "all", "also", "am", "an", "and", "any", "are", "as", "at", "be",
+    "because", "been", "before", "being", "both", "but", "by", "can", "could", "did", "do", "does",
+    "doing", "during", "each", "for", "from", "had", "has", "have", "having", "he", "her", "hers",
+    "him", "his", "how", "i", "if", "in", "into", "is", "it", "its", "itself", "just", "may", "me",
+    "might", "my", "of", "on", "once", "only", "or", "other", "our", "ours", "own", "same", "she",
+    "should", "so", "some", "such", "than", "that", "the", "their", "theirs", "them", "then",
+    "there", "these", "they", "this", "those", "through", "to", "too", "until", "upon", "us",
+    "very", "was", "we", "were", "what", "when", "where", "which", "while", "who", "whom", "why",
+    "will", "with", "would", "you", "your",
 ];
 
 /// Analyses a piece of text into its indexed terms, with positions.

@@ -485,6 +485,9 @@ impl SearchIndex {
         let mut sort = req.sort;
         let combine = |main: Box<dyn Query>| -> Box<dyn Query> {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, main)];
+            if let Some(p) = &built.proximity {
+                clauses.push((Occur::Should, p.box_clone()));
+            }
             for f in &filters {
                 clauses.push((
                     Occur::Must,

@@ -106,6 +106,20 @@ pub fn parse(text: &str) -> Parsed {
     Parsed { parts, notes }
 }
 
+/// How many of a query's `n` words (or phrases, or abbreviations with their
+/// synonyms) a record must match: all of one or two, then two in five
+/// (at least two), so that a question typed as a sentence still finds the
+/// records that match the heart of it; BM25 ranks those that match more of
+/// it higher. (Measured on the relevance set: every word required gave
+/// recall@10 0.66; two in five, 0.86.)
+pub fn required(n: usize) -> usize {
+    if n <= 2 {
+        n
+    } else {
+        (n * 2).div_ceil(5).clamp(2, n)
+    }
+}
+
 /// One required unit of meaning: a word, a phrase, or an abbreviation with
 /// its synonyms.
 #[derive(Debug, Clone)]
@@ -133,6 +147,9 @@ pub struct Built {
     pub no_words: bool,
     /// Only exclusions: match everything else.
     pub excludes: Vec<Box<dyn Query>>,
+    /// Adds to the score of records where adjacent query words stand close
+    /// together.
+    pub proximity: Option<Box<dyn Query>>,
 }
 
 pub struct QueryBuilder<'a> {
@@ -146,9 +163,13 @@ impl QueryBuilder<'_> {
         let mut concepts = Vec::new();
         let mut excludes: Vec<Box<dyn Query>> = Vec::new();
         let mut run: Vec<(String, usize)> = Vec::new(); // analysed terms of consecutive words, with typed length
-        let flush =
+        let mut pairs: Vec<(String, String)> = Vec::new();
+        let mut flush =
             |run: &mut Vec<(String, usize)>, concepts: &mut Vec<Concept>, syn: &Synonyms| {
                 let words: Vec<String> = run.iter().map(|(t, _)| t.clone()).collect();
+                for w in words.windows(2) {
+                    pairs.push((w[0].clone(), w[1].clone()));
+                }
                 let mut i = 0;
                 while i < words.len() {
                     if let Some((n, exprs)) = syn.longest_match(&words[i..]) {
@@ -206,14 +227,23 @@ impl QueryBuilder<'_> {
 
         let clauses: Vec<Box<dyn Query>> = concepts.iter().map(|c| self.concept(c)).collect();
         let no_words = clauses.is_empty();
+        let n = clauses.len();
         let strict: Box<dyn Query> = if no_words {
             Box::new(EmptyQuery)
-        } else {
+        } else if required(n) >= n {
             Box::new(BooleanQuery::new(
                 clauses
                     .iter()
                     .map(|q| (Occur::Must, q.box_clone()))
                     .collect(),
+            ))
+        } else {
+            Box::new(BooleanQuery::with_minimum_required_clauses(
+                clauses
+                    .iter()
+                    .map(|q| (Occur::Should, q.box_clone()))
+                    .collect(),
+                required(n),
             ))
         };
         let relaxed: Option<Box<dyn Query>> = (clauses.len() > 1).then(|| {
@@ -221,11 +251,30 @@ impl QueryBuilder<'_> {
                 clauses.into_iter().map(|q| (Occur::Should, q)).collect(),
             )) as Box<dyn Query>
         });
+        // Words typed next to each other score more where they stand
+        // together (or a word or two apart) in a title or text.
+        let mut near: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for (a, b) in pairs.iter().take(MAX_QUERY_WORDS) {
+            if a == b {
+                continue;
+            }
+            for (field, boost) in [(self.fields.title, 1.5), (self.fields.text, 1.0)] {
+                let mut p = PhraseQuery::new(vec![
+                    Term::from_field_text(field, a),
+                    Term::from_field_text(field, b),
+                ]);
+                p.set_slop(2);
+                near.push((Occur::Should, Box::new(BoostQuery::new(Box::new(p), boost))));
+            }
+        }
+        let proximity: Option<Box<dyn Query>> =
+            (!near.is_empty()).then(|| Box::new(BooleanQuery::new(near)) as Box<dyn Query>);
         Built {
             strict,
             relaxed,
             no_words,
             excludes,
+            proximity,
         }
     }
 
