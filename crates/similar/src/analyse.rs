@@ -76,7 +76,14 @@ pub const AXES: &[(&str, &[&str], &[&str])] = &[
     ),
     (
         "obligation",
-        &["mandatory", "mandate", "statutory", "compulsorily"],
+        &[
+            "mandatory",
+            "mandate",
+            "statutory",
+            "compulsorily",
+            "require",
+            "requires",
+        ],
         &["optional", "exemption", "exempt", "exempted", "locally"],
     ),
     (
@@ -134,6 +141,9 @@ pub struct Cue {
     pub anchors: Vec<String>,
     /// The words as written, for reasons ("within 1 hour", "do not").
     pub phrase: String,
+    /// For instructions: the first content word asked about (the verb,
+    /// usually: "give" in "should not give oxygen").
+    pub head: Option<String>,
 }
 
 /// A text, analysed.
@@ -302,6 +312,18 @@ pub fn analyse(text: &str) -> Analysis {
     }
 }
 
+/// Analyses a record: its terms come from the title and the text, its cues
+/// from the text alone (a title names a subject, it asks nothing: "Release
+/// of ambulance crews" is not an instruction to release them).
+pub fn analyse_doc(title: &str, text: &str) -> Analysis {
+    if title.trim().is_empty() {
+        return analyse(text);
+    }
+    let mut a = analyse(&format!("{title}.\n{text}"));
+    a.cues = cues(&tokenise(text));
+    a
+}
+
 fn is_content(t: &Tok) -> bool {
     !t.stop
         && parse_num(&t.word).is_none()
@@ -388,6 +410,9 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
             {
                 true
             }
+            // "use trends rather than a single reading": the other way.
+            "rather" if next == "than" => true,
+            "instead" if next == "of" => true,
             _ => false,
         };
         if negator {
@@ -401,6 +426,7 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
                     value: 0.0,
                     anchors,
                     phrase: phrase(toks, start, end),
+                    head: head_after(toks, i),
                 });
             }
         } else if MODALS.contains(&w)
@@ -419,19 +445,39 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
                     value: 0.0,
                     anchors,
                     phrase: phrase(toks, i, (i + 3).min(toks.len() - 1)),
+                    head: head_after(toks, i),
                 });
             }
         }
 
         // --- directions on an axis ---
         for (ax, (_, pos, neg)) in AXES.iter().enumerate() {
-            let sign = if pos.contains(&w) {
+            let mut sign = if pos.contains(&w) {
                 1
             } else if neg.contains(&w) {
                 -1
+            } else if ax == ROUTINE_AXIS && w == "only" && ONLY_IF.contains(&next) {
+                // "X-ray only when no aspirate": selective use.
+                -1
+            } else if ax == ROUTINE_AXIS
+                && w == "every"
+                && parse_num(next).is_none()
+                && unit_of(next).is_none()
+                && !toks.get(i + 1).is_some_and(|t| t.stop)
+            {
+                // "X-ray every nasogastric tube": universal use.
+                1
             } else {
                 continue;
             };
+            // What happened is not what is asked: "the ward used them routinely".
+            if narrative(toks, i) {
+                continue;
+            }
+            // "stop the routine use", "should not leave", "no exemption".
+            if negated(toks, i) {
+                sign = -sign;
+            }
             let anchors = anchors_near(toks, i, 6);
             if !anchors.is_empty() {
                 out.push(Cue {
@@ -440,6 +486,7 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
                     value: 0.0,
                     anchors,
                     phrase: toks[i].word.clone(),
+                    head: None,
                 });
             }
         }
@@ -460,6 +507,9 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
             push_quantity(&mut out, toks, CueKind::Every, m, i, i + 1);
             i += 2;
             continue;
+        } else if let Some(m) = unit_of(w).filter(|_| prev == "first") {
+            // "for the first hour"
+            push_quantity(&mut out, toks, CueKind::For, m, i.saturating_sub(1), i);
         } else if let Some(n) = parse_num(w) {
             let p1 = prev;
             let p2 = if i > 1 { toks[i - 2].word.as_str() } else { "" };
@@ -528,6 +578,47 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
     out
 }
 
+/// The axis of routine versus selective use.
+const ROUTINE_AXIS: usize = 0;
+/// "only when / if / where / after": a condition, so not routine.
+const ONLY_IF: &[&str] = &["when", "if", "where", "after", "in"];
+/// Words that make a clause an account of what happened.
+const NARRATIVE: &[&str] = &["was", "were", "had", "did", "been", "being"];
+/// Words that make a clause an instruction (with [`MODALS`]).
+const INSTRUCTIVE: &[&str] = &["may", "recommend", "recommended", "require", "requires"];
+
+/// A clause that tells what happened and asks nothing.
+fn narrative(toks: &[Tok], i: usize) -> bool {
+    let c = toks[i].clause;
+    let lo = (0..i)
+        .rev()
+        .take_while(|&j| toks[j].clause == c)
+        .last()
+        .unwrap_or(i);
+    let clause = toks[lo..].iter().take_while(|t| t.clause == c);
+    let mut told = false;
+    for t in clause {
+        let w = t.word.as_str();
+        if MODALS.contains(&w) || INSTRUCTIVE.contains(&w) {
+            return false;
+        }
+        told |= NARRATIVE.contains(&w);
+    }
+    told
+}
+
+/// A negation just before position `i` in the same clause.
+fn negated(toks: &[Tok], i: usize) -> bool {
+    let c = toks[i].clause;
+    toks[i.saturating_sub(3)..i].iter().any(|t| {
+        t.clause == c
+            && matches!(
+                t.word.as_str(),
+                "not" | "no" | "never" | "stop" | "avoid" | "without" | "nor"
+            )
+    })
+}
+
 fn push_quantity(
     out: &mut Vec<Cue>,
     toks: &[Tok],
@@ -543,7 +634,23 @@ fn push_quantity(
         value,
         anchors,
         phrase: phrase(toks, from, to),
+        head: None,
     });
+}
+
+/// The first content stem after position `i` in the same clause, skipping
+/// "ensure that", "make sure" and the like.
+fn head_after(toks: &[Tok], i: usize) -> Option<String> {
+    let c = toks[i].clause;
+    toks[i + 1..]
+        .iter()
+        .take_while(|t| t.clause == c)
+        .find(|t| {
+            is_content(t)
+                && !GENERIC.contains(&t.stem.as_str())
+                && !matches!(t.word.as_str(), "make" | "sure" | "ensure" | "ensures")
+        })
+        .map(|t| t.stem.clone())
 }
 
 #[cfg(test)]

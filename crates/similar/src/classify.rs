@@ -9,6 +9,9 @@ use crate::index::{Index, Prepared, Relation};
 pub const DUPLICATE: f32 = 0.35;
 /// Specific (non-generic) words a duplicate must share.
 pub const MIN_SHARED_FOR_DUPLICATE: usize = 5;
+/// Or: a lower score with many specific words in common.
+pub const DUPLICATE_LONG: f32 = 0.30;
+pub const MIN_SHARED_LONG: usize = 8;
 pub const SUPPORTS: f32 = 0.26;
 pub const RELATED: f32 = 0.14;
 /// A contradiction needs at least this much in common (same subject).
@@ -90,6 +93,20 @@ fn conflict(ix: &Index, a: &Prepared, b: &Prepared) -> Option<Conflict> {
             .iter()
             .filter(|c| c.kind == ca.kind && c.sign == -ca.sign)
         {
+            // Two instructions clash only about the same act: "should use
+            // trends alongside readings" and "do not rely on a single
+            // reading" share a word but ask different things.
+            if ca.kind == CueKind::Directive {
+                let same_act = match (ca.head, cb.head) {
+                    (Some(ha), Some(hb)) => {
+                        ha == hb || ca.anchors.contains(&hb) || cb.anchors.contains(&ha)
+                    }
+                    _ => true,
+                };
+                if !same_act {
+                    continue;
+                }
+            }
             for &t in ca.anchors.iter().filter(|t| cb.anchors.contains(t)) {
                 if ix.generic(t) {
                     continue;
@@ -197,7 +214,12 @@ pub(crate) fn classify(ix: &Index, a: Side<'_>, b: Side<'_>) -> Option<Verdict> 
     // A duplicate shares the substance, not only the setting: enough
     // specific words in common.
     let specific = shared.iter().filter(|(t, _)| !ix.generic(*t)).count();
-    let relation = if score >= DUPLICATE && specific >= MIN_SHARED_FOR_DUPLICATE {
+    // Or a lower score with many specific words in common: a coroner's
+    // concern tells the story around the ask, which dilutes the cosine
+    // but not what the two texts share.
+    let relation = if (score >= DUPLICATE && specific >= MIN_SHARED_FOR_DUPLICATE)
+        || (score >= DUPLICATE_LONG && specific >= MIN_SHARED_LONG)
+    {
         Relation::Duplicate
     } else if score >= SUPPORTS {
         Relation::Supports

@@ -10,7 +10,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::analyse::{Analysis, CueKind, GENERIC, analyse, hash_str, mix};
+use crate::analyse::{Analysis, CueKind, GENERIC, analyse_doc, hash_str, mix};
 use crate::classify::{Side, Verdict, classify};
 use crate::text::{TextProblem, check_text};
 
@@ -91,6 +91,8 @@ pub(crate) struct StoredCue {
     pub value: f32,
     pub anchors: Box<[u32]>,
     pub phrase: u32,
+    /// For instructions: the word asked about (see `analyse::Cue::head`).
+    pub head: Option<u32>,
 }
 
 #[derive(Debug, Clone)]
@@ -287,7 +289,7 @@ impl Index {
         if check_text(&full).is_err() {
             return;
         }
-        let a = analyse(&full);
+        let a = analyse_doc(doc.title, doc.text);
         if a.terms.is_empty() {
             return;
         }
@@ -325,6 +327,7 @@ impl Index {
                     .filter_map(|s| self.vocab.get(s).copied())
                     .collect(),
                 phrase: self.intern_phrase(&c.phrase),
+                head: c.head.as_ref().and_then(|h| self.vocab.get(h).copied()),
             })
             .collect();
         let draft_of = doc.draft_of.as_deref().map(|o| self.org_id(o));
@@ -397,7 +400,7 @@ impl Index {
             format!("{}.\n{}", doc.title, doc.text)
         };
         check_text(&full)?;
-        let a = analyse(&full);
+        let a = analyse_doc(doc.title, doc.text);
         if a.terms.is_empty() {
             return Err(TextProblem::NoWords);
         }
@@ -426,6 +429,7 @@ impl Index {
                     .filter_map(|s| self.vocab.get(s).copied())
                     .collect(),
                 phrase: i as u32,
+                head: c.head.as_ref().and_then(|h| self.vocab.get(h).copied()),
             })
             .collect();
         Ok(Prepared {
@@ -561,20 +565,13 @@ impl Index {
         )
     }
 
-    /// Corpus-wide groups of duplicates (records judged "duplicate" of one
-    /// another, joined transitively), largest first. Candidate pairs come
+    /// Corpus-wide groups of duplicates (every member judged a duplicate of
+    /// every other: complete linkage, never joined through a bridging
+    /// record), largest first. Candidate pairs come
     /// from the LSH buckets; with `thorough`, every record is also queried
     /// on the rare-term route (slower; catches paraphrases).
     pub fn duplicate_groups(&self, viewer: &Viewer, thorough: bool) -> Vec<Group> {
         let n = self.slots.len();
-        let mut parent: Vec<u32> = (0..n as u32).collect();
-        fn find(p: &mut [u32], mut x: u32) -> u32 {
-            while p[x as usize] != x {
-                p[x as usize] = p[p[x as usize] as usize];
-                x = p[x as usize];
-            }
-            x
-        }
         let mut seen: HashSet<u64> = HashSet::new();
         let mut edges: Vec<(u32, u32, f32)> = Vec::new();
         let mut cache: HashMap<u32, Prepared> = HashMap::new();
@@ -636,23 +633,48 @@ impl Index {
                 }
             }
         }
+        // Complete linkage: strongest pairs first; a record joins a group
+        // only if it is a duplicate of every member, and two groups never
+        // merge, so one record that bridges two topics cannot chain them.
+        edges.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+        let dup: HashMap<(u32, u32), f32> = edges.iter().map(|&(a, b, s)| ((a, b), s)).collect();
+        let pair = |a: u32, b: u32| if a < b { (a, b) } else { (b, a) };
+        let mut group_of: HashMap<u32, usize> = HashMap::new();
+        let mut members: Vec<Vec<u32>> = Vec::new();
         for &(a, b, _) in &edges {
-            let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
-            if ra != rb {
-                parent[ra.max(rb) as usize] = ra.min(rb);
+            match (group_of.get(&a).copied(), group_of.get(&b).copied()) {
+                (None, None) => {
+                    group_of.insert(a, members.len());
+                    group_of.insert(b, members.len());
+                    members.push(vec![a, b]);
+                }
+                (Some(g), None) | (None, Some(g)) => {
+                    let x = if group_of.contains_key(&a) { b } else { a };
+                    if members[g].iter().all(|&m| dup.contains_key(&pair(m, x))) {
+                        group_of.insert(x, g);
+                        members[g].push(x);
+                    }
+                }
+                (Some(_), Some(_)) => {}
             }
         }
-        let mut groups: HashMap<u32, (Vec<u32>, f32, u32)> = HashMap::new();
-        for &(a, b, sc) in &edges {
-            let r = find(&mut parent, a);
-            let g = groups.entry(r).or_default();
-            g.0.push(a);
-            g.0.push(b);
-            g.1 += sc;
-            g.2 += 1;
-        }
+        let groups: Vec<(Vec<u32>, f32, u32)> = members
+            .into_iter()
+            .map(|m| {
+                let (mut total, mut count) = (0.0f32, 0u32);
+                for i in 0..m.len() {
+                    for j in i + 1..m.len() {
+                        if let Some(s) = dup.get(&pair(m[i], m[j])) {
+                            total += s;
+                            count += 1;
+                        }
+                    }
+                }
+                (m, total, count.max(1))
+            })
+            .collect();
         let mut out: Vec<Group> = groups
-            .into_values()
+            .into_iter()
             .map(|(mut m, total, count)| {
                 m.sort_unstable();
                 m.dedup();

@@ -558,7 +558,48 @@ fn strip_boilerplate(raw: Vec<(String, u32, u32)>) -> Vec<(String, u32, u32)> {
         out.push(raw[j].clone());
         j += 1;
     }
-    out
+    strip_preamble(out)
+}
+
+/// Words that mark a sentence of the coroners' Regulation 28 preamble in any
+/// of its many variants ("during the course of the investigation and
+/// inquest...", "...future deaths may occur...", "the following matter
+/// giving rise to concern", "the MATTER OF CONCERN is as follows").
+const PREAMBLE_MARKS: &[&[&str]] = &[
+    &["giving", "rise", "to", "concern"],
+    &["future", "deaths"],
+    &["statutory", "duty"],
+    &["matters", "of", "concern"],
+    &["matter", "of", "concern"],
+    &["causative", "of", "the", "death"],
+    &["concerns", "are", "as", "follows"],
+    &["concern", "is", "as", "follows"],
+];
+
+/// Drops the leading sentences that carry a preamble mark: what remains is
+/// the concern itself (nothing, for a concern that is only the preamble).
+fn strip_preamble(raw: Vec<(String, u32, u32)>) -> Vec<(String, u32, u32)> {
+    let mut start = 0;
+    while start < raw.len() {
+        let s = raw[start].1;
+        let end = raw[start..]
+            .iter()
+            .position(|w| w.1 != s)
+            .map_or(raw.len(), |p| start + p);
+        let words: Vec<&str> = raw[start..end].iter().map(|w| w.0.as_str()).collect();
+        let marked = PREAMBLE_MARKS
+            .iter()
+            .any(|m| words.windows(m.len()).any(|w| w == *m));
+        if !marked {
+            break;
+        }
+        start = end;
+    }
+    if start == 0 {
+        raw
+    } else {
+        raw[start..].to_vec()
+    }
 }
 
 /// Splits a text into analysed words (call [`check_text`] first; this never
@@ -742,6 +783,21 @@ mod tests {
             stems("stopping stopped stops"),
             vec!["stop", "stop", "stop"]
         );
+    }
+
+    #[test]
+    fn preamble_variants_leave_nothing_but_the_concern() {
+        let only = "During the course of the investigation and inquest the evidence revealed the \
+            following matter giving rise to concern. In my opinion there is a risk that future \
+            deaths may occur unless action is taken. In the circumstances it is my statutory duty \
+            to report to you. The MATTER OF CONCERN is as follows.";
+        assert!(tokenise(only).is_empty(), "{:?}", tokenise(only));
+        let with = format!("{only} Bed rails were used routinely.");
+        let words: Vec<String> = tokenise(&with).into_iter().map(|t| t.word).collect();
+        assert_eq!(words.first().map(String::as_str), Some("bed"), "{words:?}");
+        // A concern that merely mentions future deaths later keeps its words.
+        let later = "Staff were not trained. Without training future deaths will occur.";
+        assert!(tokenise(later).iter().any(|t| t.word == "future"));
     }
 
     #[test]

@@ -146,7 +146,7 @@ fn evaluation_set_meets_its_floors() {
     );
 }
 
-const FLOOR_DUP_P: f64 = 0.80;
-const FLOOR_DUP_R: f64 = 0.75;
-const FLOOR_CON_P: f64 = 0.85;
-const FLOOR_CON_R: f64 = 0.55;
+const FLOOR_DUP_P: f64 = 0.95;
+const FLOOR_DUP_R: f64 = 0.90;
+const FLOOR_CON_P: f64 = 0.95;
+const FLOOR_CON_R: f64 = 0.90;
