@@ -9,6 +9,7 @@ mod access;
 pub mod clock;
 pub mod demo;
 mod error;
+mod links;
 mod principal;
 mod quality;
 mod search;

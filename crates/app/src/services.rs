@@ -259,7 +259,8 @@ impl Services {
             obj.entry("issuer")
                 .or_insert_with(|| Value::from(code.as_str()));
         }
-        let data = data_from_json(body)?.validate()?;
+        let mut data = data_from_json(body)?.validate()?;
+        crate::links::add_mentioned(None, &mut data);
         if self.store.organisation(&data.issuer).await?.is_none() {
             return Err(AppError::Invalid(format!(
                 "field issuer: {} is not a registered organisation",
@@ -317,7 +318,8 @@ impl Services {
             }
             obj.insert(k, v);
         }
-        let data = data_from_json(value)?;
+        let mut data = data_from_json(value)?;
+        crate::links::add_mentioned(Some(&current.id), &mut data);
         let was_published = current.data.status == Lifecycle::Published;
         let actor = self
             .enforce_gate(actor, &data, was_published, override_gate)
@@ -432,7 +434,12 @@ impl Services {
         }
         let origin: Vec<(String, usize)> =
             records.iter().map(|(f, r)| (f.clone(), r.row)).collect();
-        let news: Vec<NewRecommendation> = records.into_iter().map(|(_, r)| r.new).collect();
+        let mut news: Vec<NewRecommendation> = records.into_iter().map(|(_, r)| r.new).collect();
+        // Ids mentioned in a text become suggested links (see `crate::links`).
+        for n in &mut news {
+            let own = crate::links::requested_id(&n.id).cloned();
+            crate::links::add_mentioned(own.as_ref(), &mut n.data);
+        }
         let outcome = self
             .store
             .import(
@@ -562,7 +569,11 @@ impl Services {
 
     /// Loads the built-in demo register (organisations and recommendations).
     pub(crate) async fn load_demo(&self, actor: &Actor) -> AppResult<ImportReport> {
-        let demo = crate::demo::demo_set(self.clock.now())?;
+        let mut demo = crate::demo::demo_set(self.clock.now())?;
+        for n in &mut demo.records {
+            let own = crate::links::requested_id(&n.id).cloned();
+            crate::links::add_mentioned(own.as_ref(), &mut n.data);
+        }
         let summary = self
             .store
             .import(

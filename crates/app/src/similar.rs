@@ -168,7 +168,16 @@ impl Authorized<'_> {
         let principal = self.principal();
         let st = self.services().similar_ready().await?;
         let id_s = id.to_string();
-        st.index
+        // A link a person dismissed is not suggested again.
+        let dismissed: Vec<&str> = rec
+            .data
+            .links
+            .iter()
+            .filter(|l| l.state == concord_domain::LinkState::Dismissed)
+            .map(|l| l.target.as_str())
+            .collect();
+        let mut matches = st
+            .index
             .similar_to(
                 &Doc {
                     id: &id_s,
@@ -180,12 +189,15 @@ impl Authorized<'_> {
                     draft_of: None,
                 },
                 &QueryOptions {
-                    limit: limit.clamp(1, MAX_LIMIT),
+                    limit: (limit.clamp(1, MAX_LIMIT) + dismissed.len()).min(MAX_LIMIT),
                     viewer: viewer(principal),
                     exclude: Some(id_s.clone()),
                 },
             )
-            .map_err(bad_text)
+            .map_err(bad_text)?;
+        matches.retain(|m| !dismissed.contains(&m.id.as_str()));
+        matches.truncate(limit.clamp(1, MAX_LIMIT));
+        Ok(matches)
     }
 
     /// Corpus-wide groups of duplicates the principal may see, largest first.

@@ -1,0 +1,234 @@
+//! Typed links between recommendations: id mentions in a text become
+//! suggested links automatically (at import and on edit), and the issuer
+//! confirms, dismisses or asserts links. A dismissed link stays stored with
+//! state `dismissed`, so the engine never suggests it again.
+
+use chrono::Utc;
+use concord_domain::{
+    IdRequest, Link, LinkKind, LinkState, RecommendationData, RecommendationId, Reference,
+    find_references,
+};
+
+use crate::access::Authorized;
+use crate::error::{AppError, AppResult};
+use concord_domain::Recommendation;
+
+/// The canonical target of a reference: a Concord id (PFD numbers map to
+/// `PFD-YYYY-NNNN`) or an external reference as written canonically.
+pub(crate) fn target_of(r: &Reference) -> String {
+    match r.concord_id() {
+        Some(id) => id.to_string(),
+        None => r.to_string(),
+    }
+}
+
+/// The id a new record asks for, when it names one.
+pub(crate) fn requested_id(req: &IdRequest) -> Option<&RecommendationId> {
+    match req {
+        IdRequest::Exact(id) => Some(id),
+        IdRequest::Preferred { id, .. } => Some(id),
+        IdRequest::Allocate { .. } => None,
+    }
+}
+
+/// The kind a mention implies, from the words just before it.
+fn kind_before(text: &str, prev_end: usize, start: usize) -> LinkKind {
+    let mut from = start.saturating_sub(60).max(prev_end);
+    while !text.is_char_boundary(from) {
+        from -= 1;
+    }
+    let mut before = text[from..start].to_lowercase();
+    // Only the words of the same sentence count.
+    if let Some(p) = before.rfind(['.', ';', '!', '?']) {
+        before = before[p + 1..].to_string();
+    }
+    if before.contains("supersed") || before.contains("replaces") || before.contains("updates") {
+        LinkKind::Supersedes
+    } else if before.contains("builds on") || before.contains("building on") {
+        LinkKind::BuildsOn
+    } else if before.contains("supports") || before.contains("endorses") {
+        LinkKind::Supports
+    } else {
+        LinkKind::Related
+    }
+}
+
+/// Adds a suggested link (asserted by the engine: `asserted_by` None) for
+/// every id mentioned in the text that is not the record itself and has no
+/// link yet, in any state: a dismissed link is never suggested again.
+/// Returns how many were added.
+pub(crate) fn add_mentioned(
+    own: Option<&RecommendationId>,
+    data: &mut RecommendationData,
+) -> usize {
+    let own = own.map(|i| i.to_string());
+    let mut added = 0;
+    let mut prev_end = 0;
+    for f in find_references(&data.text) {
+        let kind = kind_before(&data.text, prev_end, f.start);
+        prev_end = f.end;
+        let target = target_of(&f.reference);
+        if own.as_deref() == Some(target.as_str())
+            || data
+                .links
+                .iter()
+                .any(|l| l.target.eq_ignore_ascii_case(&target))
+        {
+            continue;
+        }
+        data.links.push(Link {
+            kind,
+            target,
+            state: LinkState::Suggested,
+            asserted_by: None,
+            // The engine's suggestion dates from the version that made it
+            // (see the audit trail); left empty so that importing the same
+            // file twice yields the same record.
+            asserted_at: None,
+        });
+        added += 1;
+    }
+    added
+}
+
+fn parse_target(target: &str) -> AppResult<String> {
+    Reference::parse(target)
+        .map(|r| target_of(&r))
+        .map_err(|e| AppError::Invalid(format!("field target: {e}")))
+}
+
+impl Authorized<'_> {
+    /// Asserts a link from a recommendation (confirmed, by the caller): only
+    /// its issuer's organisation or an operator. An existing link to the same
+    /// target takes the new kind and is confirmed.
+    pub async fn assert_link(
+        &self,
+        id: &RecommendationId,
+        kind: LinkKind,
+        target: &str,
+    ) -> AppResult<Recommendation> {
+        let target = parse_target(target)?;
+        if target == id.to_string() {
+            return Err(AppError::Invalid(
+                "field target: a recommendation cannot link to itself".into(),
+            ));
+        }
+        self.change_links(id, |links, who| {
+            let link = Link {
+                kind,
+                target: target.clone(),
+                state: LinkState::Confirmed,
+                asserted_by: Some(who.to_string()),
+                asserted_at: Some(Utc::now()),
+            };
+            match links.iter_mut().find(|l| l.target == target) {
+                Some(l) => *l = link,
+                None => links.push(link),
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    /// Confirms or dismisses a link (suggested or not). A dismissed link is
+    /// kept, so that it is never suggested again.
+    pub async fn set_link_state(
+        &self,
+        id: &RecommendationId,
+        target: &str,
+        state: LinkState,
+    ) -> AppResult<Recommendation> {
+        if state == LinkState::Suggested {
+            return Err(AppError::Invalid(
+                "field state: must be confirmed or dismissed".into(),
+            ));
+        }
+        let target = parse_target(target)?;
+        self.change_links(id, |links, who| {
+            let l = links
+                .iter_mut()
+                .find(|l| l.target == target)
+                .ok_or_else(|| {
+                    AppError::NotFound(format!("recommendation {id} has no link to {target}"))
+                })?;
+            l.state = state;
+            l.asserted_by = Some(who.to_string());
+            l.asserted_at = Some(Utc::now());
+            Ok(())
+        })
+        .await
+    }
+
+    /// Reads the current version and edits the links through the normal
+    /// update path (access control, audit trail, outbox, optimistic version).
+    async fn change_links(
+        &self,
+        id: &RecommendationId,
+        change: impl FnOnce(&mut Vec<Link>, &str) -> AppResult<()>,
+    ) -> AppResult<Recommendation> {
+        let current = self.recommendation(id).await?;
+        let who = self.principal().actor();
+        let who = match &who.org {
+            Some(org) => format!("{org} ({})", who.label),
+            None => who.label.clone(),
+        };
+        let mut links = current.data.links.clone();
+        change(&mut links, &who)?;
+        let body = serde_json::json!({
+            "version": current.version,
+            "links": serde_json::to_value(&links).map_err(|e| AppError::Internal(e.to_string()))?,
+        });
+        self.edit(id, body).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn data(text: &str) -> RecommendationData {
+        serde_json::from_value(serde_json::json!({
+            "kind": "recommendation", "issuer": "HSSIB", "title": "t", "text": text,
+            "status": "draft"
+        }))
+        .expect("data")
+    }
+
+    #[test]
+    fn mentions_become_suggested_links_once() {
+        let own = RecommendationId::parse("HSSIB-2024-0001").unwrap();
+        let mut d = data(
+            "This builds on NHSE-2023-0002 and supersedes HSSIB-2020-0001. See PFD \
+             2024-0079 and NTSB A-19-001; this is HSSIB-2024-0001.",
+        );
+        assert_eq!(add_mentioned(Some(&own), &mut d), 4);
+        let got: Vec<(String, LinkKind)> =
+            d.links.iter().map(|l| (l.target.clone(), l.kind)).collect();
+        assert_eq!(
+            got,
+            vec![
+                ("NHSE-2023-0002".into(), LinkKind::BuildsOn),
+                ("HSSIB-2020-0001".into(), LinkKind::Supersedes),
+                ("PFD-2024-0079".into(), LinkKind::Related),
+                ("A-19-001".into(), LinkKind::Related),
+            ]
+        );
+        assert!(
+            d.links
+                .iter()
+                .all(|l| l.state == LinkState::Suggested && l.asserted_by.is_none())
+        );
+        // Again: nothing new; a dismissed link is not suggested again.
+        d.links[0].state = LinkState::Dismissed;
+        assert_eq!(add_mentioned(Some(&own), &mut d), 0);
+        assert_eq!(d.links[0].state, LinkState::Dismissed);
+    }
+
+    #[test]
+    fn odd_texts_do_not_panic() {
+        for t in ["", "é2024-0079", "2024-", "ü-19-001 A-19-", "—2019 – 0301—"] {
+            let mut d = data(t);
+            let _ = add_mentioned(None, &mut d);
+        }
+    }
+}
