@@ -357,15 +357,31 @@ impl Services {
         };
         for path in files {
             let name = path.display().to_string();
-            let bytes = std::fs::read(path)
-                .map_err(|e| AppError::BadInput(format!("{name}: cannot read the file: {e}")))?;
+            let cannot_read = |e: std::io::Error| {
+                AppError::BadInput(format!("{name}: cannot read the file: {e}"))
+            };
             let format = match opts.format {
                 Some(f) => f,
-                None => concord_ingest::detect(path, &bytes)
-                    .map_err(|e| AppError::BadInput(format!("{name}: {e}")))?,
+                // The ingest errors name the file themselves.
+                None => concord_ingest::detect(path, &read_head(path).map_err(cannot_read)?)
+                    .map_err(|e| AppError::BadInput(e.to_string()))?,
             };
-            let parsed = concord_ingest::parse(path, &bytes, format, &dir, self.clock.today())
+            let parsed = if format == Format::Json {
+                // Our own exports and generated corpora can be large: read
+                // them as a stream rather than holding the file as well.
+                let file = std::fs::File::open(path).map_err(cannot_read)?;
+                let mut parsed = concord_ingest::Parsed::default();
+                concord_ingest::parse_json_stream(path, file, |r| match r {
+                    Ok(rec) => parsed.records.push(rec),
+                    Err(rej) => parsed.rejected.push(rej),
+                })
                 .map_err(|e| AppError::BadInput(e.to_string()))?;
+                parsed
+            } else {
+                let bytes = std::fs::read(path).map_err(cannot_read)?;
+                concord_ingest::parse(path, &bytes, format, &dir, self.clock.today())
+                    .map_err(|e| AppError::BadInput(e.to_string()))?
+            };
             report.blank_rows += parsed.blank_rows.len() as u64;
             report.read += parsed.records.len() as u64;
             report
@@ -595,6 +611,16 @@ impl Services {
     pub(crate) fn visible_to(rec: &Recommendation, org: Option<&OrgCode>, operator: bool) -> bool {
         rec.data.status != Lifecycle::Draft || operator || org == Some(&rec.data.issuer)
     }
+}
+
+/// The first 64 KiB of a file: enough to tell its format.
+fn read_head(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(64 * 1024);
+    std::fs::File::open(path)?
+        .take(64 * 1024)
+        .read_to_end(&mut head)?;
+    Ok(head)
 }
 
 fn io_err(e: impl std::fmt::Display) -> AppError {

@@ -34,6 +34,8 @@ use codec::{Val, fmt_ts, parse_ts};
 
 /// How long a SQLite connection waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
+/// Page cache per SQLite connection, in KiB as SQLite wants it (negative = KiB): 64 MiB.
+const SQLITE_CACHE_KIB_NEGATIVE: i64 = -65_536;
 
 /// The SQL store. Cheap to clone (the pool is shared).
 #[derive(Clone, Debug)]
@@ -85,6 +87,9 @@ impl SqlStore {
     }
 
     /// Like [`SqlStore::open`] with a chosen pool size.
+    ///
+    /// SQLite's default page cache (2 MiB) makes a large import thrash once
+    /// its indexes outgrow it; pages are allocated only as they are used.
     pub async fn open_with(url: &str, max_connections: u32) -> Result<SqlStore> {
         sqlx::any::install_default_drivers();
         let backend = backend_of(url)?;
@@ -98,7 +103,9 @@ impl SqlStore {
                             "PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}; \
                              PRAGMA journal_mode = WAL; \
                              PRAGMA synchronous = NORMAL; \
-                             PRAGMA foreign_keys = ON;"
+                             PRAGMA foreign_keys = ON; \
+                             PRAGMA temp_store = MEMORY; \
+                             PRAGMA cache_size = {SQLITE_CACHE_KIB_NEGATIVE};"
                         )))
                         .execute(&mut *conn)
                         .await?;
