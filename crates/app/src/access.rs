@@ -51,7 +51,7 @@ impl Authorized<'_> {
     }
 
     /// Writes need someone: an operator, or an organisation acting for itself.
-    fn require_writer(&self) -> AppResult<()> {
+    pub(crate) fn require_writer(&self) -> AppResult<()> {
         match &self.principal {
             Principal::Anonymous => Err(AppError::Unauthenticated(
                 "changes need an API token (Authorization: Bearer TOKEN)".into(),
@@ -61,7 +61,7 @@ impl Authorized<'_> {
     }
 
     /// An organisation edits only what it issued.
-    fn require_issuer(&self, issuer: &OrgCode) -> AppResult<()> {
+    pub(crate) fn require_issuer(&self, issuer: &OrgCode) -> AppResult<()> {
         self.require_writer()?;
         match &self.principal {
             Principal::Organisation { org, .. } if org != issuer => Err(AppError::Forbidden(

@@ -100,20 +100,32 @@ fn parse_target(target: &str) -> AppResult<String> {
 impl Authorized<'_> {
     /// Asserts a link from a recommendation (confirmed, by the caller): only
     /// its issuer's organisation or an operator. An existing link to the same
-    /// target takes the new kind and is confirmed.
+    /// target takes the new kind and is confirmed. A Concord id as target
+    /// must name a recommendation the caller can see; an external reference
+    /// (an NTSB number) is taken as written.
     pub async fn assert_link(
         &self,
         id: &RecommendationId,
         kind: LinkKind,
         target: &str,
     ) -> AppResult<Recommendation> {
-        let target = parse_target(target)?;
+        let current = self.writable(id).await?;
+        let reference = Reference::parse(target)
+            .map_err(|e| AppError::Invalid(format!("field target: {e}")))?;
+        let target = target_of(&reference);
         if target == id.to_string() {
             return Err(AppError::Invalid(
                 "field target: a recommendation cannot link to itself".into(),
             ));
         }
-        self.change_links(id, |links, who| {
+        if let Some(tid) = reference.concord_id()
+            && self.recommendation(&tid).await.is_err()
+        {
+            return Err(AppError::NotFound(format!(
+                "target recommendation {tid} was not found"
+            )));
+        }
+        self.change_links(current, |links, who| {
             let link = Link {
                 kind,
                 target: target.clone(),
@@ -121,7 +133,10 @@ impl Authorized<'_> {
                 asserted_by: Some(who.to_string()),
                 asserted_at: Some(Utc::now()),
             };
-            match links.iter_mut().find(|l| l.target == target) {
+            match links
+                .iter_mut()
+                .find(|l| l.target.eq_ignore_ascii_case(&target))
+            {
                 Some(l) => *l = link,
                 None => links.push(link),
             }
@@ -138,16 +153,17 @@ impl Authorized<'_> {
         target: &str,
         state: LinkState,
     ) -> AppResult<Recommendation> {
+        let current = self.writable(id).await?;
         if state == LinkState::Suggested {
             return Err(AppError::Invalid(
                 "field state: must be confirmed or dismissed".into(),
             ));
         }
         let target = parse_target(target)?;
-        self.change_links(id, |links, who| {
+        self.change_links(current, |links, who| {
             let l = links
                 .iter_mut()
-                .find(|l| l.target == target)
+                .find(|l| l.target.eq_ignore_ascii_case(&target))
                 .ok_or_else(|| {
                     AppError::NotFound(format!("recommendation {id} has no link to {target}"))
                 })?;
@@ -159,14 +175,30 @@ impl Authorized<'_> {
         .await
     }
 
-    /// Reads the current version and edits the links through the normal
-    /// update path (access control, audit trail, outbox, optimistic version).
+    /// Whether the caller may change this record's links: `Ok` or the
+    /// refusal the change itself would meet (401, 404, 403), so that a
+    /// caller reading a request can answer those before a bad field.
+    pub async fn may_change_links(&self, id: &RecommendationId) -> AppResult<()> {
+        self.writable(id).await.map(|_| ())
+    }
+
+    /// The current version of a record the caller may change: anonymous
+    /// callers are refused first (401), then an unknown record (404), then
+    /// another organisation's (403).
+    async fn writable(&self, id: &RecommendationId) -> AppResult<Recommendation> {
+        self.require_writer()?;
+        let current = self.recommendation(id).await?;
+        self.require_issuer(&current.data.issuer)?;
+        Ok(current)
+    }
+
+    /// Edits the links of the version read through the normal update path
+    /// (access control, audit trail, outbox, optimistic version).
     async fn change_links(
         &self,
-        id: &RecommendationId,
+        current: Recommendation,
         change: impl FnOnce(&mut Vec<Link>, &str) -> AppResult<()>,
     ) -> AppResult<Recommendation> {
-        let current = self.recommendation(id).await?;
         let who = self.principal().actor();
         let who = match &who.org {
             Some(org) => format!("{org} ({})", who.label),
@@ -178,7 +210,7 @@ impl Authorized<'_> {
             "version": current.version,
             "links": serde_json::to_value(&links).map_err(|e| AppError::Internal(e.to_string()))?,
         });
-        self.edit(id, body).await
+        self.edit(&current.id, body).await
     }
 }
 

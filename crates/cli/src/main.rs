@@ -111,6 +111,9 @@ enum Command {
         #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=200))]
         limit: u16,
     },
+    /// Confirm, dismiss or assert a link between recommendations.
+    #[command(subcommand)]
+    Link(similar::LinkAction),
     /// Corpus-wide groups of duplicate recommendations.
     Duplicates {
         #[arg(long)]
@@ -423,6 +426,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 limit: usize::from(limit),
             };
             similar::similar(&svc, &operator(), args).await
+        }
+        Command::Link(action) => {
+            let svc = open(&cli.db).await?;
+            similar::link(&svc, &operator(), action).await?;
+            search_cmd::after_write(&svc, &cli.db, cli.index_dir.as_deref()).await;
+            Ok(())
         }
         Command::Duplicates { json } => {
             let svc = open(&cli.db).await?;

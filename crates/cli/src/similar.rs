@@ -65,3 +65,48 @@ pub async fn duplicates(svc: &Services, who: &Principal, json: bool) -> anyhow::
     }
     Ok(())
 }
+
+/// What `concord link` does to one link.
+#[derive(clap::Subcommand)]
+pub enum LinkAction {
+    /// Confirm a link (for instance an engine's suggestion).
+    Confirm { id: String, target: String },
+    /// Dismiss a link: it stays on the record, marked dismissed, and is
+    /// never suggested again.
+    Dismiss { id: String, target: String },
+    /// Assert a confirmed link of a kind (duplicates, supports, contradicts,
+    /// supersedes, builds_on, related) to a Concord id or an external reference.
+    Add {
+        id: String,
+        target: String,
+        #[arg(long, default_value = "related")]
+        kind: String,
+    },
+}
+
+/// `concord link confirm|dismiss|add ID TARGET`: through the same use cases
+/// as the API; prints the record's links as they now stand.
+pub async fn link(svc: &Services, who: &Principal, action: LinkAction) -> anyhow::Result<()> {
+    use concord_domain::{LinkKind, LinkState};
+    let svc = svc.as_principal(who.clone());
+    let parse = |id: &str| RecommendationId::parse(id).map_err(|e| anyhow::anyhow!("ID: {e}"));
+    let rec = match action {
+        LinkAction::Confirm { id, target } => {
+            svc.set_link_state(&parse(&id)?, &target, LinkState::Confirmed)
+                .await?
+        }
+        LinkAction::Dismiss { id, target } => {
+            svc.set_link_state(&parse(&id)?, &target, LinkState::Dismissed)
+                .await?
+        }
+        LinkAction::Add { id, target, kind } => {
+            let kind: LinkKind = kind.parse().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;
+            svc.assert_link(&parse(&id)?, kind, &target).await?
+        }
+    };
+    let mut out = std::io::stdout().lock();
+    for l in &rec.data.links {
+        writeln!(out, "{} {} {} {}", rec.id, l.kind, l.target, l.state)?;
+    }
+    Ok(())
+}

@@ -801,6 +801,8 @@ async fn openapi_document_matches_the_snapshot() {
         "/api/v1/recommendations",
         "/api/v1/recommendations/{id}",
         "/api/v1/recommendations/{id}/history",
+        "/api/v1/recommendations/{id}/links",
+        "/api/v1/recommendations/{id}/links/{target}",
         "/api/v1/organisations",
         "/api/v1/organisations/{code}",
         "/api/v1/check",

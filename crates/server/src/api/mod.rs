@@ -9,6 +9,7 @@ use crate::AppState;
 
 pub mod check;
 pub mod health;
+pub mod links;
 pub mod organisations;
 pub mod recommendations;
 pub mod search;
@@ -20,6 +21,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(recommendations::list, recommendations::create))
         .routes(routes!(recommendations::get, recommendations::update))
         .routes(routes!(recommendations::history))
+        .routes(routes!(links::assert))
+        .routes(routes!(links::decide))
         .routes(routes!(search::search))
         .routes(routes!(organisations::list))
         .routes(routes!(organisations::get))
