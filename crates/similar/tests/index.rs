@@ -138,3 +138,78 @@ fn groups_near_identical_records() {
     assert_eq!(g[0].ids, vec!["A-2024-0001", "C-2024-0001", "D-2024-0001"]);
     assert!(g[0].score > 0.8);
 }
+
+/// Complete linkage: a record that duplicates members of two different
+/// groups (it says both things) joins at most one of them, and the two
+/// groups are never chained into one through it.
+#[test]
+fn one_bridging_record_cannot_chain_two_groups() {
+    let sepsis_1 = "Hospitals should screen adults for sepsis at emergency department triage and give intravenous antibiotics within one hour of recognition.";
+    let sepsis_2 = "Emergency departments should screen adults for sepsis at triage and give intravenous antibiotics within one hour of recognition.";
+    let falls_1 = "Wards should assess every older inpatient for falls risk on admission, check bed rails and lower beds, and review sedative medication after a fall.";
+    let falls_2 = "Hospital wards should assess older inpatients for falls risk at admission, check bed rails and lower beds, and review sedative medicines after any fall.";
+    let bridge = "Hospitals should screen adults for sepsis at emergency department triage and give intravenous antibiotics within one hour of recognition. Wards should assess every older inpatient for falls risk on admission, check bed rails and lower beds, and review sedative medication after a fall.";
+    let mut ix = Index::new();
+    for (id, text) in [
+        ("S-2024-0001", sepsis_1),
+        ("S-2024-0002", sepsis_2),
+        ("F-2024-0001", falls_1),
+        ("F-2024-0002", falls_2),
+        ("X-2024-0001", bridge),
+    ] {
+        ix.upsert(&doc(id, text));
+    }
+    let dup = |a: &str, b: &str| {
+        matches!(
+            ix.relation(a, b),
+            Some(Some((_, concord_similar::Relation::Duplicate, _)))
+        )
+    };
+    // The premise: each pair within a topic is a duplicate; the bridge is a
+    // duplicate of a record in each topic; the topics are not duplicates.
+    assert!(dup("S-2024-0001", "S-2024-0002"));
+    assert!(dup("F-2024-0001", "F-2024-0002"));
+    assert!(
+        dup("X-2024-0001", "S-2024-0001"),
+        "{:?}",
+        ix.relation("X-2024-0001", "S-2024-0001")
+    );
+    assert!(
+        dup("X-2024-0001", "F-2024-0001"),
+        "{:?}",
+        ix.relation("X-2024-0001", "F-2024-0001")
+    );
+    for s in ["S-2024-0001", "S-2024-0002"] {
+        for f in ["F-2024-0001", "F-2024-0002"] {
+            assert!(!dup(s, f), "{s} {f}");
+        }
+    }
+    for thorough in [false, true] {
+        let groups = ix.duplicate_groups(&Viewer::Public, thorough);
+        for g in &groups {
+            let sepsis = g.ids.iter().any(|i| i.starts_with('S'));
+            let falls = g.ids.iter().any(|i| i.starts_with('F'));
+            assert!(!(sepsis && falls), "chained through the bridge: {groups:?}");
+            // Every member of a group is a duplicate of every other.
+            for (i, a) in g.ids.iter().enumerate() {
+                for b in &g.ids[i + 1..] {
+                    assert!(dup(a, b), "{a} {b} in {groups:?}");
+                }
+            }
+        }
+        // Both topics still come out as groups of their own.
+        let has = |a: &str, b: &str| {
+            groups
+                .iter()
+                .any(|g| g.ids.iter().any(|i| i == a) && g.ids.iter().any(|i| i == b))
+        };
+        assert!(has("S-2024-0001", "S-2024-0002"), "{groups:?}");
+        assert!(has("F-2024-0001", "F-2024-0002"), "{groups:?}");
+        // The bridge is in at most one group.
+        let bridge_in = groups
+            .iter()
+            .filter(|g| g.ids.iter().any(|i| i == "X-2024-0001"))
+            .count();
+        assert!(bridge_in <= 1, "{groups:?}");
+    }
+}
