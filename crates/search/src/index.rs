@@ -470,10 +470,22 @@ impl SearchIndex {
         }
         let parsed = query::parse(&req.query);
         let mut notes = parsed.notes.clone();
+        let searcher = self.reader.searcher();
+        let doc_freq = |t: &str| -> u64 {
+            [self.fields.title, self.fields.text]
+                .iter()
+                .map(|f| {
+                    searcher
+                        .doc_freq(&Term::from_field_text(*f, t))
+                        .unwrap_or(0)
+                })
+                .sum()
+        };
         let mut qb = QueryBuilder {
             fields: &self.fields,
             synonyms: &self.synonyms,
             analyzer: clinical_analyzer(),
+            doc_freq: &doc_freq,
         };
         let built = qb.build(&parsed);
         let filters = self.filters(&req.filter);
@@ -481,7 +493,6 @@ impl SearchIndex {
             .parts
             .iter()
             .any(|p| !matches!(p, query::Part::Exclude(_)));
-        let searcher = self.reader.searcher();
         let mut sort = req.sort;
         let combine = |main: Box<dyn Query>| -> Box<dyn Query> {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, main)];

@@ -156,7 +156,15 @@ pub struct QueryBuilder<'a> {
     pub fields: &'a Fields,
     pub synonyms: &'a Synonyms,
     pub analyzer: TextAnalyzer,
+    /// How many records hold an analysed term in their title or text: typo
+    /// tolerance applies only to words found in fewer than
+    /// [`FUZZY_MAX_DOC_FREQ`] records (a typo is rarely a common word), which
+    /// also spares common words the cost of a fuzzy expansion.
+    pub doc_freq: &'a dyn Fn(&str) -> u64,
 }
+
+/// See [`QueryBuilder::doc_freq`].
+pub const FUZZY_MAX_DOC_FREQ: u64 = 3;
 
 impl QueryBuilder<'_> {
     pub fn build(&mut self, parsed: &Parsed) -> Built {
@@ -317,7 +325,7 @@ impl QueryBuilder<'_> {
                 )),
             ));
         }
-        if fuzzy {
+        if fuzzy && (self.doc_freq)(t) < FUZZY_MAX_DOC_FREQ {
             for field in [self.fields.title, self.fields.text] {
                 let term = Term::from_field_text(field, t);
                 // Constant-score: a typo match adds a little, never outranks the word itself.
