@@ -14,6 +14,9 @@ use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 use crate::services::{ExportFormat, ImportOptions, ImportReport, NewToken, Services};
 
+/// How many close recommendations the cross_reference criterion is shown.
+const CROSS_REFERENCE_HITS: usize = 5;
+
 pub struct Authorized<'a> {
     svc: &'a Services,
     principal: Principal,
@@ -157,7 +160,29 @@ impl Authorized<'_> {
         body: &Value,
         ruleset: Option<&concord_domain::quality::Ruleset>,
     ) -> AppResult<Vec<concord_domain::quality::QualityReport>> {
-        self.svc.check(body, ruleset, None).await
+        // cross_reference: what the similarity engine finds close to each
+        // draft (only what this caller may see).
+        let drafts = concord_domain::quality::Draft::many_from_json(body)
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let mut similar = Vec::with_capacity(drafts.len());
+        for d in &drafts {
+            let hits = match self.similar_to_text(&d.text, CROSS_REFERENCE_HITS).await {
+                Ok(found) => found
+                    .into_iter()
+                    .map(|m| concord_domain::quality::SimilarHit {
+                        id: m.id,
+                        score: m.score,
+                        relation: Some(m.relation.to_string()),
+                    })
+                    .collect(),
+                // A text the engine cannot compare (another script, no words)
+                // has no hits; the other criteria still judge it.
+                Err(AppError::Invalid(_)) => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            similar.push(hits);
+        }
+        self.svc.check(body, ruleset, Some(&similar)).await
     }
 
     /// The criteria set that applies to an organisation, and where it came from.

@@ -44,11 +44,13 @@ impl Services {
 
     /// Checks one draft or an array of drafts. `given`: a criteria set for
     /// all of them; otherwise each draft's issuer's set, else the default.
+    /// `similar`: for each draft (by position), the existing recommendations
+    /// the similarity engine found close to it.
     pub(crate) async fn check(
         &self,
         body: &Value,
         given: Option<&Ruleset>,
-        similar: Option<&[SimilarHit]>,
+        similar: Option<&[Vec<SimilarHit>]>,
     ) -> AppResult<Vec<QualityReport>> {
         let drafts = Draft::many_from_json(body).map_err(|e| AppError::Invalid(e.to_string()))?;
         let orgs = self.organisations().await?;
@@ -75,7 +77,7 @@ impl Services {
                 directory: &dir,
                 org_kind: &kinds,
                 today,
-                similar,
+                similar: similar.and_then(|all| all.get(i)).map(Vec::as_slice),
             };
             out.push(evaluate(rules, &ctx, i));
         }

@@ -177,3 +177,49 @@ fn bad_input_is_refused_naming_the_file_and_field() {
         assert!(err.contains("NOBODY"), "{err}");
     }
 }
+
+/// With the register loaded, cross_reference asks the similarity engine: a
+/// draft that repeats an existing recommendation without linking it warns,
+/// naming the id (and the one it contradicts: the demo's NHSE-2023-0001 lets
+/// crews go at 45 minutes); the same draft linking both passes.
+#[test]
+fn cross_reference_names_the_existing_recommendation_a_draft_repeats() {
+    let db = sqlite();
+    ok(&db, &["demo", "--load"]);
+    let text = "NHS England should set a national standard that clinical responsibility for every \
+                patient arriving by ambulance passes to the emergency department within 15 minutes \
+                of arrival, with immediate assessment by a registered emergency department clinician, \
+                and should publish each trust's monthly performance against it.";
+    let drafts = serde_json::json!([
+        {"issuer": "CQC", "title": "Ambulance handover standard", "text": text},
+        {"issuer": "CQC", "title": "Ambulance handover standard", "text": text,
+         "links": [{"kind": "supports", "target": "HSSIB-2024-0001", "state": "confirmed",
+                    "asserted_by": "CQC", "asserted_at": null},
+                   {"kind": "related", "target": "NHSE-2023-0001", "state": "confirmed",
+                    "asserted_by": "CQC", "asserted_at": null}]},
+    ]);
+    let file = db.dir.path().join("drafts.json");
+    std::fs::write(&file, serde_json::to_vec(&drafts).unwrap()).unwrap();
+    let out: serde_json::Value =
+        serde_json::from_str(&ok(&db, &["check", "--json", file.to_str().unwrap()])).unwrap();
+    let verdict = |i: usize| {
+        out[i]["checks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["criterion"] == "cross_reference")
+            .cloned()
+            .unwrap()
+    };
+    let unlinked = verdict(0);
+    assert_eq!(unlinked["result"], "warn", "{unlinked}");
+    assert!(
+        unlinked["message"]
+            .as_str()
+            .unwrap()
+            .contains("HSSIB-2024-0001"),
+        "{unlinked}"
+    );
+    let linked = verdict(1);
+    assert_eq!(linked["result"], "pass", "{linked}");
+}

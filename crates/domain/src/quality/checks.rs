@@ -568,7 +568,12 @@ fn cross_reference(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
     if let Some(hits) = ctx.similar {
         let close: Vec<&super::SimilarHit> = hits
             .iter()
-            .filter(|h| h.score >= p.similarity_threshold)
+            // The engine's own verdict counts whatever the score: a draft that
+            // repeats or contradicts an existing recommendation should say so.
+            .filter(|h| {
+                h.score >= p.similarity_threshold
+                    || matches!(h.relation.as_deref(), Some("duplicate" | "contradicts"))
+            })
             .collect();
         let unlinked: Vec<&&super::SimilarHit> = close
             .iter()
