@@ -492,48 +492,43 @@ impl Services {
         out: &mut (dyn Write + Send),
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> AppResult<u64> {
-        let mut written = 0u64;
         match format {
             ExportFormat::Json => {
                 let mut w = concord_ingest::JsonWriter::begin(&mut *out).map_err(io_err)?;
-                self.store
-                    .scan(1000, &mut |batch| {
-                        w.write_batch(&batch).map_err(|e| e.to_string())?;
-                        written += batch.len() as u64;
-                        progress(written);
-                        Ok(())
-                    })
-                    .await
-                    .map_err(AppError::from)?;
+                let n = self.scan_into(progress, |b| w.write_batch(b)).await?;
                 w.end().map_err(io_err)?;
+                Ok(n)
             }
             ExportFormat::Csv => {
                 let mut w = concord_ingest::CsvWriter::begin(&mut *out).map_err(io_err)?;
-                self.store
-                    .scan(1000, &mut |batch| {
-                        w.write_batch(&batch).map_err(|e| e.to_string())?;
-                        written += batch.len() as u64;
-                        progress(written);
-                        Ok(())
-                    })
-                    .await
-                    .map_err(AppError::from)?;
+                let n = self.scan_into(progress, |b| w.write_batch(b)).await?;
                 w.end().map_err(io_err)?;
+                Ok(n)
             }
             ExportFormat::Xlsx => {
                 let mut w = concord_ingest::XlsxWriter::begin().map_err(io_err)?;
-                self.store
-                    .scan(1000, &mut |batch| {
-                        w.write_batch(&batch).map_err(|e| e.to_string())?;
-                        written += batch.len() as u64;
-                        progress(written);
-                        Ok(())
-                    })
-                    .await
-                    .map_err(AppError::from)?;
+                let n = self.scan_into(progress, |b| w.write_batch(b)).await?;
                 w.end(&mut *out).map_err(io_err)?;
+                Ok(n)
             }
         }
+    }
+
+    /// Hands every record to `write`, a batch at a time in id order.
+    async fn scan_into(
+        &self,
+        progress: &(dyn Fn(u64) + Send + Sync),
+        mut write: impl FnMut(&[Recommendation]) -> std::io::Result<()> + Send,
+    ) -> AppResult<u64> {
+        let mut written = 0u64;
+        self.store
+            .scan(1000, &mut |batch| {
+                write(&batch).map_err(|e| e.to_string())?;
+                written += batch.len() as u64;
+                progress(written);
+                Ok(())
+            })
+            .await?;
         Ok(written)
     }
 
