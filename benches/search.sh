@@ -8,6 +8,9 @@
 # Usage: benches/search.sh [COUNT...]   (default: 100000 1000000)
 # Writes benches/RESULTS-search.md. Needs wrk (apt-get install -y wrk) and
 # PostgreSQL (a throwaway cluster via scripts/pg-test-cluster.sh).
+# CONCORD_BENCH_KEEP=1 keeps the generated databases and indexes in /tmp.
+# The query mix (in the example) has only two-word queries whose words occur
+# together in the generated corpus, so all three engines answer them strictly.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 counts=("${@:-100000 1000000}")
@@ -26,7 +29,7 @@ server=""
 cleanup() {
   [[ -n "$server" ]] && kill "$server" 2>/dev/null || true
   bash scripts/pg-test-cluster.sh stop "$pg_dir" >/dev/null 2>&1 || true
-  rm -rf "$work"
+  if [[ -n "${CONCORD_BENCH_KEEP:-}" ]]; then echo "kept $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
 pg_env=$(bash scripts/pg-test-cluster.sh start "$pg_dir") || { echo "could not start PostgreSQL" >&2; exit 1; }
@@ -41,6 +44,7 @@ out=benches/RESULTS-search.md
   echo "Each engine returns the top 20 by BM25 (ts_rank for PostgreSQL) and facet counts"
   echo "for the whole match set; ours also makes highlighted snippets. Latencies are in-process"
   echo "(no HTTP) for all three engines; HTTP throughput is measured separately with wrk."
+  echo "Load average (1/5/15 min) when the run started: $(cut -d' ' -f1-3 /proc/loadavg)."
   echo
 } >"$out"
 
@@ -60,6 +64,8 @@ for n in "${counts[@]}"; do
     echo "- \`concord reindex\` (tantivy build from the database): ${reindex_s} s, peak RSS $((reindex_kib / 1024)) MiB"
     echo
   } >>"$out"
+  echo "- load average before the queries: $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out"
+  echo >>"$out"
   "$bench" --db "$db" --index "$dir/concord.index" --work "$dir" --pg "$CONCORD_TEST_PG_URL" --rounds 5 >>"$out"
 
   # The serving process: memory after warm-up and under load.
@@ -77,6 +83,7 @@ local paths = {
   "/api/v1/search?q=%22mental+health%22", "/api/v1/search?q=training&issuer=HSSIB",
   "/api/v1/search?q=sepsis", "/api/v1/search?q=care+home&sort=newest",
   "/api/v1/search?q=discharge&theme=discharge", "/api/v1/search?q=prison",
+  "/api/v1/search?q=medication+review", "/api/v1/search?q=sepsis+antibiotics",
 }
 local i = 0
 request = function()
@@ -91,7 +98,7 @@ LUA
     echo "### Serving (\`concord serve\`, HTTP on loopback)"
     echo
     echo "- RSS after warm-up: ${rss_idle} MiB; peak RSS during the load test: ${rss_peak} MiB"
-    echo "- \`wrk -t2 -c8 -d30s --latency\` cycling 8 searches (words, phrase, filters, sort) on /api/v1/search:"
+    echo "- \`wrk -t2 -c8 -d30s --latency\` cycling 10 searches (words, phrase, filters, sort) on /api/v1/search:"
     echo
     echo '```'
     grep -E "Requests/sec|Latency |50%|90%|99%|requests in|Non-2xx" "$dir/wrk.txt"

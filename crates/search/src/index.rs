@@ -10,7 +10,7 @@ use std::time::Duration;
 use concord_domain::{Recommendation, RecommendationId};
 use concord_store::{DraftVisibility, RecommendationFilter, Store};
 use serde::{Deserialize, Serialize};
-use tantivy::collector::{Count, FacetCollector, TopDocs};
+use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::directory::error::LockError;
 use tantivy::query::{
@@ -98,6 +98,10 @@ const BATCH: u32 = 1_000;
 const SERVING_HEAP: usize = 64 << 20;
 const REBUILD_HEAP: usize = 512 << 20;
 
+/// One pass over the matches: the page of hits, the number of matches and
+/// the facet counts.
+type Collected = (Vec<(f32, DocAddress)>, usize, FacetCounts);
+
 impl SearchIndex {
     /// Opens the index in `dir`, creating it (empty) on first use. Opening
     /// never takes the writer: any number of processes may search at once.
@@ -108,7 +112,7 @@ impl SearchIndex {
         let (schema, fields) = build_schema();
         let mmap = MmapDirectory::open(dir)
             .map_err(|e| SearchError::Index(format!("{}: {e}", dir.display())))?;
-        let index = Index::open_or_create(mmap, schema).map_err(|e| match e {
+        let mut index = Index::open_or_create(mmap, schema).map_err(|e| match e {
             TantivyError::SchemaError(m) => SearchError::Index(format!(
                 "{}: written by another version of Concord ({m}); run `concord reindex`",
                 dir.display()
@@ -116,6 +120,17 @@ impl SearchIndex {
             other => other.into(),
         })?;
         index.tokenizers().register(CLINICAL, clinical_analyzer());
+        // Search the index's segments in parallel, one thread per core (at
+        // most four): a broad query at a million records visits hundreds of
+        // thousands of matches to count facets, and splitting that work by
+        // segment cuts its latency on an otherwise idle machine.
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 4);
+        if threads > 1 {
+            index.set_multithread_executor(threads)?;
+        }
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::OnCommitWithDelay)
@@ -510,56 +525,46 @@ impl SearchIndex {
             }
             Box::new(BooleanQuery::new(clauses))
         };
-        let (query, relaxed): (Box<dyn Query>, bool) = if built.no_words {
+        let mut query: Box<dyn Query> = if built.no_words {
             if has_positive {
                 notes.push(
                     "every word of the query is too common to search for; try more specific words"
                         .into(),
                 );
-                (Box::new(EmptyQuery), false)
+                Box::new(EmptyQuery)
             } else {
                 if built.excludes.is_empty() {
                     notes.push("no words to search for: every record that passes the filters is shown, newest first".into());
                 }
                 sort = Sort::Newest;
-                (combine(Box::new(AllQuery)), false)
+                combine(Box::new(AllQuery))
             }
         } else {
-            let strict = combine(built.strict.box_clone());
-            match &built.relaxed {
-                Some(relaxed) if searcher.search(&strict, &Count)? == 0 => {
-                    notes.push(
-                        "no record has every word: records with some of them are shown".into(),
-                    );
-                    (combine(relaxed.box_clone()), true)
-                }
-                _ => (strict, false),
-            }
+            combine(built.strict.box_clone())
         };
-        let mut fc = FacetCollector::for_field("facets");
-        for dim in FACETS {
-            fc.add_facet(format!("/{dim}").as_str());
+        // One pass collects the page, the total and the facet counts. The
+        // relaxed query (any of the words) is run only when the strict one
+        // matched nothing, so the usual search visits its matches once.
+        let mut relaxed = false;
+        let (mut addrs, mut total, mut facet_counts) =
+            self.collect(&searcher, &*query, req, sort)?;
+        if total == 0
+            && !built.no_words
+            && let Some(r) = &built.relaxed
+        {
+            notes.push("no record has every word: records with some of them are shown".into());
+            query = combine(r.box_clone());
+            relaxed = true;
+            (addrs, total, facet_counts) = self.collect(&searcher, &*query, req, sort)?;
         }
-        let top = TopDocs::with_limit(req.limit as usize).and_offset(req.offset as usize);
-        let (addrs, total, facet_counts): (Vec<(f32, DocAddress)>, usize, _) = match sort {
-            Sort::Relevance => searcher.search(&query, &(top.order_by_score(), Count, fc))?,
-            Sort::Newest => {
-                let (docs, total, facets) = searcher.search(
-                    &query,
-                    &(
-                        top.order_by_fast_field::<i64>("published", Order::Desc),
-                        Count,
-                        fc,
-                    ),
-                )?;
-                let addrs: Vec<DocAddress> = docs.into_iter().map(|(_, a)| a).collect();
-                let scored = if built.no_words {
-                    addrs.into_iter().map(|a| (0.0, a)).collect()
-                } else {
-                    self.scores_of(&searcher, query.as_ref(), addrs)?
-                };
-                (scored, total, facets)
-            }
+        let addrs: Vec<(f32, DocAddress)> = match sort {
+            Sort::Relevance => addrs,
+            Sort::Newest if built.no_words => addrs,
+            Sort::Newest => self.scores_of(
+                &searcher,
+                query.as_ref(),
+                addrs.into_iter().map(|(_, a)| a).collect(),
+            )?,
         };
         let mut facets = BTreeMap::new();
         for dim in FACETS {
@@ -578,6 +583,40 @@ impl SearchIndex {
             facets,
             relaxed,
             notes,
+        })
+    }
+
+    /// The page of hits (scored for relevance, unscored for newest), the
+    /// number of matches and the facet counts, in one pass over the matches.
+    fn collect(
+        &self,
+        searcher: &Searcher,
+        query: &dyn Query,
+        req: &SearchRequest,
+        sort: Sort,
+    ) -> Result<Collected> {
+        let mut fc = FacetCollector::for_field("facets");
+        for dim in FACETS {
+            fc.add_facet(format!("/{dim}").as_str());
+        }
+        let top = TopDocs::with_limit(req.limit as usize).and_offset(req.offset as usize);
+        Ok(match sort {
+            Sort::Relevance => searcher.search(query, &(top.order_by_score(), Count, fc))?,
+            Sort::Newest => {
+                let (docs, total, facets) = searcher.search(
+                    query,
+                    &(
+                        top.order_by_fast_field::<i64>("published", Order::Desc),
+                        Count,
+                        fc,
+                    ),
+                )?;
+                (
+                    docs.into_iter().map(|(_, a)| (0.0, a)).collect(),
+                    total,
+                    facets,
+                )
+            }
         })
     }
 

@@ -415,3 +415,83 @@ async fn odd_queries_get_clear_answers() {
         Err(SearchError::BadRequest(_))
     ));
 }
+
+#[tokio::test]
+async fn an_index_in_several_segments_answers_as_one_and_a_fallback_counts_what_it_shows() {
+    let f = fixture().await;
+    // Two more records, each applied through the outbox in its own commit:
+    // the index now has several segments, searched in parallel.
+    for (title, text) in [
+        (
+            "Sepsis screening in care homes",
+            "Care home staff should screen residents for sepsis and call for help early.",
+        ),
+        (
+            "Night discharges from emergency departments",
+            "Older people were discharged from the emergency department at night.",
+        ),
+    ] {
+        f.store
+            .import(
+                &Actor::system("t"),
+                &[],
+                vec![new_rec(body("CQC", title, text, "2025-01-02", json!({})))],
+                vec![],
+                now(),
+                &|_| {},
+            )
+            .await
+            .unwrap();
+        f.index.catch_up(f.store.as_ref()).await.unwrap();
+    }
+    let dir = f.dir.path().join("t.index");
+    let segments = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .path()
+                .extension()
+                .is_some_and(|x| x == "idx")
+        })
+        .count();
+    assert!(segments > 1, "{segments} segment(s)");
+
+    let queries = [
+        "sepsis",
+        "discharged at night",
+        "\"emergency department\"",
+        "",
+    ];
+    let mut before = Vec::new();
+    for q in queries {
+        let mut ids: Vec<String> = search(&f, q).hits.iter().map(|h| h.id.clone()).collect();
+        ids.sort();
+        let r = search(&f, q);
+        before.push((r.total, r.facets.clone(), ids));
+    }
+    assert_eq!(before[0].0, 2, "sepsis: both the old and the new record");
+    assert_eq!(before[0].1["issuer"]["CQC"], 1);
+    assert_eq!(before[0].1["issuer"]["HSSIB"], 1);
+
+    // Rebuilt from the database, the same answers.
+    f.index.rebuild(f.store.as_ref(), &|_| {}).await.unwrap();
+    for (q, b) in queries.iter().zip(&before) {
+        let r = search(&f, q);
+        let mut ids: Vec<String> = r.hits.iter().map(|h| h.id.clone()).collect();
+        ids.sort();
+        assert_eq!((r.total, r.facets.clone(), ids), b.clone(), "{q}");
+    }
+
+    // A fallback to any of the words counts facets over the records it
+    // shows, in either order, and still scores them.
+    for sort in [Sort::Relevance, Sort::Newest] {
+        let mut r = req("sepsis zxqwv");
+        r.sort = sort;
+        let res = f.index.search(&r).unwrap();
+        assert!(res.relaxed, "{sort:?}");
+        assert_eq!(res.total, 2, "{sort:?}");
+        assert_eq!(res.facets["status"]["published"], 2, "{sort:?}");
+        assert!(res.hits.iter().all(|h| h.score > 0.0), "{sort:?}");
+    }
+}
