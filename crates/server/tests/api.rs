@@ -1,65 +1,15 @@
 //! The HTTP layer end to end: a real server on a free port, a real SQLite
 //! database in a temporary folder, requests over the loopback.
 
-use std::sync::Arc;
+mod common;
 
-use concord_app::{Principal, Services};
+use common::*;
+
 use concord_domain::OrgCode;
-use reqwest::{Client, Method, Response, StatusCode};
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tokio::sync::oneshot;
-
-struct TestApp {
-    base: String,
-    client: Client,
-    services: Arc<Services>,
-    _dir: TempDir,
-    _stop: oneshot::Sender<()>,
-}
-
-async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let url = format!("sqlite://{}/t.db", dir.path().display());
-    let services = Arc::new(Services::open(&url).await.expect("open the database"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(concord_server::serve(listener, services.clone(), async {
-        let _ = stopped.await;
-    }));
-    TestApp {
-        base,
-        client: Client::new(),
-        services,
-        _dir: dir,
-        _stop: stop,
-    }
-}
-
-fn operator() -> Principal {
-    Principal::Operator {
-        label: "test".into(),
-    }
-}
 
 impl TestApp {
-    fn url(&self, path: &str) -> String {
-        format!("{}{}", self.base, path)
-    }
-
-    async fn token(&self, org: &str) -> String {
-        let org = OrgCode::parse(org).unwrap();
-        self.services
-            .as_principal(operator())
-            .create_token(&org, "test")
-            .await
-            .expect("create a token")
-            .secret
-    }
-
     /// Stores a record directly through the services, as an operator.
     async fn seed(&self, body: Value) -> Value {
         let rec = self

@@ -2,57 +2,14 @@
 //! PATCH /api/v1/recommendations/{id}/links/{target}, against a real server
 //! and a real SQLite database.
 
-use std::sync::Arc;
+mod common;
 
-use concord_app::{Principal, Services};
-use concord_domain::OrgCode;
-use reqwest::{Client, Method, Response, StatusCode};
+use common::*;
+
+use reqwest::{Method, Response, StatusCode};
 use serde_json::{Value, json};
-use tokio::sync::oneshot;
 
-struct App {
-    base: String,
-    client: Client,
-    services: Arc<Services>,
-    _dir: tempfile::TempDir,
-    _stop: oneshot::Sender<()>,
-}
-
-fn operator() -> Principal {
-    Principal::Operator {
-        label: "test".into(),
-    }
-}
-
-async fn spawn() -> App {
-    let dir = tempfile::tempdir().unwrap();
-    let url = format!("sqlite://{}/t.db", dir.path().display());
-    let services = Arc::new(Services::open(&url).await.unwrap());
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(concord_server::serve(listener, services.clone(), async {
-        let _ = stopped.await;
-    }));
-    App {
-        base,
-        client: Client::new(),
-        services,
-        _dir: dir,
-        _stop: stop,
-    }
-}
-
-impl App {
-    async fn token(&self, org: &str) -> String {
-        self.services
-            .as_principal(operator())
-            .create_token(&OrgCode::parse(org).unwrap(), "test")
-            .await
-            .unwrap()
-            .secret
-    }
-
+impl TestApp {
     async fn seed(&self, issuer: &str, date: &str, text: &str) -> String {
         let rec = self
             .services
@@ -148,7 +105,7 @@ const NICE_TEXT: &str = "Hospitals should screen adults for sepsis at emergency 
 
 #[tokio::test]
 async fn suggested_links_are_confirmed_dismissed_and_asserted_by_the_issuer() {
-    let app = spawn().await;
+    let app = spawn_app().await;
     let nice = app.seed("NICE", "2024-01-10", NICE_TEXT).await;
     assert_eq!(nice, "NICE-2024-0001");
     let hssib = app
@@ -267,7 +224,7 @@ async fn suggested_links_are_confirmed_dismissed_and_asserted_by_the_issuer() {
 
 #[tokio::test]
 async fn link_changes_are_refused_clearly() {
-    let app = spawn().await;
+    let app = spawn_app().await;
     let nice = app.seed("NICE", "2024-01-10", NICE_TEXT).await;
     let hssib = app
         .seed(

@@ -2,34 +2,17 @@
 //! SQLite database and search index in a temporary folder, the demo data,
 //! the server's own indexer following the outbox.
 
-use std::sync::Arc;
+mod common;
+
 use std::time::Duration;
 
-use concord_app::{Principal, Services};
-use concord_domain::OrgCode;
-use reqwest::{Client, StatusCode};
+use common::*;
+
+use reqwest::StatusCode;
 use serde_json::{Value, json};
-use tempfile::TempDir;
-use tokio::sync::oneshot;
-
-struct TestApp {
-    base: String,
-    client: Client,
-    services: Arc<Services>,
-    _dir: TempDir,
-    _stop: oneshot::Sender<()>,
-}
-
-fn operator() -> Principal {
-    Principal::Operator {
-        label: "test".into(),
-    }
-}
 
 async fn spawn_app() -> TestApp {
-    let dir = tempfile::tempdir().expect("temporary folder");
-    let url = format!("sqlite://{}/t.db", dir.path().display());
-    let services = Arc::new(Services::open(&url).await.expect("open the database"));
+    let (services, dir) = open_services().await;
     services
         .as_principal(operator())
         .load_demo()
@@ -40,21 +23,7 @@ async fn spawn_app() -> TestApp {
         .expect("open the index");
     services.catch_up_search().await.expect("index the demo");
     services.search_index().unwrap().release_writer().await;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(concord_server::serve(listener, services.clone(), async {
-        let _ = stopped.await;
-    }));
-    TestApp {
-        base,
-        client: Client::new(),
-        services,
-        _dir: dir,
-        _stop: stop,
-    }
+    serve(services, dir).await
 }
 
 impl TestApp {
@@ -73,15 +42,6 @@ impl TestApp {
         let (status, body) = self.get(&format!("/api/v1/search?{query}"), None).await;
         assert_eq!(status, StatusCode::OK, "{query}: {body}");
         body
-    }
-
-    async fn token(&self, org: &str) -> String {
-        self.services
-            .as_principal(operator())
-            .create_token(&OrgCode::parse(org).unwrap(), "t")
-            .await
-            .unwrap()
-            .secret
     }
 }
 
