@@ -6,6 +6,7 @@
 
 pub mod error;
 pub mod ids;
+pub mod lifecycle;
 pub mod model;
 pub mod organisation;
 pub mod quality;

@@ -11,11 +11,11 @@ use crate::{DomainError, FieldError};
 /// CSV cells, database TEXT), with an error that lists the allowed values.
 #[macro_export]
 macro_rules! string_enum {
-    ($(#[$m:meta])* $name:ident { $($variant:ident => $s:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($(#[$vm:meta])* $variant:ident => $s:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
         #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema), schema(rename_all = "snake_case"))]
-        pub enum $name { $($variant),+ }
+        pub enum $name { $($(#[$vm])* $variant),+ }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -95,9 +95,33 @@ string_enum!(
     AddresseeStatus {
         AwaitingResponse => "awaiting_response",
         ResponseReceived => "response_received",
+        /// The issuer has judged the response.
+        Assessed => "assessed",
+        /// Set aside by the issuer (no action expected for now); may be reopened.
+        Dormant => "dormant",
+        /// Closed by the issuer with a reason.
+        Closed => "closed",
         NotRequired => "not_required",
     }
 );
+
+// The macro derives its own traits, so Default is written out.
+#[allow(clippy::derivable_impls)]
+impl Default for AddresseeStatus {
+    fn default() -> Self {
+        AddresseeStatus::AwaitingResponse
+    }
+}
+
+impl AddresseeStatus {
+    /// Still expects something from the addressee or the issuer.
+    pub fn is_open(self) -> bool {
+        !matches!(
+            self,
+            AddresseeStatus::Closed | AddresseeStatus::NotRequired | AddresseeStatus::Dormant
+        )
+    }
+}
 
 string_enum!(
     LinkKind {
@@ -189,10 +213,19 @@ pub struct Response {
     pub respondent: Option<String>,
     pub url: Option<String>,
     pub text: Option<String>,
+    /// What the addressee said it would do (None for replies imported
+    /// without a stated position, such as published PFD reply letters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<crate::lifecycle::Acceptance>,
+    /// Why not accepted, or which recommendation it supports instead.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reasons: Option<String>,
 }
 
 /// One body a recommendation is sent to, and where its answer stands.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Acceptance (what it said) and implementation (what it did) are kept
+/// apart, and both apart from the issuer's assessment; see [`crate::lifecycle`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Addressee {
     /// As written by the issuer.
@@ -203,6 +236,27 @@ pub struct Addressee {
     pub due: Option<NaiveDate>,
     #[serde(default)]
     pub responses: Vec<Response>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub acceptance: Option<crate::lifecycle::Acceptance>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub implementation: Option<crate::lifecycle::Implementation>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub assessment: Option<crate::lifecycle::AssessmentRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub closure: Option<crate::lifecycle::Closure>,
+    /// When the issuer means to look at it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reassess_on: Option<NaiveDate>,
+    /// When the issuer confirmed that a closed recommendation was implemented.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_on: Option<NaiveDate>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub escalations: Vec<crate::lifecycle::Escalation>,
+    /// The action plan.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub actions: Vec<crate::lifecycle::ActionItem>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub updates: Vec<crate::lifecycle::ProgressUpdate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -672,6 +726,7 @@ mod tests {
                 status: AddresseeStatus::AwaitingResponse,
                 due: NaiveDate::from_ymd_opt(2024, 12, 15),
                 responses: vec![],
+                ..Default::default()
             }],
             themes: vec!["sepsis".into(), " Sepsis".into(), "".into()],
             settings: vec![],

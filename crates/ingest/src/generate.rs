@@ -825,6 +825,7 @@ impl Gen<'_> {
                 status: AddresseeStatus::AwaitingResponse,
                 due: Some(due),
                 responses: Vec::new(),
+                ..Default::default()
             };
             if due < as_of() && rng.random_bool(0.55) {
                 let received = published + Duration::days(rng.random_range(7..issuer.days + 90));
@@ -834,6 +835,7 @@ impl Gen<'_> {
                         respondent: Some(name),
                         url: None,
                         text: Some(pick(rng, RESPONSES).to_string()),
+                        ..Default::default()
                     });
                     a.status = AddresseeStatus::ResponseReceived;
                 }

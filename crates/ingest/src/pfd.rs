@@ -234,6 +234,7 @@ fn attach_replies(addressees: &mut Vec<Addressee>, replies: &[String], due: Opti
             status: AddresseeStatus::AwaitingResponse,
             due,
             responses: Vec::new(),
+            ..Default::default()
         });
     }
     let tokens: Vec<Vec<String>> = addressees.iter().map(|a| name_tokens(&a.name)).collect();
@@ -271,6 +272,7 @@ fn attach_replies(addressees: &mut Vec<Addressee>, replies: &[String], due: Opti
             respondent: None,
             url: Some(url.clone()),
             text: None,
+            ..Default::default()
         });
         a.status = AddresseeStatus::ResponseReceived;
     }
@@ -346,6 +348,7 @@ fn build(
             status: AddresseeStatus::AwaitingResponse,
             due,
             responses: Vec::new(),
+            ..Default::default()
         })
         .collect();
     attach_replies(&mut addressees, &r.replies, due);
@@ -662,6 +665,7 @@ pub(crate) fn parse_toolkit_responses(
                 respondent: respondent.clone(),
                 url: opt(get("response_url")),
                 text: opt(get("response")),
+                ..Default::default()
             };
             if response.url.is_none() && response.text.is_none() {
                 return Err((

@@ -358,6 +358,7 @@ pub(crate) fn from_cells(
                 status: AddresseeStatus::AwaitingResponse,
                 due: None,
                 responses: Vec::new(),
+                ..Default::default()
             })
             .collect(),
         None => Vec::new(),
@@ -574,7 +575,9 @@ pub(crate) mod tests {
                             respondent: Some("Chief \"Exec\"".into()),
                             url: Some("https://example.org/resp.pdf".into()),
                             text: Some("We accept,\nin full.".into()),
+                            ..Default::default()
                         }],
+                        ..Default::default()
                     },
                     Addressee {
                         name: "Northmoor | Hospitals".into(),
@@ -582,6 +585,7 @@ pub(crate) mod tests {
                         status: AddresseeStatus::AwaitingResponse,
                         due: None,
                         responses: vec![],
+                        ..Default::default()
                     },
                 ],
                 themes: vec!["sepsis".into(), "deteriorating patient".into()],

@@ -134,6 +134,20 @@ pub trait Store: Send + Sync {
         expected_version: i64,
         data: RecommendationData,
         now: DateTime<Utc>,
+    ) -> Result<Recommendation> {
+        self.update_as(actor, id, expected_version, data, now, "update")
+            .await
+    }
+    /// As [`Store::update`], naming the change in the audit trail (a
+    /// lifecycle move such as `respond` or `close`).
+    async fn update_as(
+        &self,
+        actor: &Actor,
+        id: &RecommendationId,
+        expected_version: i64,
+        data: RecommendationData,
+        now: DateTime<Utc>,
+        action: &str,
     ) -> Result<Recommendation>;
     async fn get(&self, id: &RecommendationId) -> Result<Option<Recommendation>>;
     async fn get_by_import_key(&self, key: &str) -> Result<Option<Recommendation>>;

@@ -10,6 +10,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 
 use chrono::{DateTime, NaiveDate, Utc};
+use concord_domain::lifecycle::*;
 use concord_domain::*;
 use concord_store::{
     Backend, DraftVisibility, Page, RecommendationFilter, SqlStore, Store, StoreError,
@@ -270,6 +271,42 @@ fn data(issuer: &str, title: &str) -> RecommendationData {
                 respondent: Some("NHS England".into()),
                 url: Some("https://example.org/reply".into()),
                 text: Some("We agree.".into()),
+                acceptance: Some(Acceptance::PartlyAccepted),
+                reasons: Some("Only in adults.".into()),
+            }],
+            // Every lifecycle field, so that round trips cover them all.
+            acceptance: Some(Acceptance::PartlyAccepted),
+            implementation: Some(Implementation::InProgress),
+            assessment: Some(AssessmentRecord {
+                verdict: Assessment::SatisfactoryInPart,
+                comment: Some("Children left out.".into()),
+                on: d("2024-05-10").unwrap(),
+                by: Some("HSSIB".into()),
+            }),
+            closure: None,
+            reassess_on: d("2025-05-01"),
+            verified_on: None,
+            escalations: vec![Escalation {
+                step: EscalationStep::Reminder,
+                on: d("2024-04-02").unwrap(),
+                note: None,
+                by: Some("HSSIB".into()),
+            }],
+            actions: vec![ActionItem {
+                title: "Audit screening".into(),
+                owner: Some("Medical director".into()),
+                due: d("2024-09-01"),
+                progress: Implementation::InProgress,
+                evidence: vec!["https://example.org/audit".into()],
+                added_on: d("2024-05-02").unwrap(),
+            }],
+            updates: vec![ProgressUpdate {
+                on: d("2024-05-03").unwrap(),
+                implementation: Implementation::InProgress,
+                note: Some("Pilot in two wards.".into()),
+                evidence: vec![],
+                action: Some(1),
+                by: Some("NHSE".into()),
             }],
         }],
         themes: vec!["Sepsis".into(), "Deterioration".into()],
@@ -358,7 +395,7 @@ async fn numbered_placeholders_work_on_both(db: &Db) {
 }
 
 async fn migrations_are_recorded_once(db: &Db) {
-    assert_eq!(db.scalar("SELECT COUNT(*) FROM schema_migrations").await, 2);
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM schema_migrations").await, 3);
     // Opening again applies nothing new and keeps the data.
     db.store
         .create(&actor(), alloc("HSSIB", 2024, data("HSSIB", "A")), now())
@@ -367,7 +404,7 @@ async fn migrations_are_recorded_once(db: &Db) {
     let again = SqlStore::open(&db.url).await.unwrap();
     assert_eq!(again.count().await.unwrap(), 1);
     again.close().await;
-    assert_eq!(db.scalar("SELECT COUNT(*) FROM schema_migrations").await, 2);
+    assert_eq!(db.scalar("SELECT COUNT(*) FROM schema_migrations").await, 3);
     assert_eq!(db.store.backend(), db.backend);
     if db.backend == Backend::Sqlite {
         let row = sqlx::query("PRAGMA journal_mode")
@@ -796,6 +833,7 @@ async fn update_versions_and_conflicts(db: &Db) {
         status: AddresseeStatus::NotRequired,
         due: None,
         responses: vec![],
+        ..Default::default()
     });
     changed.themes = vec!["Falls".into()];
     changed.links.clear();
@@ -843,9 +881,28 @@ async fn update_versions_and_conflicts(db: &Db) {
         Err(StoreError::Invalid(_))
     ));
 
+    // A lifecycle move is an update named for what it did.
+    let mut closed = v2.data.clone();
+    closed.addressees[0].status = AddresseeStatus::Closed;
+    closed.addressees[0].closure = Some(Closure {
+        reason: ClosureReason::Implemented,
+        note: Some("Audit seen.".into()),
+        on: d("2024-10-02").unwrap(),
+        by: Some("HSSIB".into()),
+    });
+    let v3 = s
+        .update_as(&actor(), &rec.id, 2, closed, later, "close")
+        .await
+        .unwrap();
+    assert_eq!(s.get(&rec.id).await.unwrap().unwrap(), v3);
+    assert_eq!(
+        v3.data.addressees[0].closure.as_ref().unwrap().reason,
+        ClosureReason::Implemented
+    );
+
     let h = s.history(&rec.id.to_string()).await.unwrap();
     let actions: Vec<&str> = h.iter().map(|e| e.action.as_str()).collect();
-    assert_eq!(actions, ["create", "update"]);
+    assert_eq!(actions, ["create", "update", "close"]);
     assert_eq!(h[1].before.as_ref().unwrap()["title"], "Original");
     assert_eq!(h[1].after.as_ref().unwrap()["title"], "Changed");
     assert_eq!(h[1].after.as_ref().unwrap()["version"], 2);
@@ -1440,6 +1497,7 @@ async fn import_attaches_responses(db: &Db) {
                 status: AddresseeStatus::AwaitingResponse,
                 due: d("2024-05-01"),
                 responses: vec![],
+                ..Default::default()
             })
             .collect();
         NewRecommendation {
@@ -1463,6 +1521,7 @@ async fn import_attaches_responses(db: &Db) {
                 respondent: None,
                 url: url.map(String::from),
                 text: text.map(String::from),
+                ..Default::default()
             },
         }
     };

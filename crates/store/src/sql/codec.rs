@@ -167,9 +167,44 @@ pub(crate) async fn insert_rows(
 pub(crate) const REC_COLS: &str = "id, issuer, year, seq, local_ref, kind, status, title, text, published, level, \
      source_json, evidence_json, patient_impact, cost_json, equality_json, risk, response_deadline, import_key, \
      version, created_at, updated_at";
-pub(crate) const ADDR_COLS: &str = "rec_id, position, name, name_lower, org, status, due";
+pub(crate) const ADDR_COLS: &str = "rec_id, position, name, name_lower, org, status, due, \
+     acceptance, implementation, assessment, closure_reason, reassess_on, verified_on, progress_json";
 pub(crate) const RESP_COLS: &str =
-    "rec_id, addressee_position, position, received, respondent, url, text";
+    "rec_id, addressee_position, position, received, respondent, url, text, acceptance, reasons";
+
+/// The dated detail of an addressee's lifecycle, kept as one JSON document
+/// (the scalar fields that queries filter on have their own columns).
+#[derive(serde::Serialize, serde::Deserialize, Default)]
+struct ProgressDoc {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    assessment: Option<concord_domain::lifecycle::AssessmentRecord>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    closure: Option<concord_domain::lifecycle::Closure>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    escalations: Vec<concord_domain::lifecycle::Escalation>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    actions: Vec<concord_domain::lifecycle::ActionItem>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    updates: Vec<concord_domain::lifecycle::ProgressUpdate>,
+}
+
+impl ProgressDoc {
+    fn of(a: &Addressee) -> Option<ProgressDoc> {
+        let doc = ProgressDoc {
+            assessment: a.assessment.clone(),
+            closure: a.closure.clone(),
+            escalations: a.escalations.clone(),
+            actions: a.actions.clone(),
+            updates: a.updates.clone(),
+        };
+        let empty = doc.assessment.is_none()
+            && doc.closure.is_none()
+            && doc.escalations.is_empty()
+            && doc.actions.is_empty()
+            && doc.updates.is_empty();
+        (!empty).then_some(doc)
+    }
+}
 pub(crate) const TAG_COLS: &str = "rec_id, tag_kind, position, value, value_lower";
 pub(crate) const LINK_COLS: &str =
     "from_id, position, kind, target, state, asserted_by, asserted_at";
@@ -270,6 +305,13 @@ impl RecRows {
                 Val::opt_text(a.org.as_ref().map(|o| o.as_str())),
                 Val::text(a.status.as_str()),
                 Val::date(a.due),
+                Val::opt_text(a.acceptance.map(|x| x.as_str())),
+                Val::opt_text(a.implementation.map(|x| x.as_str())),
+                Val::opt_text(a.assessment.as_ref().map(|x| x.verdict.as_str())),
+                Val::opt_text(a.closure.as_ref().map(|x| x.reason.as_str())),
+                Val::date(a.reassess_on),
+                Val::date(a.verified_on),
+                opt_json(&ProgressDoc::of(a))?,
             ]);
             for (j, r) in a.responses.iter().enumerate() {
                 self.resp.extend([
@@ -280,6 +322,8 @@ impl RecRows {
                     Val::opt_text(r.respondent.clone()),
                     Val::opt_text(r.url.clone()),
                     Val::opt_text(r.text.clone()),
+                    Val::opt_text(r.acceptance.map(|x| x.as_str())),
+                    Val::opt_text(r.reasons.clone()),
                 ]);
             }
         }
@@ -585,6 +629,12 @@ async fn attach_children(conn: &mut AnyConnection, recs: &mut [Recommendation]) 
             let rec_id: String = row.try_get("rec_id")?;
             let i = at(&rec_id)?;
             let org: Option<String> = row.try_get("org")?;
+            let progress: ProgressDoc = json_col::<ProgressDoc>(
+                &rec_id,
+                "addressee progress",
+                row.try_get("progress_json")?,
+            )?
+            .unwrap_or_default();
             recs[i].data.addressees.push(Addressee {
                 name: row.try_get("name")?,
                 org: org
@@ -599,6 +649,19 @@ async fn attach_children(conn: &mut AnyConnection, recs: &mut [Recommendation]) 
                 )?,
                 due: opt_date(row.try_get("due")?)?,
                 responses: Vec::new(),
+                acceptance: opt_enum(&rec_id, "acceptance", row.try_get("acceptance")?)?,
+                implementation: opt_enum(
+                    &rec_id,
+                    "implementation",
+                    row.try_get("implementation")?,
+                )?,
+                assessment: progress.assessment,
+                closure: progress.closure,
+                reassess_on: opt_date(row.try_get("reassess_on")?)?,
+                verified_on: opt_date(row.try_get("verified_on")?)?,
+                escalations: progress.escalations,
+                actions: progress.actions,
+                updates: progress.updates,
             });
         }
 
@@ -626,6 +689,8 @@ async fn attach_children(conn: &mut AnyConnection, recs: &mut [Recommendation]) 
                 respondent: row.try_get("respondent")?,
                 url: row.try_get("url")?,
                 text: row.try_get("text")?,
+                acceptance: opt_enum(&rec_id, "response acceptance", row.try_get("acceptance")?)?,
+                reasons: row.try_get("reasons")?,
             });
         }
 

@@ -89,6 +89,7 @@ pub(crate) fn attach(data: &mut RecommendationData, att: &ResponseAttachment) ->
                 status: AddresseeStatus::ResponseReceived,
                 due: None,
                 responses: Vec::new(),
+                ..Default::default()
             });
             data.addressees.len() - 1
         }
@@ -505,6 +506,7 @@ mod tests {
                     status: AddresseeStatus::AwaitingResponse,
                     due: None,
                     responses: vec![],
+                    ..Default::default()
                 })
                 .collect(),
             themes: vec![],
@@ -535,6 +537,7 @@ mod tests {
                 respondent: None,
                 url: url.map(String::from),
                 text: text.map(String::from),
+                ..Default::default()
             },
         }
     }

@@ -28,6 +28,11 @@ const SQLITE: &[Migration] = &[
         name: "issuer_criteria",
         sql: include_str!("../../migrations/sqlite/0002_issuer_criteria.sql"),
     },
+    Migration {
+        version: 3,
+        name: "lifecycle",
+        sql: include_str!("../../migrations/sqlite/0003_lifecycle.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -40,6 +45,11 @@ const POSTGRES: &[Migration] = &[
         version: 2,
         name: "issuer_criteria",
         sql: include_str!("../../migrations/postgres/0002_issuer_criteria.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "lifecycle",
+        sql: include_str!("../../migrations/postgres/0003_lifecycle.sql"),
     },
 ];
 

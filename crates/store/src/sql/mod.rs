@@ -444,13 +444,14 @@ impl Store for SqlStore {
         Ok(rec)
     }
 
-    async fn update(
+    async fn update_as(
         &self,
         actor: &Actor,
         id: &RecommendationId,
         expected_version: i64,
         data: RecommendationData,
         now: DateTime<Utc>,
+        action: &str,
     ) -> Result<Recommendation> {
         if data.issuer != id.issuer {
             return Err(StoreError::Invalid(DomainError::invalid(
@@ -510,7 +511,7 @@ impl Store for SqlStore {
             codec::audit_vals(
                 now,
                 actor,
-                "update",
+                action,
                 "recommendation",
                 &id_s,
                 Some(to_json(&before)?),
