@@ -85,6 +85,31 @@ pub fn write_text(out: &mut impl Write, r: &Recommendation) -> io::Result<()> {
                 .map(|o| format!(" [{o}]"))
                 .unwrap_or_default();
             writeln!(out, "  - {}{org}: {}{due}", a.name, a.status)?;
+            let mut state = Vec::new();
+            if let Some(x) = a.acceptance {
+                state.push(format!("acceptance {x}"));
+            }
+            if let Some(x) = a.implementation {
+                state.push(format!("implementation {x}"));
+            }
+            if let Some(x) = &a.assessment {
+                state.push(format!("assessed {} on {}", x.verdict, x.on));
+            }
+            if let Some(x) = &a.closure {
+                state.push(format!("closed {} on {}", x.reason, x.on));
+            }
+            if let Some(x) = a.verified_on {
+                state.push(format!("verified on {x}"));
+            }
+            for e in &a.escalations {
+                state.push(format!("{} on {}", e.step, e.on));
+            }
+            if !a.actions.is_empty() {
+                state.push(format!("{} action(s) in the plan", a.actions.len()));
+            }
+            if !state.is_empty() {
+                writeln!(out, "      {}", state.join("; "))?;
+            }
             for resp in &a.responses {
                 let when = resp
                     .received

@@ -232,6 +232,7 @@ pub struct Addressee {
     pub name: String,
     /// The organisation it was recognised as, where it could be.
     pub org: Option<OrgCode>,
+    #[serde(default)]
     pub status: AddresseeStatus,
     pub due: Option<NaiveDate>,
     #[serde(default)]

@@ -1,0 +1,336 @@
+//! The lifecycle use cases: an addressee responds and reports progress, the
+//! issuer assesses, closes, escalates. The rules are the domain's
+//! ([`concord_domain::lifecycle`]); here we load, check who is asking, apply,
+//! and store with an audit event named for the move.
+
+use concord_domain::lifecycle::{self, Move, MoveError, RulesBook, Standing};
+use concord_domain::{
+    Addressee, AddresseeStatus, Recommendation, RecommendationData, RecommendationId,
+};
+
+use crate::access::Authorized;
+use crate::error::{AppError, AppResult};
+
+/// How often a move is retried when someone else changed the record between
+/// our read and our write (the move is re-applied to the new version).
+const RETRIES: usize = 3;
+
+impl From<MoveError> for AppError {
+    fn from(e: MoveError) -> Self {
+        match e {
+            MoveError::Forbidden(m) => AppError::Forbidden(m),
+            MoveError::Invalid { .. } => AppError::Invalid(e.to_string()),
+            MoveError::Refused(m) => AppError::Refused(m),
+        }
+    }
+}
+
+/// Finds an addressee by its number (1-based, as shown), its organisation
+/// code, or its name (whole, any case; or a part that matches only one).
+pub fn find_addressee(rec: &RecommendationData, which: &str) -> AppResult<usize> {
+    let which = which.trim();
+    let list = || {
+        rec.addressees
+            .iter()
+            .enumerate()
+            .map(|(i, a)| match &a.org {
+                Some(o) => format!("{} {} ({o})", i + 1, a.name),
+                None => format!("{} {}", i + 1, a.name),
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    if which.is_empty() {
+        return Err(AppError::Invalid(format!(
+            "field addressee: is empty; name one of: {}",
+            list()
+        )));
+    }
+    if let Ok(n) = which.parse::<usize>() {
+        return match n.checked_sub(1).filter(|i| *i < rec.addressees.len()) {
+            Some(i) => Ok(i),
+            None => Err(AppError::Invalid(format!(
+                "field addressee: there is no addressee {n}; the addressees are: {}",
+                list()
+            ))),
+        };
+    }
+    let lower = which.to_lowercase();
+    let by = |f: &dyn Fn(&Addressee) -> bool| -> Vec<usize> {
+        rec.addressees
+            .iter()
+            .enumerate()
+            .filter(|(_, a)| f(a))
+            .map(|(i, _)| i)
+            .collect()
+    };
+    for found in [
+        by(&|a| {
+            a.org
+                .as_ref()
+                .is_some_and(|o| o.as_str().eq_ignore_ascii_case(which))
+        }),
+        by(&|a| a.name.to_lowercase() == lower),
+        by(&|a| a.name.to_lowercase().contains(&lower)),
+    ] {
+        match found.len() {
+            0 => continue,
+            1 => return Ok(found[0]),
+            _ => {
+                return Err(AppError::Invalid(format!(
+                    "field addressee: {which:?} matches more than one addressee; give the number: {}",
+                    list()
+                )));
+            }
+        }
+    }
+    Err(AppError::Invalid(format!(
+        "field addressee: {which:?} is not an addressee of this recommendation; the addressees are: {}",
+        list()
+    )))
+}
+
+impl Authorized<'_> {
+    /// Refuses anonymous callers (401) before anything else is looked at.
+    pub fn require_signed_in(&self) -> AppResult<()> {
+        self.require_writer()
+    }
+
+    /// Applies one lifecycle move to one addressee of a recommendation.
+    pub async fn apply_move(
+        &self,
+        id: &RecommendationId,
+        addressee: &str,
+        mv: &Move,
+    ) -> AppResult<Recommendation> {
+        self.require_writer()?;
+        let svc = self.services();
+        let book = RulesBook::builtin();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let rec = self.recommendation(id).await?;
+            let index = find_addressee(&rec.data, addressee)?;
+            let who = Standing::of(
+                self.principal().org(),
+                self.principal().is_operator(),
+                &rec.data,
+                &rec.data.addressees[index],
+            );
+            let today = svc.clock().today();
+            let rules = book.for_issuer(&rec.data.issuer);
+            let next = lifecycle::apply(&rec.data, index, &who, mv, today, rules)?;
+            match svc
+                .store()
+                .update_as(
+                    &self.principal().actor(),
+                    id,
+                    rec.version,
+                    next,
+                    svc.clock().now(),
+                    mv.name(),
+                )
+                .await
+            {
+                Ok(saved) => {
+                    svc.search_changed();
+                    return Ok(saved);
+                }
+                Err(concord_store::StoreError::Conflict { .. }) if attempt < RETRIES => continue,
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+}
+
+/// An edit by the issuer may rename addressees, set their due dates, add
+/// new ones or mark one as not required; what an addressee said and did,
+/// and the issuer's own judgements, change only through the moves. This
+/// carries that state over from the stored record and refuses edits that
+/// would rewrite or drop it.
+pub(crate) fn keep_lifecycle(
+    current: &RecommendationData,
+    edited: &mut RecommendationData,
+) -> AppResult<()> {
+    let same = |a: &Addressee, b: &Addressee| match (&a.org, &b.org) {
+        (Some(x), Some(y)) => x == y,
+        _ => a.name.trim().eq_ignore_ascii_case(b.name.trim()),
+    };
+    let mut used = vec![false; current.addressees.len()];
+    for (i, new) in edited.addressees.iter_mut().enumerate() {
+        let found = current
+            .addressees
+            .iter()
+            .enumerate()
+            .find(|(j, old)| !used[*j] && same(old, new));
+        let simple = |s: AddresseeStatus| {
+            matches!(
+                s,
+                AddresseeStatus::AwaitingResponse | AddresseeStatus::NotRequired
+            )
+        };
+        match found {
+            Some((j, old)) => {
+                used[j] = true;
+                // Awaiting (the default when a client leaves it out) keeps
+                // whatever the moves have made of it.
+                let status = if simple(old.status) && simple(new.status) {
+                    new.status
+                } else if new.status == old.status
+                    || new.status == AddresseeStatus::AwaitingResponse
+                {
+                    old.status
+                } else {
+                    return Err(AppError::Invalid(format!(
+                        "field addressees[{i}].status: {} cannot be changed from {} to {} by an edit; \
+                         use the lifecycle moves (respond, assess, close, dormant, reopen)",
+                        old.name, old.status, new.status
+                    )));
+                };
+                let (name, org, due) = (new.name.clone(), new.org.clone(), new.due);
+                *new = old.clone();
+                new.name = name;
+                new.org = org;
+                new.due = due;
+                new.status = status;
+            }
+            None => {
+                let fresh = Addressee {
+                    name: new.name.clone(),
+                    org: new.org.clone(),
+                    due: new.due,
+                    status: new.status,
+                    ..Default::default()
+                };
+                if !simple(new.status) || *new != fresh {
+                    return Err(AppError::Invalid(format!(
+                        "field addressees[{i}]: a new addressee starts awaiting its response; \
+                         responses, assessments and closures are recorded through the lifecycle moves"
+                    )));
+                }
+            }
+        }
+    }
+    for (j, old) in current.addressees.iter().enumerate() {
+        let active = !old.responses.is_empty()
+            || old.acceptance.is_some()
+            || old.assessment.is_some()
+            || old.closure.is_some()
+            || !old.escalations.is_empty();
+        if !used[j] && active {
+            return Err(AppError::Invalid(format!(
+                "field addressees: {} has a response or lifecycle history and cannot be removed; \
+                 close its part instead (reason no_longer_applicable or withdrawn)",
+                old.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use concord_domain::OrgCode;
+
+    fn rec() -> RecommendationData {
+        let mut r: RecommendationData = serde_json::from_value(serde_json::json!({
+            "kind": "recommendation", "issuer": "HSSIB", "title": "T", "text": "Do it.",
+            "published": "2024-01-04", "status": "published",
+            "addressees": [
+                {"name": "NHS England", "org": "NHSE", "status": "awaiting_response", "due": null},
+                {"name": "Northmoor Hospitals NHS Trust", "org": null, "status": "awaiting_response", "due": null},
+                {"name": "Northmoor Community Trust", "org": null, "status": "awaiting_response", "due": null}
+            ]
+        }))
+        .unwrap();
+        r.addressees[0].org = Some(OrgCode::parse("NHSE").unwrap());
+        r
+    }
+
+    #[test]
+    fn addressees_are_found_by_number_code_or_name() {
+        let r = rec();
+        assert_eq!(find_addressee(&r, "1").unwrap(), 0);
+        assert_eq!(find_addressee(&r, "nhse").unwrap(), 0);
+        assert_eq!(
+            find_addressee(&r, "northmoor hospitals nhs trust").unwrap(),
+            1
+        );
+        assert_eq!(find_addressee(&r, "Community").unwrap(), 2);
+        let e = find_addressee(&r, "Northmoor").unwrap_err().to_string();
+        assert!(e.contains("more than one"), "{e}");
+        let e = find_addressee(&r, "4").unwrap_err().to_string();
+        assert!(
+            e.contains("no addressee 4") && e.contains("1 NHS England (NHSE)"),
+            "{e}"
+        );
+        assert!(
+            find_addressee(&r, "CQC")
+                .unwrap_err()
+                .to_string()
+                .contains("not an addressee")
+        );
+        assert!(find_addressee(&r, " ").is_err());
+    }
+
+    #[test]
+    fn edits_keep_what_addressees_said() {
+        let mut current = rec();
+        current.addressees[0].status = AddresseeStatus::ResponseReceived;
+        current.addressees[0].responses.push(Default::default());
+        current.addressees[0].acceptance = Some(lifecycle::Acceptance::Accepted);
+        // The issuer renames and re-dates; the response stays.
+        let mut edited = rec();
+        edited.addressees[0].name = "NHS England (national)".into();
+        edited.addressees[0].due = "2024-05-01".parse().ok();
+        edited.addressees[0].status = AddresseeStatus::ResponseReceived;
+        edited.addressees[2].status = AddresseeStatus::NotRequired;
+        keep_lifecycle(&current, &mut edited).unwrap();
+        assert_eq!(edited.addressees[0].responses.len(), 1);
+        assert_eq!(
+            edited.addressees[0].status,
+            AddresseeStatus::ResponseReceived
+        );
+        assert_eq!(edited.addressees[0].name, "NHS England (national)");
+        assert_eq!(edited.addressees[2].status, AddresseeStatus::NotRequired);
+
+        // Leaving the status out (awaiting) keeps it; closing by edit is refused.
+        let mut silent = rec();
+        silent.addressees[0].name = "NHS England".into();
+        keep_lifecycle(&current, &mut silent).unwrap();
+        assert_eq!(
+            silent.addressees[0].status,
+            AddresseeStatus::ResponseReceived
+        );
+        let mut closing = rec();
+        closing.addressees[0].status = AddresseeStatus::Closed;
+        let e = keep_lifecycle(&current, &mut closing)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("addressees[0].status") && e.contains("lifecycle moves"),
+            "{e}"
+        );
+
+        // Dropping an addressee that answered is refused.
+        let mut dropping = rec();
+        dropping.addressees.remove(0);
+        let e = keep_lifecycle(&current, &mut dropping)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("cannot be removed"), "{e}");
+
+        // A new addressee cannot arrive with a response already in hand.
+        let mut adding = rec();
+        adding.addressees.push(Addressee {
+            name: "CQC".into(),
+            responses: vec![Default::default()],
+            ..Default::default()
+        });
+        let e = keep_lifecycle(&current, &mut adding)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("addressees[3]"), "{e}");
+    }
+}
