@@ -1,0 +1,138 @@
+//! A provider's priorities and profile over HTTP, against a real server
+//! and a real SQLite database holding the demo data.
+
+mod common;
+
+use common::*;
+
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+async fn status_code(res: reqwest::Response) -> (StatusCode, Value) {
+    let s = res.status();
+    (s, res.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn priorities_and_profiles_over_http() {
+    let app = spawn_app().await;
+    app.services
+        .as_principal(operator())
+        .load_demo()
+        .await
+        .unwrap();
+
+    let (s, body) = status_code(
+        app.client
+            .get(app.url("/api/v1/organisations/AMBNH/priorities?limit=10"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    assert_eq!(body["org"], "AMBNH");
+    assert_eq!(body["profile"]["kind"], "care_home");
+    let items = body["items"].as_array().unwrap();
+    assert!(!items.is_empty() && items.len() <= 10);
+    assert!(items[0]["ids"].as_array().is_some() && items[0]["why"].as_array().is_some());
+
+    let csv = app
+        .client
+        .get(app.url("/api/v1/organisations/AMBNH/priorities?format=csv&limit=3"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(csv.status(), StatusCode::OK);
+    assert!(
+        csv.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert_eq!(csv.text().await.unwrap().lines().count(), 4);
+
+    for (q, word) in [
+        ("limit=0", "limit"),
+        ("format=pdf", "format"),
+        ("sort=x", "sort"),
+    ] {
+        let (s, b) = status_code(
+            app.client
+                .get(app.url(&format!("/api/v1/organisations/AMBNH/priorities?{q}")))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{q}: {b}");
+        assert!(
+            b["error"]["message"].as_str().unwrap().contains(word),
+            "{b}"
+        );
+    }
+    let (s, _) = status_code(
+        app.client
+            .get(app.url("/api/v1/organisations/NOSUCH/priorities"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, b) = status_code(
+        app.client
+            .get(app.url("/api/v1/organisations/NHSE/priorities"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+
+    // Setting a profile: the organisation itself only.
+    let body = json!({"kind": "care_home", "settings": ["Care home"], "region": "North"});
+    let put = |token: Option<String>, b: Value| {
+        let mut r = app
+            .client
+            .put(app.url("/api/v1/organisations/AMBNH/profile"))
+            .json(&b);
+        if let Some(t) = token {
+            r = r.bearer_auth(t);
+        }
+        r.send()
+    };
+    let (s, _) = status_code(put(None, body.clone()).await.unwrap()).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED);
+    let other = app.token("HEATHL").await;
+    let (s, b) = status_code(put(Some(other), body.clone()).await.unwrap()).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{b}");
+    let own = app.token("AMBNH").await;
+    let (s, b) = status_code(
+        put(Some(own.clone()), json!({"kind": "spaceship"}))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{b}");
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("care_home")
+    );
+    let (s, b) = status_code(put(Some(own), body).await.unwrap()).await;
+    assert_eq!(s, StatusCode::OK, "{b}");
+    assert_eq!(b["profile"]["settings"], json!(["care home"]));
+    let (s, b) = status_code(
+        app.client
+            .get(app.url("/api/v1/organisations/AMBNH/profile"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(b["stored"], true);
+    assert_eq!(b["profile"]["region"], "North");
+}
