@@ -7,14 +7,21 @@
 
 mod access;
 pub mod clock;
+mod dashboard;
 pub mod demo;
 mod error;
+mod feeds;
+mod lifecycle;
 mod links;
+mod overdue;
+mod oversight;
 mod principal;
+mod priorities;
 mod quality;
 mod search;
 mod services;
 mod similar;
+mod workstreams;
 
 pub use access::Authorized;
 pub use clock::{Clock, FixedClock, SystemClock};
@@ -22,8 +29,18 @@ pub use concord_ingest::Format;
 pub use concord_search::{Hit, SearchIndex, SearchResults, Sort, index_dir_for};
 pub use concord_similar::{Group as DuplicateGroup, Match as SimilarMatch};
 pub use concord_store::{DraftVisibility, ListPage, Page, RecommendationFilter};
+pub use dashboard::{DashboardRequest, DashboardStats};
 pub use error::{AppError, AppResult};
+pub use feeds::{FEED_ENTRIES, Feed, FeedRequest};
+pub use lifecycle::find_addressee;
+pub use overdue::{EscalationTaken, NextEscalation, OverdueItem, OverdueReport};
+pub use oversight::{RelatedItem, RelatedView, SuspectedPair};
 pub use principal::{Principal, hash_token, new_token_secret};
+pub use priorities::{MAX_PRIORITIES, PriorityList};
 pub use quality::{RulesetSource, parse_ruleset};
 pub use search::SearchQuery;
 pub use services::{ExportFormat, ImportOptions, ImportReport, NewToken, RejectedRow, Services};
+pub use workstreams::{
+    DEFAULT_OVERLAPS, MAX_OVERLAPS, Overlap, Registered, WorkstreamHit, WorkstreamQuery,
+    WorkstreamResults,
+};

@@ -4,13 +4,17 @@
 //! inputs (the current date is always passed in), so the rules are cheap to
 //! unit-test.
 
+pub mod dashboard;
 pub mod error;
+pub mod feed;
 pub mod ids;
 pub mod lifecycle;
 pub mod model;
 pub mod organisation;
+pub mod priority;
 pub mod quality;
 pub mod text;
+pub mod workstream;
 
 pub use error::{DomainError, FieldError};
 pub use ids::{OrgCode, RecommendationId, Reference, find_references};
@@ -18,3 +22,4 @@ pub use model::*;
 pub use organisation::{
     OrgKind, OrgLevel, Organisation, OrganisationDirectory, ProviderKind, seed_organisations,
 };
+pub use workstream::{StoredWorkstream, WorkstreamId};

@@ -29,11 +29,15 @@ use utoipa_swagger_ui::SwaggerUi;
 
 pub mod api;
 pub mod auth;
+pub mod dashboard_page;
 pub mod error;
 pub mod extract;
+pub mod feeds;
 pub mod middleware;
 pub mod openapi;
 pub mod pages;
+mod progress_html;
+pub mod workstream_pages;
 
 pub use error::{ApiError, ErrorBody};
 
@@ -85,6 +89,9 @@ pub fn router(services: Arc<Services>) -> Router {
         )
         .merge(docs)
         .merge(pages::routes())
+        .merge(dashboard_page::routes())
+        .merge(feeds::routes())
+        .merge(workstream_pages::routes())
         .route("/healthz", get(api::health::healthz))
         .fallback(not_found)
         .with_state(AppState { services })

@@ -117,6 +117,28 @@ pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
 }
 
 fn layout(title: &str, main: &str) -> String {
+    layout_with_feed(title, main, None)
+}
+
+/// A page that can be followed: `feed` is the path of its Atom feed and
+/// what the feed tells; the page's head names it (for feed readers) and a
+/// visible link ends the page.
+pub(crate) fn layout_with_feed(title: &str, main: &str, feed: Option<(&str, &str)>) -> String {
+    let (feed_head, feed_link) = match feed {
+        Some((path, about)) => (
+            format!(
+                "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}\" title=\"{}\">\n",
+                esc(path),
+                esc(about)
+            ),
+            format!(
+                "<p class=\"feed\"><a href=\"{}\" type=\"application/atom+xml\">Follow (Atom feed)</a>: {}</p>\n",
+                esc(path),
+                esc(about)
+            ),
+        ),
+        None => (String::new(), String::new()),
+    };
     format!(
         "<!DOCTYPE html>
 <html lang=\"en-GB\">
@@ -125,12 +147,12 @@ fn layout(title: &str, main: &str) -> String {
 <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">
 <title>{title} – Concord</title>
 <link rel=\"stylesheet\" href=\"/assets/site.css\">
-</head>
+{feed_head}</head>
 <body>
 <header class=\"site\"><a class=\"brand\" href=\"/\">Concord</a>
 <nav aria-label=\"Site\"><a href=\"/\">Home</a> <a href=\"/api/docs/\">API documentation</a></nav></header>
 <main>
-{main}</main>
+{main}{feed_link}</main>
 <footer class=\"site\"><p>Concord: a register of NHS patient-safety recommendations.
 Data is as published by each issuer. <a href=\"/api/v1/openapi.json\">OpenAPI document</a></p></footer>
 </body>
@@ -141,7 +163,7 @@ Data is as published by each issuer. <a href=\"/api/v1/openapi.json\">OpenAPI do
 }
 
 /// `16 September 2024`, in a `<time>` element.
-fn date(d: NaiveDate) -> String {
+pub(crate) fn date(d: NaiveDate) -> String {
     format!(
         "<time datetime=\"{}\">{}</time>",
         d.format("%Y-%m-%d"),
@@ -149,12 +171,12 @@ fn date(d: NaiveDate) -> String {
     )
 }
 
-fn opt_date(d: Option<NaiveDate>) -> String {
+pub(crate) fn opt_date(d: Option<NaiveDate>) -> String {
     d.map(date).unwrap_or_else(|| "not given".to_string())
 }
 
 /// `awaiting_response` reads as `awaiting response`.
-fn words(s: &str) -> String {
+pub(crate) fn words(s: &str) -> String {
     s.replace('_', " ")
 }
 
@@ -185,7 +207,7 @@ fn is_web_url(url: &str) -> bool {
 }
 
 /// An outside address as a link when it is a web address, else as text.
-fn url_link(url: &str, label: &str) -> String {
+pub(crate) fn url_link(url: &str, label: &str) -> String {
     if is_web_url(url) {
         format!(
             "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>",
@@ -203,7 +225,7 @@ fn rec_link(id: &RecommendationId) -> String {
 
 /// Free text as paragraphs: blank lines separate them, single line breaks
 /// are kept by the stylesheet.
-fn paragraphs(text: &str) -> String {
+pub(crate) fn paragraphs(text: &str) -> String {
     let mut out = String::new();
     for p in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
         let _ = writeln!(out, "<p class=\"text\">{}</p>", esc(p));
@@ -268,7 +290,14 @@ each answer stands.</p>\n",
 <li><a href=\"/api/v1/organisations\">Organisations as JSON</a></li>
 </ul>\n",
     );
-    Ok(Html(layout("NHS patient-safety recommendations", &m)))
+    Ok(Html(layout_with_feed(
+        "NHS patient-safety recommendations",
+        &m,
+        Some((
+            "/feeds/recommendations.atom",
+            "new recommendations, responses and status changes",
+        )),
+    )))
 }
 
 async fn recommendation(
@@ -284,14 +313,16 @@ async fn recommendation(
         .as_principal(Principal::Anonymous)
         .recommendation(&id)
         .await?;
-    Ok(Html(layout(
+    let feed = format!("/feeds/recommendations/{}.atom", rec.id);
+    Ok(Html(layout_with_feed(
         &format!("{} {}", rec.id, rec.data.title),
-        &record_html(&rec),
+        &record_html(&rec, state.services.clock().today()),
+        Some((&feed, "responses and status changes of this recommendation")),
     )))
 }
 
 /// The body of a recommendation's page.
-pub fn record_html(rec: &Recommendation) -> String {
+pub fn record_html(rec: &Recommendation, today: NaiveDate) -> String {
     let d: &RecommendationData = &rec.data;
     let mut m = String::new();
     let _ = writeln!(
@@ -326,51 +357,7 @@ pub fn record_html(rec: &Recommendation) -> String {
     m.push_str(&paragraphs(&d.text));
 
     m.push_str("<h2>Addressed to</h2>\n");
-    if d.addressees.is_empty() {
-        m.push_str("<p>No addressee is recorded.</p>\n");
-    } else {
-        m.push_str(
-            "<table>\n<thead><tr><th scope=\"col\">Addressee</th><th scope=\"col\">Status</th>\
-             <th scope=\"col\">Response due</th></tr></thead>\n<tbody>\n",
-        );
-        for a in &d.addressees {
-            let org = a
-                .org
-                .as_ref()
-                .map(|o| format!(" ({})", esc(o.as_str())))
-                .unwrap_or_default();
-            let _ = writeln!(
-                m,
-                "<tr><td>{}{org}</td><td>{}</td><td>{}</td></tr>",
-                esc(&a.name),
-                esc(&words(a.status.as_str())),
-                opt_date(d.due_for(a))
-            );
-        }
-        m.push_str("</tbody>\n</table>\n");
-    }
-
-    let responses: Vec<_> = d
-        .addressees
-        .iter()
-        .flat_map(|a| a.responses.iter().map(move |r| (a, r)))
-        .collect();
-    m.push_str("<h2>Responses</h2>\n");
-    if responses.is_empty() {
-        m.push_str("<p>No response is recorded.</p>\n");
-    }
-    for (a, r) in responses {
-        let who = r.respondent.as_deref().unwrap_or(&a.name);
-        let _ = writeln!(m, "<section class=\"response\">\n<h3>{}</h3>", esc(who));
-        let _ = writeln!(m, "<p>Received: {}</p>", opt_date(r.received));
-        if let Some(text) = &r.text {
-            m.push_str(&paragraphs(text));
-        }
-        if let Some(url) = &r.url {
-            let _ = writeln!(m, "<p>{}</p>", url_link(url, url));
-        }
-        m.push_str("</section>\n");
-    }
+    m.push_str(&crate::progress_html::addressees_html(d, today));
 
     if !d.themes.is_empty() || !d.settings.is_empty() {
         m.push_str("<h2>Themes and settings</h2>\n<dl class=\"facts\">\n");

@@ -101,6 +101,47 @@ pub struct TokenRecord {
     pub revoked_at: Option<DateTime<Utc>>,
 }
 
+/// Which late answers to list (see [`Store::overdue`]). Drafts are never
+/// included: only published recommendations wait for answers.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverdueFilter {
+    /// Late as of the end of this day (England).
+    pub as_of: NaiveDate,
+    pub issuer: Option<OrgCode>,
+    /// Matches the addressee's organisation code exactly, or its written
+    /// name case-insensitively as a substring (as in listings).
+    pub addressee: Option<String>,
+}
+
+/// One addressee whose answer is late, as [`concord_domain::lifecycle::overdue_as_of`] decides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OverdueRow {
+    pub id: RecommendationId,
+    pub title: String,
+    pub published: Option<NaiveDate>,
+    /// 0-based position of the addressee in the record.
+    pub position: usize,
+    pub addressee: String,
+    pub org: Option<OrgCode>,
+    pub due: NaiveDate,
+    pub days_overdue: i64,
+    /// The escalation steps already taken for this addressee.
+    pub escalations: Vec<concord_domain::lifecycle::Escalation>,
+}
+
+/// Which recommendations a feed follows (see [`Store::feed_events`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedScope {
+    /// Every recommendation.
+    All,
+    /// Those issued by, or addressed to, this organisation.
+    Organisation(OrgCode),
+    /// Those with this theme (compared in lower case).
+    Theme(String),
+    /// One recommendation.
+    Recommendation(RecommendationId),
+}
+
 /// Receives records in id order during an export or backup, a page at a time,
 /// so that a million records never sit in memory at once.
 pub type Visitor<'a> =
@@ -170,8 +211,65 @@ pub trait Store: Send + Sync {
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<ImportSummary>;
 
+    /// Every addressee whose answer is late as of `filter.as_of` (the
+    /// definition of [`concord_domain::lifecycle::overdue_as_of`], with due
+    /// dates that are missing taken from `rules`), most days overdue first,
+    /// then by id and addressee.
+    async fn overdue(
+        &self,
+        filter: &OverdueFilter,
+        rules: &concord_domain::lifecycle::RulesBook,
+    ) -> Result<Vec<OverdueRow>>;
+
+    /// The dashboard's facts (`concord_domain::dashboard::RecFacts`) of every
+    /// record that is not a draft, `batch` records at a time, from one
+    /// snapshot: a lean read of only the columns the figures need.
+    async fn dashboard_facts(
+        &self,
+        rules: &concord_domain::lifecycle::RulesBook,
+        batch: usize,
+        visit: &mut (dyn FnMut(Vec<concord_domain::dashboard::RecFacts>) + Send),
+    ) -> Result<()>;
+
+    // --- workstreams (the register of ongoing work) ---
+    /// Registers a workstream: an empty `ws.id` gets the lead's next
+    /// `WS-LEAD-YYYY-NNN` for `year`; a given id is refused if taken.
+    /// Audited, with an outbox row (entity `workstream`).
+    async fn create_workstream(
+        &self,
+        actor: &Actor,
+        ws: concord_domain::Workstream,
+        year: u16,
+        now: DateTime<Utc>,
+    ) -> Result<concord_domain::StoredWorkstream>;
+    /// Replaces a workstream if `expected_version` is its current version;
+    /// otherwise `StoreError::Conflict`. Its id and lead never change.
+    async fn update_workstream(
+        &self,
+        actor: &Actor,
+        id: &str,
+        expected_version: i64,
+        ws: concord_domain::Workstream,
+        now: DateTime<Utc>,
+    ) -> Result<concord_domain::StoredWorkstream>;
+    async fn get_workstream(&self, id: &str) -> Result<Option<concord_domain::StoredWorkstream>>;
+    /// Every workstream, by id (the register of ongoing work is small: its
+    /// search and facets are computed over this list; see the app).
+    async fn workstreams(&self) -> Result<Vec<concord_domain::StoredWorkstream>>;
+
     // --- audit and outbox ---
     async fn history(&self, entity_id: &str) -> Result<Vec<AuditEvent>>;
+    /// Recommendation audit events for the public feeds, newest first:
+    /// those with `seq` below `before_seq` (None: the newest), in `scope`,
+    /// of records that are not drafts now, at most `limit`. An import's
+    /// event carries no record; its `after` is the record as the next event
+    /// found it (None when no event followed: the record as it is now).
+    async fn feed_events(
+        &self,
+        scope: &FeedScope,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>>;
     async fn outbox_after(&self, after_seq: i64, limit: u32) -> Result<Vec<OutboxRow>>;
 
     // --- API tokens ---
@@ -186,6 +284,19 @@ pub trait Store: Send + Sync {
     /// The live (not revoked) token with this hash.
     async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<TokenRecord>>;
     async fn revoke_token(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<()>;
+
+    // --- provider profiles ---
+    async fn provider_profile(
+        &self,
+        org: &OrgCode,
+    ) -> Result<Option<concord_domain::priority::ProviderProfile>>;
+    /// Sets an organisation's profile (replacing any); audited.
+    async fn set_provider_profile(
+        &self,
+        actor: &Actor,
+        profile: &concord_domain::priority::ProviderProfile,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
 
     // --- quality criteria ---
     /// The issuer's own criteria set (the JSON text as loaded), if it has one.

@@ -33,6 +33,16 @@ const SQLITE: &[Migration] = &[
         name: "lifecycle",
         sql: include_str!("../../migrations/sqlite/0003_lifecycle.sql"),
     },
+    Migration {
+        version: 5,
+        name: "feeds",
+        sql: include_str!("../../migrations/sqlite/0005_feeds.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "provider_profiles",
+        sql: include_str!("../../migrations/sqlite/0007_provider_profiles.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -50,6 +60,16 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         name: "lifecycle",
         sql: include_str!("../../migrations/postgres/0003_lifecycle.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "feeds",
+        sql: include_str!("../../migrations/postgres/0005_feeds.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "provider_profiles",
+        sql: include_str!("../../migrations/postgres/0007_provider_profiles.sql"),
     },
 ];
 

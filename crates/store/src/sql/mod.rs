@@ -25,10 +25,15 @@ use crate::{
 
 mod backup;
 mod codec;
+mod dashboard;
+mod feed;
 mod ids;
 mod import;
 mod list;
 mod migrate;
+mod overdue;
+mod profiles;
+mod workstreams;
 
 use codec::{Val, fmt_ts, parse_ts};
 
@@ -621,6 +626,54 @@ impl Store for SqlStore {
         Ok(summary)
     }
 
+    async fn overdue(
+        &self,
+        filter: &crate::OverdueFilter,
+        rules: &concord_domain::lifecycle::RulesBook,
+    ) -> Result<Vec<crate::OverdueRow>> {
+        let mut conn = self.pool.acquire().await?;
+        overdue::overdue(&mut conn, filter, rules).await
+    }
+
+    async fn dashboard_facts(
+        &self,
+        rules: &concord_domain::lifecycle::RulesBook,
+        batch: usize,
+        visit: &mut (dyn FnMut(Vec<concord_domain::dashboard::RecFacts>) + Send),
+    ) -> Result<()> {
+        dashboard::facts(self, rules, batch, visit).await
+    }
+
+    async fn create_workstream(
+        &self,
+        actor: &Actor,
+        ws: concord_domain::Workstream,
+        year: u16,
+        now: DateTime<Utc>,
+    ) -> Result<concord_domain::StoredWorkstream> {
+        self.create_workstream_impl(actor, ws, year, now).await
+    }
+
+    async fn update_workstream(
+        &self,
+        actor: &Actor,
+        id: &str,
+        expected_version: i64,
+        ws: concord_domain::Workstream,
+        now: DateTime<Utc>,
+    ) -> Result<concord_domain::StoredWorkstream> {
+        self.update_workstream_impl(actor, id, expected_version, ws, now)
+            .await
+    }
+
+    async fn get_workstream(&self, id: &str) -> Result<Option<concord_domain::StoredWorkstream>> {
+        self.get_workstream_impl(id).await
+    }
+
+    async fn workstreams(&self) -> Result<Vec<concord_domain::StoredWorkstream>> {
+        self.workstreams_impl().await
+    }
+
     async fn history(&self, entity_id: &str) -> Result<Vec<AuditEvent>> {
         let rows = sqlx::query(
             "SELECT seq, at, actor, action, entity, entity_id, before_json, after_json \
@@ -650,6 +703,16 @@ impl Store for SqlStore {
                 })
             })
             .collect()
+    }
+
+    async fn feed_events(
+        &self,
+        scope: &crate::FeedScope,
+        before_seq: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<AuditEvent>> {
+        let mut conn = self.pool.acquire().await?;
+        feed::feed_events(&mut conn, scope, before_seq, limit).await
     }
 
     async fn outbox_after(&self, after_seq: i64, limit: u32) -> Result<Vec<OutboxRow>> {
@@ -763,6 +826,22 @@ impl Store for SqlStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn provider_profile(
+        &self,
+        org: &OrgCode,
+    ) -> Result<Option<concord_domain::priority::ProviderProfile>> {
+        self.get_profile(org).await
+    }
+
+    async fn set_provider_profile(
+        &self,
+        actor: &Actor,
+        profile: &concord_domain::priority::ProviderProfile,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.put_profile(actor, profile, now).await
     }
 
     async fn issuer_criteria(&self, org: &OrgCode) -> Result<Option<String>> {
