@@ -173,10 +173,18 @@ impl Authorized<'_> {
         let considered = scored.len();
         scored.sort_by(|a, b| b.0.total_cmp(&a.0).then_with(|| a.1.id.cmp(&b.1.id)));
         let recs: Vec<Recommendation> = scored.into_iter().map(|(_, r)| r).collect();
+        // A report published without its text (many PFD reports) says
+        // nothing the engine can compare: it is never grouped by text.
         let head: Vec<String> = recs
             .iter()
             .take(GROUPED)
-            .map(|r| r.id.to_string())
+            .map(|r| {
+                if r.data.text.trim() == concord_ingest::NO_CONCERNS_TEXT {
+                    String::new()
+                } else {
+                    r.id.to_string()
+                }
+            })
             .collect();
         let mut pairs = svc.duplicate_pairs(&head).await?;
         // People's decisions count too: confirmed duplicates join, dismissed
@@ -306,6 +314,7 @@ mod tests {
                 title: "=HYPERLINK(\"x\"), \"quoted\"".into(),
                 issuers: vec!["CQC".into(), "HSSIB".into()],
                 reach: "direct".into(),
+                published: None,
             }],
         };
         let csv = list.to_csv();

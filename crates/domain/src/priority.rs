@@ -9,8 +9,9 @@
 //! - reach: addressed to you directly (1), to another provider of your kind
 //!   (0.6), or about your setting nationally (0.35);
 //! - risk: the issuer's stated risk (critical 1 … low 0.15; not stated 0.4);
-//! - deadline: your own answer overdue (1) or due within 28 days (0.8),
-//!   already answered (0.2); otherwise recency, halving every two years;
+//! - deadline: your own answer overdue (1, fading to 0.5 as the report
+//!   ages) or due within 28 days (0.8), already answered (0.2); otherwise
+//!   recency, halving every two years;
 //! - support: each further body saying the same thing adds 0.5 (a group of
 //!   duplicates counts once, with every body behind it);
 //! - patient impact stated (1) or not (0); evidence strength; cost (cheap
@@ -338,7 +339,9 @@ pub fn parts(rec: &Recommendation, reach: &Reach, ctx: &Context<'_>) -> Parts {
                 why.push(format!(
                     "your response is overdue by {days} days (due {due})"
                 ));
-                r.deadline.overdue
+                // Long-lost answers fade to half: years of silence say more
+                // about the record than about this week's work.
+                r.deadline.overdue * (0.5 + 0.5 * recency(d.published, ctx))
             } else if !a.responses.is_empty() || a.status != AddresseeStatus::AwaitingResponse {
                 why.push("you have responded; the action remains".to_string());
                 r.deadline.answered
@@ -464,6 +467,8 @@ pub struct PriorityItem {
     pub issuers: Vec<String>,
     /// direct, same_kind or setting.
     pub reach: String,
+    /// When the best-placed recommendation was published.
+    pub published: Option<NaiveDate>,
 }
 
 /// Ranks the applicable recommendations, collapsing each group of duplicates
@@ -526,6 +531,7 @@ pub fn rank(
             title: recs[best].data.title.clone(),
             issuers: issuers.into_iter().collect(),
             reach: reach.label().to_string(),
+            published: recs[best].data.published,
         });
     };
     for g in groups {
@@ -544,7 +550,13 @@ pub fn rank(
             emit(vec![i], &mut items);
         }
     }
-    items.sort_by(|a, b| b.score.total_cmp(&a.score).then_with(|| a.ids.cmp(&b.ids)));
+    // Equal scores: the newer first.
+    items.sort_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| b.published.cmp(&a.published))
+            .then_with(|| a.ids.cmp(&b.ids))
+    });
     items
 }
 
