@@ -227,7 +227,37 @@ impl Authorized<'_> {
     }
 }
 
+const PLAN_HEADERS: [&str; 10] = [
+    "rank", "score", "ids", "title", "issuers", "reach", "why", "owner", "due", "status",
+];
+
 impl PriorityList {
+    /// The list as an action plan spreadsheet (XLSX): the CSV's columns,
+    /// with empty owner, due and status columns for the provider to fill in.
+    pub fn to_xlsx(&self) -> AppResult<Vec<u8>> {
+        let err = |e: rust_xlsxwriter::XlsxError| AppError::Internal(format!("xlsx: {e}"));
+        let mut book = rust_xlsxwriter::Workbook::new();
+        let sheet = book.add_worksheet();
+        sheet.set_name("Action plan").map_err(err)?;
+        for (c, h) in PLAN_HEADERS.iter().enumerate() {
+            sheet.write_string(0, c as u16, *h).map_err(err)?;
+        }
+        for (i, it) in self.items.iter().enumerate() {
+            let r = (i + 1) as u32;
+            sheet.write_number(r, 0, (i + 1) as f64).map_err(err)?;
+            sheet.write_number(r, 1, it.score).map_err(err)?;
+            // Strings, never formulas: a title starting with = stays text.
+            sheet.write_string(r, 2, it.ids.join(" ")).map_err(err)?;
+            sheet.write_string(r, 3, &it.title).map_err(err)?;
+            sheet
+                .write_string(r, 4, it.issuers.join(" "))
+                .map_err(err)?;
+            sheet.write_string(r, 5, &it.reach).map_err(err)?;
+            sheet.write_string(r, 6, it.why.join("; ")).map_err(err)?;
+        }
+        book.save_to_buffer().map_err(err)
+    }
+
     /// The list as an action plan (CSV): one row per item, best first.
     pub fn to_csv(&self) -> String {
         let cell = |s: &str| {
@@ -240,7 +270,8 @@ impl PriorityList {
             };
             format!("\"{}\"", t.replace('"', "\"\""))
         };
-        let mut out = String::from("rank,score,ids,title,issuers,reach,why,owner,due,status\n");
+        let mut out = PLAN_HEADERS.join(",");
+        out.push('\n');
         for (i, it) in self.items.iter().enumerate() {
             let row = [
                 (i + 1).to_string(),

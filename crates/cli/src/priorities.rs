@@ -16,6 +16,8 @@ pub enum PlanFormat {
     Text,
     Json,
     Csv,
+    /// A spreadsheet (needs --out).
+    Xlsx,
 }
 
 #[derive(Subcommand)]
@@ -145,6 +147,14 @@ pub async fn priorities(
             s
         }
         PlanFormat::Csv => list.to_csv(),
+        PlanFormat::Xlsx => {
+            if out.is_none() {
+                anyhow::bail!(
+                    "--format xlsx: needs --out FILE (a spreadsheet is not written to the terminal)"
+                );
+            }
+            String::new()
+        }
         PlanFormat::Text => {
             let mut s = format!(
                 "{} ({}), {} — {} applicable, as of {}\n",
@@ -163,10 +173,14 @@ pub async fn priorities(
             s
         }
     };
+    let bytes = match format {
+        PlanFormat::Xlsx => list.to_xlsx()?,
+        _ => text.into_bytes(),
+    };
     match out {
-        Some(path) => std::fs::write(&path, text)
+        Some(path) => std::fs::write(&path, bytes)
             .map_err(|e| anyhow::anyhow!("--out {}: cannot write: {e}", path.display()))?,
-        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        None => std::io::stdout().lock().write_all(&bytes)?,
     }
     Ok(())
 }

@@ -98,6 +98,24 @@ fn priority_lists_on_every_backend() {
         assert!(lines.next().unwrap().starts_with("rank,score,ids,title"));
         assert_eq!(lines.count(), 5);
 
+        let xlsx = db.dir.path().join("plan.xlsx");
+        ok(
+            &db,
+            &[
+                "priorities",
+                "--org",
+                "NMTH",
+                "--format",
+                "xlsx",
+                "--out",
+                xlsx.to_str().unwrap(),
+            ],
+        );
+        let bytes = std::fs::read(&xlsx).unwrap();
+        assert!(bytes.starts_with(b"PK"), "an XLSX file is a zip");
+        let e = fails(&db, &["priorities", "--org", "NMTH", "--format", "xlsx"]);
+        assert!(e.contains("--out"), "{e}");
+
         // Profiles: only the organisation itself; the list follows the profile.
         let e = fails(
             &db,

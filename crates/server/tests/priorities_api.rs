@@ -52,6 +52,15 @@ async fn priorities_and_profiles_over_http() {
     );
     assert_eq!(csv.text().await.unwrap().lines().count(), 4);
 
+    let x = app
+        .client
+        .get(app.url("/api/v1/organisations/AMBNH/priorities?format=xlsx"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(x.status(), StatusCode::OK);
+    assert!(x.bytes().await.unwrap().starts_with(b"PK"));
+
     for (q, word) in [
         ("limit=0", "limit"),
         ("format=pdf", "format"),

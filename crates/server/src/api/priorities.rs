@@ -83,7 +83,7 @@ fn org_code(raw: &str) -> ApiResult<OrgCode> {
 /// (judged by the similarity engine, or confirmed by a person) are one item
 /// listing every body behind them. The score and its reasons come from one
 /// documented function with its weights held as data (docs/priorities.md).
-/// `format=csv` answers the list as an action plan.
+/// `format=csv` or `format=xlsx` answers the list as an action plan.
 #[utoipa::path(
     get,
     path = "/organisations/{code}/priorities",
@@ -92,7 +92,7 @@ fn org_code(raw: &str) -> ApiResult<OrgCode> {
     params(
         ("code" = OrgCode, Path, description = "The provider's organisation code"),
         ("limit" = Option<usize>, Query, description = "How many items (1-500, default 50)"),
-        ("format" = Option<String>, Query, description = "json (default) or csv"),
+        ("format" = Option<String>, Query, description = "json (default), csv or xlsx (an action plan)"),
     ),
     security((), ("bearer" = [])),
     responses(
@@ -110,7 +110,7 @@ pub async fn priorities(
 ) -> ApiResult<Response> {
     let code = org_code(&code)?;
     let mut limit = 50usize;
-    let mut csv = false;
+    let mut format = "json".to_string();
     for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
         match k.as_ref() {
             "limit" => {
@@ -125,11 +125,10 @@ pub async fn priorities(
                     })?;
             }
             "format" => match v.as_ref() {
-                "json" => csv = false,
-                "csv" => csv = true,
+                "json" | "csv" | "xlsx" => format = v.to_string(),
                 other => {
                     return Err(ApiError::bad_input(format!(
-                        "parameter format: {other:?} is not json or csv"
+                        "parameter format: {other:?} is not json, csv or xlsx"
                     )));
                 }
             },
@@ -145,22 +144,36 @@ pub async fn priorities(
         .as_principal(principal)
         .priorities(&code, limit)
         .await?;
-    if csv {
-        let name = format!(
-            "attachment; filename=\"priorities-{code}-{}.csv\"",
+    let file = |ext: &str| {
+        format!(
+            "attachment; filename=\"priorities-{code}-{}.{ext}\"",
             list.as_of
-        );
-        return Ok((
+        )
+    };
+    match format.as_str() {
+        "csv" => Ok((
             StatusCode::OK,
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8".to_string()),
-                (header::CONTENT_DISPOSITION, name),
+                (header::CONTENT_DISPOSITION, file("csv")),
             ],
             list.to_csv(),
         )
-            .into_response());
+            .into_response()),
+        "xlsx" => Ok((
+            StatusCode::OK,
+            [
+                (
+                    header::CONTENT_TYPE,
+                    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+                ),
+                (header::CONTENT_DISPOSITION, file("xlsx")),
+            ],
+            list.to_xlsx()?,
+        )
+            .into_response()),
+        _ => Ok(Json(Priorities::from(list)).into_response()),
     }
-    Ok(Json(Priorities::from(list)).into_response())
 }
 
 /// A provider's profile.
