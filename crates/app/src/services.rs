@@ -27,6 +27,8 @@ pub struct Services {
     pub(crate) search: std::sync::OnceLock<Arc<concord_search::SearchIndex>>,
     /// The similarity index, built on first use (see `crate::similar`).
     pub(crate) similar: crate::similar::SimilarEngine,
+    /// The dashboard's fact table, built on first use (see `crate::dashboard`).
+    pub(crate) dashboard: crate::dashboard::DashboardEngine,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -152,6 +154,7 @@ impl Services {
             clock,
             search: Default::default(),
             similar: Default::default(),
+            dashboard: Default::default(),
         }
     }
 
@@ -289,6 +292,10 @@ impl Services {
         let actor = self
             .enforce_gate(actor, &new.data, false, override_gate)
             .await?;
+        // A published record always has a deadline (the issuer's period),
+        // filled after the quality gate has judged what the author wrote.
+        let mut new = new;
+        concord_domain::lifecycle::settle_deadline(&mut new.data, &self.rules_book().await?);
         Ok(self.store.create(&actor, new, self.clock.now()).await?)
     }
 
@@ -319,11 +326,13 @@ impl Services {
             obj.insert(k, v);
         }
         let mut data = data_from_json(value)?;
+        crate::lifecycle::keep_lifecycle(&current.data, &mut data)?;
         crate::links::add_mentioned(Some(&current.id), &mut data);
         let was_published = current.data.status == Lifecycle::Published;
         let actor = self
             .enforce_gate(actor, &data, was_published, override_gate)
             .await?;
+        concord_domain::lifecycle::settle_deadline(&mut data, &self.rules_book().await?);
         Ok(self
             .store
             .update(
@@ -451,10 +460,13 @@ impl Services {
         let origin: Vec<(String, usize)> =
             records.iter().map(|(f, r)| (f.clone(), r.row)).collect();
         let mut news: Vec<NewRecommendation> = records.into_iter().map(|(_, r)| r.new).collect();
-        // Ids mentioned in a text become suggested links (see `crate::links`).
+        // Ids mentioned in a text become suggested links (see `crate::links`);
+        // published records without a deadline get the issuer's period.
+        let rules = self.rules_book().await?;
         for n in &mut news {
             let own = crate::links::requested_id(&n.id).cloned();
             crate::links::add_mentioned(own.as_ref(), &mut n.data);
+            concord_domain::lifecycle::settle_deadline(&mut n.data, &rules);
         }
         let outcome = self
             .store
@@ -581,9 +593,11 @@ impl Services {
     /// Loads the built-in demo register (organisations and recommendations).
     pub(crate) async fn load_demo(&self, actor: &Actor) -> AppResult<ImportReport> {
         let mut demo = crate::demo::demo_set(self.clock.now())?;
+        let rules = self.rules_book().await?;
         for n in &mut demo.records {
             let own = crate::links::requested_id(&n.id).cloned();
             crate::links::add_mentioned(own.as_ref(), &mut n.data);
+            concord_domain::lifecycle::settle_deadline(&mut n.data, &rules);
         }
         let summary = self
             .store
@@ -596,6 +610,7 @@ impl Services {
                 &|_| {},
             )
             .await?;
+        self.load_demo_workstreams(actor).await?;
         Ok(ImportReport {
             imported: summary.imported,
             skipped: summary.skipped,

@@ -16,10 +16,16 @@ use concord_domain::{
     Lifecycle, OrgCode, OrgKind, OrgLevel, Organisation, ProviderKind, RecKind, RecommendationId,
 };
 
+mod dashboard;
+mod lifecycle;
+mod overdue;
+mod oversight;
+mod priorities;
 mod progress;
 mod search_cmd;
 mod show;
 mod similar;
+mod workstreams;
 
 const DEFAULT_DB: &str = "sqlite://concord.db";
 
@@ -58,6 +64,28 @@ enum Command {
     },
     /// Add records from files (idempotent: importing a file again adds nothing).
     Import(ImportArgs),
+    #[command(flatten)]
+    Lifecycle(lifecycle::MoveCommand),
+    /// The ranked, de-duplicated list of recommendations that apply to a provider.
+    Priorities {
+        /// The provider's organisation code.
+        #[arg(long)]
+        org: String,
+        /// JSON (as CONTRACT.md); same as --format json.
+        #[arg(long)]
+        json: bool,
+        /// text (default), json, or csv (an action plan).
+        #[arg(long, value_enum)]
+        format: Option<priorities::PlanFormat>,
+        #[arg(long, default_value_t = 50)]
+        limit: usize,
+        /// Write to this file instead of standard output.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// A provider's profile (kind, settings, region), from which its priorities follow.
+    #[command(subcommand)]
+    Profile(priorities::ProfileCommand),
     /// Write every recommendation with its addressees, links and responses.
     Export {
         #[arg(long, value_enum, default_value = "json")]
@@ -88,9 +116,18 @@ enum Command {
         /// JSON lines (default, fast) or one JSON array (importable as --format json).
         #[arg(long, value_enum, default_value = "jsonl")]
         format: GenFormat,
+        /// Exactly this many addressees per record (default: 1 to 4).
+        #[arg(long, value_parser = clap::value_parser!(u8).range(1..=20))]
+        addressees: Option<u8>,
     },
     /// Ranked full-text search, with counts by issuer, addressee, theme, setting, status and year.
     Search(search_cmd::SearchArgs),
+    /// Every addressee whose answer is past due and not received, as of today or --as-of.
+    Overdue(overdue::OverdueArgs),
+    /// The oversight dashboard: open, overdue, answered and implemented by issuer,
+    /// addressee, theme, setting and year; response times; the oldest overdue;
+    /// open recommendations and cost by kind of provider.
+    Dashboard(dashboard::DashboardArgs),
     /// Rebuild the search index from the database.
     Reindex,
     /// Write a consistent backup of the whole database.
@@ -119,6 +156,19 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Every suspected contradiction in the register (pairs a person
+    /// dismissed are left out; confirmed ones are marked).
+    Contradictions {
+        #[arg(long)]
+        json: bool,
+    },
+    /// What others say about one recommendation: also said by, contradicted
+    /// by, related (stored links and the engine's matches).
+    Related {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check drafts (a JSON file of one draft or an array; - for standard
     /// input) against the quality criteria. Exits 0 when the check ran, even
     /// if drafts fail criteria; 1 for input it cannot read.
@@ -139,6 +189,9 @@ enum Command {
     /// API tokens for organisations.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// The register of ongoing work: add, list, show, and preview overlaps.
+    #[command(subcommand)]
+    Workstream(workstreams::WorkstreamCommand),
 }
 
 #[derive(Args)]
@@ -202,6 +255,9 @@ enum OrgCommand {
         provider_kind: Option<String>,
         #[arg(long)]
         region: Option<String>,
+        /// Another name it goes by, for recognising it among addressees (repeatable).
+        #[arg(long = "alias")]
+        aliases: Vec<String>,
     },
     /// List organisations.
     List {
@@ -356,6 +412,24 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             drop(dir);
             result
         }
+        Command::Priorities {
+            org,
+            json,
+            format,
+            limit,
+            out,
+        } => {
+            let svc = open(&cli.db).await?;
+            priorities::priorities(&svc, operator(), &org, json, format, limit, out).await
+        }
+        Command::Profile(cmd) => {
+            let svc = open(&cli.db).await?;
+            priorities::profile(&svc, operator(), cmd).await
+        }
+        Command::Lifecycle(cmd) => {
+            let svc = open(&cli.db).await?;
+            lifecycle::run(&svc, operator(), cmd).await
+        }
         Command::Import(args) => {
             let dry_run = args.dry_run;
             import(&cli.db, args).await?;
@@ -368,6 +442,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Search(args) => {
             let services = open(&cli.db).await?;
             search_cmd::search(&services, &cli.db, cli.index_dir.as_deref(), args).await
+        }
+        Command::Overdue(args) => {
+            let services = open(&cli.db).await?;
+            overdue::overdue(&services, operator(), args).await
+        }
+        Command::Workstream(cmd) => {
+            let services = open(&cli.db).await?;
+            workstreams::run(&services, operator(), cmd).await
+        }
+        Command::Dashboard(args) => {
+            let services = open(&cli.db).await?;
+            dashboard::dashboard(&services, operator(), args).await
         }
         Command::Reindex => {
             let services = open(&cli.db).await?;
@@ -397,7 +483,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             out,
             vocab,
             format,
-        } => generate(count, seed, &out, vocab.as_deref(), format),
+            addressees,
+        } => generate(
+            count,
+            seed,
+            &out,
+            vocab.as_deref(),
+            format,
+            concord_ingest::GenOptions {
+                addressees: addressees.map(usize::from),
+            },
+        ),
         Command::Backup { file } => {
             let services = open(&cli.db).await?;
             let n = write_atomically(&file, |w| {
@@ -436,6 +532,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Duplicates { json } => {
             let svc = open(&cli.db).await?;
             similar::duplicates(&svc, &operator(), json).await
+        }
+        Command::Contradictions { json } => {
+            let svc = open(&cli.db).await?;
+            oversight::contradictions(&svc, &operator(), json).await
+        }
+        Command::Related { id, json } => {
+            let svc = open(&cli.db).await?;
+            oversight::related(&svc, &operator(), &id, json).await
         }
         Command::Restore { file } => {
             let f = std::fs::File::open(&file)
@@ -642,6 +746,7 @@ fn generate(
     out: &Path,
     vocab: Option<&Path>,
     format: GenFormat,
+    opts: concord_ingest::GenOptions,
 ) -> anyhow::Result<()> {
     let vocabulary = match vocab {
         Some(p) => {
@@ -653,7 +758,8 @@ fn generate(
     bar.set_length(count);
     write_atomically(out, |w| {
         let mut n = 0u64;
-        let records = concord_ingest::generate(usize::try_from(count)?, seed, &vocabulary);
+        let records =
+            concord_ingest::generate_with(usize::try_from(count)?, seed, &vocabulary, opts);
         match format {
             GenFormat::Jsonl => {
                 for rec in records {
@@ -698,6 +804,7 @@ async fn org(db: &str, cmd: OrgCommand) -> anyhow::Result<()> {
             level,
             provider_kind,
             region,
+            aliases,
         } => {
             let bad = |f: &str, e: String| anyhow::anyhow!("--{f}: {e}");
             let org = Organisation {
@@ -711,7 +818,11 @@ async fn org(db: &str, cmd: OrgCommand) -> anyhow::Result<()> {
                     .transpose()
                     .map_err(|e| bad("provider-kind", e))?,
                 region,
-                aliases: vec![],
+                aliases: aliases
+                    .iter()
+                    .map(|a| a.trim().to_string())
+                    .filter(|a| !a.is_empty())
+                    .collect(),
             };
             if org.name.is_empty() {
                 anyhow::bail!("--name: is empty");

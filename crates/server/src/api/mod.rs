@@ -8,12 +8,18 @@ use utoipa_axum::routes;
 use crate::AppState;
 
 pub mod check;
+pub mod dashboard;
 pub mod health;
+pub mod lifecycle;
 pub mod links;
 pub mod organisations;
+pub mod overdue;
+pub mod oversight;
+pub mod priorities;
 pub mod recommendations;
 pub mod search;
 pub mod similar;
+pub mod workstreams;
 
 /// Every `/api/v1` route, relative to `/api/v1`.
 pub fn routes() -> OpenApiRouter<AppState> {
@@ -21,11 +27,24 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(recommendations::list, recommendations::create))
         .routes(routes!(recommendations::get, recommendations::update))
         .routes(routes!(recommendations::history))
+        .routes(routes!(lifecycle::apply_move))
         .routes(routes!(links::assert))
         .routes(routes!(links::decide))
         .routes(routes!(search::search))
+        .routes(routes!(overdue::overdue))
+        .routes(routes!(dashboard::dashboard))
+        .routes(routes!(dashboard::dashboard_csv))
         .routes(routes!(organisations::list))
         .routes(routes!(organisations::get))
+        .routes(routes!(priorities::priorities))
+        .routes(routes!(priorities::get_profile, priorities::set_profile))
         .routes(routes!(check::check))
         .routes(routes!(similar::similar))
+        .routes(routes!(oversight::duplicates))
+        .routes(routes!(oversight::contradictions))
+        .routes(routes!(oversight::related))
+        .routes(routes!(oversight::decide))
+        .routes(routes!(workstreams::list, workstreams::create))
+        .routes(routes!(workstreams::get, workstreams::update))
+        .routes(routes!(workstreams::overlaps))
 }

@@ -7,7 +7,7 @@ use super::codec::{self, Val};
 use crate::{DraftVisibility, ListPage, Page, RecommendationFilter, Result};
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
-fn like_escape(s: &str) -> String {
+pub(crate) fn like_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     for c in s.chars() {
         if matches!(c, '%' | '_' | '\\') {
