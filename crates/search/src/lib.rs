@@ -15,6 +15,7 @@ pub mod analysis;
 mod index;
 pub mod query;
 pub mod schema;
+pub mod workstreams;
 
 pub use concord_store::{DraftVisibility, RecommendationFilter};
 pub use index::{CatchUp, SearchIndex, index_dir_for};

@@ -37,6 +37,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod pages;
 mod progress_html;
+mod related_html;
 pub mod workstream_pages;
 
 pub use error::{ApiError, ErrorBody};

@@ -19,10 +19,13 @@ use crate::error::ErrorBody;
     ),
     tags(
         (name = "recommendations", description = "Recommendations, their addressees, responses and links"),
+        (name = "lifecycle", description = "After publication, per addressee: responses, action plans, progress, the issuer's assessment, closure and escalation"),
         (name = "search", description = "Ranked full-text search with facet counts"),
+        (name = "dashboard", description = "Oversight figures: open, overdue, answered and implemented by issuer, addressee, theme, setting and year; response times; the oldest overdue; open recommendations and cost by kind of provider"),
         (name = "organisations", description = "Bodies that issue and receive recommendations"),
         (name = "quality", description = "Quality criteria: pass / warn / fail per criterion for draft recommendations"),
         (name = "similarity", description = "Recommendations that duplicate, support, contradict or relate to a text"),
+        (name = "workstreams", description = "The register of ongoing work at each body, and what new work overlaps"),
     ),
     components(schemas(ErrorBody)),
     modifiers(&BearerScheme),
