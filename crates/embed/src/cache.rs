@@ -1,0 +1,282 @@
+//! The vector cache: one vector per record, keyed by record id and a hash of
+//! the text it was computed from, in one file beside the search index
+//! (`concord.index` -> `concord.vectors`). Derived data: a missing, corrupt
+//! or stale file (another model stamp) is read as empty and rebuilt.
+//!
+//! File: `CONCORD-VECTORS 1\n`, the model stamp and a newline, then per
+//! record: id length (u32 LE), id bytes, text hash (u64 LE), [`DIM`] f32 LE.
+//! Written to a temporary file and renamed, so a crash leaves the old file.
+
+use std::collections::HashMap;
+use std::io::{BufWriter, Read, Write};
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::{DIM, EmbedError, Embedder, MODEL_STAMP};
+
+const MAGIC: &[u8] = b"CONCORD-VECTORS 1\n";
+
+/// Hash of the text a vector was computed from (first 8 bytes of SHA-256).
+pub fn text_hash(text: &str) -> u64 {
+    let d = Sha256::digest(text.as_bytes());
+    u64::from_le_bytes(d[..8].try_into().expect("8 bytes"))
+}
+
+/// The cache file beside a search index folder or database file:
+/// `concord.index` -> `concord.vectors`.
+pub fn cache_path_beside(index_or_db: &Path) -> PathBuf {
+    index_or_db.with_extension("vectors")
+}
+
+/// Vectors by record id.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct VectorCache {
+    entries: HashMap<String, (u64, Vec<f32>)>,
+}
+
+impl VectorCache {
+    pub fn new() -> Self {
+        VectorCache::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The vector of `id`, if it was computed from a text with this hash.
+    pub fn get(&self, id: &str, hash: u64) -> Option<&[f32]> {
+        self.entries
+            .get(id)
+            .filter(|(h, _)| *h == hash)
+            .map(|(_, v)| v.as_slice())
+    }
+
+    /// The vector of `id`, whatever text it came from.
+    pub fn vector(&self, id: &str) -> Option<&[f32]> {
+        self.entries.get(id).map(|(_, v)| v.as_slice())
+    }
+
+    pub fn insert(&mut self, id: &str, hash: u64, vector: Vec<f32>) {
+        assert_eq!(vector.len(), DIM, "a vector has {DIM} values");
+        self.entries.insert(id.to_string(), (hash, vector));
+    }
+
+    pub fn remove(&mut self, id: &str) {
+        self.entries.remove(id);
+    }
+
+    /// Keeps only the ids for which `keep` is true (records deleted from
+    /// the register drop out).
+    pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
+        self.entries.retain(|id, _| keep(id));
+    }
+
+    /// Ids and vectors, in no particular order.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &[f32])> {
+        self.entries
+            .iter()
+            .map(|(id, (_, v))| (id.as_str(), v.as_slice()))
+    }
+
+    /// Reads a cache file. A missing file, a file of another model stamp
+    /// or a damaged file reads as an empty cache (it is rebuilt).
+    pub fn load(path: &Path) -> VectorCache {
+        match Self::read(path) {
+            Ok(Some(c)) => c,
+            _ => VectorCache::new(),
+        }
+    }
+
+    fn read(path: &Path) -> std::io::Result<Option<VectorCache>> {
+        let mut bytes = Vec::new();
+        std::fs::File::open(path)?.read_to_end(&mut bytes)?;
+        let Some(rest) = bytes.strip_prefix(MAGIC) else {
+            return Ok(None);
+        };
+        let Some(nl) = rest.iter().position(|&b| b == b'\n') else {
+            return Ok(None);
+        };
+        if &rest[..nl] != MODEL_STAMP.as_bytes() {
+            return Ok(None);
+        }
+        let mut r = &rest[nl + 1..];
+        let mut cache = VectorCache::new();
+        let take = |r: &mut &[u8], n: usize| -> Option<Vec<u8>> {
+            if r.len() < n {
+                return None;
+            }
+            let (a, b) = r.split_at(n);
+            *r = b;
+            Some(a.to_vec())
+        };
+        while !r.is_empty() {
+            let Some(n) = take(&mut r, 4) else {
+                return Ok(None);
+            };
+            let n = u32::from_le_bytes(n.try_into().expect("4")) as usize;
+            let (Some(id), Some(h), Some(v)) =
+                (take(&mut r, n), take(&mut r, 8), take(&mut r, DIM * 4))
+            else {
+                return Ok(None);
+            };
+            let Ok(id) = String::from_utf8(id) else {
+                return Ok(None);
+            };
+            let h = u64::from_le_bytes(h.try_into().expect("8"));
+            let v = v
+                .chunks_exact(4)
+                .map(|c| f32::from_le_bytes(c.try_into().expect("4")))
+                .collect();
+            cache.entries.insert(id, (h, v));
+        }
+        Ok(Some(cache))
+    }
+
+    /// Writes the cache (temporary file, then rename).
+    pub fn save(&self, path: &Path) -> std::io::Result<()> {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)?;
+        }
+        let tmp = path.with_extension("vectors.tmp");
+        {
+            let mut w = BufWriter::new(std::fs::File::create(&tmp)?);
+            w.write_all(MAGIC)?;
+            w.write_all(MODEL_STAMP.as_bytes())?;
+            w.write_all(b"\n")?;
+            let mut ids: Vec<&String> = self.entries.keys().collect();
+            ids.sort();
+            for id in ids {
+                let (h, v) = &self.entries[id];
+                w.write_all(&(id.len() as u32).to_le_bytes())?;
+                w.write_all(id.as_bytes())?;
+                w.write_all(&h.to_le_bytes())?;
+                for x in v {
+                    w.write_all(&x.to_le_bytes())?;
+                }
+            }
+            w.into_inner().map_err(|e| e.into_error())?.sync_all()?;
+        }
+        std::fs::rename(&tmp, path)
+    }
+
+    /// The `k` cached records nearest to `query` (cosine; the vectors are
+    /// unit length), best first, ties by id. Brute force: 384 multiply-adds
+    /// per record.
+    pub fn nearest(&self, query: &[f32], k: usize) -> Vec<(String, f32)> {
+        let mut all: Vec<(&str, f32)> = self
+            .iter()
+            .map(|(id, v)| (id, v.iter().zip(query).map(|(a, b)| a * b).sum()))
+            .collect();
+        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
+        all.truncate(k);
+        all.into_iter().map(|(i, s)| (i.to_string(), s)).collect()
+    }
+}
+
+/// Fills the cache with the vectors it lacks or that are stale (text
+/// changed) for `records` (id, text), and drops ids not among them when
+/// `complete` is true (the records are the whole register). Returns how
+/// many vectors were computed. `progress` is called after each one (a
+/// background task can save every so often or stop early by returning
+/// false).
+pub fn refresh<'a>(
+    cache: &mut VectorCache,
+    embedder: &Embedder,
+    records: impl IntoIterator<Item = (&'a str, &'a str)>,
+    complete: bool,
+    mut progress: impl FnMut(&VectorCache, usize) -> bool,
+) -> Result<usize, EmbedError> {
+    let mut seen = std::collections::HashSet::new();
+    let mut done = 0;
+    for (id, text) in records {
+        if complete {
+            seen.insert(id.to_string());
+        }
+        let h = text_hash(text);
+        if cache.get(id, h).is_some() {
+            continue;
+        }
+        let v = embedder.embed(text)?;
+        cache.insert(id, h, v);
+        done += 1;
+        if !progress(cache, done) {
+            return Ok(done);
+        }
+    }
+    if complete {
+        cache.retain(|id| seen.contains(id));
+    }
+    Ok(done)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unit(i: usize) -> Vec<f32> {
+        let mut v = vec![0.0; DIM];
+        v[i] = 1.0;
+        v
+    }
+
+    #[test]
+    fn a_saved_cache_reads_back_the_same() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("concord.vectors");
+        let mut c = VectorCache::new();
+        c.insert("NICE-2024-0001", text_hash("a"), unit(3));
+        c.insert("PFD-2021-0836", text_hash("b"), unit(7));
+        c.save(&path).unwrap();
+        let back = VectorCache::load(&path);
+        assert_eq!(back, c);
+        assert_eq!(
+            back.get("NICE-2024-0001", text_hash("a")),
+            Some(&unit(3)[..])
+        );
+        // A changed text makes the vector stale.
+        assert_eq!(back.get("NICE-2024-0001", text_hash("a!")), None);
+    }
+
+    #[test]
+    fn a_missing_damaged_or_foreign_file_reads_as_empty() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("x.vectors");
+        assert!(VectorCache::load(&path).is_empty());
+        let mut c = VectorCache::new();
+        c.insert("A", 1, unit(0));
+        c.save(&path).unwrap();
+        let mut bytes = std::fs::read(&path).unwrap();
+        bytes.truncate(bytes.len() - 3);
+        std::fs::write(&path, &bytes).unwrap();
+        assert!(VectorCache::load(&path).is_empty(), "truncated file");
+        let other = [MAGIC, b"another model\n"].concat();
+        std::fs::write(&path, other).unwrap();
+        assert!(VectorCache::load(&path).is_empty(), "other stamp");
+    }
+
+    #[test]
+    fn nearest_ranks_by_cosine_then_id() {
+        let mut c = VectorCache::new();
+        c.insert("B", 0, unit(1));
+        c.insert("A", 0, unit(1));
+        c.insert("C", 0, unit(2));
+        let q = unit(1);
+        let got = c.nearest(&q, 2);
+        assert_eq!(got[0].0, "A");
+        assert_eq!(got[1].0, "B");
+        assert!((got[0].1 - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn cache_sits_beside_the_index() {
+        assert_eq!(
+            cache_path_beside(Path::new("/d/concord.index")),
+            PathBuf::from("/d/concord.vectors")
+        );
+    }
+}

@@ -1,0 +1,213 @@
+//! Meaning as an extra signal (optional): the cosine of two sentence
+//! embeddings (all-MiniLM-L6-v2, computed by `concord-embed`) combined with
+//! the lexical verdict. Pure: the caller brings the vectors' cosine.
+//!
+//! What the cosine can and cannot say: it is high for two texts about the
+//! same thing in other words, so it lifts a paraphrase the lexical score
+//! calls "supports" or "related" to a duplicate, and it lets a pair that
+//! shares few words be "related". It is as high for "give oxygen" as for
+//! "do not give oxygen", so it never makes or unmakes a contradiction: the
+//! lexical cues decide that.
+
+use crate::index::{Match, Relation};
+
+/// Thresholds on the embedding cosine (all-MiniLM-L6-v2; read off
+/// tests/pairs.json, see docs/similarity.md: duplicates there score 0.53 to
+/// 0.94, contradictions 0.47 to 0.91, supporting pairs 0.52 to 0.75,
+/// related 0.43 to 0.73, unrelated controls -0.16 to 0.24).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    /// A lexical "supports"/"related" pair at or above this is a duplicate
+    /// (a paraphrase: no supporting or related pair of the set comes near).
+    pub duplicate: f32,
+    /// ... provided the lexical score is at least this (some shared words).
+    pub duplicate_lexical_min: f32,
+    /// A lexical duplicate below this is demoted to "supports".
+    pub demote_below: f32,
+    /// A lexical "supports" below this is only "related" (same setting,
+    /// another ask).
+    pub supports_min: f32,
+    /// A lexical "related" at or above this is "supports" (the same ask in
+    /// few shared words).
+    pub supports_from_related: f32,
+    /// A pair the lexical score calls unrelated is "related" at or above this.
+    pub related: f32,
+}
+
+pub const THRESHOLDS: Thresholds = Thresholds {
+    duplicate: 0.85,
+    duplicate_lexical_min: 0.20,
+    demote_below: 0.45,
+    supports_min: 0.50,
+    supports_from_related: 0.55,
+    related: 0.60,
+};
+
+/// The verdict on a pair with the cosine of their embeddings: the lexical
+/// verdict (score, relation, reason) as [`crate::Index::relation`] gives
+/// it, adjusted. Contradictions are left as they are.
+pub fn combine(
+    lexical: Option<(f64, Relation, String)>,
+    cos: f32,
+    t: &Thresholds,
+) -> Option<(f64, Relation, String)> {
+    let meaning = format!("close in meaning (cosine {cos:.2})");
+    match lexical {
+        Some((s, Relation::Contradicts, why)) => Some((s, Relation::Contradicts, why)),
+        Some((s, Relation::Duplicate, why)) if cos < t.demote_below => Some((
+            s,
+            Relation::Supports,
+            format!("{why}; but far in meaning (cosine {cos:.2})"),
+        )),
+        Some((s, Relation::Supports | Relation::Related, why))
+            if cos >= t.duplicate && s >= f64::from(t.duplicate_lexical_min) =>
+        {
+            Some((
+                s.max(f64::from(cos)),
+                Relation::Duplicate,
+                format!("{meaning}; {why}"),
+            ))
+        }
+        Some((s, Relation::Supports, why)) if cos < t.supports_min => Some((
+            s,
+            Relation::Related,
+            format!("{why}; but another ask (cosine {cos:.2})"),
+        )),
+        Some((s, Relation::Related, why)) if cos >= t.supports_from_related => {
+            Some((s, Relation::Supports, format!("{meaning}; {why}")))
+        }
+        Some(v) => Some(v),
+        None if cos >= t.related => Some((f64::from(cos) * 0.5, Relation::Related, meaning)),
+        None => None,
+    }
+}
+
+/// Lexical matches for one query, adjusted by the cosine of each matched
+/// record (`cosine_of(id)`, None when its vector is not computed yet), then
+/// joined by the nearest records in meaning (`nearest`: id and cosine) that
+/// the lexical stage did not find. Best first, at most `limit`.
+pub fn merge(
+    lexical: Vec<Match>,
+    cosine_of: impl Fn(&str) -> Option<f32>,
+    nearest: &[(String, f32)],
+    limit: usize,
+    t: &Thresholds,
+) -> Vec<Match> {
+    let mut out: Vec<Match> = lexical
+        .into_iter()
+        .map(|m| {
+            let Some(cos) = cosine_of(&m.id) else {
+                return m;
+            };
+            let rel = relation_of(m.relation);
+            match combine(Some((m.score, rel, m.reason.clone())), cos, t) {
+                Some((score, r, reason)) => Match {
+                    id: m.id,
+                    score: (score * 1000.0).round() / 1000.0,
+                    relation: r.as_str(),
+                    reason,
+                },
+                None => m,
+            }
+        })
+        .collect();
+    for (id, cos) in nearest {
+        if out.iter().any(|m| &m.id == id) {
+            continue;
+        }
+        if let Some((score, r, reason)) = combine(None, *cos, t) {
+            out.push(Match {
+                id: id.clone(),
+                score: (score * 1000.0).round() / 1000.0,
+                relation: r.as_str(),
+                reason,
+            });
+        }
+    }
+    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+    out.truncate(limit);
+    out
+}
+
+fn relation_of(s: &str) -> Relation {
+    match s {
+        "duplicate" => Relation::Duplicate,
+        "supports" => Relation::Supports,
+        "contradicts" => Relation::Contradicts,
+        _ => Relation::Related,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lex(s: f64, r: Relation) -> Option<(f64, Relation, String)> {
+        Some((s, r, "lexical".into()))
+    }
+
+    #[test]
+    fn a_paraphrase_with_some_shared_words_becomes_a_duplicate() {
+        let got = combine(lex(0.27, Relation::Supports), 0.88, &THRESHOLDS).unwrap();
+        assert_eq!(got.1, Relation::Duplicate);
+        assert!(got.2.contains("close in meaning"), "{}", got.2);
+        // Too few shared words: meaning alone does not make a duplicate.
+        let got = combine(lex(0.15, Relation::Related), 0.88, &THRESHOLDS).unwrap();
+        assert_eq!(got.1, Relation::Supports);
+    }
+
+    #[test]
+    fn supports_and_related_follow_the_meaning() {
+        let got = combine(lex(0.3, Relation::Supports), 0.42, &THRESHOLDS).unwrap();
+        assert_eq!(got.1, Relation::Related);
+        let got = combine(lex(0.3, Relation::Supports), 0.7, &THRESHOLDS).unwrap();
+        assert_eq!(got.1, Relation::Supports);
+        let got = combine(lex(0.2, Relation::Related), 0.6, &THRESHOLDS).unwrap();
+        assert_eq!(got.1, Relation::Supports);
+        let got = combine(lex(0.2, Relation::Related), 0.45, &THRESHOLDS).unwrap();
+        assert_eq!(got.1, Relation::Related);
+    }
+
+    #[test]
+    fn contradictions_are_left_to_the_lexical_cues() {
+        for cos in [0.1, 0.5, 0.95] {
+            let got = combine(lex(0.4, Relation::Contradicts), cos, &THRESHOLDS).unwrap();
+            assert_eq!(got.1, Relation::Contradicts);
+        }
+    }
+
+    #[test]
+    fn a_duplicate_far_in_meaning_is_demoted_and_unrelated_close_is_related() {
+        let got = combine(lex(0.4, Relation::Duplicate), 0.2, &THRESHOLDS).unwrap();
+        assert_eq!(got.1, Relation::Supports);
+        assert_eq!(combine(None, 0.3, &THRESHOLDS), None);
+        assert_eq!(
+            combine(None, 0.7, &THRESHOLDS).unwrap().1,
+            Relation::Related
+        );
+    }
+
+    #[test]
+    fn merge_adds_neighbours_in_meaning_and_keeps_the_order() {
+        let lexical = vec![Match {
+            id: "A".into(),
+            score: 0.3,
+            relation: "supports",
+            reason: "shares".into(),
+        }];
+        let nearest = vec![
+            ("A".to_string(), 0.9),
+            ("B".to_string(), 0.65),
+            ("C".to_string(), 0.2),
+        ];
+        let got = merge(
+            lexical,
+            |id| (id == "A").then_some(0.9),
+            &nearest,
+            10,
+            &THRESHOLDS,
+        );
+        let ids: Vec<(&str, &str)> = got.iter().map(|m| (m.id.as_str(), m.relation)).collect();
+        assert_eq!(ids, vec![("A", "duplicate"), ("B", "related")]);
+    }
+}
