@@ -690,6 +690,18 @@ struct Gen<'v> {
     recent: Vec<(String, String, Vec<String>, RecommendationId)>,
     remaining: usize,
     weights_total: u32,
+    opts: GenOptions,
+    /// A second stream for the lifecycle (acceptance, implementation,
+    /// assessment, closure), so that adding it left the records' other
+    /// fields as they were for a seed.
+    life: StdRng,
+}
+
+/// Choices beyond the seed.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GenOptions {
+    /// Exactly this many addressees per record (default: 1 to 4).
+    pub addressees: Option<usize>,
 }
 
 /// The last day of the corpus: responses are only generated before it, so
@@ -724,6 +736,44 @@ impl Gen<'_> {
         let place = pick(&mut self.rng, PLACES);
         let kind = pick(&mut self.rng, PROVIDER_KINDS);
         (format!("{place} {kind}"), None)
+    }
+
+    /// Draws one addressee (skipped if its name is empty or already there),
+    /// with a response for some of those whose answer fell due.
+    fn one_addressee(
+        &mut self,
+        issuer: &Issuer,
+        published: NaiveDate,
+        due: NaiveDate,
+        addressees: &mut Vec<Addressee>,
+    ) {
+        let (name, org) = self.addressee_name(issuer);
+        if name.is_empty() || addressees.iter().any(|a| a.name == name) {
+            return;
+        }
+        let rng = &mut self.rng;
+        let mut a = Addressee {
+            name: name.clone(),
+            org,
+            status: AddresseeStatus::AwaitingResponse,
+            due: Some(due),
+            responses: Vec::new(),
+            ..Default::default()
+        };
+        if due < as_of() && rng.random_bool(0.55) {
+            let received = published + Duration::days(rng.random_range(7..issuer.days + 90));
+            if received <= as_of() {
+                a.responses.push(Response {
+                    received: Some(received),
+                    respondent: Some(name),
+                    url: None,
+                    text: Some(pick(rng, RESPONSES).to_string()),
+                    ..Default::default()
+                });
+                a.status = AddresseeStatus::ResponseReceived;
+            }
+        }
+        addressees.push(a);
     }
 
     fn next_record(&mut self) -> Recommendation {
@@ -814,33 +864,17 @@ impl Gen<'_> {
         let n_addr = rng.random_range(1..=4);
         let mut addressees: Vec<Addressee> = Vec::new();
         for _ in 0..n_addr {
-            let (name, org) = self.addressee_name(issuer);
-            if name.is_empty() || addressees.iter().any(|a| a.name == name) {
-                continue;
+            self.one_addressee(issuer, published, due, &mut addressees);
+        }
+        // A fixed number of addressees (benchmarks): drop the extra ones, or
+        // draw more (a few tries, as names may repeat).
+        if let Some(want) = self.opts.addressees {
+            addressees.truncate(want);
+            let mut tries = 0;
+            while addressees.len() < want && tries < want * 20 {
+                self.one_addressee(issuer, published, due, &mut addressees);
+                tries += 1;
             }
-            let rng = &mut self.rng;
-            let mut a = Addressee {
-                name: name.clone(),
-                org,
-                status: AddresseeStatus::AwaitingResponse,
-                due: Some(due),
-                responses: Vec::new(),
-                ..Default::default()
-            };
-            if due < as_of() && rng.random_bool(0.55) {
-                let received = published + Duration::days(rng.random_range(7..issuer.days + 90));
-                if received <= as_of() {
-                    a.responses.push(Response {
-                        received: Some(received),
-                        respondent: Some(name),
-                        url: None,
-                        text: Some(pick(rng, RESPONSES).to_string()),
-                        ..Default::default()
-                    });
-                    a.status = AddresseeStatus::ResponseReceived;
-                }
-            }
-            addressees.push(a);
         }
         let rng = &mut self.rng;
         let status = match rng.random_range(0..100) {
@@ -924,7 +958,7 @@ impl Gen<'_> {
         };
         let local_ref =
             (issuer.code == "PFD" || rng.random_bool(0.5)).then(|| format!("{year}-{:04}", id.seq));
-        let data = RecommendationData {
+        let mut data = RecommendationData {
             local_ref: local_ref.clone(),
             kind,
             issuer: code,
@@ -977,6 +1011,7 @@ impl Gen<'_> {
             response_deadline: Some(due),
             links,
         };
+        lifecycle(&mut self.life, &mut data);
         if self.recent.len() < 256 {
             self.recent.push((title, text, themes, id.clone()));
         } else {
@@ -1009,12 +1044,110 @@ impl Iterator for Gen<'_> {
     }
 }
 
+/// What happened after each answer, drawn from the lifecycle stream: the
+/// addressee's acceptance, its progress, the issuer's assessment and closure,
+/// and a few addressees set aside or not required to answer. Every date is on
+/// or before the corpus's last day.
+fn lifecycle(rng: &mut StdRng, data: &mut RecommendationData) {
+    use concord_domain::lifecycle::{
+        Acceptance, Assessment, AssessmentRecord, Closure, ClosureReason, Implementation,
+    };
+    let end = as_of();
+    let issuer = data.issuer.to_string();
+    for a in &mut data.addressees {
+        let Some(received) = a.responses.first().and_then(|r| r.received) else {
+            match rng.random_range(0..100) {
+                0 | 1 => a.status = AddresseeStatus::NotRequired,
+                2 => a.status = AddresseeStatus::Dormant,
+                _ => {}
+            }
+            continue;
+        };
+        let acceptance = match rng.random_range(0..100) {
+            0..55 => Acceptance::Accepted,
+            55..70 => Acceptance::AcceptedInPrinciple,
+            70..85 => Acceptance::PartlyAccepted,
+            85..95 => Acceptance::NotAccepted,
+            _ => Acceptance::SupportInstead,
+        };
+        a.acceptance = Some(acceptance);
+        if let Some(r) = a.responses.first_mut() {
+            r.acceptance = Some(acceptance);
+            if !acceptance.commits_to_action() {
+                r.reasons = Some("The action is already covered by national guidance.".into());
+            }
+        }
+        let later = |rng: &mut StdRng, days: i64| {
+            let d = received + Duration::days(rng.random_range(1..days));
+            (d <= end).then_some(d)
+        };
+        if acceptance.commits_to_action() {
+            let done = match rng.random_range(0..100) {
+                0..20 => Implementation::NotStarted,
+                20..55 => Implementation::InProgress,
+                55..75 => Implementation::SubstantiallyProgressed,
+                _ => Implementation::Implemented,
+            };
+            a.implementation = Some(done);
+            if done == Implementation::Implemented
+                && rng.random_bool(0.5)
+                && let Some(on) = later(rng, 400)
+            {
+                a.closure = Some(Closure {
+                    reason: ClosureReason::Implemented,
+                    note: None,
+                    on,
+                    by: Some(issuer.clone()),
+                });
+                a.status = AddresseeStatus::Closed;
+                continue;
+            }
+        } else if rng.random_bool(0.3)
+            && let Some(on) = later(rng, 200)
+        {
+            a.closure = Some(Closure {
+                reason: ClosureReason::NotImplemented,
+                note: Some("The addressee did not accept the recommendation.".into()),
+                on,
+                by: Some(issuer.clone()),
+            });
+            a.status = AddresseeStatus::Closed;
+            continue;
+        }
+        if rng.random_bool(0.3)
+            && let Some(on) = later(rng, 120)
+        {
+            let verdict = *Assessment::ALL
+                .choose(rng)
+                .unwrap_or(&Assessment::FullySatisfactory);
+            a.assessment = Some(AssessmentRecord {
+                verdict,
+                comment: (verdict != Assessment::FullySatisfactory)
+                    .then(|| "The response does not yet show how the risk is reduced.".into()),
+                on,
+                by: Some(issuer.clone()),
+            });
+            a.status = AddresseeStatus::Assessed;
+        }
+    }
+}
+
 /// `count` synthetic recommendations, the same ones for the same seed and
 /// vocabulary. Produced one at a time: write them out as they come.
 pub fn generate(
     count: usize,
     seed: u64,
     vocab: &Vocabulary,
+) -> impl Iterator<Item = Recommendation> + '_ {
+    generate_with(count, seed, vocab, GenOptions::default())
+}
+
+/// As [`generate`], with options.
+pub fn generate_with(
+    count: usize,
+    seed: u64,
+    vocab: &Vocabulary,
+    opts: GenOptions,
 ) -> impl Iterator<Item = Recommendation> + '_ {
     Gen {
         rng: StdRng::seed_from_u64(seed),
@@ -1023,6 +1156,8 @@ pub fn generate(
         recent: Vec::new(),
         remaining: count,
         weights_total: ISSUERS.iter().map(|i| i.weight).sum(),
+        opts,
+        life: StdRng::seed_from_u64(seed ^ 0x11fe_c7c1_e000_0001),
     }
 }
 
@@ -1063,6 +1198,29 @@ mod tests {
             a.iter()
                 .any(|r| r.data.addressees.iter().any(|x| !x.responses.is_empty()))
         );
+        // The lifecycle: every state the dashboard counts occurs.
+        let states: std::collections::HashSet<AddresseeStatus> = a
+            .iter()
+            .flat_map(|r| r.data.addressees.iter().map(|x| x.status))
+            .collect();
+        assert_eq!(states.len(), AddresseeStatus::ALL.len(), "{states:?}");
+        assert!(a.iter().any(|r| r.data.addressees.iter().any(|x| {
+            x.implementation == Some(concord_domain::lifecycle::Implementation::Implemented)
+        })));
+    }
+
+    #[test]
+    fn a_fixed_number_of_addressees_on_request() {
+        let v = Vocabulary::built_in();
+        let opts = GenOptions {
+            addressees: Some(3),
+        };
+        let a: Vec<Recommendation> = generate_with(2000, 3, &v, opts.clone()).collect();
+        assert!(a.iter().all(|r| r.data.addressees.len() == 3));
+        assert_eq!(a, generate_with(2000, 3, &v, opts).collect::<Vec<_>>());
+        // The default stream is untouched by the option's existence.
+        let d: Vec<Recommendation> = generate(50, 3, &v).collect();
+        assert_eq!(a[0].id, d[0].id);
     }
 
     #[test]

@@ -40,8 +40,9 @@ mod table;
 mod xlsx;
 
 pub use csv_format::{CsvWriter, write_csv};
-pub use generate::{Vocabulary, generate};
+pub use generate::{GenOptions, Vocabulary, generate, generate_with};
 pub use json::{JsonLinesWriter, JsonWriter, parse_json_stream, write_json, write_json_lines};
+pub use pfd::NO_CONCERNS_TEXT;
 pub use table::COLUMNS;
 pub use xlsx::{XlsxWriter, write_xlsx};
 

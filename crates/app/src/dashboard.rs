@@ -1,0 +1,234 @@
+//! The oversight dashboard as a use case.
+//!
+//! Its figures come from a fact table (`concord_domain::dashboard`): derived
+//! data, built from the database by one lean read on first use, then kept
+//! in step from the outbox before every answer, exactly like the similarity
+//! index. Nothing is stored, so there is nothing to rebuild on disk: a
+//! restart (or `concord reindex`, through [`Authorized::dashboard_rebuild`])
+//! builds it again.
+//!
+//! The dashboard is public information: every caller, signed in or not,
+//! sees the same figures, and drafts never count.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::NaiveDate;
+use concord_domain::dashboard::{Dashboard, DashboardQuery, FactTable, RecFacts};
+use concord_domain::lifecycle::RulesBook;
+use concord_domain::{OrgCode, RecommendationId};
+
+use crate::access::Authorized;
+use crate::error::{AppError, AppResult};
+use crate::services::Services;
+
+/// A backlog longer than this is caught up by reading everything again.
+const REBUILD_BACKLOG: usize = 20_000;
+/// Records per read while building.
+const BUILD_BATCH: usize = 20_000;
+
+struct State {
+    table: FactTable,
+    /// The last outbox row applied (None: not built yet).
+    seq: Option<i64>,
+    built_in: Option<Duration>,
+}
+
+/// The services' handle on the fact table, shared by every clone.
+#[derive(Clone)]
+pub(crate) struct DashboardEngine(Arc<tokio::sync::Mutex<State>>);
+
+impl Default for DashboardEngine {
+    fn default() -> Self {
+        DashboardEngine(Arc::new(tokio::sync::Mutex::new(State {
+            table: FactTable::new(),
+            seq: None,
+            built_in: None,
+        })))
+    }
+}
+
+/// What a caller asks of the dashboard (all optional but the date).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DashboardRequest {
+    pub issuer: Option<String>,
+    pub theme: Option<String>,
+    pub setting: Option<String>,
+    pub year: Option<i32>,
+    /// Default: today in England.
+    pub as_of: Option<NaiveDate>,
+    /// Every addressee row rather than the busiest 50 (CSV).
+    pub all_addressees: bool,
+}
+
+/// The size and build time of the fact table (for `--timing` and benchmarks).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DashboardStats {
+    pub recommendations: usize,
+    pub items: usize,
+    pub approx_bytes: usize,
+    pub built_in: Option<Duration>,
+}
+
+/// Longest text filter accepted.
+const MAX_FILTER: usize = 200;
+
+fn tidy(field: &str, v: &Option<String>) -> AppResult<Option<String>> {
+    let Some(v) = v else { return Ok(None) };
+    let t = v.trim();
+    if t.is_empty() {
+        return Ok(None);
+    }
+    if t.len() > MAX_FILTER || t.chars().any(char::is_control) {
+        return Err(AppError::BadInput(format!(
+            "{field}: must be at most {MAX_FILTER} characters of text"
+        )));
+    }
+    Ok(Some(t.to_string()))
+}
+
+impl Services {
+    fn rules(&self) -> RulesBook {
+        RulesBook::builtin()
+    }
+
+    async fn build_facts(&self) -> AppResult<(FactTable, i64, Duration)> {
+        let started = Instant::now();
+        let store = self.store();
+        // Note where the outbox ends first, then read every record: a change
+        // made meanwhile is applied again afterwards (idempotent).
+        let mut last = 0i64;
+        loop {
+            let rows = store.outbox_after(last, 10_000).await?;
+            match rows.last() {
+                Some(r) => last = r.seq,
+                None => break,
+            }
+        }
+        let mut table = FactTable::new();
+        table.set_organisations(&store.organisations().await?);
+        store
+            .dashboard_facts(&self.rules(), BUILD_BATCH, &mut |batch| {
+                for f in &batch {
+                    table.upsert(f);
+                }
+            })
+            .await?;
+        Ok((table, last, started.elapsed()))
+    }
+
+    /// The fact table, built on first use and caught up from the outbox.
+    async fn dashboard_ready(&self) -> AppResult<tokio::sync::OwnedMutexGuard<State>> {
+        let mut st = self.dashboard.0.clone().lock_owned().await;
+        let store = self.store();
+        if let Some(after) = st.seq {
+            let backlog = store
+                .outbox_after(after, REBUILD_BACKLOG as u32 + 1)
+                .await?;
+            if backlog.len() > REBUILD_BACKLOG {
+                st.seq = None;
+            }
+        }
+        if st.seq.is_none() {
+            let (table, last, took) = self.build_facts().await?;
+            st.table = table;
+            st.seq = Some(last);
+            st.built_in = Some(took);
+        }
+        let rules = self.rules();
+        loop {
+            let after = st.seq.unwrap_or(0);
+            let rows = store.outbox_after(after, 1000).await?;
+            if rows.is_empty() {
+                break;
+            }
+            for row in &rows {
+                if row.entity == "recommendation" {
+                    let rec = match RecommendationId::parse(&row.entity_id) {
+                        Ok(id) => store.get(&id).await?,
+                        Err(_) => None,
+                    };
+                    match rec {
+                        Some(rec) => {
+                            st.table
+                                .upsert(&RecFacts::of(&rec.id.to_string(), &rec.data, &rules))
+                        }
+                        None => st.table.remove(&row.entity_id),
+                    }
+                }
+                st.seq = Some(row.seq);
+            }
+        }
+        // Organisations are few; their kinds decide the landing figures.
+        st.table.set_organisations(&store.organisations().await?);
+        Ok(st)
+    }
+}
+
+impl Authorized<'_> {
+    /// Every figure of the oversight dashboard. Anyone may ask: it counts
+    /// only what is published (drafts never count). An unregistered issuer
+    /// is refused, as in search; an unknown theme or setting gives empty
+    /// figures.
+    pub async fn dashboard(&self, req: &DashboardRequest) -> AppResult<Dashboard> {
+        let svc = self.services();
+        let issuer = match tidy("issuer", &req.issuer)? {
+            Some(i) => {
+                let code =
+                    OrgCode::parse(&i).map_err(|e| AppError::BadInput(format!("issuer: {e}")))?;
+                if svc.organisation(&code).await?.is_none() {
+                    return Err(AppError::BadInput(format!(
+                        "issuer: {code} is not a registered organisation"
+                    )));
+                }
+                Some(code.to_string())
+            }
+            None => None,
+        };
+        if let Some(y) = req.year
+            && !(1900..=2200).contains(&y)
+        {
+            return Err(AppError::BadInput(format!(
+                "year: {y} is not a year between 1900 and 2200"
+            )));
+        }
+        let q = DashboardQuery {
+            issuer,
+            theme: tidy("theme", &req.theme)?,
+            setting: tidy("setting", &req.setting)?,
+            year: req.year,
+            as_of: req.as_of.unwrap_or_else(|| svc.clock().today()),
+            addressee_limit: if req.all_addressees {
+                None
+            } else {
+                Some(concord_domain::dashboard::DEFAULT_ADDRESSEE_ROWS)
+            },
+        };
+        let st = svc.dashboard_ready().await?;
+        Ok(st.table.figures(&q))
+    }
+
+    /// The fact table's size and how long it took to build (building it if
+    /// it was not).
+    pub async fn dashboard_stats(&self) -> AppResult<DashboardStats> {
+        let st = self.services().dashboard_ready().await?;
+        Ok(DashboardStats {
+            recommendations: st.table.len(),
+            items: st.table.items(),
+            approx_bytes: st.table.approx_bytes(),
+            built_in: st.built_in,
+        })
+    }
+
+    /// Builds the fact table again from the database (`concord reindex`):
+    /// for operators.
+    pub async fn dashboard_rebuild(&self) -> AppResult<usize> {
+        self.require_operator("rebuilding the dashboard's figures")?;
+        let svc = self.services();
+        {
+            let mut st = svc.dashboard.0.clone().lock_owned().await;
+            st.seq = None;
+        }
+        Ok(svc.dashboard_ready().await?.table.len())
+    }
+}
