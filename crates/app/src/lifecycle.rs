@@ -3,7 +3,7 @@
 //! ([`concord_domain::lifecycle`]); here we load, check who is asking, apply,
 //! and store with an audit event named for the move.
 
-use concord_domain::lifecycle::{self, Move, MoveError, RulesBook, Standing};
+use concord_domain::lifecycle::{self, Move, MoveError, Standing};
 use concord_domain::{
     Addressee, AddresseeStatus, Recommendation, RecommendationData, RecommendationId,
 };
@@ -105,7 +105,7 @@ impl Authorized<'_> {
     ) -> AppResult<Recommendation> {
         self.require_writer()?;
         let svc = self.services();
-        let book = RulesBook::builtin();
+        let book = svc.rules_book().await?;
         let mut attempt = 0;
         loop {
             attempt += 1;

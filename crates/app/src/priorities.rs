@@ -7,7 +7,6 @@
 use std::collections::{BTreeMap, HashMap};
 
 use chrono::NaiveDate;
-use concord_domain::lifecycle::RulesBook;
 use concord_domain::priority::{self, Context, PriorityItem, PriorityRules, ProviderProfile};
 use concord_domain::{Lifecycle, LinkKind, LinkState, OrgCode, Recommendation};
 use concord_store::{Page, RecommendationFilter};
@@ -91,7 +90,7 @@ impl Authorized<'_> {
         let known = self.organisation(org).await?;
         let svc = self.services();
         let rules = PriorityRules::builtin();
-        let deadlines = RulesBook::builtin();
+        let deadlines = svc.rules_book().await?;
         let orgs = svc.store().organisations().await?;
         let provider_kinds: BTreeMap<OrgCode, _> = orgs
             .iter()

@@ -279,13 +279,13 @@ pub fn applies(rec: &Recommendation, ctx: &Context<'_>) -> Option<Reach> {
     };
     for s in &d.settings {
         let s = s.trim().to_lowercase();
-        if settings.iter().any(|x| *x == s) {
+        if settings.contains(&s) {
             return Some(Reach::Setting(format!("setting: {s}")));
         }
     }
     for t in &d.themes {
         let t = t.trim().to_lowercase();
-        if vocab.themes.iter().any(|x| *x == t) {
+        if vocab.themes.contains(&t) {
             return Some(Reach::Setting(format!("theme: {t}")));
         }
     }
@@ -335,7 +335,7 @@ pub fn parts(rec: &Recommendation, reach: &Reach, ctx: &Context<'_>) -> Parts {
         Reach::Direct(i) => {
             let a = &d.addressees[*i];
             let rules = ctx.deadlines.for_issuer(&d.issuer);
-            if let Some((due, days)) = lifecycle::overdue_as_of(&d, a, rules, ctx.today) {
+            if let Some((due, days)) = lifecycle::overdue_as_of(d, a, rules, ctx.today) {
                 why.push(format!(
                     "your response is overdue by {days} days (due {due})"
                 ));
@@ -545,8 +545,8 @@ pub fn rank(
         }
         emit(members, &mut items);
     }
-    for i in 0..recs.len() {
-        if !grouped[i] {
+    for (i, done) in grouped.iter().enumerate() {
+        if !done {
             emit(vec![i], &mut items);
         }
     }
