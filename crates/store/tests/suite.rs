@@ -217,6 +217,7 @@ suite!(
     organisations_are_added_not_overwritten,
     api_tokens,
     issuer_criteria_are_set_audited_and_backed_up,
+    provider_profiles_are_set_audited_and_backed_up,
     feed_events_in_scope_newest_first,
 );
 
@@ -2134,6 +2135,49 @@ async fn issuer_criteria_are_set_audited_and_backed_up(db: &Db) {
             .to_string()
             .contains("action")
     );
+}
+
+async fn provider_profiles_are_set_audited_and_backed_up(db: &Db) {
+    use concord_domain::priority::ProviderProfile;
+    let s = &db.store;
+    let org = code("NMTH");
+    assert_eq!(s.provider_profile(&org).await.unwrap(), None);
+    let mut p = ProviderProfile {
+        org: org.clone(),
+        kind: ProviderKind::AcuteTrust,
+        settings: vec!["maternity unit".into()],
+        region: Some("North".into()),
+    };
+    s.set_provider_profile(&actor(), &p, now()).await.unwrap();
+    p.kind = ProviderKind::CommunityTrust;
+    p.settings.clear();
+    s.set_provider_profile(&actor(), &p, now()).await.unwrap();
+    assert_eq!(s.provider_profile(&org).await.unwrap(), Some(p.clone()));
+    assert_eq!(s.provider_profile(&code("HVH")).await.unwrap(), None);
+    let h = s.history("NMTH").await.unwrap();
+    let actions: Vec<&str> = h
+        .iter()
+        .filter(|e| e.entity == "provider_profile")
+        .map(|e| e.action.as_str())
+        .collect();
+    assert_eq!(actions, ["set_profile", "set_profile"]);
+    assert!(
+        h[1].before
+            .as_ref()
+            .unwrap()
+            .to_string()
+            .contains("acute_trust")
+    );
+    let mut buf = Vec::new();
+    s.backup(&mut buf).await.unwrap();
+    let other = db.sibling(db.backend, "profile_restore").await;
+    other
+        .store
+        .restore(&mut std::io::BufReader::new(&buf[..]))
+        .await
+        .unwrap();
+    assert_eq!(other.store.provider_profile(&org).await.unwrap(), Some(p));
+    other.finish().await;
 }
 
 // ---------------------------------------------------------------- throughput

@@ -207,6 +207,17 @@ const TABLES: &[Table] = &[
         order: "org",
         serial: None,
     },
+    Table {
+        name: "provider_profiles",
+        cols: &[
+            ("org", Text),
+            ("kind", Text),
+            ("profile_json", Text),
+            ("updated_at", Text),
+        ],
+        order: "org",
+        serial: None,
+    },
 ];
 
 fn col_list(t: &Table) -> String {
