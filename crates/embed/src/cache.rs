@@ -214,6 +214,43 @@ pub fn refresh<'a>(
     Ok(done)
 }
 
+/// Fills the cache file at `path` for `records` (id, text) on a thread of
+/// its own, so the caller goes on answering lexically meanwhile: reads the
+/// file, computes what is missing or stale, saves every `save_every`
+/// vectors and at the end (a crash loses at most that many), and drops
+/// records no longer among `records`. Returns how many it computed.
+pub fn spawn_refresh(
+    embedder: std::sync::Arc<Embedder>,
+    path: PathBuf,
+    records: Vec<(String, String)>,
+    save_every: usize,
+) -> std::thread::JoinHandle<Result<usize, EmbedError>> {
+    std::thread::spawn(move || {
+        let mut cache = VectorCache::load(&path);
+        let mut save_error = None;
+        let done = refresh(
+            &mut cache,
+            &embedder,
+            records.iter().map(|(i, t)| (i.as_str(), t.as_str())),
+            true,
+            |c, n| {
+                if n % save_every.max(1) == 0
+                    && let Err(e) = c.save(&path)
+                {
+                    save_error = Some(e);
+                    return false;
+                }
+                true
+            },
+        )?;
+        if let Some(e) = save_error {
+            return Err(EmbedError::Io(e));
+        }
+        cache.save(&path)?;
+        Ok(done)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -81,6 +81,53 @@ fn a_paraphrase_scores_far_above_an_unrelated_pair() {
     assert_eq!(empty.len(), concord_embed::DIM);
 }
 
+#[test]
+fn a_background_refresh_fills_the_cache_file_once() {
+    let Some(e) = embedder() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let path = concord_embed::cache::cache_path_beside(&dir.path().join("concord.index"));
+    let records: Vec<(String, String)> = [
+        (
+            "NICE-2024-0001",
+            "Give antibiotics within one hour for suspected sepsis.",
+        ),
+        (
+            "MHRA-2019-0001",
+            "Assess bed rails for each patient before use.",
+        ),
+        (
+            "CQC-2023-0003",
+            "Use acoustic monitoring at night instead of waking people.",
+        ),
+    ]
+    .iter()
+    .map(|(i, t)| (i.to_string(), t.to_string()))
+    .collect();
+    let model = std::sync::Arc::new(Embedder::load(&model_folder()).unwrap());
+    let n = concord_embed::cache::spawn_refresh(model.clone(), path.clone(), records.clone(), 2)
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 3);
+    let cache = VectorCache::load(&path);
+    assert_eq!(cache.len(), 3);
+    for (id, text) in &records {
+        let stored = cache
+            .get(id, concord_embed::cache::text_hash(text))
+            .unwrap();
+        let fresh = e.embed(text).unwrap();
+        assert!(cosine(stored, &fresh) > 0.9999, "{id}");
+    }
+    // Nothing to do the second time; a record gone from the register drops out.
+    let fewer = records[..2].to_vec();
+    let n = concord_embed::cache::spawn_refresh(model, path.clone(), fewer, 2)
+        .join()
+        .unwrap()
+        .unwrap();
+    assert_eq!(n, 0);
+    assert_eq!(VectorCache::load(&path).len(), 2);
+}
+
 fn strs(v: &Value, key: &str) -> Vec<String> {
     v[key]
         .as_array()
