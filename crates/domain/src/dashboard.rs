@@ -647,7 +647,7 @@ impl FactTable {
         let n_land = Landing::ALL.len();
         let mut land = vec![(0u64, 0u64, 0u64, 0.0f64, 0.0f64, 0u64); n_land];
         let mut hist_all = vec![0u64; MAX_RESPONSE_DAYS + 1];
-        let mut hist_issuer: HashMap<u32, Vec<u64>> = HashMap::new();
+        let mut hist_issuer: Vec<Vec<u64>> = vec![Vec::new(); self.issuers.labels.len()];
         // The worst kept on top: latest due, then greatest id.
         let mut oldest: BinaryHeap<(i32, &str, u32, u32)> = BinaryHeap::new();
 
@@ -727,9 +727,11 @@ impl FactTable {
                         if d >= 0 {
                             let d = (d as usize).min(MAX_RESPONSE_DAYS);
                             hist_all[d] += 1;
-                            hist_issuer
-                                .entry(r.issuer)
-                                .or_insert_with(|| vec![0; MAX_RESPONSE_DAYS + 1])[d] += 1;
+                            let h = &mut hist_issuer[r.issuer as usize];
+                            if h.is_empty() {
+                                h.resize(MAX_RESPONSE_DAYS + 1, 0);
+                            }
+                            h[d] += 1;
                         }
                     }
                 }
@@ -826,7 +828,9 @@ impl FactTable {
         let mut response_times = vec![percentiles("all", &hist_all)];
         let mut per: Vec<ResponseTime> = hist_issuer
             .iter()
-            .map(|(i, h)| percentiles(&self.issuers.labels[*i as usize], h))
+            .enumerate()
+            .filter(|(_, h)| !h.is_empty())
+            .map(|(i, h)| percentiles(&self.issuers.labels[i], h))
             .collect();
         per.sort_by(|a, b| a.key.cmp(&b.key));
         response_times.extend(per);
