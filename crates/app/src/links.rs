@@ -185,7 +185,7 @@ impl Authorized<'_> {
     /// The current version of a record the caller may change: anonymous
     /// callers are refused first (401), then an unknown record (404), then
     /// another organisation's (403).
-    async fn writable(&self, id: &RecommendationId) -> AppResult<Recommendation> {
+    pub(crate) async fn writable(&self, id: &RecommendationId) -> AppResult<Recommendation> {
         self.require_writer()?;
         let current = self.recommendation(id).await?;
         self.require_issuer(&current.data.issuer)?;
@@ -194,7 +194,7 @@ impl Authorized<'_> {
 
     /// Edits the links of the version read through the normal update path
     /// (access control, audit trail, outbox, optimistic version).
-    async fn change_links(
+    pub(crate) async fn change_links(
         &self,
         current: Recommendation,
         change: impl FnOnce(&mut Vec<Link>, &str) -> AppResult<()>,

@@ -23,8 +23,11 @@ use crate::services::Services;
 /// The longest list a caller may ask for.
 pub const MAX_LIMIT: usize = 200;
 
-struct State {
-    index: Index,
+pub(crate) struct State {
+    pub(crate) index: Index,
+    /// Every stored link between records, both ways (for the oversight
+    /// lists and "also said by"), kept in step with the index.
+    pub(crate) links: crate::oversight::LinkBook,
     /// The last outbox row applied (None: not built yet).
     seq: Option<i64>,
 }
@@ -38,12 +41,13 @@ impl Default for SimilarEngine {
     fn default() -> Self {
         SimilarEngine(Arc::new(tokio::sync::Mutex::new(State {
             index: Index::new(),
+            links: Default::default(),
             seq: None,
         })))
     }
 }
 
-fn viewer(p: &Principal) -> Viewer {
+pub(crate) fn viewer(p: &Principal) -> Viewer {
     match p {
         Principal::Operator { .. } => Viewer::All,
         Principal::Organisation { org, .. } => Viewer::Org(org.to_string()),
@@ -85,7 +89,7 @@ fn bad_text(e: concord_similar::TextProblem) -> AppError {
 
 impl Services {
     /// The index, built on first use and caught up from the outbox.
-    async fn similar_ready(&self) -> AppResult<tokio::sync::OwnedMutexGuard<State>> {
+    pub(crate) async fn similar_ready(&self) -> AppResult<tokio::sync::OwnedMutexGuard<State>> {
         let mut st = self.similar.0.clone().lock_owned().await;
         let store = self.store();
         if st.seq.is_none() {
@@ -100,15 +104,18 @@ impl Services {
                 }
             }
             let mut index = Index::new();
+            let mut links = crate::oversight::LinkBook::default();
             store
                 .scan(1000, &mut |batch| {
                     for rec in &batch {
                         upsert(&mut index, rec);
+                        links.set(rec);
                     }
                     Ok(())
                 })
                 .await?;
             st.index = index;
+            st.links = links;
             st.seq = Some(last);
         }
         loop {
@@ -124,8 +131,14 @@ impl Services {
                         Err(_) => None,
                     };
                     match rec {
-                        Some(rec) => upsert(&mut st.index, &rec),
-                        None => st.index.remove(&row.entity_id),
+                        Some(rec) => {
+                            upsert(&mut st.index, &rec);
+                            st.links.set(&rec);
+                        }
+                        None => {
+                            st.index.remove(&row.entity_id);
+                            st.links.remove(&row.entity_id);
+                        }
                     }
                 }
                 st.seq = Some(row.seq);
@@ -206,9 +219,11 @@ impl Authorized<'_> {
     pub async fn duplicate_groups(&self) -> AppResult<Vec<Group>> {
         let st = self.services().similar_ready().await?;
         let thorough = st.index.len() <= 50_000;
-        Ok(st
+        let groups = st
             .index
-            .duplicate_groups(&viewer(self.principal()), thorough))
+            .duplicate_groups(&viewer(self.principal()), thorough);
+        // A pair a person dismissed is not a duplicate, whatever the engine says.
+        Ok(crate::oversight::split_dismissed(groups, &st.links))
     }
 
     /// Rebuilds the engine's index from the database (`concord reindex`):
@@ -221,5 +236,28 @@ impl Authorized<'_> {
             st.seq = None;
         }
         Ok(svc.similar_ready().await?.index.len())
+    }
+}
+
+impl Services {
+    /// Which of these records the engine judges duplicates of each other
+    /// (pairs of positions in `ids`). Used to collapse a provider's priority
+    /// list; quadratic, so callers pass a short list.
+    pub(crate) async fn duplicate_pairs(&self, ids: &[String]) -> AppResult<Vec<(usize, usize)>> {
+        let st = self.similar_ready().await?;
+        let mut pairs = Vec::new();
+        for i in 0..ids.len() {
+            for j in i + 1..ids.len() {
+                if ids[i].is_empty() || ids[j].is_empty() {
+                    continue;
+                }
+                if let Some(Some((_, concord_similar::Relation::Duplicate, _))) =
+                    st.index.relation(&ids[i], &ids[j])
+                {
+                    pairs.push((i, j));
+                }
+            }
+        }
+        Ok(pairs)
     }
 }

@@ -74,6 +74,16 @@ pub enum LinkAction {
     /// Dismiss a link: it stays on the record, marked dismissed, and is
     /// never suggested again.
     Dismiss { id: String, target: String },
+    /// Decide on a pair the similarity engine suggests (as `concord
+    /// duplicates`, `contradictions` or `related` list them): stores a link of
+    /// the engine's kind, confirmed or dismissed; a dismissed pair never
+    /// comes back in the lists.
+    Decide {
+        id: String,
+        target: String,
+        /// confirmed or dismissed.
+        state: String,
+    },
     /// Assert a confirmed link of a kind (duplicates, supports, contradicts,
     /// supersedes, builds_on, related) to a Concord id or an external reference.
     Add {
@@ -98,6 +108,13 @@ pub async fn link(svc: &Services, who: &Principal, action: LinkAction) -> anyhow
         LinkAction::Dismiss { id, target } => {
             svc.set_link_state(&parse(&id)?, &target, LinkState::Dismissed)
                 .await?
+        }
+        LinkAction::Decide { id, target, state } => {
+            let state = match state.parse::<LinkState>() {
+                Ok(s) if s != LinkState::Suggested => s,
+                _ => anyhow::bail!("STATE: {state:?} is not one of: confirmed, dismissed"),
+            };
+            svc.decide_pair(&parse(&id)?, &target, state).await?
         }
         LinkAction::Add { id, target, kind } => {
             let kind: LinkKind = kind.parse().map_err(|e| anyhow::anyhow!("--kind: {e}"))?;

@@ -314,9 +314,13 @@ async fn recommendation(
         .recommendation(&id)
         .await?;
     let feed = format!("/feeds/recommendations/{}.atom", rec.id);
+    let mut body = record_html(&rec, state.services.clock().today());
+    body.push_str(
+        &crate::related_html::sections(&state.services, Principal::Anonymous, &rec.id).await,
+    );
     Ok(Html(layout_with_feed(
         &format!("{} {}", rec.id, rec.data.title),
-        &record_html(&rec, state.services.clock().today()),
+        &body,
         Some((&feed, "responses and status changes of this recommendation")),
     )))
 }

@@ -16,7 +16,8 @@
 use std::io::BufRead;
 use std::time::{Duration, Instant};
 
-use concord_similar::{Doc, Index, QueryOptions, Viewer};
+use concord_similar::index::Budget;
+use concord_similar::{Doc, Index, Match, QueryOptions, Viewer};
 use serde_json::Value;
 
 struct Rec {
@@ -103,6 +104,9 @@ fn reword(text: &str) -> String {
         .join(" ")
 }
 
+/// The brute-force answers (time, top 10) of the sampled drafts.
+type ExactCache = std::cell::RefCell<Vec<(Duration, Option<Vec<Match>>)>>;
+
 fn pct(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1000.0
@@ -147,6 +151,64 @@ fn main() {
         exclude: None,
     };
 
+    let budget = ix.budget();
+    println!("records                 {n}");
+    println!("read corpus (s)         {read_s:.1}");
+    println!("index build (s)         {build_s:.1}");
+    println!(
+        "budgets for this size   {} postings, {} + {} candidates",
+        budget.postings, budget.term_pool, budget.lsh_pool
+    );
+    // The same index, with the budgets grown for its size, then with the
+    // fixed budgets of before (the same candidate set as before), so that
+    // before and after share one build and one machine load.
+    let exact_cache = std::cell::RefCell::new(Vec::new());
+    // SIMILAR_BUDGET=POSTINGS,TERM_POOL adds a third run with those budgets.
+    let extra = std::env::var("SIMILAR_BUDGET").ok().and_then(|v| {
+        let (p, t) = v.split_once(',')?;
+        Some(Budget {
+            postings: p.trim().parse().ok()?,
+            term_pool: t.trim().parse().ok()?,
+            lsh_pool: Budget::FIXED.lsh_pool,
+        })
+    });
+    let mut configs = vec![
+        ("budgets for this size", None),
+        ("fixed budgets (before)", Some(Budget::FIXED)),
+    ];
+    if extra.is_some() {
+        configs.push(("SIMILAR_BUDGET", extra));
+    }
+    for (label, b) in configs {
+        ix.set_budget(b);
+        println!("-- {label}");
+        run(&ix, &sources, queries, brute, &draft, &opts, &exact_cache);
+    }
+    ix.set_budget(None);
+
+    // Corpus-wide groups, as `concord duplicates` runs them at this size.
+    let thorough = n <= 50_000;
+    let t = Instant::now();
+    let groups = ix.duplicate_groups(&Viewer::Public, thorough);
+    let group_s = t.elapsed().as_secs_f64();
+    let grouped: usize = groups.iter().map(|g| g.ids.len()).sum();
+
+    println!(
+        "duplicate groups (s, thorough={thorough})    {group_s:.1}  ({} groups, {grouped} records)",
+        groups.len()
+    );
+}
+
+fn run(
+    ix: &Index,
+    sources: &[&Rec],
+    queries: usize,
+    brute: usize,
+    draft: &dyn Fn(&Rec) -> Rec,
+    opts: &QueryOptions,
+    exact_cache: &ExactCache,
+) {
+    let opts = opts.clone();
     // Latency of one draft, as `similar --text` asks it (limit 10).
     let mut times = Vec::with_capacity(queries);
     let mut found_source = 0usize;
@@ -166,16 +228,24 @@ fn main() {
 
     // Recall of the candidate stage: the top 10 of the brute-force exact
     // comparison (every record scored) against the indexed answer.
-    let mut bf_times = Vec::new();
+    // The exact answers are computed once (the first time) and kept.
+    let mut cache = exact_cache.borrow_mut();
+    if cache.is_empty() {
+        for r in sources.iter().take(brute) {
+            let d = draft(r);
+            let t = Instant::now();
+            let exact = ix.brute_force(&doc(&d), &opts).ok();
+            cache.push((t.elapsed(), exact));
+        }
+    }
+    let mut bf_times: Vec<Duration> = cache.iter().map(|x| x.0).collect();
     let (mut relevant, mut kept, mut top1_same) = (0usize, 0usize, 0usize);
     let (mut dup_relevant, mut dup_kept) = (0usize, 0usize);
-    for r in sources.iter().take(brute) {
-        let d = draft(r);
-        let t = Instant::now();
-        let Ok(exact) = ix.brute_force(&doc(&d), &opts) else {
+    for (r, (_, exact)) in sources.iter().zip(cache.iter()) {
+        let Some(exact) = exact else {
             continue;
         };
-        bf_times.push(t.elapsed());
+        let d = draft(r);
         let Ok(fast) = ix.similar_to(&doc(&d), &opts) else {
             continue;
         };
@@ -191,16 +261,6 @@ fn main() {
     bf_times.sort();
     let b = bf_times.len();
 
-    // Corpus-wide groups, as `concord duplicates` runs them at this size.
-    let thorough = n <= 50_000;
-    let t = Instant::now();
-    let groups = ix.duplicate_groups(&Viewer::Public, thorough);
-    let group_s = t.elapsed().as_secs_f64();
-    let grouped: usize = groups.iter().map(|g| g.ids.len()).sum();
-
-    println!("records                 {n}");
-    println!("read corpus (s)         {read_s:.1}");
-    println!("index build (s)         {build_s:.1}");
     println!(
         "query p50 / p99 / max (ms, {q} drafts)  {:.2} / {:.2} / {:.2}",
         pct(&times, 0.5),
@@ -226,8 +286,4 @@ fn main() {
         );
         println!("same best match as brute force              {top1_same} of {b}");
     }
-    println!(
-        "duplicate groups (s, thorough={thorough})    {group_s:.1}  ({} groups, {grouped} records)",
-        groups.len()
-    );
 }

@@ -5,28 +5,67 @@
 //! Candidate generation: MinHash over unigram and bigram shingles of
 //! content stems, banded for LSH ([`BANDS`] bands of [`ROWS`] rows), plus an
 //! inverted index walked rarest term first (a bounded number of postings).
-//! Every candidate is then scored exactly (TF-IDF cosine plus shared
-//! addressee, setting/theme and numbers) and classified.
+//! The budgets grow with the corpus ([`Budget::for_size`]): a templated
+//! corpus has hundreds of near-equal texts, and fixed budgets see a smaller
+//! share of them as it grows. Every candidate then gets a cheap exact
+//! cosine (an upper bound of its final score), and candidates are scored
+//! and classified fully best bound first, stopping once no remaining bound
+//! can enter the answer: the answer is exact over the candidate pool.
 
 use std::collections::{HashMap, HashSet};
 
 use crate::analyse::{Analysis, CueKind, GENERIC, analyse_doc, hash_str, mix};
-use crate::classify::{Side, Verdict, classify};
+use crate::classify::{CONTRADICTION_MIN, DUPLICATE_LONG, RELATED, Side, Verdict, classify};
 use crate::text::{TextProblem, check_text};
 
 /// MinHash signature length = BANDS * ROWS.
 pub const BANDS: usize = 16;
 pub const ROWS: usize = 3;
 const NONE: u32 = u32::MAX;
-/// Postings read per query on the rare-term route.
-const POSTING_BUDGET: usize = 60_000;
-/// Candidates kept from each route before exact scoring.
-const TERM_CANDIDATES: usize = 200;
-const LSH_CANDIDATES: usize = 200;
+/// Slack on the upper bound of a score (the cheap cosine and the exact one
+/// add the same terms in a different way).
+const BOUND_SLACK: f32 = 1e-3;
+/// `classify` answers nothing below this cosine.
+const RELATED_FLOOR: f32 = RELATED * 0.8;
 /// Buckets larger than this are too common to mean anything (boilerplate).
 const BUCKET_CAP: usize = 64;
 /// Query terms used for candidate generation (the rarest ones).
 const QUERY_TERMS: usize = 48;
+
+/// How much of the index one query reads on its way to the candidates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Postings read on the rare-term route.
+    pub postings: usize,
+    /// Candidates kept from the rare-term route (best partial score first).
+    pub term_pool: usize,
+    /// Candidates kept from the LSH buckets (most bands shared first).
+    pub lsh_pool: usize,
+}
+
+impl Budget {
+    /// The budgets before they grew with the corpus (60,000 postings, 200 +
+    /// 200 candidates): kept for the benchmark's before/after.
+    pub const FIXED: Budget = Budget {
+        postings: 60_000,
+        term_pool: 200,
+        lsh_pool: 200,
+    };
+
+    /// Budgets for a corpus of `live` records: one and a half postings per
+    /// record (at least 60,000), enough to read every posting list of a
+    /// draft's rarest terms on the generated corpus, and one term candidate
+    /// per 50 records (400 to 4,000). At 1M: 1.5M postings into a dense
+    /// accumulator, 4,000 + 200 candidates, most of them dismissed by the
+    /// cheap bound before the full score.
+    pub fn for_size(live: usize) -> Budget {
+        Budget {
+            postings: (live.saturating_mul(3) / 2).max(60_000),
+            term_pool: (live / 50).clamp(400, 4_000),
+            lsh_pool: 200,
+        }
+    }
+}
 
 /// A record as the index reads it.
 #[derive(Debug, Clone, Default)]
@@ -77,6 +116,15 @@ pub struct Match {
     pub reason: String,
 }
 
+/// Two records the engine relates (for instance a suspected contradiction).
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct Pair {
+    /// The two ids, in order.
+    pub ids: [String; 2],
+    pub score: f64,
+    pub reason: String,
+}
+
 /// A group of near-duplicates.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Group {
@@ -114,6 +162,8 @@ pub struct Index {
     vocab: HashMap<String, u32>,
     words: Vec<String>,
     df: Vec<u32>,
+    /// ln(df + 1) per term, kept in step with `df` (the cheap bound's idf).
+    ln_df: Vec<f32>,
     postings: Vec<Vec<u32>>,
     phrases: Vec<String>,
     phrase_ids: HashMap<String, u32>,
@@ -121,6 +171,8 @@ pub struct Index {
     buckets: Vec<HashMap<u64, u32>>,
     next: Vec<u32>,
     live: usize,
+    /// None: [`Budget::for_size`] of the live records.
+    budget: Option<Budget>,
 }
 
 /// Options for a query.
@@ -240,6 +292,7 @@ impl Index {
         self.vocab.insert(stem.to_string(), t);
         self.words.push(surface.to_string());
         self.df.push(0);
+        self.ln_df.push(0.0);
         self.postings.push(Vec::new());
         t
     }
@@ -312,6 +365,7 @@ impl Index {
         terms.sort_unstable();
         for &(t, _) in &terms {
             self.df[t as usize] += 1;
+            self.ln_df[t as usize] = (self.df[t as usize] as f32 + 1.0).ln();
             self.postings[t as usize].push(slot);
         }
         let cues: Vec<StoredCue> = a
@@ -360,6 +414,7 @@ impl Index {
             s.alive = false;
             for &(t, _) in s.terms.iter() {
                 self.df[t as usize] = self.df[t as usize].saturating_sub(1);
+                self.ln_df[t as usize] = (self.df[t as usize] as f32 + 1.0).ln();
             }
             self.live -= 1;
         }
@@ -450,8 +505,20 @@ impl Index {
         }
     }
 
+    /// The budgets queries use now.
+    pub fn budget(&self) -> Budget {
+        self.budget.unwrap_or_else(|| Budget::for_size(self.live))
+    }
+
+    /// Fixes the budgets (None: grow with the corpus, the default). For
+    /// benchmarks and tests.
+    pub fn set_budget(&mut self, budget: Option<Budget>) {
+        self.budget = budget;
+    }
+
     /// Candidate slots for a prepared text: LSH buckets and rare terms.
-    fn candidates(&self, q: &Prepared, viewer: &Viewer) -> Vec<u32> {
+    fn pool(&self, q: &Prepared, viewer: &Viewer) -> Vec<u32> {
+        let budget = self.budget();
         let mut lsh: HashMap<u32, u32> = HashMap::new();
         if let Some(keys) = &q.keys
             && !self.buckets.is_empty()
@@ -466,7 +533,9 @@ impl Index {
                 }
             }
         }
-        // Rare terms first.
+        // Rare terms first, into a dense accumulator (one cell per slot:
+        // cheaper than a map once the budget is in the hundreds of
+        // thousands of postings).
         let mut qt: Vec<(u32, f32)> = q
             .terms
             .iter()
@@ -479,25 +548,34 @@ impl Index {
                 .then(a.0.cmp(&b.0))
         });
         qt.truncate(QUERY_TERMS);
-        let mut acc: HashMap<u32, f32> = HashMap::new();
-        let mut budget = POSTING_BUDGET;
+        let mut acc: Vec<f32> = vec![0.0; self.slots.len()];
+        let mut touched: Vec<u32> = Vec::new();
+        let mut left = budget.postings;
         for (t, w) in qt {
             let p = &self.postings[t as usize];
-            if p.len() > budget {
+            if p.len() > left {
                 break;
             }
-            budget -= p.len();
-            let idf = self.idf(self.df[t as usize]);
+            left -= p.len();
+            let add = w * self.idf(self.df[t as usize]);
             for &s in p {
-                *acc.entry(s).or_default() += w * idf;
+                let cell = &mut acc[s as usize];
+                if *cell == 0.0 {
+                    touched.push(s);
+                }
+                *cell += add;
             }
         }
-        let mut by_terms: Vec<(u32, f32)> = acc.into_iter().collect();
-        by_terms.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
-        by_terms.truncate(TERM_CANDIDATES);
+        let mut by_terms: Vec<(u32, f32)> =
+            touched.into_iter().map(|s| (s, acc[s as usize])).collect();
+        let order = |a: &(u32, f32), b: &(u32, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0));
+        if by_terms.len() > budget.term_pool && budget.term_pool > 0 {
+            by_terms.select_nth_unstable_by(budget.term_pool - 1, order);
+        }
+        by_terms.truncate(budget.term_pool);
         let mut by_lsh: Vec<(u32, u32)> = lsh.into_iter().collect();
         by_lsh.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-        by_lsh.truncate(LSH_CANDIDATES);
+        by_lsh.truncate(budget.lsh_pool);
         let mut out: Vec<u32> = by_terms
             .into_iter()
             .map(|x| x.0)
@@ -512,15 +590,82 @@ impl Index {
         out
     }
 
-    fn rank(&self, q: &Prepared, cands: Vec<u32>, opts: &QueryOptions) -> Vec<Match> {
-        let mut verdicts: Vec<(Verdict, u32)> = cands
+    /// The TF-IDF cosine of a prepared text and a stored slot, without
+    /// building the slot's weights (the cheap bound's main part).
+    fn quick_cosine(&self, q: &Prepared, slot: u32, ln_n1: f32) -> f32 {
+        let s = &self.slots[slot as usize];
+        if q.norm == 0.0 {
+            return 0.0;
+        }
+        let (mut dot, mut norm2) = (0.0f32, 0.0f32);
+        let mut j = 0;
+        for &(t, tf) in s.terms.iter() {
+            let w = (1.0 + f32::from(tf).ln()) * (ln_n1 + 1.0 - self.ln_df[t as usize]);
+            norm2 += w * w;
+            while j < q.terms.len() && q.terms[j].0 < t {
+                j += 1;
+            }
+            if j < q.terms.len() && q.terms[j].0 == t {
+                dot += w * q.terms[j].1;
+            }
+        }
+        if norm2 == 0.0 {
+            return 0.0;
+        }
+        dot / (q.norm * norm2.sqrt())
+    }
+
+    /// An upper bound of the score `classify` gives a slot: its cosine plus
+    /// the bonuses it could get (shared addressee, setting or theme; a
+    /// shared figure when both sides name one).
+    fn bound(&self, q: &Prepared, q_figures: bool, slot: u32, ln_n1: f32) -> f32 {
+        let s = &self.slots[slot as usize];
+        let mut ub = self.quick_cosine(q, slot, ln_n1);
+        if q.meta.iter().any(|m| s.meta.binary_search(m).is_ok()) {
+            ub += 0.03;
+        }
+        if q_figures && s.cues.iter().any(|c| c.kind.is_quantity() && c.value > 0.0) {
+            ub += 0.04;
+        }
+        ub.min(1.0) + BOUND_SLACK
+    }
+
+    /// Slots with their upper bounds, best bound first.
+    fn bounded(&self, q: &Prepared, slots: Vec<u32>) -> Vec<(u32, f32)> {
+        let ln_n1 = (self.live.max(1) as f32 + 1.0).ln();
+        let q_figures = q.cues.iter().any(|c| c.kind.is_quantity() && c.value > 0.0);
+        let mut out: Vec<(u32, f32)> = slots
             .into_iter()
-            .filter(|&s| opts.exclude.as_deref() != Some(&*self.slots[s as usize].id))
-            .filter_map(|s| {
-                let d = self.side_of_slot(s);
-                classify(self, Side(q), Side(&d)).map(|v| (v, s))
-            })
+            .map(|s| (s, self.bound(q, q_figures, s, ln_n1)))
+            .filter(|&(_, ub)| ub >= RELATED_FLOOR)
             .collect();
+        out.sort_unstable_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+        out
+    }
+
+    /// Scores and classifies candidates best bound first, and stops once
+    /// the answer is full and no remaining bound can beat its weakest
+    /// member: the same answer as classifying every candidate.
+    fn rank(&self, q: &Prepared, cands: Vec<(u32, f32)>, opts: &QueryOptions) -> Vec<Match> {
+        let mut verdicts: Vec<(Verdict, u32)> = Vec::new();
+        let weakest =
+            |v: &[(Verdict, u32)]| v.iter().map(|x| x.0.score).fold(f32::INFINITY, f32::min);
+        for (s, ub) in cands {
+            if verdicts.len() >= opts.limit && ub < weakest(&verdicts) {
+                break;
+            }
+            if opts.exclude.as_deref() == Some(&*self.slots[s as usize].id) {
+                continue;
+            }
+            let d = self.side_of_slot(s);
+            if let Some(v) = classify(self, Side(q), Side(&d)) {
+                verdicts.push((v, s));
+            }
+        }
+        self.answer(verdicts, opts.limit)
+    }
+
+    fn answer(&self, mut verdicts: Vec<(Verdict, u32)>, limit: usize) -> Vec<Match> {
         verdicts.sort_by(|a, b| {
             b.0.score.total_cmp(&a.0.score).then_with(|| {
                 self.slots[a.1 as usize]
@@ -528,7 +673,7 @@ impl Index {
                     .cmp(&self.slots[b.1 as usize].id)
             })
         });
-        verdicts.truncate(opts.limit);
+        verdicts.truncate(limit);
         verdicts
             .into_iter()
             .map(|(v, s)| Match {
@@ -548,7 +693,8 @@ impl Index {
         opts: &QueryOptions,
     ) -> Result<Vec<Match>, TextProblem> {
         let q = self.prepare(doc)?;
-        let cands = self.candidates(&q, &opts.viewer);
+        let pool = self.pool(&q, &opts.viewer);
+        let cands = self.bounded(&q, pool);
         Ok(self.rank(&q, cands, opts))
     }
 
@@ -623,7 +769,13 @@ impl Index {
                     continue;
                 }
                 let q = self.side_of_slot(s);
-                for c in self.candidates(&q, viewer) {
+                let pool = self.pool(&q, viewer);
+                // Only a pair whose bound reaches a duplicate's score is
+                // worth classifying.
+                for (c, ub) in self.bounded(&q, pool) {
+                    if ub < DUPLICATE_LONG {
+                        break;
+                    }
                     if c != s {
                         consider(s, c, &mut cache, &mut edges);
                     }
@@ -699,6 +851,60 @@ impl Index {
         out
     }
 
+    /// Every pair of records the caller may see that the engine judges
+    /// contradictory, strongest first, each pair once (ids in order). Each
+    /// record that carries a cue (an instruction, a direction or a figure) is
+    /// queried on the candidate routes; only pairs whose bound reaches
+    /// [`CONTRADICTION_MIN`] and where both sides carry cues are classified.
+    pub fn contradictions(&self, viewer: &Viewer) -> Vec<Pair> {
+        let ok = |s: u32| {
+            let slot = &self.slots[s as usize];
+            slot.alive && self.visible(slot, viewer) && !slot.cues.is_empty()
+        };
+        let mut seen: HashSet<u64> = HashSet::new();
+        let mut out: Vec<Pair> = Vec::new();
+        for s in 0..self.slots.len() as u32 {
+            if !ok(s) {
+                continue;
+            }
+            let q = self.side_of_slot(s);
+            let pool = self.pool(&q, viewer);
+            for (c, ub) in self.bounded(&q, pool) {
+                if ub < CONTRADICTION_MIN {
+                    break;
+                }
+                if c == s || !ok(c) {
+                    continue;
+                }
+                // The pair in id order, so that the reason reads the same
+                // whichever record found it.
+                let (a, b) = if self.slots[s as usize].id < self.slots[c as usize].id {
+                    (s, c)
+                } else {
+                    (c, s)
+                };
+                if !seen.insert((u64::from(a) << 32) | u64::from(b)) {
+                    continue;
+                }
+                let (pa, pb) = (self.side_of_slot(a), self.side_of_slot(b));
+                if let Some(v) = classify(self, Side(&pa), Side(&pb))
+                    && v.relation == Relation::Contradicts
+                {
+                    out.push(Pair {
+                        ids: [
+                            self.slots[a as usize].id.to_string(),
+                            self.slots[b as usize].id.to_string(),
+                        ],
+                        score: (f64::from(v.score) * 1000.0).round() / 1000.0,
+                        reason: v.reason,
+                    });
+                }
+            }
+        }
+        out.sort_by(|x, y| y.score.total_cmp(&x.score).then(x.ids.cmp(&y.ids)));
+        out
+    }
+
     /// Exact scores of a prepared text against every live record (the
     /// brute-force baseline the benchmark compares the candidate stage with).
     pub fn brute_force(
@@ -707,13 +913,19 @@ impl Index {
         opts: &QueryOptions,
     ) -> Result<Vec<Match>, TextProblem> {
         let q = self.prepare(doc)?;
-        let all: Vec<u32> = (0..self.slots.len() as u32)
+        let verdicts: Vec<(Verdict, u32)> = (0..self.slots.len() as u32)
             .filter(|&s| {
                 let slot = &self.slots[s as usize];
-                slot.alive && self.visible(slot, &opts.viewer)
+                slot.alive
+                    && self.visible(slot, &opts.viewer)
+                    && opts.exclude.as_deref() != Some(&*slot.id)
+            })
+            .filter_map(|s| {
+                let d = self.side_of_slot(s);
+                classify(self, Side(&q), Side(&d)).map(|v| (v, s))
             })
             .collect();
-        Ok(self.rank(&q, all, opts))
+        Ok(self.answer(verdicts, opts.limit))
     }
 
     /// The display word of a term (for reasons).
