@@ -9,7 +9,10 @@
 #     latency of one draft (p50/p99 over 200 drafts), brute-force exact
 #     comparison on a sample (1,000 drafts below 1M records, 50 at 1M) to
 #     measure the candidate stage's recall, corpus-wide duplicate grouping;
-#     peak RSS from /usr/bin/time -v;
+#     peak RSS from /usr/bin/time -v; the drafts run twice on the same index,
+#     with the budgets grown for its size and with the old fixed budgets
+#     (Budget::FIXED), so before/after share one build and one machine load
+#     (SIMILAR_BUDGET=POSTINGS,TERM_POOL adds a third run);
 #  3. end to end (COUNT <= SIMILAR_E2E_MAX, default 100000): `concord import
 #     --format json` into a fresh SQLite database, then `concord similar
 #     --text` (a cold process: builds the index from the database, then
