@@ -32,7 +32,17 @@ struct State {
     /// The last outbox row applied (None: not built yet).
     seq: Option<i64>,
     built_in: Option<Duration>,
+    /// Answers already computed, by question; emptied whenever the table
+    /// changes, so that a view asked twice between changes costs nothing
+    /// (the figures at a million records take a few hundred milliseconds).
+    answers: std::collections::HashMap<String, Dashboard>,
+    /// The organisations' kinds the table was last given (they decide the
+    /// landing figures).
+    orgs: u64,
 }
+
+/// Answers kept at most (each is a few kilobytes).
+const MAX_ANSWERS: usize = 64;
 
 /// The services' handle on the fact table, shared by every clone.
 #[derive(Clone)]
@@ -44,6 +54,8 @@ impl Default for DashboardEngine {
             table: FactTable::new(),
             seq: None,
             built_in: None,
+            answers: Default::default(),
+            orgs: 0,
         })))
     }
 }
@@ -134,6 +146,7 @@ impl Services {
             st.table = table;
             st.seq = Some(last);
             st.built_in = Some(took);
+            st.answers.clear();
         }
         let rules = self.rules();
         loop {
@@ -157,10 +170,30 @@ impl Services {
                     }
                 }
                 st.seq = Some(row.seq);
+                st.answers.clear();
             }
         }
         // Organisations are few; their kinds decide the landing figures.
-        st.table.set_organisations(&store.organisations().await?);
+        let orgs = store.organisations().await?;
+        let fingerprint = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            for o in &orgs {
+                (
+                    o.code.as_str(),
+                    o.kind.as_str(),
+                    o.provider_kind.map(|k| k.as_str()),
+                    &o.name,
+                )
+                    .hash(&mut h);
+            }
+            h.finish()
+        };
+        if fingerprint != st.orgs {
+            st.table.set_organisations(&orgs);
+            st.orgs = fingerprint;
+            st.answers.clear();
+        }
         Ok(st)
     }
 }
@@ -204,8 +237,17 @@ impl Authorized<'_> {
                 Some(concord_domain::dashboard::DEFAULT_ADDRESSEE_ROWS)
             },
         };
-        let st = svc.dashboard_ready().await?;
-        Ok(st.table.figures(&q))
+        let mut st = svc.dashboard_ready().await?;
+        let key = format!("{q:?}");
+        if let Some(answer) = st.answers.get(&key) {
+            return Ok(answer.clone());
+        }
+        let answer = st.table.figures(&q);
+        if st.answers.len() >= MAX_ANSWERS {
+            st.answers.clear();
+        }
+        st.answers.insert(key, answer.clone());
+        Ok(answer)
     }
 
     /// The fact table's size and how long it took to build (building it if
