@@ -75,18 +75,18 @@ pub fn render(d: &Dashboard, req: &DashboardRequest) -> String {
     let q = filters_query(req, d.as_of);
     let csv = |t: Table| format!("/api/v1/dashboard.csv?table={t}&{q}");
     let mut m = String::new();
-    let _ = write!(
+    let _ = writeln!(
         m,
         "<h1>Oversight dashboard</h1>\n<p class=\"lead\">Published recommendations and where each answer stands, as of {}. \
-         Counts are of items: one recommendation to one addressee. Drafts never count.</p>\n",
+         Counts are of items: one recommendation to one addressee. Drafts never count.</p>",
         crate::pages::date(d.as_of)
     );
     form(&mut m, req, d);
     let t = &d.totals;
-    let _ = write!(
+    let _ = writeln!(
         m,
         "<h2 id=\"totals\">In total</h2>\n<table class=\"figures\"><caption>Totals</caption>\n<thead><tr><th scope=\"col\">recommendations</th><th scope=\"col\">items</th><th scope=\"col\">open</th><th scope=\"col\">overdue</th><th scope=\"col\">answered</th><th scope=\"col\">implemented</th></tr></thead>\n\
-         <tbody><tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></tbody></table>\n",
+         <tbody><tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></tbody></table>",
         t.recommendations, t.items, t.open, t.overdue, t.answered, t.implemented
     );
     for (id, title, rows, table) in [
@@ -103,9 +103,9 @@ pub fn render(d: &Dashboard, req: &DashboardRequest) -> String {
     ] {
         counts_section(&mut m, id, title, rows, &csv(table));
         if id == "addressee" && d.addressees_total > rows.len() as u64 {
-            let _ = write!(
+            let _ = writeln!(
                 m,
-                "<p>{} of {} addressees shown; <a href=\"{}\">every addressee as CSV</a>.</p>\n",
+                "<p>{} of {} addressees shown; <a href=\"{}\">every addressee as CSV</a>.</p>",
                 rows.len(),
                 d.addressees_total,
                 esc(&csv(Table::Addressee))
@@ -114,9 +114,9 @@ pub fn render(d: &Dashboard, req: &DashboardRequest) -> String {
     }
 
     // Response times.
-    let _ = write!(
+    let _ = writeln!(
         m,
-        "<h2 id=\"response_times\">Response times</h2>\n<p>Days from publication to the first dated response.</p>\n"
+        "<h2 id=\"response_times\">Response times</h2>\n<p>Days from publication to the first dated response.</p>"
     );
     let bars: Vec<(String, Vec<u64>)> = d
         .response_times
@@ -140,40 +140,40 @@ pub fn render(d: &Dashboard, req: &DashboardRequest) -> String {
         &["median", "90th percentile"],
         &bars,
     );
-    let _ = write!(
+    let _ = writeln!(
         m,
-        "<table class=\"figures\"><caption>Response times (days)</caption>\n<thead><tr><th scope=\"col\">issuer</th><th scope=\"col\">answers</th><th scope=\"col\">median</th><th scope=\"col\">90th percentile</th></tr></thead><tbody>\n"
+        "<table class=\"figures\"><caption>Response times (days)</caption>\n<thead><tr><th scope=\"col\">issuer</th><th scope=\"col\">answers</th><th scope=\"col\">median</th><th scope=\"col\">90th percentile</th></tr></thead><tbody>"
     );
     for r in &d.response_times {
         let o = |v: Option<u32>| v.map(|x| x.to_string()).unwrap_or_else(|| "–".into());
-        let _ = write!(
+        let _ = writeln!(
             m,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&r.key),
             r.answers,
             o(r.median_days),
             o(r.p90_days)
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         m,
-        "</tbody></table>\n<p><a href=\"{}\">Response times as CSV</a></p>\n",
+        "</tbody></table>\n<p><a href=\"{}\">Response times as CSV</a></p>",
         esc(&csv(Table::ResponseTimes))
     );
 
     // The oldest overdue.
-    let _ = write!(
+    let _ = writeln!(
         m,
-        "<h2 id=\"oldest_overdue\">The oldest overdue answers</h2>\n"
+        "<h2 id=\"oldest_overdue\">The oldest overdue answers</h2>"
     );
     if d.oldest_overdue.is_empty() {
         m.push_str("<p>No answer is overdue.</p>\n");
     } else {
         m.push_str("<table class=\"figures\"><caption>Longest overdue first</caption>\n<thead><tr><th scope=\"col\">recommendation</th><th scope=\"col\">addressee</th><th scope=\"col\">due</th><th scope=\"col\">days overdue</th></tr></thead><tbody>\n");
         for o in &d.oldest_overdue {
-            let _ = write!(
+            let _ = writeln!(
                 m,
-                "<tr><td><a href=\"/recommendations/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+                "<tr><td><a href=\"/recommendations/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
                 esc(&o.id),
                 esc(&o.id),
                 esc(&o.addressee),
@@ -183,18 +183,18 @@ pub fn render(d: &Dashboard, req: &DashboardRequest) -> String {
         }
         m.push_str("</tbody></table>\n");
     }
-    let _ = write!(
+    let _ = writeln!(
         m,
-        "<p><a href=\"{}\">The oldest overdue as CSV</a></p>\n",
+        "<p><a href=\"{}\">The oldest overdue as CSV</a></p>",
         esc(&csv(Table::OldestOverdue))
     );
 
     // Landing on each kind of provider.
-    let _ = write!(
+    let _ = writeln!(
         m,
         "<h2 id=\"provider_kind\">Open recommendations landing on each kind of provider</h2>\n\
          <p>Each open recommendation counts once for every kind of addressee it is open with; its cost (GBP) is added once per kind. \
-         The kind is the register's, else inferred from the addressee's name.</p>\n"
+         The kind is the register's, else inferred from the addressee's name.</p>"
     );
     let bars: Vec<(String, Vec<u64>)> = d
         .by_provider_kind
@@ -210,9 +210,9 @@ pub fn render(d: &Dashboard, req: &DashboardRequest) -> String {
     );
     m.push_str("<table class=\"figures\"><caption>Open recommendations and their cost by kind of provider</caption>\n<thead><tr><th scope=\"col\">kind</th><th scope=\"col\">open recommendations</th><th scope=\"col\">open items</th><th scope=\"col\">costed</th><th scope=\"col\">one-off (£)</th><th scope=\"col\">recurring a year (£)</th></tr></thead><tbody>\n");
     for l in &d.by_provider_kind {
-        let _ = write!(
+        let _ = writeln!(
             m,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&l.label),
             l.open_recommendations,
             l.open_items,
@@ -221,9 +221,9 @@ pub fn render(d: &Dashboard, req: &DashboardRequest) -> String {
             money(l.recurring_gbp)
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         m,
-        "</tbody></table>\n<p><a href=\"{}\">By kind of provider as CSV</a> · <a href=\"/api/v1/dashboard?{}\">every figure as JSON</a></p>\n",
+        "</tbody></table>\n<p><a href=\"{}\">By kind of provider as CSV</a> · <a href=\"/api/v1/dashboard?{}\">every figure as JSON</a></p>",
         esc(&csv(Table::ProviderKind)),
         esc(&q)
     );
@@ -245,7 +245,7 @@ fn money(v: f64) -> String {
 
 fn form(m: &mut String, req: &DashboardRequest, d: &Dashboard) {
     let v = |x: &Option<String>| x.as_deref().map(|s| esc(s).to_string()).unwrap_or_default();
-    let _ = write!(
+    let _ = writeln!(
         m,
         "<form method=\"get\" action=\"/dashboard\" class=\"filters\">\n\
          <label>Issuer <input name=\"issuer\" value=\"{}\" size=\"8\"></label>\n\
@@ -253,7 +253,7 @@ fn form(m: &mut String, req: &DashboardRequest, d: &Dashboard) {
          <label>Setting <input name=\"setting\" value=\"{}\"></label>\n\
          <label>Year <input name=\"year\" value=\"{}\" size=\"5\" inputmode=\"numeric\"></label>\n\
          <label>As of <input name=\"as_of\" type=\"date\" value=\"{}\"></label>\n\
-         <button type=\"submit\">Show</button>\n</form>\n",
+         <button type=\"submit\">Show</button>\n</form>",
         v(&req.issuer),
         v(&req.theme),
         v(&req.setting),
@@ -263,7 +263,7 @@ fn form(m: &mut String, req: &DashboardRequest, d: &Dashboard) {
 }
 
 fn counts_section(m: &mut String, id: &str, title: &str, rows: &[Row], csv: &str) {
-    let _ = write!(m, "<h2 id=\"{id}\">{}</h2>\n", esc(title));
+    let _ = writeln!(m, "<h2 id=\"{id}\">{}</h2>", esc(title));
     if rows.is_empty() {
         m.push_str("<p>Nothing to count.</p>\n");
         return;
@@ -280,17 +280,17 @@ fn counts_section(m: &mut String, id: &str, title: &str, rows: &[Row], csv: &str
         &["open", "overdue"],
         &bars,
     );
-    let _ = write!(
+    let _ = writeln!(
         m,
-        "<table class=\"figures\"><caption>{}</caption>\n<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">recommendations</th><th scope=\"col\">items</th><th scope=\"col\">open</th><th scope=\"col\">overdue</th><th scope=\"col\">answered</th><th scope=\"col\">implemented</th></tr></thead><tbody>\n",
+        "<table class=\"figures\"><caption>{}</caption>\n<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">recommendations</th><th scope=\"col\">items</th><th scope=\"col\">open</th><th scope=\"col\">overdue</th><th scope=\"col\">answered</th><th scope=\"col\">implemented</th></tr></thead><tbody>",
         esc(title),
         esc(id)
     );
     for r in rows {
         let c = &r.counts;
-        let _ = write!(
+        let _ = writeln!(
             m,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(&r.label),
             c.recommendations,
             c.items,
@@ -300,9 +300,9 @@ fn counts_section(m: &mut String, id: &str, title: &str, rows: &[Row], csv: &str
             c.implemented
         );
     }
-    let _ = write!(
+    let _ = writeln!(
         m,
-        "</tbody></table>\n<p><a href=\"{}\">{} as CSV</a></p>\n",
+        "</tbody></table>\n<p><a href=\"{}\">{} as CSV</a></p>",
         esc(csv),
         esc(title)
     );
@@ -353,19 +353,19 @@ pub fn chart(m: &mut String, id: &str, title: &str, series: &[&str], rows: &[(St
             _ => format!("url(#{pid})"),
         }
     };
-    let _ = write!(
+    let _ = writeln!(
         m,
         "<figure class=\"chart\"><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-labelledby=\"{tid}\" font-family=\"sans-serif\" font-size=\"12\">\n\
          <title id=\"{tid}\">{}</title>\n\
-         <defs><pattern id=\"{pid}\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\"><rect width=\"6\" height=\"6\" fill=\"#ffffff\"/><path d=\"M0,6 L6,0 M-1,1 L1,-1 M5,7 L7,5\" stroke=\"#212b32\" stroke-width=\"1.5\"/></pattern></defs>\n",
+         <defs><pattern id=\"{pid}\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\"><rect width=\"6\" height=\"6\" fill=\"#ffffff\"/><path d=\"M0,6 L6,0 M-1,1 L1,-1 M5,7 L7,5\" stroke=\"#212b32\" stroke-width=\"1.5\"/></pattern></defs>",
         esc(title)
     );
     // Legend.
     let mut x = LABEL_W;
     for (k, s) in series.iter().enumerate() {
-        let _ = write!(
+        let _ = writeln!(
             m,
-            "<rect x=\"{x}\" y=\"8\" width=\"14\" height=\"14\" fill=\"{}\" stroke=\"#212b32\"/><text x=\"{}\" y=\"19\">{}</text>\n",
+            "<rect x=\"{x}\" y=\"8\" width=\"14\" height=\"14\" fill=\"{}\" stroke=\"#212b32\"/><text x=\"{}\" y=\"19\">{}</text>",
             fill(k),
             x + 20,
             esc(s)
@@ -374,9 +374,9 @@ pub fn chart(m: &mut String, id: &str, title: &str, series: &[&str], rows: &[(St
     }
     for (i, (label, values)) in rows.iter().enumerate() {
         let y0 = TOP + group * i as u64;
-        let _ = write!(
+        let _ = writeln!(
             m,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>\n",
+            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
             LABEL_W - 8,
             y0 + BAR_H * series.len() as u64 / 2 + 4,
             esc(&short(label, 34))
@@ -384,10 +384,10 @@ pub fn chart(m: &mut String, id: &str, title: &str, series: &[&str], rows: &[(St
         for (k, v) in values.iter().enumerate() {
             let y = y0 + BAR_H * k as u64;
             let w = if *v == 0 { 0 } else { (v * BAR_W / max).max(1) };
-            let _ = write!(
+            let _ = writeln!(
                 m,
                 "<rect x=\"{LABEL_W}\" y=\"{y}\" width=\"{w}\" height=\"{}\" fill=\"{}\" stroke=\"#212b32\" stroke-width=\"0.5\"><title>{}: {} {v}</title></rect>\
-                 <text x=\"{}\" y=\"{}\">{v} {}</text>\n",
+                 <text x=\"{}\" y=\"{}\">{v} {}</text>",
                 BAR_H - 2,
                 fill(k),
                 esc(label),
@@ -398,9 +398,5 @@ pub fn chart(m: &mut String, id: &str, title: &str, series: &[&str], rows: &[(St
             );
         }
     }
-    let _ = write!(
-        m,
-        "</svg><figcaption>{}</figcaption></figure>\n",
-        esc(title)
-    );
+    let _ = writeln!(m, "</svg><figcaption>{}</figcaption></figure>", esc(title));
 }

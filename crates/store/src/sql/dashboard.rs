@@ -255,13 +255,11 @@ impl SqlStore {
                 ));
             }
         }
-        let from = format!(
-            "FROM recommendations r JOIN addressees a ON a.rec_id = r.id \
+        let from = "FROM recommendations r JOIN addressees a ON a.rec_id = r.id \
              LEFT JOIN (SELECT rec_id, addressee_position, \
                  MIN(COALESCE(received, '0000-00-00')) AS first_any, MIN(received) AS first_dated \
                  FROM responses GROUP BY rec_id, addressee_position) x \
-               ON x.rec_id = a.rec_id AND x.addressee_position = a.position"
-        );
+               ON x.rec_id = a.rec_id AND x.addressee_position = a.position";
         let open = "(r.status = 'published' AND a.status IN ('awaiting_response', 'response_received', 'assessed'))";
         let answered = format!("(x.first_any IS NOT NULL AND x.first_any <= {as_of})");
         let overdue = format!("({open} AND NOT {answered} AND {due} < {as_of})");
