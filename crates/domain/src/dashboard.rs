@@ -347,7 +347,25 @@ pub struct Dashboard {
     /// The longest overdue, oldest first.
     pub oldest_overdue: Vec<OverdueItem>,
     pub by_provider_kind: Vec<LandingRow>,
+    /// Open recommendations landing on someone with no cost estimate at all.
+    pub uncosted_total: u64,
+    /// The newest of them (at most 50), newest first.
+    pub uncosted: Vec<UncostedItem>,
 }
+
+/// An open recommendation that carries no cost estimate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct UncostedItem {
+    pub id: String,
+    pub issuer: String,
+    pub published: Option<NaiveDate>,
+    /// The kinds of body it lands on (labels, as in `by_provider_kind`).
+    pub lands_on: Vec<String>,
+}
+
+/// How many uncosted recommendations are listed by name.
+pub const UNCOSTED_LISTED: usize = 50;
 
 const NONE_DAY: i32 = i32::MIN;
 const NEVER: i32 = i32::MAX;
@@ -650,6 +668,9 @@ impl FactTable {
         let mut hist_issuer: Vec<Vec<u64>> = vec![Vec::new(); self.issuers.labels.len()];
         // The worst kept on top: latest due, then greatest id.
         let mut oldest: BinaryHeap<(i32, &str, u32, u32)> = BinaryHeap::new();
+        // Uncosted and open: the oldest kept on top, so the newest stay.
+        let mut uncosted: BinaryHeap<std::cmp::Reverse<(i32, &str, u32, u32)>> = BinaryHeap::new();
+        let mut uncosted_total = 0u64;
 
         if !nothing {
             for (ri, r) in self.recs.iter().enumerate() {
@@ -743,6 +764,19 @@ impl FactTable {
                 }
                 for s in settings {
                     add(&mut tag_rows_setting[*s as usize], &rec_counts);
+                }
+                if land_open != 0 && r.cost == 0 {
+                    uncosted_total += 1;
+                    let entry =
+                        std::cmp::Reverse((r.published, &*r.id, ri as u32, land_open as u32));
+                    if uncosted.len() < UNCOSTED_LISTED {
+                        uncosted.push(entry);
+                    } else if let Some(top) = uncosted.peek()
+                        && entry < *top
+                    {
+                        uncosted.pop();
+                        uncosted.push(entry);
+                    }
                 }
                 if land_open != 0 {
                     for (l, row) in land.iter_mut().enumerate() {
@@ -874,6 +908,25 @@ impl FactTable {
             })
             .collect();
 
+        let uncosted = uncosted
+            .into_sorted_vec()
+            .into_iter()
+            .map(|std::cmp::Reverse((published, id, ri, mask))| {
+                let r = &self.recs[ri as usize];
+                UncostedItem {
+                    id: id.to_string(),
+                    issuer: self.issuers.labels[r.issuer as usize].clone(),
+                    published: (published != NONE_DAY).then(|| undo_day(published)),
+                    lands_on: Landing::ALL
+                        .iter()
+                        .enumerate()
+                        .filter(|(l, _)| mask & (1 << l) != 0)
+                        .map(|(_, k)| k.label().to_string())
+                        .collect(),
+                }
+            })
+            .collect();
+
         Dashboard {
             as_of: q.as_of,
             filters: Filters {
@@ -892,6 +945,8 @@ impl FactTable {
             response_times,
             oldest_overdue,
             by_provider_kind,
+            uncosted_total,
+            uncosted,
         }
     }
 }

@@ -227,6 +227,34 @@ pub fn render(d: &Dashboard, req: &DashboardRequest) -> String {
         esc(&csv(Table::ProviderKind)),
         esc(&q)
     );
+
+    // What carries no cost estimate at all.
+    let _ = writeln!(
+        m,
+        "<h2 id=\"uncosted\">Open recommendations with no cost estimate</h2>\n<p>{} open recommendation{} carr{} no cost estimate at all.</p>",
+        d.uncosted_total,
+        if d.uncosted_total == 1 { "" } else { "s" },
+        if d.uncosted_total == 1 { "ies" } else { "y" }
+    );
+    if !d.uncosted.is_empty() {
+        let _ = writeln!(
+            m,
+            "<table class=\"figures\"><caption>The {} newest</caption>\n<thead><tr><th scope=\"col\">recommendation</th><th scope=\"col\">issuer</th><th scope=\"col\">published</th><th scope=\"col\">lands on</th></tr></thead><tbody>",
+            d.uncosted.len()
+        );
+        for u in &d.uncosted {
+            let _ = writeln!(
+                m,
+                "<tr><td><a href=\"/recommendations/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(&u.id),
+                esc(&u.id),
+                esc(&u.issuer),
+                crate::pages::opt_date(u.published),
+                esc(&u.lands_on.join(", "))
+            );
+        }
+        m.push_str("</tbody></table>\n");
+    }
     layout_with_feed("Oversight dashboard", &m, None)
 }
 

@@ -265,6 +265,10 @@ async fn figures_match_the_register_worked_by_hand() {
     assert_eq!(kind("ambulance_service")["one_off_gbp"], 1000.0);
     assert_eq!(kind("care_home")["recurring_gbp"], 200.0);
     assert_eq!(kind("national_body")["costed"], 0);
+    // HSSIB-2024-0001 is open with no cost estimate; the draft never counts.
+    assert_eq!(body["uncosted_total"], 1);
+    assert_eq!(body["uncosted"][0]["id"], "HSSIB-2024-0001");
+    assert_eq!(body["uncosted"][0]["lands_on"][0], "National bodies");
 
     // The same figures for a caller with a token, and through the service.
     let token = app.token("NHSE").await;
@@ -400,6 +404,8 @@ fn parse_csv(s: &str) -> Vec<Vec<String>> {
 async fn the_page_draws_labelled_charts_and_escapes_user_text() {
     let app = app_with_register().await;
     let (status, ct, html) = get(&app, "/dashboard?as_of=2024-06-01").await;
+    assert!(html.contains("Open recommendations with no cost estimate"));
+    assert!(html.contains("1 open recommendation carries no cost estimate"));
     assert_eq!(status, 200, "{html}");
     assert!(ct.starts_with("text/html"), "{ct}");
     // User text is escaped everywhere, never markup.

@@ -593,3 +593,63 @@ fn tables_as_csv_quote_and_guard_cells() {
         assert!(rows.iter().all(|r| r.len() == h.len()), "{t}");
     }
 }
+
+#[test]
+fn open_recommendations_without_a_cost_are_listed_newest_first() {
+    use crate::model::Cost;
+    let costed = {
+        let mut r = rec("HSSIB", "2024-03-01", vec![to("Northmoor Hospitals")]);
+        r.cost = Some(Cost {
+            one_off: Some(5000.0),
+            recurring: None,
+            currency: "GBP".into(),
+            confidence: None,
+            cost_effectiveness: None,
+        });
+        r
+    };
+    let mut closed = rec("HSSIB", "2024-04-01", vec![to("Northmoor Hospitals")]);
+    closed.addressees[0].status = AddresseeStatus::Closed;
+    let set = vec![
+        ("HSSIB-2024-0001", costed),
+        (
+            "HSSIB-2024-0002",
+            rec("HSSIB", "2024-02-01", vec![to("Northmoor Hospitals")]),
+        ),
+        (
+            "CQC-2024-0001",
+            rec("CQC", "2024-05-01", vec![to("Redcliffe Ambulance Service")]),
+        ),
+        ("HSSIB-2024-0003", closed),
+    ];
+    let f = table(&set).figures(&DashboardQuery::new(d("2024-06-01")));
+    assert_eq!(
+        f.uncosted_total, 2,
+        "costed and closed ones are not counted"
+    );
+    let ids: Vec<&str> = f.uncosted.iter().map(|u| u.id.as_str()).collect();
+    assert_eq!(ids, ["CQC-2024-0001", "HSSIB-2024-0002"]);
+    assert_eq!(f.uncosted[0].lands_on, vec!["Ambulance services"]);
+    assert_eq!(f.uncosted[1].lands_on, vec!["Acute trusts"]);
+    assert_eq!(f.uncosted[1].published, Some(d("2024-02-01")));
+    // Many: the newest fifty are named, all are counted.
+    let many: Vec<(String, RecommendationData)> = (1..=60)
+        .map(|i| {
+            (
+                format!("NICE-2023-{i:04}"),
+                rec(
+                    "NICE",
+                    &format!("2023-{:02}-{:02}", 1 + (i - 1) / 28, 1 + (i - 1) % 28),
+                    vec![to("Northmoor Hospitals")],
+                ),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, RecommendationData)> =
+        many.iter().map(|(i, r)| (i.as_str(), r.clone())).collect();
+    let f = table(&refs).figures(&DashboardQuery::new(d("2024-06-01")));
+    assert_eq!(f.uncosted_total, 60);
+    assert_eq!(f.uncosted.len(), UNCOSTED_LISTED);
+    assert_eq!(f.uncosted[0].id, "NICE-2023-0060");
+    assert_eq!(f.uncosted[49].id, "NICE-2023-0011");
+}
