@@ -261,3 +261,12 @@ impl Services {
         Ok(pairs)
     }
 }
+
+impl Authorized<'_> {
+    /// Builds the similarity index if it is not built yet (a server calls
+    /// this at start so that the first visitor does not wait); the number of
+    /// records in it.
+    pub async fn similar_warm(&self) -> AppResult<usize> {
+        Ok(self.services().similar_ready().await?.index.len())
+    }
+}

@@ -138,10 +138,25 @@ pub async fn serve(
     let indexer = services.start_search_indexer(async {
         let _ = indexer_stopped.await;
     });
+    // Build the dashboard's figures and the similarity index now, in the
+    // background, so that the first visitor does not wait for them (at a
+    // million records they take minutes to build). Failures are only logged:
+    // the first request tries again and reports the error.
+    let warm = services.clone();
+    let warming = tokio::spawn(async move {
+        let anon = warm.as_principal(concord_app::Principal::Anonymous);
+        if let Err(e) = anon.dashboard(&Default::default()).await {
+            tracing::warn!("could not build the dashboard's figures at start: {e}");
+        }
+        if let Err(e) = anon.similar_warm().await {
+            tracing::warn!("could not build the similarity index at start: {e}");
+        }
+    });
     let served = axum::serve(listener, router(services))
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_indexer.send(());
+    warming.abort();
     if let Some(task) = indexer {
         let _ = task.await;
     }
