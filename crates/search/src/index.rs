@@ -1,7 +1,6 @@
 //! The index on disk: opening it, searching it, and the one writer that
 //! keeps it in step with the database through the outbox.
 
-use std::collections::BTreeMap;
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -10,12 +9,12 @@ use std::time::Duration;
 use concord_domain::{Recommendation, RecommendationId};
 use concord_store::{DraftVisibility, RecommendationFilter, Store};
 use serde::{Deserialize, Serialize};
-use tantivy::collector::{Count, FacetCollector, FacetCounts, TopDocs};
+use tantivy::collector::{Count, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::directory::error::LockError;
 use tantivy::query::{
-    AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery,
-    TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, ConstScoreQuery, EmptyQuery, EnableScoring, Occur, PhraseQuery, Query,
+    RangeQuery, TermQuery,
 };
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::snippet::SnippetGenerator;
@@ -25,12 +24,13 @@ use tantivy::{
 };
 use tokio::sync::{Mutex, Notify};
 
+mod facets;
+
 use crate::analysis::{CLINICAL, Synonyms, analyze, clinical_analyzer};
 use crate::query::{self, MAX_QUERY_CHARS, QueryBuilder};
-use crate::schema::{self, FACETS, Fields, SCHEMA_VERSION, build_schema, day_number, key};
-use crate::{
-    FACET_TOP, Hit, MAX_RESULT_WINDOW, Result, SearchError, SearchRequest, SearchResults, Sort,
-};
+use crate::schema::{self, Fields, SCHEMA_VERSION, build_schema, day_number, key};
+use crate::{Hit, MAX_RESULT_WINDOW, Result, SearchError, SearchRequest, SearchResults, Sort};
+use facets::{FacetCache, FacetFruit};
 
 /// Where the index of a database lives: beside a SQLite file
 /// (`concord.db` -> `concord.index/`), or `concord.index/` in the current
@@ -88,6 +88,7 @@ pub struct SearchIndex {
     synonyms: Synonyms,
     slot: Mutex<WriterSlot>,
     nudge: Notify,
+    facet_cache: FacetCache,
 }
 
 /// A backlog longer than this is rebuilt from a scan rather than read
@@ -97,10 +98,13 @@ const BATCH: u32 = 1_000;
 /// The writer's memory budget while serving, and for a rebuild.
 const SERVING_HEAP: usize = 64 << 20;
 const REBUILD_HEAP: usize = 512 << 20;
+/// How many of the best matches by BM25 are reordered with the boost for
+/// query words standing together (see [`SearchIndex::collect`]).
+const RESCORE_WINDOW: usize = 100;
 
 /// One pass over the matches: the page of hits, the number of matches and
 /// the facet counts.
-type Collected = (Vec<(f32, DocAddress)>, usize, FacetCounts);
+type Collected = (Vec<(f32, DocAddress)>, usize, FacetFruit);
 
 impl SearchIndex {
     /// Opens the index in `dir`, creating it (empty) on first use. Opening
@@ -146,6 +150,7 @@ impl SearchIndex {
                 applied: 0,
             }),
             nudge: Notify::new(),
+            facet_cache: FacetCache::default(),
         };
         if let Some(p) = me.payload()?
             && p.schema != SCHEMA_VERSION
@@ -509,9 +514,11 @@ impl SearchIndex {
             .iter()
             .any(|p| !matches!(p, query::Part::Exclude(_)));
         let mut sort = req.sort;
-        let combine = |main: Box<dyn Query>| -> Box<dyn Query> {
+        // `near`: with the proximity boost (the query as scored), or without
+        // it (the query as matched: the boost never changes what matches).
+        let combine = |main: Box<dyn Query>, near: bool| -> Box<dyn Query> {
             let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![(Occur::Must, main)];
-            if let Some(p) = &built.proximity {
+            if near && let Some(p) = &built.proximity {
                 clauses.push((Occur::Should, p.box_clone()));
             }
             for f in &filters {
@@ -525,7 +532,7 @@ impl SearchIndex {
             }
             Box::new(BooleanQuery::new(clauses))
         };
-        let mut query: Box<dyn Query> = if built.no_words {
+        let main: Box<dyn Query> = if built.no_words {
             if has_positive {
                 notes.push(
                     "every word of the query is too common to search for; try more specific words"
@@ -537,74 +544,101 @@ impl SearchIndex {
                     notes.push("no words to search for: every record that passes the filters is shown, newest first".into());
                 }
                 sort = Sort::Newest;
-                combine(Box::new(AllQuery))
+                Box::new(AllQuery)
             }
         } else {
-            combine(built.strict.box_clone())
+            built.strict.box_clone()
         };
+        let mut query = combine(main.box_clone(), true);
         // One pass collects the page, the total and the facet counts. The
         // relaxed query (any of the words) is run only when the strict one
         // matched nothing, so the usual search visits its matches once.
         let mut relaxed = false;
-        let (mut addrs, mut total, mut facet_counts) =
-            self.collect(&searcher, &*query, req, sort)?;
+        let near = built.proximity.is_some();
+        let (mut addrs, mut total, mut facet_counts) = self.collect(
+            &searcher,
+            &*combine(main, false),
+            near.then_some(&*query),
+            req,
+            sort,
+        )?;
         if total == 0
             && !built.no_words
             && let Some(r) = &built.relaxed
         {
             notes.push("no record has every word: records with some of them are shown".into());
-            query = combine(r.box_clone());
+            query = combine(r.box_clone(), true);
             relaxed = true;
-            (addrs, total, facet_counts) = self.collect(&searcher, &*query, req, sort)?;
+            (addrs, total, facet_counts) = self.collect(
+                &searcher,
+                &*combine(r.box_clone(), false),
+                near.then_some(&*query),
+                req,
+                sort,
+            )?;
         }
         let addrs: Vec<(f32, DocAddress)> = match sort {
             Sort::Relevance => addrs,
             Sort::Newest if built.no_words => addrs,
-            Sort::Newest => self.scores_of(
-                &searcher,
-                query.as_ref(),
-                addrs.into_iter().map(|(_, a)| a).collect(),
-            )?,
-        };
-        let mut facets = BTreeMap::new();
-        for dim in FACETS {
-            let mut counts = BTreeMap::new();
-            for (facet, n) in facet_counts.top_k(format!("/{dim}").as_str(), FACET_TOP) {
-                if let Some(v) = facet.to_path().last() {
-                    counts.insert((*v).to_string(), n);
-                }
+            Sort::Newest => {
+                let docs: Vec<DocAddress> = addrs.into_iter().map(|(_, a)| a).collect();
+                let scores = score_docs(&searcher, query.as_ref(), &docs)?;
+                scores.into_iter().zip(docs).collect()
             }
-            facets.insert((*dim).to_string(), counts);
-        }
+        };
         let hits = self.hits(&searcher, query.as_ref(), &addrs)?;
         Ok(SearchResults {
             total: total as u64,
             hits,
-            facets,
+            facets: facet_counts,
             relaxed,
             notes,
         })
     }
 
     /// The page of hits (scored for relevance, unscored for newest), the
-    /// number of matches and the facet counts, in one pass over the matches.
+    /// number of matches and the facet counts, in one pass over the matches
+    /// of `matching` (the query without its proximity boost).
+    ///
+    /// For relevance, that pass ranks by BM25 alone and keeps the best
+    /// [`RESCORE_WINDOW`] (or the page, if deeper); those are then scored
+    /// with `scored` (BM25 plus the boost for words standing together) and
+    /// reordered. Reading word positions for every match of a broad query
+    /// cost more than anything else at a million records; the boost only
+    /// ever reorders the head of the list. Beyond the window the order is
+    /// BM25's, and since the boost only adds, the scores still descend.
     fn collect(
         &self,
         searcher: &Searcher,
-        query: &dyn Query,
+        matching: &dyn Query,
+        scored: Option<&dyn Query>,
         req: &SearchRequest,
         sort: Sort,
     ) -> Result<Collected> {
-        let mut fc = FacetCollector::for_field("facets");
-        for dim in FACETS {
-            fc.add_facet(format!("/{dim}").as_str());
-        }
-        let top = TopDocs::with_limit(req.limit as usize).and_offset(req.offset as usize);
+        let fc = self.facet_cache.collector(searcher, "facets")?;
+        let offset = req.offset as usize;
+        let want = offset + req.limit as usize;
         Ok(match sort {
-            Sort::Relevance => searcher.search(query, &(top.order_by_score(), Count, fc))?,
+            Sort::Relevance => {
+                let top = TopDocs::with_limit(want.max(RESCORE_WINDOW)).order_by_score();
+                let (mut docs, total, facets) = searcher.search(matching, &(top, Count, fc))?;
+                if let Some(scored) = scored {
+                    let head = docs.len().min(RESCORE_WINDOW);
+                    let addrs: Vec<DocAddress> = docs[..head].iter().map(|(_, a)| *a).collect();
+                    let rescored = score_docs(searcher, scored, &addrs)?;
+                    for ((score, _), s) in docs.iter_mut().zip(rescored) {
+                        *score = score.max(s);
+                    }
+                    // Stable: equal scores keep BM25's order.
+                    docs[..head].sort_by(|a, b| b.0.total_cmp(&a.0));
+                }
+                let page = docs.into_iter().skip(offset).take(req.limit as usize);
+                (page.collect(), total, facets)
+            }
             Sort::Newest => {
+                let top = TopDocs::with_limit(req.limit as usize).and_offset(offset);
                 let (docs, total, facets) = searcher.search(
-                    query,
+                    matching,
                     &(
                         top.order_by_fast_field::<i64>("published", Order::Desc),
                         Count,
@@ -618,44 +652,6 @@ impl SearchIndex {
                 )
             }
         })
-    }
-
-    /// The relevance scores of some documents (for hits sorted by date):
-    /// the query again, restricted to those documents.
-    fn scores_of(
-        &self,
-        searcher: &Searcher,
-        query: &dyn Query,
-        addrs: Vec<DocAddress>,
-    ) -> Result<Vec<(f32, DocAddress)>> {
-        if addrs.is_empty() {
-            return Ok(Vec::new());
-        }
-        let mut terms = Vec::with_capacity(addrs.len());
-        for a in &addrs {
-            let doc: TantivyDocument = searcher.doc(*a)?;
-            if let Some(id) = doc.get_first(self.fields.id).and_then(|v| v.as_str()) {
-                terms.push(schema::id_term(&self.fields, id));
-            }
-        }
-        let only: Box<dyn Query> = Box::new(ConstScoreQuery::new(
-            Box::new(TermSetQuery::new(terms)),
-            0.0,
-        ));
-        let restricted =
-            BooleanQuery::new(vec![(Occur::Must, query.box_clone()), (Occur::Must, only)]);
-        let scored: std::collections::HashMap<DocAddress, f32> = searcher
-            .search(
-                &restricted,
-                &TopDocs::with_limit(addrs.len()).order_by_score(),
-            )?
-            .into_iter()
-            .map(|(s, a)| (a, s))
-            .collect();
-        Ok(addrs
-            .into_iter()
-            .map(|a| (scored.get(&a).copied().unwrap_or(0.0), a))
-            .collect())
     }
 
     fn hits(
@@ -774,6 +770,35 @@ impl SearchIndex {
         }
         out
     }
+}
+
+/// The scores `query` gives some documents (0 for one it does not match),
+/// in their order: per segment, a scorer moved forward to each document in
+/// turn, so only those documents are looked at (nothing is read from the
+/// stored documents).
+fn score_docs(searcher: &Searcher, query: &dyn Query, docs: &[DocAddress]) -> Result<Vec<f32>> {
+    let mut scores = vec![0.0f32; docs.len()];
+    if docs.is_empty() {
+        return Ok(scores);
+    }
+    let weight = query.weight(EnableScoring::enabled_from_searcher(searcher))?;
+    let mut order: Vec<usize> = (0..docs.len()).collect();
+    order.sort_by_key(|&i| docs[i]);
+    for group in order.chunk_by(|&a, &b| docs[a].segment_ord == docs[b].segment_ord) {
+        let segment = searcher.segment_reader(docs[group[0]].segment_ord);
+        let mut scorer = weight.scorer(segment, 1.0)?;
+        for &i in group {
+            let target = docs[i].doc_id;
+            let mut at = scorer.doc();
+            if at < target {
+                at = scorer.seek(target);
+            }
+            if at == target {
+                scores[i] = scorer.score();
+            }
+        }
+    }
+    Ok(scores)
 }
 
 fn commit(writer: &mut IndexWriter, seq: i64) -> Result<()> {

@@ -495,3 +495,92 @@ async fn an_index_in_several_segments_answers_as_one_and_a_fallback_counts_what_
         assert!(res.hits.iter().all(|h| h.score > 0.0), "{sort:?}");
     }
 }
+
+#[tokio::test]
+async fn the_boost_for_words_together_reorders_the_head_and_pages_stay_in_step() {
+    let f = fixture().await;
+    // 150 records with both words apart, one with them together: more than
+    // the head that the boost reorders (100), so paging crosses its edge.
+    // 40 short ones rank above it by BM25 alone, 110 longer ones below.
+    let mut recs = Vec::new();
+    for i in 0..150 {
+        let issuer = if i % 3 == 0 { "CQC" } else { "HSSIB" };
+        let text = if i < 40 {
+            "Hand washing was audited; staff hygiene training was late."
+        } else {
+            "Hand washing was audited on the ward last spring; staff hygiene training was out of date for most of the nurses and porters."
+        };
+        recs.push(body(
+            issuer,
+            &format!("Ward audit {i}"),
+            text,
+            "2023-05-01",
+            json!({"themes": ["Infection"]}),
+        ));
+    }
+    recs.push(body(
+        "NHSE",
+        "Ward audit together",
+        "Hand hygiene was audited on wards; staff washing training was late.",
+        "2023-05-01",
+        json!({"themes": ["Infection"]}),
+    ));
+    f.store
+        .import(
+            &Actor::system("t"),
+            &[],
+            recs.into_iter().map(new_rec).collect(),
+            vec![],
+            now(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    f.index.catch_up(f.store.as_ref()).await.unwrap();
+
+    let mut all = req("hand hygiene");
+    all.limit = 500;
+    let r = f.index.search(&all).unwrap();
+    assert_eq!(r.total, 151);
+    assert_eq!(r.hits.len(), 151);
+    assert_eq!(
+        r.hits[0].title, "Ward audit together",
+        "the boost still ranks it first"
+    );
+    assert!(
+        r.hits.windows(2).all(|w| w[0].score >= w[1].score),
+        "scores descend"
+    );
+    // Facets over every match.
+    assert_eq!(r.facets["issuer"]["CQC"], 50);
+    assert_eq!(r.facets["issuer"]["HSSIB"], 100);
+    assert_eq!(r.facets["issuer"]["NHSE"], 1);
+    assert_eq!(r.facets["theme"]["infection"], 151);
+    assert_eq!(r.facets["year"]["2023"], 151);
+
+    // Page by page: the same order, no record twice or missing.
+    let mut paged = Vec::new();
+    let mut page = req("hand hygiene");
+    page.limit = 7;
+    while paged.len() < 151 {
+        let p = f.index.search(&page).unwrap();
+        assert_eq!(p.total, 151);
+        assert_eq!(p.facets, r.facets);
+        assert!(!p.hits.is_empty());
+        paged.extend(p.hits.into_iter().map(|h| (h.id, h.score)));
+        page.offset += 7;
+    }
+    let one: Vec<(String, f32)> = r.hits.into_iter().map(|h| (h.id, h.score)).collect();
+    assert_eq!(paged, one);
+
+    // Sorted by date, the scores are those of the relevance order.
+    let mut newest = req("hand hygiene");
+    newest.sort = Sort::Newest;
+    newest.limit = 500;
+    let n = f.index.search(&newest).unwrap();
+    let mut a: Vec<(String, f32)> = n.hits.into_iter().map(|h| (h.id, h.score)).collect();
+    let mut b = one.clone();
+    a.sort_by(|x, y| x.0.cmp(&y.0));
+    b.sort_by(|x, y| x.0.cmp(&y.0));
+    assert_eq!(a, b);
+}
