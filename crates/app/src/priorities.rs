@@ -339,7 +339,7 @@ mod tests {
             considered: 1,
             items: vec![PriorityItem {
                 ids: vec!["HSSIB-2026-0001".into(), "CQC-2026-0002".into()],
-                score: 0.8765,
+                score: 0.8766,
                 why: vec!["addressed to you directly".into(), "risk: high".into()],
                 title: "=HYPERLINK(\"x\"), \"quoted\"".into(),
                 issuers: vec!["CQC".into(), "HSSIB".into()],
