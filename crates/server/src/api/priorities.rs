@@ -231,15 +231,8 @@ pub async fn set_profile(
 ) -> ApiResult<Json<ProfileAnswer>> {
     let code = org_code(&code)?;
     let svc = state.services.as_principal(principal);
-    // Who before what: 401 and 403 before a complaint about the kind.
+    // 401 before a complaint about the kind; who may set it is the service's.
     svc.require_signed_in()?;
-    if let Some(own) = svc.principal().org()
-        && *own != code
-    {
-        return Err(ApiError::from(concord_app::AppError::Forbidden(format!(
-            "{own} cannot set the provider profile of {code}: only the organisation itself can"
-        ))));
-    }
     let kind: ProviderKind = body.kind.parse().map_err(|e: String| {
         ApiError::new(
             StatusCode::UNPROCESSABLE_ENTITY,
