@@ -16,6 +16,7 @@ pub mod organisations;
 pub mod overdue;
 pub mod oversight;
 pub mod priorities;
+pub mod query;
 pub mod recommendations;
 pub mod search;
 pub mod similar;

@@ -35,24 +35,8 @@ impl OverdueParams {
     /// Empty values are ignored, as an HTML form sends them.
     pub fn parse(query: &str) -> ApiResult<Self> {
         let mut p = OverdueParams::default();
-        let mut seen: Vec<&str> = Vec::new();
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            let Some(name) = PARAMS.iter().copied().find(|n| *n == key) else {
-                return Err(ApiError::bad_input(format!(
-                    "unknown query parameter {key:?}; overdue accepts: {}",
-                    PARAMS.join(", ")
-                )));
-            };
-            if seen.contains(&name) {
-                return Err(ApiError::bad_input(format!(
-                    "parameter {name}: is given more than once"
-                )));
-            }
-            seen.push(name);
-            let v = value.trim();
-            if v.is_empty() {
-                continue;
-            }
+        for (name, v) in super::query::known_params(query, PARAMS, &[], "overdue")? {
+            let v = v.as_str();
             let bad = |msg: String| ApiError::bad_input(format!("parameter {name}: {msg}"));
             match name {
                 "as_of" => p.as_of = Some(parse_date(v).map_err(bad)?),

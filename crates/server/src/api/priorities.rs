@@ -111,8 +111,9 @@ pub async fn priorities(
     let code = org_code(&code)?;
     let mut limit = 50usize;
     let mut format = "json".to_string();
-    for (k, v) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
-        match k.as_ref() {
+    let query = query.unwrap_or_default();
+    for (name, v) in super::query::known_params(&query, &["limit", "format"], &[], "priorities")? {
+        match name {
             "limit" => {
                 limit = v
                     .parse::<usize>()
@@ -124,19 +125,14 @@ pub async fn priorities(
                         ))
                     })?;
             }
-            "format" => match v.as_ref() {
-                "json" | "csv" | "xlsx" => format = v.to_string(),
+            _ => match v.as_str() {
+                "json" | "csv" | "xlsx" => format = v.clone(),
                 other => {
                     return Err(ApiError::bad_input(format!(
                         "parameter format: {other:?} is not json, csv or xlsx"
                     )));
                 }
             },
-            other => {
-                return Err(ApiError::bad_input(format!(
-                    "parameter {other:?} is not known here (limit, format)"
-                )));
-            }
         }
     }
     let list = state

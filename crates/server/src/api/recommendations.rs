@@ -71,30 +71,10 @@ impl ListParams {
     /// Reads a raw query string, naming the parameter in every refusal.
     pub fn parse(query: &str) -> ApiResult<Self> {
         let mut p = ListParams::default();
-        let mut seen: Vec<&'static str> = Vec::new();
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            let name: &'static str = match key.as_ref() {
-                "limit" => "per_page",
-                k => match PARAMS.iter().find(|p| **p == k) {
-                    Some(p) => p,
-                    None => {
-                        return Err(ApiError::bad_input(format!(
-                            "unknown query parameter {key:?}; the list accepts: {}",
-                            PARAMS.join(", ")
-                        )));
-                    }
-                },
-            };
-            if seen.contains(&name) {
-                return Err(ApiError::bad_input(format!(
-                    "parameter {name}: is given more than once"
-                )));
-            }
-            seen.push(name);
-            let v = value.trim();
-            if v.is_empty() {
-                continue;
-            }
+        for (name, v) in
+            super::query::known_params(query, PARAMS, &[("limit", "per_page")], "the list")?
+        {
+            let v = v.as_str();
             let bad = |msg: String| ApiError::bad_input(format!("parameter {name}: {msg}"));
             match name {
                 "issuer" => p.issuer = Some(OrgCode::parse(v).map_err(|_| bad(not_org_code(v)))?),

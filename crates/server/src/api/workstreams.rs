@@ -66,30 +66,10 @@ fn number(name: &str, v: &str, max: u64) -> ApiResult<u64> {
 impl WorkstreamParams {
     pub fn parse(query: &str) -> ApiResult<Self> {
         let mut p = WorkstreamParams::default();
-        let mut seen: Vec<&'static str> = Vec::new();
-        for (key, value) in form_urlencoded::parse(query.as_bytes()) {
-            let name: &'static str = match key.as_ref() {
-                "limit" => "per_page",
-                k => match PARAMS.iter().find(|p| **p == k) {
-                    Some(p) => p,
-                    None => {
-                        return Err(ApiError::bad_input(format!(
-                            "unknown query parameter {key:?}; the list accepts: {}",
-                            PARAMS.join(", ")
-                        )));
-                    }
-                },
-            };
-            if seen.contains(&name) {
-                return Err(ApiError::bad_input(format!(
-                    "parameter {name}: is given more than once"
-                )));
-            }
-            seen.push(name);
-            let v = value.trim();
-            if v.is_empty() {
-                continue;
-            }
+        for (name, v) in
+            super::query::known_params(query, PARAMS, &[("limit", "per_page")], "the list")?
+        {
+            let v = v.as_str();
             match name {
                 "q" => p.q = Some(v.to_string()),
                 "lead" => {
