@@ -16,7 +16,7 @@ use concord_app::{DashboardRequest, Principal};
 use concord_domain::dashboard::{Dashboard, Row, Table};
 
 use crate::AppState;
-use crate::pages::{error_page, esc, layout_with_feed};
+use crate::pages::{error_page, esc};
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/dashboard", get(page))
@@ -255,7 +255,7 @@ pub fn render(d: &Dashboard, req: &DashboardRequest) -> String {
         }
         m.push_str("</tbody></table>\n");
     }
-    layout_with_feed("Oversight dashboard", &m, None)
+    crate::pages::layout_in(Some("/dashboard"), "Oversight dashboard", &m, None)
 }
 
 fn money(v: f64) -> String {

@@ -28,11 +28,13 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub mod api;
+pub mod assets;
 pub mod auth;
 pub mod dashboard_page;
 pub mod error;
 pub mod extract;
 pub mod feeds;
+pub mod layout;
 pub mod middleware;
 pub mod openapi;
 pub mod pages;
@@ -90,6 +92,7 @@ pub fn router(services: Arc<Services>) -> Router {
         )
         .merge(docs)
         .merge(pages::routes())
+        .merge(assets::routes())
         .merge(dashboard_page::routes())
         .merge(feeds::routes())
         .merge(workstream_pages::routes())

@@ -10,7 +10,7 @@ use std::fmt::{self, Display, Write};
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use chrono::NaiveDate;
@@ -18,8 +18,8 @@ use concord_app::{AppError, Page, Principal, RecommendationFilter};
 use concord_domain::{Lifecycle, Recommendation, RecommendationData, RecommendationId, Reference};
 
 use crate::AppState;
+use crate::layout::Layout;
 
-const SITE_CSS: &str = include_str!("../assets/site.css");
 /// How many of the newest recommendations the home page lists.
 pub const RECENT: u64 = 20;
 
@@ -27,7 +27,6 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/recommendations/{id}", get(recommendation))
-        .route("/assets/site.css", get(site_css))
 }
 
 /// HTML-escapes text for element content and quoted attribute values.
@@ -54,22 +53,6 @@ impl Display for Esc<'_> {
 /// Shorthand for [`Esc`].
 pub fn esc(s: &str) -> Esc<'_> {
     Esc(s)
-}
-
-async fn site_css() -> impl IntoResponse {
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/css; charset=utf-8"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=3600"),
-            ),
-        ],
-        SITE_CSS,
-    )
 }
 
 /// A page, or an error shown as a page.
@@ -113,53 +96,32 @@ pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
         esc(title),
         esc(message)
     );
-    Html(layout(title, &body))
-}
-
-fn layout(title: &str, main: &str) -> String {
-    layout_with_feed(title, main, None)
+    let mut frame = Layout::new(title);
+    frame.error = true;
+    Html(crate::layout::wrap(frame, &body))
 }
 
 /// A page that can be followed: `feed` is the path of its Atom feed and
 /// what the feed tells; the page's head names it (for feed readers) and a
 /// visible link ends the page.
 pub(crate) fn layout_with_feed(title: &str, main: &str, feed: Option<(&str, &str)>) -> String {
-    let (feed_head, feed_link) = match feed {
-        Some((path, about)) => (
-            format!(
-                "<link rel=\"alternate\" type=\"application/atom+xml\" href=\"{}\" title=\"{}\">\n",
-                esc(path),
-                esc(about)
-            ),
-            format!(
-                "<p class=\"feed\"><a href=\"{}\" type=\"application/atom+xml\">Follow (Atom feed)</a>: {}</p>\n",
-                esc(path),
-                esc(about)
-            ),
-        ),
-        None => (String::new(), String::new()),
-    };
-    format!(
-        "<!DOCTYPE html>
-<html lang=\"en-GB\">
-<head>
-<meta charset=\"utf-8\">
-<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">
-<title>{title} – Concord</title>
-<link rel=\"stylesheet\" href=\"/assets/site.css\">
-{feed_head}</head>
-<body>
-<header class=\"site\"><a class=\"brand\" href=\"/\">Concord</a>
-<nav aria-label=\"Site\"><a href=\"/\">Home</a> <a href=\"/api/docs/\">API documentation</a></nav></header>
-<main>
-{main}{feed_link}</main>
-<footer class=\"site\"><p>Concord: a register of NHS patient-safety recommendations.
-Data is as published by each issuer. <a href=\"/api/v1/openapi.json\">OpenAPI document</a></p></footer>
-</body>
-</html>
-",
-        title = esc(title),
-    )
+    layout_in(None, title, main, feed)
+}
+
+/// As [`layout_with_feed`], for a page that belongs to an entry of the
+/// header's menu (its address), which is then marked as current.
+pub(crate) fn layout_in(
+    section: Option<&'static str>,
+    title: &str,
+    main: &str,
+    feed: Option<(&str, &str)>,
+) -> String {
+    let mut frame = Layout::new(title);
+    frame.section = section;
+    if let Some((path, about)) = feed {
+        frame = frame.feed(path, about);
+    }
+    crate::layout::wrap(frame, main)
 }
 
 /// `16 September 2024`, in a `<time>` element.
@@ -290,7 +252,8 @@ each answer stands.</p>\n",
 <li><a href=\"/api/v1/organisations\">Organisations as JSON</a></li>
 </ul>\n",
     );
-    Ok(Html(layout_with_feed(
+    Ok(Html(layout_in(
+        Some("/"),
         "NHS patient-safety recommendations",
         &m,
         Some((
@@ -331,7 +294,7 @@ pub fn record_html(rec: &Recommendation, today: NaiveDate) -> String {
     let mut m = String::new();
     let _ = writeln!(
         m,
-        "<p class=\"id\">{}</p>\n<h1>{}</h1>",
+        "<p class=\"concord-id\">{}</p>\n<h1>{}</h1>",
         rec.id,
         esc(&d.title)
     );

@@ -214,7 +214,13 @@ work is joined up instead of repeated.</p>\n",
          Bodies register work with <code>POST /api/v1/workstreams</code> or \
          <code>concord workstream add</code>.</p>\n",
     );
-    Html(layout_with_feed("Ongoing work", &m, None)).into_response()
+    Html(crate::pages::layout_in(
+        Some("/workstreams"),
+        "Ongoing work",
+        &m,
+        None,
+    ))
+    .into_response()
 }
 
 fn list_links(kind: &str, values: &[String]) -> String {

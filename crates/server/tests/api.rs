@@ -697,14 +697,33 @@ async fn pages_show_the_register_and_escape_what_it_holds() {
     assert!(html.contains("NHS England"));
     assert!(html.contains("awaiting response"));
 
+    // Every stylesheet the page names is served, as CSS, cached for long
+    // (its address carries the assets' version).
+    let sheets: Vec<&str> = html
+        .split("<link rel=\"stylesheet\" href=\"")
+        .skip(1)
+        .map(|rest| &rest[..rest.find('"').unwrap()])
+        .collect();
+    assert_eq!(sheets.len(), 2, "{html}");
+    for sheet in sheets {
+        assert!(sheet.starts_with("/assets/"), "{sheet}");
+        let css = app.get(sheet).await;
+        assert_eq!(css.status(), StatusCode::OK, "{sheet}");
+        assert!(
+            css.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/css")
+        );
+        assert!(
+            css.headers()["cache-control"]
+                .to_str()
+                .unwrap()
+                .contains("immutable")
+        );
+    }
     let css = app.get("/assets/site.css").await;
     assert_eq!(css.status(), StatusCode::OK);
-    assert!(
-        css.headers()["content-type"]
-            .to_str()
-            .unwrap()
-            .starts_with("text/css")
-    );
 
     let missing = app.get("/recommendations/HSSIB-2024-0999").await;
     assert_eq!(missing.status(), StatusCode::NOT_FOUND);

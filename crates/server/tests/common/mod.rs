@@ -72,3 +72,14 @@ impl TestApp {
             .secret
     }
 }
+
+/// True when every `<script` in a page is one of our own script files
+/// (served under /assets/): nothing from the register became markup.
+#[allow(dead_code)] // not every test binary looks at pages
+pub fn only_our_scripts(html: &str) -> bool {
+    html.match_indices("<script").all(|(i, _)| {
+        let tag = &html[i..];
+        tag.starts_with("<script src=\"/assets/")
+            || tag.starts_with("<script type=\"module\" src=\"/assets/")
+    })
+}
