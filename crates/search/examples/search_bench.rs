@@ -238,35 +238,35 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     let t = Instant::now();
     let mut docs: Vec<Row7> = Vec::new();
-    let scan_limit = if only_ours { 0 } else { usize::MAX };
-    store
-        .scan(5_000, &mut |batch| {
-            for r in batch
-                .into_iter()
-                .take(scan_limit.saturating_sub(docs.len()))
-            {
-                let d = &r.data;
-                let mut other: Vec<String> = d.addressees.iter().map(|a| a.name.clone()).collect();
-                other.extend(d.themes.iter().cloned());
-                other.extend(d.settings.iter().cloned());
-                if let Some(t) = d.source.as_ref().and_then(|s| s.title.clone()) {
-                    other.push(t);
+    // Only ours: the store is not read at all (FTS5 and PostgreSQL need it).
+    if !only_ours {
+        store
+            .scan(5_000, &mut |batch| {
+                for r in batch.into_iter() {
+                    let d = &r.data;
+                    let mut other: Vec<String> =
+                        d.addressees.iter().map(|a| a.name.clone()).collect();
+                    other.extend(d.themes.iter().cloned());
+                    other.extend(d.settings.iter().cloned());
+                    if let Some(t) = d.source.as_ref().and_then(|s| s.title.clone()) {
+                        other.push(t);
+                    }
+                    docs.push((
+                        r.id.to_string(),
+                        d.title.clone(),
+                        d.text.clone(),
+                        other.join(" ; "),
+                        d.issuer.to_string(),
+                        d.published
+                            .map(|p| p.year().to_string())
+                            .unwrap_or_default(),
+                        d.status.to_string(),
+                    ));
                 }
-                docs.push((
-                    r.id.to_string(),
-                    d.title.clone(),
-                    d.text.clone(),
-                    other.join(" ; "),
-                    d.issuer.to_string(),
-                    d.published
-                        .map(|p| p.year().to_string())
-                        .unwrap_or_default(),
-                    d.status.to_string(),
-                ));
-            }
-            Ok(())
-        })
-        .await?;
+                Ok(())
+            })
+            .await?;
+    }
     let read_secs = t.elapsed().as_secs_f64();
     let t = Instant::now();
     for chunk in docs.chunks(2_000) {

@@ -26,7 +26,9 @@ use tokio::sync::{Mutex, Notify};
 
 mod facets;
 
-use crate::analysis::{CLINICAL, Synonyms, analyze, clinical_analyzer};
+use crate::analysis::{
+    CLINICAL, CLINICAL_PAIRS, Synonyms, analyze, clinical_analyzer, clinical_pairs_analyzer,
+};
 use crate::query::{self, MAX_QUERY_CHARS, QueryBuilder};
 use crate::schema::{self, Fields, SCHEMA_VERSION, build_schema, day_number, key};
 use crate::{Hit, MAX_RESULT_WINDOW, Result, SearchError, SearchRequest, SearchResults, Sort};
@@ -124,6 +126,9 @@ impl SearchIndex {
             other => other.into(),
         })?;
         index.tokenizers().register(CLINICAL, clinical_analyzer());
+        index
+            .tokenizers()
+            .register(CLINICAL_PAIRS, clinical_pairs_analyzer());
         // Search the index's segments in parallel, one thread per core (at
         // most four): a broad query at a million records visits hundreds of
         // thousands of matches to count facets, and splitting that work by
@@ -586,7 +591,11 @@ impl SearchIndex {
                 scores.into_iter().zip(docs).collect()
             }
         };
-        let hits = self.hits(&searcher, query.as_ref(), &addrs)?;
+        let highlight: Box<dyn Query> = Box::new(BooleanQuery::new(vec![
+            (Occur::Should, query.box_clone()),
+            (Occur::Should, built.highlight.box_clone()),
+        ]));
+        let hits = self.hits(&searcher, highlight.as_ref(), &addrs)?;
         Ok(SearchResults {
             total: total as u64,
             hits,

@@ -10,8 +10,8 @@ use tantivy::query::{
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::tokenizer::TextAnalyzer;
 
-use crate::analysis::{Expression, Synonyms, analyze};
-use crate::schema::{Fields, boosted};
+use crate::analysis::{Expression, MAX_PAIR_GAP, Synonyms, analyze, pair_term};
+use crate::schema::{Fields, boosted, boosted_with_pairs};
 
 /// Longest query text read, in characters.
 pub const MAX_QUERY_CHARS: usize = 1_000;
@@ -150,6 +150,10 @@ pub struct Built {
     /// Adds to the score of records where adjacent query words stand close
     /// together.
     pub proximity: Option<Box<dyn Query>>,
+    /// Every word the query looks for, as terms of the text field: what the
+    /// snippets highlight (phrases are matched through the word-pair
+    /// fields, whose terms are not words of the text).
+    pub highlight: Box<dyn Query>,
 }
 
 pub struct QueryBuilder<'a> {
@@ -233,6 +237,31 @@ impl QueryBuilder<'_> {
         }
         flush(&mut run, &mut concepts, self.synonyms);
 
+        let mut words: Vec<&str> = Vec::new();
+        for c in &concepts {
+            let exprs: Vec<&Expression> = match c {
+                Concept::Term { term, .. } => {
+                    words.push(term);
+                    continue;
+                }
+                Concept::Phrase(e) => vec![e],
+                Concept::AnyOf { typed, exprs } => std::iter::once(typed).chain(exprs).collect(),
+            };
+            words.extend(exprs.into_iter().flatten().map(|(_, t)| t.as_str()));
+        }
+        words.sort_unstable();
+        words.dedup();
+        let highlight: Box<dyn Query> = Box::new(BooleanQuery::new(
+            words
+                .into_iter()
+                .map(|t| {
+                    let term = Term::from_field_text(self.fields.text, t);
+                    let q: Box<dyn Query> =
+                        Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+                    (Occur::Should, q)
+                })
+                .collect(),
+        ));
         let clauses: Vec<Box<dyn Query>> = concepts.iter().map(|c| self.concept(c)).collect();
         let no_words = clauses.is_empty();
         let n = clauses.len();
@@ -283,6 +312,7 @@ impl QueryBuilder<'_> {
             no_words,
             excludes,
             proximity,
+            highlight,
         }
     }
 
@@ -345,12 +375,23 @@ impl QueryBuilder<'_> {
         if e.len() == 1 {
             return self.term(&e[0].1, fuzzy, weight);
         }
+        // Two words are one term of the word-pair fields (see
+        // `analysis::WordPairs`): the same matches as the phrase, without
+        // reading positions. Longer phrases keep the positional query.
+        let pair = match e.as_slice() {
+            [(0, a), (gap, b)] if (1..=MAX_PAIR_GAP).contains(gap) => Some(pair_term(a, *gap, b)),
+            _ => None,
+        };
         let mut alts: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        for (field, boost) in boosted(self.fields) {
-            alts.push((
-                Occur::Should,
-                Box::new(BoostQuery::new(Box::new(phrase(field, e)), boost * weight)),
-            ));
+        for (field, pairs, boost) in boosted_with_pairs(self.fields) {
+            let q: Box<dyn Query> = match &pair {
+                Some(p) => Box::new(TermQuery::new(
+                    Term::from_field_text(pairs, p),
+                    IndexRecordOption::WithFreqs,
+                )),
+                None => Box::new(phrase(field, e)),
+            };
+            alts.push((Occur::Should, Box::new(BoostQuery::new(q, boost * weight))));
         }
         Box::new(BooleanQuery::new(alts))
     }

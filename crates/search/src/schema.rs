@@ -8,11 +8,11 @@ use tantivy::schema::{
 };
 use tantivy::{TantivyDocument, Term};
 
-use crate::analysis::CLINICAL;
+use crate::analysis::{CLINICAL, CLINICAL_PAIRS};
 
 /// Bumped whenever the schema or the analysis changes: an index written
 /// under another version is rebuilt from the database on open.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// The facet dimensions, in the order the results list them.
 pub const FACETS: &[&str] = &[
@@ -36,6 +36,10 @@ pub struct Fields {
     pub settings: Field,
     pub source_title: Field,
     pub responses: Field,
+    /// Each full-text field's word pairs, in the order of [`boosted`]: the
+    /// same text analysed by [`crate::analysis::WordPairs`], without
+    /// positions, so that two-word phrases are single terms.
+    pub pairs: [Field; 8],
     /// Every facet value as `/dimension/value`.
     pub facets: Field,
     /// Exact-match filter keys (not analysed).
@@ -63,8 +67,39 @@ pub fn boosted(f: &Fields) -> [(Field, f32); 8] {
     ]
 }
 
+/// Each full-text field with its word-pair field and its boost.
+pub fn boosted_with_pairs(f: &Fields) -> [(Field, Field, f32); 8] {
+    let b = boosted(f);
+    std::array::from_fn(|i| (b[i].0, f.pairs[i], b[i].1))
+}
+
+/// The word-pair field of a full-text field.
+pub fn pairs_of(f: &Fields, field: Field) -> Option<Field> {
+    boosted_with_pairs(f)
+        .into_iter()
+        .find(|(full, _, _)| *full == field)
+        .map(|(_, pairs, _)| pairs)
+}
+
 pub fn build_schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
+    let pair_options = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(CLINICAL_PAIRS)
+            .set_index_option(IndexRecordOption::WithFreqs),
+    );
+    let mut pair = |name: &str| b.add_text_field(&format!("{name}_pairs"), pair_options.clone());
+    // The order of `boosted`.
+    let pairs = [
+        pair("title"),
+        pair("text"),
+        pair("themes"),
+        pair("source_title"),
+        pair("addressees"),
+        pair("issuer"),
+        pair("settings"),
+        pair("responses"),
+    ];
     let indexing = TextFieldIndexing::default()
         .set_tokenizer(CLINICAL)
         .set_index_option(IndexRecordOption::WithFreqsAndPositions);
@@ -82,6 +117,7 @@ pub fn build_schema() -> (Schema, Fields) {
         settings: b.add_text_field("settings", text.clone()),
         source_title: b.add_text_field("source_title", text.clone()),
         responses: b.add_text_field("responses", text),
+        pairs,
         facets: b.add_facet_field("facets", FacetOptions::default()),
         k_issuer: b.add_text_field("k_issuer", STRING),
         k_addressee: b.add_text_field("k_addressee", STRING),
@@ -113,9 +149,9 @@ pub fn document(f: &Fields, rec: &Recommendation) -> TantivyDocument {
     let d = &rec.data;
     let mut doc = TantivyDocument::default();
     doc.add_text(f.id, rec.id.to_string());
-    doc.add_text(f.title, &d.title);
-    doc.add_text(f.text, &d.text);
-    doc.add_text(f.issuer, d.issuer.as_str());
+    add_full(&mut doc, f, f.title, &d.title);
+    add_full(&mut doc, f, f.text, &d.text);
+    add_full(&mut doc, f, f.issuer, d.issuer.as_str());
     doc.add_text(f.k_issuer, d.issuer.as_str());
     doc.add_text(f.k_status, d.status.as_str());
     doc.add_text(f.k_kind, d.kind.as_str());
@@ -129,11 +165,11 @@ pub fn document(f: &Fields, rec: &Recommendation) -> TantivyDocument {
     }
     let mut seen_addr = Vec::new();
     for a in &d.addressees {
-        doc.add_text(f.addressees, &a.name);
+        add_full(&mut doc, f, f.addressees, &a.name);
         doc.add_text(f.k_addressee, key(&a.name));
         let label = match &a.org {
             Some(org) => {
-                doc.add_text(f.addressees, org.as_str());
+                add_full(&mut doc, f, f.addressees, org.as_str());
                 doc.add_text(f.k_addressee, org.as_str());
                 org.as_str().to_string()
             }
@@ -145,16 +181,16 @@ pub fn document(f: &Fields, rec: &Recommendation) -> TantivyDocument {
         }
         for r in &a.responses {
             if let Some(t) = &r.text {
-                doc.add_text(f.responses, t);
+                add_full(&mut doc, f, f.responses, t);
             }
             if let Some(t) = &r.respondent {
-                doc.add_text(f.responses, t);
+                add_full(&mut doc, f, f.responses, t);
             }
         }
     }
     let mut seen = Vec::new();
     for t in &d.themes {
-        doc.add_text(f.themes, t);
+        add_full(&mut doc, f, f.themes, t);
         let k = key(t);
         if !k.is_empty() && !seen.contains(&k) {
             doc.add_text(f.k_theme, &k);
@@ -164,7 +200,7 @@ pub fn document(f: &Fields, rec: &Recommendation) -> TantivyDocument {
     }
     seen.clear();
     for s in &d.settings {
-        doc.add_text(f.settings, s);
+        add_full(&mut doc, f, f.settings, s);
         let k = key(s);
         if !k.is_empty() && !seen.contains(&k) {
             doc.add_text(f.k_setting, &k);
@@ -175,7 +211,15 @@ pub fn document(f: &Fields, rec: &Recommendation) -> TantivyDocument {
     if let Some(src) = &d.source
         && let Some(t) = &src.title
     {
-        doc.add_text(f.source_title, t);
+        add_full(&mut doc, f, f.source_title, t);
     }
     doc
+}
+
+/// Adds a value to a full-text field and to its word-pair field.
+fn add_full(doc: &mut TantivyDocument, f: &Fields, field: Field, value: &str) {
+    doc.add_text(field, value);
+    if let Some(pairs) = pairs_of(f, field) {
+        doc.add_text(pairs, value);
+    }
 }

@@ -197,6 +197,28 @@ async fn phrases_exclusions_and_highlights() {
     let r = search(&f, "\"within one hour\"");
     assert_eq!(titles(&r), ["Recognising sepsis in adults"]);
     assert!(search(&f, "\"one within hour\"").hits.is_empty());
+    // Two-word phrases are matched through the word-pair fields: order and
+    // the gap left by dropped common words ("from") both count.
+    assert_eq!(
+        titles(&search(&f, "\"antibiotics within\"")),
+        ["Recognising sepsis in adults"]
+    );
+    assert!(search(&f, "\"within antibiotics\"").hits.is_empty());
+    let r = search(&f, "\"patients from ambulance\"");
+    assert_eq!(
+        titles(&r),
+        ["Ambulance handover delays at emergency departments"]
+    );
+    assert!(search(&f, "\"patients ambulance\"").hits.is_empty());
+    // Nor across fields (the theme "Handover", the setting "Ambulance").
+    assert!(search(&f, "\"handover ambulance\"").hits.is_empty());
+    // The phrase's words are still highlighted.
+    let r = search(&f, "\"emergency department\"");
+    assert!(
+        r.hits[0].snippet.contains("<mark>emergency</mark>"),
+        "{}",
+        r.hits[0].snippet
+    );
     let r = search(&f, "patients -ambulance");
     assert!(
         !titles(&r).iter().any(|t| t.contains("Ambulance")),
