@@ -4,6 +4,7 @@
 //! inputs (the current date is always passed in), so the rules are cheap to
 //! unit-test.
 
+pub mod account;
 pub mod dashboard;
 pub mod error;
 pub mod feed;

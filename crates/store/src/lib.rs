@@ -7,6 +7,7 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, NaiveDate, Utc};
+use concord_domain::account::{Email, Membership, RoleSet, User};
 use concord_domain::{
     Actor, AuditEvent, DomainError, Lifecycle, NewRecommendation, OrgCode, Organisation, RecKind,
     Recommendation, RecommendationData, RecommendationId, ResponseAttachment,
@@ -99,6 +100,29 @@ pub struct TokenRecord {
     pub label: String,
     pub created_at: DateTime<Utc>,
     pub revoked_at: Option<DateTime<Utc>>,
+    /// What the token may do for its organisation.
+    pub roles: RoleSet,
+}
+
+/// A user as stored, with the hash of their password (PHC string).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub user: User,
+    pub password_hash: String,
+}
+
+/// A signed-in browser. Only the SHA-256 of the cookie's secret is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRecord {
+    pub id_hash: String,
+    pub user_id: i64,
+    /// The organisation the user acts for now (None: no membership).
+    pub org: Option<OrgCode>,
+    /// The secret every form posted in this session carries.
+    pub csrf: String,
+    pub created_at: DateTime<Utc>,
+    pub last_seen: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
 }
 
 /// Which late answers to list (see [`Store::overdue`]). Drafts are never
@@ -273,6 +297,7 @@ pub trait Store: Send + Sync {
     async fn outbox_after(&self, after_seq: i64, limit: u32) -> Result<Vec<OutboxRow>>;
 
     // --- API tokens ---
+    /// A token with every role but administrator.
     async fn add_token(
         &self,
         actor: &Actor,
@@ -280,9 +305,100 @@ pub trait Store: Send + Sync {
         label: &str,
         secret_hash: &str,
         now: DateTime<Utc>,
+    ) -> Result<TokenRecord> {
+        self.add_token_with_roles(
+            actor,
+            org,
+            label,
+            RoleSet::token_default(),
+            secret_hash,
+            now,
+        )
+        .await
+    }
+    async fn add_token_with_roles(
+        &self,
+        actor: &Actor,
+        org: &OrgCode,
+        label: &str,
+        roles: RoleSet,
+        secret_hash: &str,
+        now: DateTime<Utc>,
     ) -> Result<TokenRecord>;
     /// The live (not revoked) token with this hash.
     async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<TokenRecord>>;
+    async fn token(&self, id: i64) -> Result<Option<TokenRecord>>;
+    /// Every token (revoked ones too), of one organisation or of all, by id.
+    async fn tokens(&self, org: Option<&OrgCode>) -> Result<Vec<TokenRecord>>;
+
+    // --- users, memberships, sessions ---
+    /// A new user with their first memberships; audited (without the hash).
+    async fn add_user(
+        &self,
+        actor: &Actor,
+        email: &Email,
+        name: &str,
+        password_hash: &str,
+        memberships: &[Membership],
+        now: DateTime<Utc>,
+    ) -> Result<User>;
+    async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>>;
+    async fn user(&self, id: i64) -> Result<Option<UserRecord>>;
+    /// Users with their memberships, by email; only members of `org` if given.
+    async fn users(&self, org: Option<&OrgCode>) -> Result<Vec<(User, Vec<Membership>)>>;
+    async fn memberships(&self, user_id: i64) -> Result<Vec<Membership>>;
+    /// Sets a user's roles in an organisation; empty removes the membership.
+    async fn set_membership(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        org: &OrgCode,
+        roles: RoleSet,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Disabling also ends every session of the user.
+    async fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        disabled: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn create_session(&self, session: &SessionRecord) -> Result<()>;
+    async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>>;
+    /// Records use (and the organisation acted for) and moves the expiry.
+    async fn touch_session(
+        &self,
+        id_hash: &str,
+        org: Option<&OrgCode>,
+        last_seen: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()>;
+    async fn delete_session(&self, id_hash: &str) -> Result<()>;
+    async fn record_sign_in(
+        &self,
+        email: &str,
+        client: &str,
+        succeeded: bool,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Failures for this email from this client after `since` (and after
+    /// the last success).
+    async fn sign_in_failures(
+        &self,
+        email: &str,
+        client: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u32>;
+    /// Writes a refusal by access control into the audit trail.
+    async fn record_refusal(
+        &self,
+        actor: &Actor,
+        what: &str,
+        target: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
     async fn revoke_token(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<()>;
 
     // --- provider profiles ---

@@ -182,9 +182,37 @@ const TABLES: &[Table] = &[
             ("token_hash", Text),
             ("created_at", Text),
             ("revoked_at", Text),
+            ("roles", Text),
         ],
         order: "id",
         serial: Some("id"),
+    },
+    // Sessions and sign-in attempts are working state, not kept: a restore
+    // signs everyone out.
+    Table {
+        name: "users",
+        cols: &[
+            ("id", Int),
+            ("email", Text),
+            ("name", Text),
+            ("password_hash", Text),
+            ("disabled", Int),
+            ("created_at", Text),
+            ("updated_at", Text),
+        ],
+        order: "id",
+        serial: Some("id"),
+    },
+    Table {
+        name: "memberships",
+        cols: &[
+            ("user_id", Int),
+            ("org", Text),
+            ("roles", Text),
+            ("updated_at", Text),
+        ],
+        order: "user_id, org",
+        serial: None,
     },
     Table {
         name: "workstreams",

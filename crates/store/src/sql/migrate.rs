@@ -43,6 +43,11 @@ const SQLITE: &[Migration] = &[
         name: "provider_profiles",
         sql: include_str!("../../migrations/sqlite/0007_provider_profiles.sql"),
     },
+    Migration {
+        version: 8,
+        name: "accounts",
+        sql: include_str!("../../migrations/sqlite/0008_accounts.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -70,6 +75,11 @@ const POSTGRES: &[Migration] = &[
         version: 7,
         name: "provider_profiles",
         sql: include_str!("../../migrations/postgres/0007_provider_profiles.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "accounts",
+        sql: include_str!("../../migrations/postgres/0008_accounts.sql"),
     },
 ];
 

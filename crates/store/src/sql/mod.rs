@@ -19,10 +19,12 @@ use sqlx::{Any, Row, Transaction};
 use sqlx::{AnyConnection, AnyPool};
 
 use crate::{
-    Backend, ImportSummary, ListPage, OutboxRow, Page, RecommendationFilter, Result, Store,
-    StoreError, TokenRecord, Visitor,
+    Backend, ImportSummary, ListPage, OutboxRow, Page, RecommendationFilter, Result, SessionRecord,
+    Store, StoreError, TokenRecord, UserRecord, Visitor,
 };
+use concord_domain::account::{Email, Membership, RoleSet, User};
 
+mod accounts;
 mod backup;
 mod codec;
 mod dashboard;
@@ -347,6 +349,7 @@ fn token_from_row(row: &sqlx::any::AnyRow) -> Result<TokenRecord> {
             .try_get::<Option<String>, _>("revoked_at")?
             .map(|s| parse_ts(&s))
             .transpose()?,
+        roles: accounts::token_roles(row.try_get("roles")?)?,
     })
 }
 
@@ -735,28 +738,30 @@ impl Store for SqlStore {
             .collect()
     }
 
-    async fn add_token(
+    async fn add_token_with_roles(
         &self,
         actor: &Actor,
         org: &OrgCode,
         label: &str,
+        roles: RoleSet,
         secret_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<TokenRecord> {
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "INSERT INTO api_tokens (org, label, token_hash, created_at) VALUES ($1, $2, $3, $4) \
-             RETURNING id, org, label, created_at, revoked_at",
+            "INSERT INTO api_tokens (org, label, token_hash, created_at, roles) VALUES ($1, $2, $3, $4, $5) \
+             RETURNING id, org, label, created_at, revoked_at, roles",
         )
         .bind(org.as_str())
         .bind(label.to_string())
         .bind(secret_hash.to_string())
         .bind(fmt_ts(now))
+        .bind(roles.to_string())
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| map_unique(e, || "a token with this secret already exists".into()))?;
         let token = token_from_row(&row)?;
-        let after = serde_json::json!({"id": token.id, "org": org, "label": label, "created_at": fmt_ts(now)});
+        let after = serde_json::json!({"id": token.id, "org": org, "label": label, "roles": roles, "created_at": fmt_ts(now)});
         write_audit(
             &mut tx,
             codec::audit_vals(
@@ -776,13 +781,147 @@ impl Store for SqlStore {
 
     async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<TokenRecord>> {
         let row = sqlx::query(
-            "SELECT id, org, label, created_at, revoked_at FROM api_tokens \
+            "SELECT id, org, label, created_at, revoked_at, roles FROM api_tokens \
              WHERE token_hash = $1 AND revoked_at IS NULL",
         )
         .bind(secret_hash.to_string())
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn token(&self, id: i64) -> Result<Option<TokenRecord>> {
+        let row = sqlx::query(
+            "SELECT id, org, label, created_at, revoked_at, roles FROM api_tokens WHERE id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await?;
+        row.as_ref().map(token_from_row).transpose()
+    }
+
+    async fn tokens(&self, org: Option<&OrgCode>) -> Result<Vec<TokenRecord>> {
+        let rows = match org {
+            Some(o) => {
+                sqlx::query(
+                    "SELECT id, org, label, created_at, revoked_at, roles FROM api_tokens \
+                     WHERE org = $1 ORDER BY id",
+                )
+                .bind(o.as_str())
+                .fetch_all(&self.pool)
+                .await?
+            }
+            None => sqlx::query(
+                "SELECT id, org, label, created_at, revoked_at, roles FROM api_tokens ORDER BY id",
+            )
+            .fetch_all(&self.pool)
+            .await?,
+        };
+        rows.iter().map(token_from_row).collect()
+    }
+
+    async fn add_user(
+        &self,
+        actor: &Actor,
+        email: &Email,
+        name: &str,
+        password_hash: &str,
+        memberships: &[Membership],
+        now: DateTime<Utc>,
+    ) -> Result<User> {
+        self.insert_user(actor, email, name, password_hash, memberships, now)
+            .await
+    }
+
+    async fn user_by_email(&self, email: &Email) -> Result<Option<UserRecord>> {
+        self.find_user_by_email(email).await
+    }
+
+    async fn user(&self, id: i64) -> Result<Option<UserRecord>> {
+        self.find_user(id).await
+    }
+
+    async fn users(&self, org: Option<&OrgCode>) -> Result<Vec<(User, Vec<Membership>)>> {
+        self.list_users(org).await
+    }
+
+    async fn memberships(&self, user_id: i64) -> Result<Vec<Membership>> {
+        self.list_memberships(user_id).await
+    }
+
+    async fn set_membership(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        org: &OrgCode,
+        roles: RoleSet,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.put_membership(actor, user_id, org, roles, now).await
+    }
+
+    async fn set_user_disabled(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        disabled: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.put_user_disabled(actor, user_id, disabled, now).await
+    }
+
+    async fn create_session(&self, session: &SessionRecord) -> Result<()> {
+        self.insert_session(session).await
+    }
+
+    async fn session(&self, id_hash: &str) -> Result<Option<SessionRecord>> {
+        self.find_session(id_hash).await
+    }
+
+    async fn touch_session(
+        &self,
+        id_hash: &str,
+        org: Option<&OrgCode>,
+        last_seen: DateTime<Utc>,
+        expires_at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.touch_session_row(id_hash, org, last_seen, expires_at)
+            .await
+    }
+
+    async fn delete_session(&self, id_hash: &str) -> Result<()> {
+        self.remove_session(id_hash).await
+    }
+
+    async fn record_sign_in(
+        &self,
+        email: &str,
+        client: &str,
+        succeeded: bool,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.insert_sign_in_attempt(email, client, succeeded, at)
+            .await
+    }
+
+    async fn sign_in_failures(
+        &self,
+        email: &str,
+        client: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u32> {
+        self.count_failures(email, client, since).await
+    }
+
+    async fn record_refusal(
+        &self,
+        actor: &Actor,
+        what: &str,
+        target: &str,
+        reason: &str,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.insert_refusal(actor, what, target, reason, now).await
     }
 
     async fn revoke_token(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<()> {
