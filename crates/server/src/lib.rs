@@ -39,6 +39,7 @@ pub mod middleware;
 pub mod openapi;
 pub mod pages;
 mod progress_html;
+pub mod public_pages;
 mod related_html;
 pub mod workstream_pages;
 
@@ -93,6 +94,7 @@ pub fn router(services: Arc<Services>) -> Router {
         .merge(docs)
         .merge(pages::routes())
         .merge(assets::routes())
+        .merge(public_pages::routes())
         .merge(dashboard_page::routes())
         .merge(feeds::routes())
         .merge(workstream_pages::routes())

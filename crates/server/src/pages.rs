@@ -61,6 +61,24 @@ pub struct PageError {
     message: String,
 }
 
+impl PageError {
+    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        PageError {
+            status,
+            message: message.into(),
+        }
+    }
+
+    pub fn status(&self) -> StatusCode {
+        self.status
+    }
+
+    /// What the visitor is told (never an internal detail).
+    pub fn message(&self) -> &str {
+        &self.message
+    }
+}
+
 impl From<AppError> for PageError {
     fn from(e: AppError) -> Self {
         let status =
@@ -181,6 +199,20 @@ pub(crate) fn url_link(url: &str, label: &str) -> String {
     }
 }
 
+/// Text as one segment of a path: everything but unreserved characters
+/// percent-encoded (so `/`, `?`, `#` and spaces stay inside the segment).
+pub(crate) fn path_segment(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for b in text.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 fn rec_link(id: &RecommendationId) -> String {
     format!("<a href=\"/recommendations/{id}\">{id}</a>")
 }
@@ -216,6 +248,18 @@ async fn home(State(state): State<AppState>) -> Result<Html<String>, PageError> 
 <p class=\"lead\">A register of the patient-safety recommendations made to the NHS in England by
 investigators, regulators, coroners and national bodies: what was recommended, to whom, and where
 each answer stands.</p>\n",
+    );
+    m.push_str(
+        "<search>
+<form action=\"/search\" method=\"get\" class=\"nhsuk-u-margin-bottom-6\">
+<div class=\"nhsuk-form-group\">
+<label class=\"nhsuk-label nhsuk-label--m\" for=\"home-q\">Search the register</label>
+<div class=\"nhsuk-hint\" id=\"home-q-hint\">Words from a recommendation, an issuer or an organisation, for example: sepsis at triage</div>
+<input class=\"nhsuk-input\" id=\"home-q\" name=\"q\" type=\"search\" aria-describedby=\"home-q-hint\">
+</div>
+<button class=\"nhsuk-button\" data-module=\"nhsuk-button\" type=\"submit\">Search</button>
+</form>
+</search>\n",
     );
     let n = recent.total;
     let _ = writeln!(
@@ -302,7 +346,13 @@ pub fn record_html(rec: &Recommendation, today: NaiveDate) -> String {
     let mut fact = |name: &str, value: String| {
         let _ = writeln!(m, "<dt>{}</dt><dd>{value}</dd>", esc(name));
     };
-    fact("Issued by", esc(d.issuer.as_str()).to_string());
+    fact(
+        "Issued by",
+        format!(
+            "<a href=\"/organisations/{code}\">{code}</a>",
+            code = esc(d.issuer.as_str())
+        ),
+    );
     fact("Kind", esc(&words(d.kind.as_str())).to_string());
     fact("Status", esc(&words(d.status.as_str())).to_string());
     fact("Published", opt_date(d.published));
@@ -330,7 +380,19 @@ pub fn record_html(rec: &Recommendation, today: NaiveDate) -> String {
         m.push_str("<h2>Themes and settings</h2>\n<dl class=\"facts\">\n");
         for (name, tags) in [("Themes", &d.themes), ("Care settings", &d.settings)] {
             if !tags.is_empty() {
-                let list: Vec<String> = tags.iter().map(|t| esc(t).to_string()).collect();
+                let list: Vec<String> = if name == "Themes" {
+                    tags.iter()
+                        .map(|t| {
+                            format!(
+                                "<a href=\"/themes/{}\">{}</a>",
+                                esc(&path_segment(t)),
+                                esc(t)
+                            )
+                        })
+                        .collect()
+                } else {
+                    tags.iter().map(|t| esc(t).to_string()).collect()
+                };
                 let _ = writeln!(m, "<dt>{name}</dt><dd>{}</dd>", list.join(", "));
             }
         }
@@ -482,6 +544,14 @@ mod tests {
         );
         assert_eq!(url_link("javascript:alert(1)", "x"), "x");
         assert_eq!(url_link("\" onmouseover=\"x", "<b>"), "&lt;b&gt;");
+    }
+
+    #[test]
+    fn path_segments_keep_slashes_and_queries_inside() {
+        assert_eq!(path_segment("mental health"), "mental%20health");
+        assert_eq!(path_segment("../a/b?c#d"), "..%2Fa%2Fb%3Fc%23d");
+        assert_eq!(path_segment("A&E"), "A%26E");
+        assert_eq!(path_segment("naïve"), "na%C3%AFve");
     }
 
     #[test]

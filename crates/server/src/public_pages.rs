@@ -1,0 +1,736 @@
+//! The public pages built on the search service: `/search` (results with
+//! highlights, facets that narrow, paging, sort, dates), its downloads
+//! (`/search.csv`, `/search.json`, `/search.xlsx`), `/organisations/{code}`
+//! and `/themes/{theme}`. They read the query string with the API's own
+//! parser ([`SearchParams`]) and ask the same service as
+//! `GET /api/v1/search`: there is one search path.
+
+use std::collections::BTreeMap;
+
+use askama::Template;
+use axum::Router;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use concord_app::{
+    AppError, DashboardRequest, ExportFormat, MAX_DOWNLOAD, Page, Principal, RecommendationFilter,
+    SearchQuery, SearchResults, Sort, write_records,
+};
+use concord_domain::OrgCode;
+
+use crate::AppState;
+use crate::api::search::SearchParams;
+use crate::layout::{Layout, render};
+use crate::pages::{PageError, words};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/search", get(search))
+        .route("/search.csv", get(|s, q| download(s, q, ExportFormat::Csv)))
+        .route(
+            "/search.json",
+            get(|s, q| download(s, q, ExportFormat::Json)),
+        )
+        .route(
+            "/search.xlsx",
+            get(|s, q| download(s, q, ExportFormat::Xlsx)),
+        )
+        .route("/organisations/{code}", get(organisation))
+        .route("/themes/{theme}", get(theme))
+}
+
+/// Results per page on the search page (the API's default too).
+const PER_PAGE: u64 = 20;
+/// How many records the organisation and theme pages list.
+const LISTED: u64 = 10;
+
+/// The facet dimensions, in the order the page shows them, with their
+/// headings. `year` narrows by a date range.
+const FACETS: &[(&str, &str)] = &[
+    ("issuer", "Issued by"),
+    ("addressee", "Sent to"),
+    ("theme", "Theme"),
+    ("setting", "Care setting"),
+    ("kind", "Kind"),
+    ("status", "Status"),
+    ("year", "Year published"),
+];
+
+/// The search's parameters as given (in order, empty ones dropped), to
+/// build the links that change one of them.
+#[derive(Debug, Clone, Default)]
+struct Params(Vec<(String, String)>);
+
+impl Params {
+    fn read(raw: &str) -> Self {
+        Params(
+            form_urlencoded::parse(raw.as_bytes())
+                .filter(|(_, v)| !v.trim().is_empty())
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect(),
+        )
+    }
+
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// These parameters with `changes` applied (a `None` removes the key);
+    /// paging starts again, since the results change.
+    fn with(&self, changes: &[(&str, Option<&str>)]) -> Params {
+        let mut out: Vec<(String, String)> = self
+            .0
+            .iter()
+            .filter(|(k, _)| k != "page" && !changes.iter().any(|(c, _)| c == k))
+            .cloned()
+            .collect();
+        for (k, v) in changes {
+            if let Some(v) = v {
+                out.push((k.to_string(), v.to_string()));
+            }
+        }
+        Params(out)
+    }
+
+    fn page(&self, page: u64) -> Params {
+        let mut p = self.with(&[]);
+        if page > 1 {
+            p.0.push(("page".into(), page.to_string()));
+        }
+        p
+    }
+
+    fn href(&self, path: &str) -> String {
+        if self.0.is_empty() {
+            return path.to_string();
+        }
+        let mut s = form_urlencoded::Serializer::new(String::new());
+        for (k, v) in &self.0 {
+            s.append_pair(k, v);
+        }
+        format!("{path}?{}", s.finish())
+    }
+
+    /// Whether anything asks for results (words or a filter).
+    fn asks(&self) -> bool {
+        self.0
+            .iter()
+            .any(|(k, _)| !matches!(k.as_str(), "sort" | "page" | "per_page"))
+    }
+}
+
+struct HitView {
+    id: String,
+    title: String,
+    /// Escaped by the search index, with `<mark>` around matched words.
+    snippet: String,
+}
+
+struct FacetValue {
+    label: String,
+    count: u64,
+    href: String,
+    active: bool,
+}
+
+struct FacetView {
+    heading: &'static str,
+    values: Vec<FacetValue>,
+}
+
+struct ActiveFilter {
+    heading: &'static str,
+    value: String,
+    remove_href: String,
+}
+
+struct Results {
+    total: u64,
+    first: u64,
+    last: u64,
+    hits: Vec<HitView>,
+    relaxed: bool,
+    notes: Vec<String>,
+    facets: Vec<FacetView>,
+    active: Vec<ActiveFilter>,
+    clear_href: String,
+    newest: bool,
+    relevance_href: String,
+    newest_href: String,
+    page: u64,
+    pages: u64,
+    prev_href: Option<String>,
+    next_href: Option<String>,
+    csv_href: String,
+    json_href: String,
+    xlsx_href: String,
+    /// Set when a download holds only the first [`MAX_DOWNLOAD`] results.
+    capped: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "search.html")]
+struct SearchPage {
+    layout: Layout,
+    q: String,
+    from: String,
+    to: String,
+    newest: bool,
+    /// Filters carried by the form (so new words keep them).
+    hidden: Vec<(String, String)>,
+    error: Option<String>,
+    results: Option<Results>,
+}
+
+async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let raw = raw.unwrap_or_default();
+    let given = Params::read(&raw);
+    let mut page = SearchPage {
+        layout: Layout::new("Search recommendations").section("/search"),
+        q: given.get("q").unwrap_or_default().to_string(),
+        from: given.get("from").unwrap_or_default().to_string(),
+        to: given.get("to").unwrap_or_default().to_string(),
+        newest: given.get("sort") == Some("newest"),
+        hidden: given
+            .0
+            .iter()
+            .filter(|(k, _)| !matches!(k.as_str(), "q" | "sort" | "from" | "to" | "page"))
+            .cloned()
+            .collect(),
+        error: None,
+        results: None,
+    };
+    page.layout.query = page.q.clone();
+    let status = match search_results(&state, &raw, &given).await {
+        Ok(Some(results)) => {
+            page.layout.title = match page.q.trim() {
+                "" => "Search results".to_string(),
+                q => format!("Search results for {q}"),
+            };
+            page.results = Some(results);
+            StatusCode::OK
+        }
+        Ok(None) => StatusCode::OK,
+        Err(e) => {
+            page.layout.error = true;
+            page.error = Some(e.message);
+            e.status
+        }
+    };
+    (status, render(&page)).into_response()
+}
+
+/// A page's error: what to say, with which status.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+}
+
+impl From<AppError> for Refusal {
+    fn from(e: AppError) -> Self {
+        let p = PageError::from(e);
+        Refusal {
+            status: p.status(),
+            message: p.message().to_string(),
+        }
+    }
+}
+
+async fn search_results(
+    state: &AppState,
+    raw: &str,
+    given: &Params,
+) -> Result<Option<Results>, Refusal> {
+    let params = SearchParams::parse(raw).map_err(|e| Refusal {
+        status: StatusCode::BAD_REQUEST,
+        message: e.message().to_string(),
+    })?;
+    if !given.asks() {
+        return Ok(None);
+    }
+    let mut query = params.to_query();
+    if params.list.per_page.is_none() {
+        query.page = Page {
+            offset: (params.list.page() - 1).saturating_mul(PER_PAGE),
+            limit: PER_PAGE,
+        };
+    }
+    let per_page = query.page.limit;
+    let found = state
+        .services
+        .as_principal(Principal::Anonymous)
+        .search(query.clone())
+        .await?;
+    Ok(Some(results_view(given, &found, &query, per_page)))
+}
+
+fn results_view(
+    given: &Params,
+    found: &SearchResults,
+    query: &SearchQuery,
+    per_page: u64,
+) -> Results {
+    let page = query.page.offset / per_page.max(1) + 1;
+    // The search engine pages no further than its result window.
+    let window = concord_app::MAX_RESULT_WINDOW / per_page.max(1);
+    let pages = found.total.div_ceil(per_page.max(1)).min(window).max(1);
+    let first = query.page.offset + 1;
+    let last = query.page.offset + found.hits.len() as u64;
+    let year_of = |from: Option<&str>, to: Option<&str>| -> Option<String> {
+        let (f, t) = (from?, to?);
+        let y = f.strip_suffix("-01-01")?;
+        (t.strip_suffix("-12-31") == Some(y)).then(|| y.to_string())
+    };
+    let active_year = year_of(given.get("from"), given.get("to"));
+
+    let mut facets = Vec::new();
+    let mut active = Vec::new();
+    for &(key, heading) in FACETS {
+        let chosen: Option<String> = if key == "year" {
+            active_year.clone()
+        } else {
+            given.get(key).map(str::to_string)
+        };
+        if let Some(value) = &chosen {
+            let remove = if key == "year" {
+                given.with(&[("from", None), ("to", None)])
+            } else {
+                given.with(&[(key, None)])
+            };
+            active.push(ActiveFilter {
+                heading,
+                value: label_for(key, value),
+                remove_href: remove.href("/search"),
+            });
+        }
+        let Some(counts) = found.facets.get(key) else {
+            continue;
+        };
+        let mut values: Vec<(&String, &u64)> = counts.iter().collect();
+        values.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        let values: Vec<FacetValue> = values
+            .into_iter()
+            .map(|(value, &count)| {
+                let narrowed = if key == "year" {
+                    let from = format!("{value}-01-01");
+                    let to = format!("{value}-12-31");
+                    given.with(&[("from", Some(&from)), ("to", Some(&to))])
+                } else {
+                    given.with(&[(key, Some(value))])
+                };
+                FacetValue {
+                    label: label_for(key, value),
+                    count,
+                    href: narrowed.href("/search"),
+                    active: chosen
+                        .as_deref()
+                        .is_some_and(|c| c.eq_ignore_ascii_case(value)),
+                }
+            })
+            .collect();
+        if !values.is_empty() {
+            facets.push(FacetView { heading, values });
+        }
+    }
+    let downloads = given.with(&[("per_page", None)]);
+    Results {
+        total: found.total,
+        first,
+        last,
+        hits: found
+            .hits
+            .iter()
+            .map(|h| HitView {
+                id: h.id.clone(),
+                title: h.title.clone(),
+                snippet: h.snippet.clone(),
+            })
+            .collect(),
+        relaxed: found.relaxed,
+        notes: found.notes.clone(),
+        facets,
+        active,
+        clear_href: Params(
+            given
+                .0
+                .iter()
+                .filter(|(k, _)| k == "q" || k == "sort")
+                .cloned()
+                .collect(),
+        )
+        .href("/search"),
+        newest: query.sort == Sort::Newest,
+        relevance_href: given.with(&[("sort", None)]).href("/search"),
+        newest_href: given.with(&[("sort", Some("newest"))]).href("/search"),
+        page,
+        pages,
+        prev_href: (page > 1).then(|| given.page(page - 1).href("/search")),
+        next_href: (page < pages).then(|| given.page(page + 1).href("/search")),
+        csv_href: downloads.href("/search.csv"),
+        json_href: downloads.href("/search.json"),
+        xlsx_href: downloads.href("/search.xlsx"),
+        capped: (found.total > MAX_DOWNLOAD).then(|| {
+            format!(
+                "Downloads hold the first {} of these {} results. Narrow the search to get them all, \
+                 or use the API (GET /api/v1/search, page by page).",
+                thousands(MAX_DOWNLOAD),
+                thousands(found.total)
+            )
+        }),
+    }
+}
+
+/// How a facet value reads: codes as they are, `safety_action` as words.
+fn label_for(key: &str, value: &str) -> String {
+    match key {
+        "kind" | "status" => {
+            let w = words(value);
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_uppercase().chain(c).collect(),
+                None => w,
+            }
+        }
+        _ => value.to_string(),
+    }
+}
+
+/// `12,345`.
+pub(crate) fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// A result set as a file: the same records in the same shapes as
+/// `concord export`, at most [`MAX_DOWNLOAD`] of them; the
+/// `Concord-Result-Set` header says when the cap cut the set short.
+async fn download(
+    State(state): State<AppState>,
+    RawQuery(raw): RawQuery,
+    format: ExportFormat,
+) -> Response {
+    let raw = raw.unwrap_or_default();
+    let params = match SearchParams::parse(&raw) {
+        Ok(p) => p,
+        Err(e) => {
+            return PageError::new(StatusCode::BAD_REQUEST, e.message()).into_response();
+        }
+    };
+    let set = match state
+        .services
+        .as_principal(Principal::Anonymous)
+        .search_result_set(params.to_query(), MAX_DOWNLOAD)
+        .await
+    {
+        Ok(set) => set,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let mut body = Vec::new();
+    if let Err(e) = write_records(format, &set.records, &mut body) {
+        return PageError::from(e).into_response();
+    }
+    let (kind, ext) = match format {
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+        ExportFormat::Json => ("application/json", "json"),
+        ExportFormat::Xlsx => (
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "xlsx",
+        ),
+    };
+    let summary = if set.capped() {
+        format!(
+            "the first {} of {} results (downloads stop at {})",
+            set.records.len(),
+            set.total,
+            MAX_DOWNLOAD
+        )
+    } else {
+        format!("all {} results", set.records.len())
+    };
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!("attachment; filename=\"concord-search.{ext}\""))
+                    .expect("ASCII"),
+            ),
+            (
+                HeaderName::from_static("concord-result-set"),
+                HeaderValue::from_str(&summary).expect("ASCII"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
+}
+
+/// One listed recommendation on the organisation and theme pages.
+struct Listed {
+    id: String,
+    title: String,
+    /// The organisation's own answer status (organisation page, "sent").
+    status: Option<String>,
+}
+
+struct Count {
+    label: String,
+    count: u64,
+    href: String,
+}
+
+#[derive(Template)]
+#[template(path = "organisation.html")]
+struct OrganisationPage {
+    layout: Layout,
+    code: String,
+    name: String,
+    kind: String,
+    level: String,
+    issued_total: u64,
+    issued: Vec<Listed>,
+    issued_by_status: Vec<Count>,
+    issued_href: String,
+    sent_total: u64,
+    sent: Vec<Listed>,
+    sent_href: String,
+    /// (items, open, overdue, answered, implemented) from the dashboard's
+    /// figures; None when they could not be had.
+    answers: Option<[u64; 5]>,
+    /// Whether anything was sent to it at all (the table is left out if not).
+    any_sent: bool,
+}
+
+async fn organisation(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+) -> Result<Response, PageError> {
+    let code = OrgCode::parse(&raw).map_err(|_| {
+        PageError::new(
+            StatusCode::NOT_FOUND,
+            "There is no organisation with this code.",
+        )
+    })?;
+    let auth = state.services.as_principal(Principal::Anonymous);
+    let org = auth.organisation(&code).await?;
+    let newest = |filter: RecommendationFilter| SearchQuery {
+        text: String::new(),
+        filter,
+        page: Page {
+            offset: 0,
+            limit: LISTED,
+        },
+        sort: Sort::Newest,
+    };
+    let issued = auth
+        .search(newest(RecommendationFilter {
+            issuer: Some(code.clone()),
+            ..Default::default()
+        }))
+        .await?;
+    let sent = auth
+        .search_result_set(
+            newest(RecommendationFilter {
+                addressee: Some(code.to_string()),
+                ..Default::default()
+            }),
+            LISTED,
+        )
+        .await?;
+    let answers = match auth
+        .dashboard(&DashboardRequest {
+            all_addressees: true,
+            ..Default::default()
+        })
+        .await
+    {
+        Ok(d) => d
+            .by_addressee
+            .iter()
+            .find(|r| r.key.eq_ignore_ascii_case(code.as_str()))
+            .map(|r| {
+                let c = &r.counts;
+                [c.items, c.open, c.overdue, c.answered, c.implemented]
+            })
+            .or(Some([0; 5])),
+        Err(e) => {
+            tracing::warn!(detail = %e, "organisation page without the dashboard's figures");
+            None
+        }
+    };
+    let by_issuer = Params(vec![("issuer".into(), code.to_string())]);
+    let issued_by_status = counts(&issued.facets, "status", &by_issuer, "status");
+    let page = OrganisationPage {
+        layout: Layout::new(format!("{} ({})", org.name, code)),
+        code: code.to_string(),
+        name: org.name.clone(),
+        kind: words(org.kind.as_str()),
+        level: words(org.level.as_str()),
+        issued_total: issued.total,
+        issued: issued
+            .hits
+            .iter()
+            .map(|h| Listed {
+                id: h.id.clone(),
+                title: h.title.clone(),
+                status: None,
+            })
+            .collect(),
+        issued_by_status,
+        issued_href: by_issuer.href("/search"),
+        sent_total: sent.total,
+        sent: sent
+            .records
+            .iter()
+            .map(|r| Listed {
+                id: r.id.to_string(),
+                title: r.data.title.clone(),
+                status: r
+                    .data
+                    .addressees
+                    .iter()
+                    .find(|a| a.org.as_ref() == Some(&code))
+                    .map(|a| words(a.status.as_str())),
+            })
+            .collect(),
+        sent_href: Params(vec![("addressee".into(), code.to_string())]).href("/search"),
+        any_sent: answers.is_some_and(|a| a[0] > 0),
+        answers,
+    };
+    Ok(render(&page))
+}
+
+/// A facet's counts as links that narrow `base` by `param`.
+fn counts(
+    facets: &BTreeMap<String, BTreeMap<String, u64>>,
+    key: &str,
+    base: &Params,
+    param: &str,
+) -> Vec<Count> {
+    let mut out: Vec<Count> = facets
+        .get(key)
+        .map(|m| {
+            m.iter()
+                .map(|(v, &n)| Count {
+                    label: label_for(key, v),
+                    count: n,
+                    href: base.with(&[(param, Some(v))]).href("/search"),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then(a.label.cmp(&b.label)));
+    out
+}
+
+#[derive(Template)]
+#[template(path = "theme.html")]
+struct ThemePage {
+    layout: Layout,
+    theme: String,
+    total: u64,
+    listed: Vec<Listed>,
+    by_issuer: Vec<Count>,
+    by_setting: Vec<Count>,
+    search_href: String,
+}
+
+async fn theme(
+    State(state): State<AppState>,
+    Path(theme): Path<String>,
+) -> Result<Response, PageError> {
+    let theme = theme.trim().to_string();
+    if theme.is_empty() || theme.chars().count() > 200 || theme.chars().any(char::is_control) {
+        return Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            "There is no theme with this name.",
+        ));
+    }
+    let found = state
+        .services
+        .as_principal(Principal::Anonymous)
+        .search(SearchQuery {
+            text: String::new(),
+            filter: RecommendationFilter {
+                theme: Some(theme.clone()),
+                ..Default::default()
+            },
+            page: Page {
+                offset: 0,
+                limit: LISTED,
+            },
+            sort: Sort::Newest,
+        })
+        .await?;
+    if found.total == 0 {
+        return Err(PageError::new(
+            StatusCode::NOT_FOUND,
+            "No published recommendation has this theme.",
+        ));
+    }
+    let base = Params(vec![("theme".into(), theme.clone())]);
+    let page = ThemePage {
+        layout: Layout::new(format!("Theme: {theme}")),
+        total: found.total,
+        listed: found
+            .hits
+            .iter()
+            .map(|h| Listed {
+                id: h.id.clone(),
+                title: h.title.clone(),
+                status: None,
+            })
+            .collect(),
+        by_issuer: counts(&found.facets, "issuer", &base, "issuer"),
+        by_setting: counts(&found.facets, "setting", &base, "setting"),
+        search_href: base.href("/search"),
+        theme,
+    };
+    Ok(render(&page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_change_one_parameter_and_start_paging_again() {
+        let p = Params::read("q=sepsis+%26+falls&theme=&issuer=HSSIB&page=3");
+        assert_eq!(p.get("theme"), None, "empty values are dropped");
+        assert_eq!(
+            p.with(&[("theme", Some("maternity"))]).href("/search"),
+            "/search?q=sepsis+%26+falls&issuer=HSSIB&theme=maternity"
+        );
+        assert_eq!(
+            p.with(&[("issuer", None)]).href("/search"),
+            "/search?q=sepsis+%26+falls"
+        );
+        assert_eq!(
+            p.page(2).href("/s"),
+            "/s?q=sepsis+%26+falls&issuer=HSSIB&page=2"
+        );
+        assert_eq!(Params::default().href("/search"), "/search");
+        assert!(p.asks());
+        assert!(!Params::read("sort=newest&page=2").asks());
+    }
+
+    #[test]
+    fn numbers_and_labels_read_well() {
+        assert_eq!(thousands(0), "0");
+        assert_eq!(thousands(1000), "1,000");
+        assert_eq!(thousands(1234567), "1,234,567");
+        assert_eq!(label_for("kind", "safety_action"), "Safety action");
+        assert_eq!(label_for("issuer", "HSSIB"), "HSSIB");
+    }
+}
