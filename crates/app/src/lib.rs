@@ -13,6 +13,7 @@ mod error;
 mod feeds;
 mod lifecycle;
 mod links;
+mod meaning;
 mod overdue;
 mod oversight;
 mod principal;
@@ -34,6 +35,9 @@ pub use dashboard::{DashboardRequest, DashboardStats};
 pub use error::{AppError, AppResult};
 pub use feeds::{FEED_ENTRIES, Feed, FeedRequest};
 pub use lifecycle::find_addressee;
+pub use meaning::{
+    EmbeddingsStatus, SimilarAnswer, SimilarMethod, VECTOR_POLL, vectors_path_beside,
+};
 pub use overdue::{EscalationTaken, NextEscalation, OverdueItem, OverdueReport};
 pub use oversight::{RelatedItem, RelatedView, SuspectedPair};
 pub use principal::{Principal, hash_token, new_token_secret};

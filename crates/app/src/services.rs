@@ -27,6 +27,8 @@ pub struct Services {
     pub(crate) search: std::sync::OnceLock<Arc<concord_search::SearchIndex>>,
     /// The similarity index, built on first use (see `crate::similar`).
     pub(crate) similar: crate::similar::SimilarEngine,
+    /// The optional meaning signal (see `crate::meaning`).
+    pub(crate) meaning: crate::meaning::MeaningEngine,
     /// The dashboard's fact table, built on first use (see `crate::dashboard`).
     pub(crate) dashboard: crate::dashboard::DashboardEngine,
 }
@@ -154,6 +156,7 @@ impl Services {
             clock,
             search: Default::default(),
             similar: Default::default(),
+            meaning: Default::default(),
             dashboard: Default::default(),
         }
     }

@@ -17,6 +17,7 @@ use concord_similar::{Doc, Group, Index, Match, QueryOptions, Viewer};
 
 use crate::access::Authorized;
 use crate::error::{AppError, AppResult};
+use crate::meaning::{SimilarAnswer, SimilarMethod};
 use crate::principal::Principal;
 use crate::services::Services;
 
@@ -110,6 +111,7 @@ impl Services {
                     for rec in &batch {
                         upsert(&mut index, rec);
                         links.set(rec);
+                        self.meaning_changed(&rec.id.to_string(), Some(rec));
                     }
                     Ok(())
                 })
@@ -130,6 +132,7 @@ impl Services {
                         Ok(id) => store.get(&id).await?,
                         Err(_) => None,
                     };
+                    self.meaning_changed(&row.entity_id, rec.as_ref());
                     match rec {
                         Some(rec) => {
                             upsert(&mut st.index, &rec);
@@ -168,6 +171,70 @@ impl Authorized<'_> {
                 },
             )
             .map_err(bad_text)
+    }
+
+    /// [`Self::similar_to_text`] with the meaning signal blended in when
+    /// embeddings are on (`concord similar`, `POST /api/v1/similar`), and
+    /// the method that answered. Other uses of the engine (quality checks,
+    /// workstream overlaps, "related") stay lexical: each blended answer
+    /// costs an embedding of the text (0.1-0.6 s).
+    pub async fn similar_answer_for_text(
+        &self,
+        text: &str,
+        limit: usize,
+    ) -> AppResult<SimilarAnswer> {
+        let matches = self.similar_to_text(text, limit).await?;
+        let svc = self.services();
+        let Some(q) = svc.query_vector(text).await? else {
+            return Ok(SimilarAnswer {
+                method: SimilarMethod::Lexical,
+                matches,
+            });
+        };
+        let st = svc.similar_ready().await?;
+        let v = viewer(self.principal());
+        Ok(SimilarAnswer {
+            method: SimilarMethod::LexicalEmbeddings,
+            matches: svc.blend(&q, matches, limit.clamp(1, MAX_LIMIT), |id| {
+                st.index.visible_to(id, &v)
+            }),
+        })
+    }
+
+    /// [`Self::similar_to_record`] with the meaning signal blended in when
+    /// embeddings are on, and the method that answered.
+    pub async fn similar_answer_for_record(
+        &self,
+        id: &RecommendationId,
+        limit: usize,
+    ) -> AppResult<SimilarAnswer> {
+        let matches = self.similar_to_record(id, limit).await?;
+        let rec = self.recommendation(id).await?;
+        let svc = self.services();
+        let text = concord_embed::record_text(&rec.data.title, &rec.data.text);
+        let Some(q) = svc.query_vector(&text).await? else {
+            return Ok(SimilarAnswer {
+                method: SimilarMethod::Lexical,
+                matches,
+            });
+        };
+        let id_s = id.to_string();
+        // A link a person dismissed is not suggested again, by meaning either.
+        let dismissed: Vec<&str> = rec
+            .data
+            .links
+            .iter()
+            .filter(|l| l.state == concord_domain::LinkState::Dismissed)
+            .map(|l| l.target.as_str())
+            .collect();
+        let st = svc.similar_ready().await?;
+        let v = viewer(self.principal());
+        Ok(SimilarAnswer {
+            method: SimilarMethod::LexicalEmbeddings,
+            matches: svc.blend(&q, matches, limit.clamp(1, MAX_LIMIT), |other| {
+                other != id_s && !dismissed.contains(&other) && st.index.visible_to(other, &v)
+            }),
+        })
     }
 
     /// The same for a recommendation in the register (left out of its own

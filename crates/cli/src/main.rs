@@ -386,6 +386,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve { addr } => {
             let services = Arc::new(open(&cli.db).await?);
             search_cmd::attach(&services, &cli.db, cli.index_dir.as_deref())?;
+            similar::enable_embeddings(&services, &cli.db, cli.index_dir.as_deref());
             serve(services, &addr).await
         }
         Command::Demo { load: true, .. } => {
@@ -404,6 +405,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let services = Arc::new(open(&url).await?);
             let report = services.as_principal(operator()).load_demo().await?;
             search_cmd::attach(&services, &url, None)?;
+            similar::enable_embeddings(&services, &url, None);
             eprintln!(
                 "demo database {url}: loaded {} recommendations",
                 report.imported
@@ -514,6 +516,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
         } => {
             let svc = open(&cli.db).await?;
+            similar::enable_embeddings(&svc, &cli.db, cli.index_dir.as_deref());
             let args = similar::SimilarArgs {
                 text,
                 id,

@@ -1,10 +1,10 @@
 //! `concord similar` and `concord duplicates`.
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::Context;
-use concord_app::{Principal, Services};
+use concord_app::{Principal, Services, SimilarMethod};
 use concord_domain::RecommendationId;
 
 pub struct SimilarArgs {
@@ -15,26 +15,52 @@ pub struct SimilarArgs {
     pub limit: usize,
 }
 
+/// Turns on the meaning signal when this build has it and the MiniLM
+/// weights are there (`$CONCORD_MINILM_DIR`, else
+/// models/all-MiniLM-L6-v2); the vectors are kept beside the search index.
+pub fn enable_embeddings(svc: &Services, db: &str, index_dir: Option<&Path>) {
+    let dir = crate::search_cmd::index_dir(db, index_dir);
+    svc.enable_embeddings(None, &concord_app::vectors_path_beside(&dir));
+}
+
 pub async fn similar(svc: &Services, who: &Principal, a: SimilarArgs) -> anyhow::Result<()> {
+    // A one-shot command cannot leave a worker behind: the vectors it lacks
+    // are computed now (once; the file keeps them for the next run).
+    if svc.similar_method() == SimilarMethod::LexicalEmbeddings {
+        let n = svc
+            .catch_up_vectors(&|done, of| {
+                if done == of || done % 64 == 0 {
+                    eprint!("\rsimilarity: computed {done} of {of} vectors");
+                }
+            })
+            .await?;
+        if n > 0 {
+            eprintln!();
+        }
+    }
     let svc = svc.as_principal(who.clone());
-    let matches = match (&a.text, &a.id, &a.file) {
-        (Some(t), None, None) => svc.similar_to_text(t, a.limit).await?,
+    let answer = match (&a.text, &a.id, &a.file) {
+        (Some(t), None, None) => svc.similar_answer_for_text(t, a.limit).await?,
         (None, Some(id), None) => {
             let id = RecommendationId::parse(id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
-            svc.similar_to_record(&id, a.limit).await?
+            svc.similar_answer_for_record(&id, a.limit).await?
         }
         (None, None, Some(f)) => {
             let t = std::fs::read_to_string(f)
                 .with_context(|| format!("{}: cannot read as UTF-8 text", f.display()))?;
-            svc.similar_to_text(&t, a.limit)
+            svc.similar_answer_for_text(&t, a.limit)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
         }
         _ => anyhow::bail!("give exactly one of --text TEXT, --id ID or --file FILE"),
     };
+    let matches = answer.matches;
     let mut out = std::io::stdout().lock();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &serde_json::json!({ "matches": matches }))?;
+        serde_json::to_writer_pretty(
+            &mut out,
+            &serde_json::json!({ "method": answer.method, "matches": matches }),
+        )?;
         writeln!(out)?;
     } else if matches.is_empty() {
         writeln!(out, "no similar recommendation found")?;

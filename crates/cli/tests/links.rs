@@ -145,6 +145,8 @@ fn mentions_become_suggested_links_and_people_decide_on_every_backend() {
         let sim: Value =
             serde_json::from_str(&ok(&db, &["similar", "--id", "NICE-2024-0001", "--json"]))
                 .unwrap();
+        // The default build has no `embeddings` feature, and says so.
+        assert_eq!(sim["method"], "lexical", "{}: {sim}", db.name);
         assert_eq!(
             sim["matches"][0]["id"], "NHSE-2024-0001",
             "{}: {sim}",

@@ -143,6 +143,12 @@ pub async fn serve(
     let indexer = services.start_search_indexer(async {
         let _ = indexer_stopped.await;
     });
+    // The meaning signal's vectors, when embeddings are on: computed in the
+    // background, kept in step from the outbox.
+    let (stop_vectors, vectors_stopped) = tokio::sync::oneshot::channel::<()>();
+    let vectors = services.start_vector_worker(async {
+        let _ = vectors_stopped.await;
+    });
     // Build the dashboard's figures and the similarity index now, in the
     // background, so that the first visitor does not wait for them (at a
     // million records they take minutes to build). Failures are only logged:
@@ -161,7 +167,12 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_indexer.send(());
+    let _ = stop_vectors.send(());
     warming.abort();
+    if let Some(task) = vectors {
+        // Stops between two chunks of vectors; what was computed is saved.
+        let _ = task.await;
+    }
     if let Some(task) = indexer {
         let _ = task.await;
     }

@@ -51,6 +51,8 @@ async fn similar_answers_anonymous_callers_without_others_drafts() {
         .unwrap();
     let (s, v) = post(&base, json!({"text": "Screen adults in A&E for sepsis at triage; antibiotics within 60 minutes."})).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    // This build has no `embeddings` feature: the caller is told so.
+    assert_eq!(v["method"], "lexical", "{v}");
     let m = v["matches"].as_array().unwrap();
     assert_eq!(
         m.len(),

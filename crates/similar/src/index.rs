@@ -420,6 +420,14 @@ impl Index {
         }
     }
 
+    /// Whether `viewer` may see the record `id` (false when it is not in
+    /// the index).
+    pub fn visible_to(&self, id: &str, viewer: &Viewer) -> bool {
+        self.by_id
+            .get(id)
+            .is_some_and(|&s| self.visible(&self.slots[s as usize], viewer))
+    }
+
     fn visible(&self, slot: &Slot, viewer: &Viewer) -> bool {
         match (&slot.draft_of, viewer) {
             (None, _) | (_, Viewer::All) => true,

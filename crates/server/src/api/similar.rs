@@ -33,6 +33,9 @@ pub struct SimilarMatchView {
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SimilarResponse {
+    /// Which method answered: `lexical`, or `lexical+embeddings` when the
+    /// server is built with the `embeddings` feature and has the weights.
+    pub method: String,
     /// Best first.
     pub matches: Vec<SimilarMatchView>,
 }
@@ -60,13 +63,15 @@ pub async fn similar(
     Caller(principal): Caller,
     ApiJson(body): ApiJson<SimilarRequest>,
 ) -> ApiResult<Json<SimilarResponse>> {
-    let matches = state
+    let answer = state
         .services
         .as_principal(principal)
-        .similar_to_text(&body.text, body.limit.unwrap_or(10))
+        .similar_answer_for_text(&body.text, body.limit.unwrap_or(10))
         .await?;
     Ok(Json(SimilarResponse {
-        matches: matches
+        method: answer.method.as_str().to_string(),
+        matches: answer
+            .matches
             .into_iter()
             .map(|m| SimilarMatchView {
                 id: m.id,
