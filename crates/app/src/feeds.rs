@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use concord_domain::feed::{FeedEntry, FeedEvent, OrgNames, clip, entries_for};
+use concord_domain::feed::{EntryKind, FeedEntry, FeedEvent, OrgNames, clip, entries_for};
 use concord_domain::{AuditEvent, OrgCode, Recommendation, RecommendationId};
 use concord_store::FeedScope;
 
@@ -51,9 +51,10 @@ pub struct Feed {
 }
 
 impl Feed {
-    /// When the newest entry happened (None for an empty feed).
+    /// When the newest entry happened (None for an empty feed). Event feeds
+    /// are newest first; a priority feed is in rank order.
     pub fn updated(&self) -> Option<DateTime<Utc>> {
-        self.entries.first().map(|e| e.at)
+        self.entries.iter().map(|e| e.at).max()
     }
 
     /// A stable identifier for the feed (RFC 4151 tag URI).
@@ -242,5 +243,60 @@ mod tests {
         assert_eq!(segment("sepsis"), "sepsis");
         assert_eq!(segment("A&E / <x>"), "A%26E%20%2F%20%3Cx%3E");
         assert_eq!(segment("é"), "%C3%A9");
+    }
+}
+
+impl Authorized<'_> {
+    /// A provider's priority list as a feed: its best [`FEED_ENTRIES`]
+    /// items in rank order, each titled with its place and saying why it is
+    /// there, dated by the last change to any recommendation behind it, so
+    /// that a feed reader shows what entered the list or changed. What
+    /// anyone may see: published recommendations only.
+    pub async fn priority_feed(&self, raw: &str) -> AppResult<Feed> {
+        let not_found =
+            || AppError::NotFound(format!("organisation {} was not found", clip(raw, 60)));
+        let code = OrgCode::parse(raw).map_err(|_| not_found())?;
+        let list = self.priorities(&code, FEED_ENTRIES).await?;
+        let store = self.services().store();
+        let mut entries = Vec::with_capacity(list.items.len());
+        for (rank, item) in list.items.iter().enumerate() {
+            let Some(lead) = item.ids.first() else {
+                continue;
+            };
+            let mut changed: Option<DateTime<Utc>> = None;
+            for id in &item.ids {
+                if let Ok(id) = RecommendationId::parse(id)
+                    && let Some(rec) = store.get(&id).await?
+                {
+                    changed = changed.max(Some(rec.updated_at));
+                }
+            }
+            let behind = if item.ids.len() > 1 {
+                format!(" (with {} more saying the same)", item.ids.len() - 1)
+            } else {
+                String::new()
+            };
+            entries.push(FeedEntry {
+                seq: 0,
+                part: rank,
+                at: changed.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+                kind: EntryKind::Priority,
+                rec_id: lead.clone(),
+                title: format!("{}. {}: {}{behind}", rank + 1, lead, item.title),
+                author: item.issuers.join(", "),
+                summary: clip(
+                    &format!("Score {:.2}. {}", item.score, item.why.join("; ")),
+                    2_000,
+                ),
+                happened_on: item.published,
+                list_of: Some(code.to_string()),
+            });
+        }
+        Ok(Feed {
+            title: format!("Concord: priorities for {} ({code})", list.name),
+            path: format!("/feeds/organisations/{code}/priorities.atom"),
+            page: format!("/organisations/{code}"),
+            entries,
+        })
     }
 }

@@ -42,6 +42,8 @@ pub enum EntryKind {
     Published,
     Response,
     Status,
+    /// A place in a provider's priority list (not an event).
+    Priority,
 }
 
 impl EntryKind {
@@ -50,6 +52,7 @@ impl EntryKind {
             EntryKind::Published => "published",
             EntryKind::Response => "response",
             EntryKind::Status => "status",
+            EntryKind::Priority => "priority",
         }
     }
 }
@@ -71,16 +74,25 @@ pub struct FeedEntry {
     /// The date the thing happened in the world, when known (a publication
     /// date, a response's received date).
     pub happened_on: Option<NaiveDate>,
+    /// For an entry that is a place in a list rather than an event: the
+    /// organisation whose priority list it belongs to.
+    pub list_of: Option<String>,
 }
 
 impl FeedEntry {
     /// A stable identifier (RFC 4151 tag URI): the same entry always has the
     /// same id, whichever feed shows it.
     pub fn tag_uri(&self) -> String {
-        format!(
-            "tag:concord,2025:recommendations/{}/events/{}/{}",
-            self.rec_id, self.seq, self.part
-        )
+        match &self.list_of {
+            Some(org) => format!(
+                "tag:concord,2025:organisations/{org}/priorities/{}",
+                self.rec_id
+            ),
+            None => format!(
+                "tag:concord,2025:recommendations/{}/events/{}/{}",
+                self.rec_id, self.seq, self.part
+            ),
+        }
     }
 }
 
@@ -152,6 +164,7 @@ impl Builder<'_> {
             author,
             summary: clip(&summary, MAX_SUMMARY_CHARS),
             happened_on,
+            list_of: None,
         });
     }
 

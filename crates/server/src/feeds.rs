@@ -30,6 +30,10 @@ pub fn routes() -> Router<AppState> {
         .route("/feeds/recommendations.atom", get(all))
         .route("/feeds/recommendations/{file}", get(recommendation))
         .route("/feeds/organisations/{file}", get(organisation))
+        .route(
+            "/feeds/organisations/{code}/priorities.atom",
+            get(priorities),
+        )
         .route("/feeds/themes/{file}", get(theme))
 }
 
@@ -147,6 +151,20 @@ async fn serve(
         Ok(req) => auth.feed(&req).await,
         Err(e) => Err(e),
     };
+    respond(headers, feed)
+}
+
+/// A provider's priority list, followed as a feed.
+async fn priorities(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Path(code): Path<String>,
+) -> Response {
+    let auth = state.services.as_principal(Principal::Anonymous);
+    respond(&headers, auth.priority_feed(&code).await)
+}
+
+fn respond(headers: &HeaderMap, feed: Result<Feed, AppError>) -> Response {
     match feed {
         Ok(feed) => (
             [

@@ -504,3 +504,67 @@ async fn pages_name_and_link_their_feeds() {
     )));
     app.feed(&feed).await;
 }
+
+#[tokio::test]
+async fn a_providers_priority_list_is_a_feed_in_rank_order() {
+    let app = spawn_app().await;
+    app.services
+        .as_principal(operator())
+        .load_demo()
+        .await
+        .unwrap();
+    let list: Value = app
+        .client
+        .get(app.url("/api/v1/organisations/NMTH/priorities?limit=50"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let items = list["items"].as_array().unwrap();
+    assert!(items.len() >= 5, "{list}");
+    let (feed, _) = app.feed("/feeds/organisations/NMTH/priorities.atom").await;
+    assert!(feed.title.contains("priorities") && feed.title.contains("NMTH"));
+    assert!(
+        feed.self_link
+            .ends_with("/feeds/organisations/NMTH/priorities.atom")
+    );
+    // The same items, in the same order, each saying where and why.
+    assert_eq!(feed.entries.len(), items.len());
+    for (rank, (entry, item)) in feed.entries.iter().zip(items).enumerate() {
+        let lead = item["ids"][0].as_str().unwrap();
+        assert!(
+            entry.title.starts_with(&format!("{}. {lead}: ", rank + 1)),
+            "{entry:?}"
+        );
+        assert_eq!(entry.category, "priority");
+        assert!(entry.link.ends_with(&format!("/recommendations/{lead}")));
+        let first_reason = item["why"][0].as_str().unwrap();
+        assert!(entry.summary.contains(first_reason), "{entry:?}");
+        assert_eq!(
+            entry.id,
+            format!("tag:concord,2025:organisations/NMTH/priorities/{lead}")
+        );
+    }
+    // The feed's date is its newest entry's.
+    let newest = feed
+        .entries
+        .iter()
+        .map(|e| e.updated.as_str())
+        .max()
+        .unwrap();
+    assert_eq!(feed.updated, newest);
+
+    app.not_found("/feeds/organisations/NOPE/priorities.atom")
+        .await;
+    // An organisation that is not a provider has no priority list.
+    let res = app
+        .client
+        .get(app.url("/feeds/organisations/NHSE/priorities.atom"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("provider"));
+}

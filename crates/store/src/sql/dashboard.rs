@@ -415,7 +415,7 @@ impl SqlStore {
         };
         let land = landing_sql();
         let sql = format!(
-            "SELECT land, COUNT(*) AS recs, SUM(n) AS items, \
+            "SELECT land, COUNT(*) AS recs, CAST(SUM(n) AS BIGINT) AS items, \
                SUM(CASE WHEN cur = 'GBP' AND (oo IS NOT NULL OR rc IS NOT NULL) THEN 1 ELSE 0 END) AS costed, \
                SUM(CASE WHEN cur = 'GBP' THEN COALESCE(oo, 0) ELSE 0 END) AS one_off, \
                SUM(CASE WHEN cur = 'GBP' THEN COALESCE(rc, 0) ELSE 0 END) AS recurring, \
