@@ -226,7 +226,8 @@ impl Authorized<'_> {
     /// A pair with a dismissed link between them (either way) is left out;
     /// a confirmed `contradicts` link marks it confirmed.
     pub async fn contradictions(&self) -> AppResult<Vec<SuspectedPair>> {
-        let st = self.services().similar_ready().await?;
+        let mut st = self.services().similar_ready().await?;
+        let found = st.contradictions(&viewer(self.principal()));
         let mut seen: HashSet<[String; 2]> = HashSet::new();
         let mut out: Vec<SuspectedPair> = Vec::new();
         let confirmed = |a: &str, b: &str| {
@@ -234,7 +235,7 @@ impl Authorized<'_> {
                 .between(a, b)
                 .any(|(_, e)| e.kind == LinkKind::Contradicts && e.state == LinkState::Confirmed)
         };
-        for p in st.index.contradictions(&viewer(self.principal())) {
+        for p in found {
             let [a, b] = &p.ids;
             if st.links.dismissed(a, b) {
                 continue;

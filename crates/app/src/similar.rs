@@ -10,10 +10,11 @@
 //! What a caller sees is decided by its principal: drafts only by their
 //! issuer (operators see everything).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use concord_domain::{Recommendation, RecommendationId};
-use concord_similar::{Doc, Group, Index, Match, QueryOptions, Viewer};
+use concord_similar::{Doc, Group, Index, Match, Pair, QueryOptions, Viewer};
 
 use crate::access::Authorized;
 use crate::error::{AppError, AppResult};
@@ -31,6 +32,35 @@ pub(crate) struct State {
     pub(crate) links: crate::oversight::LinkBook,
     /// The last outbox row applied (None: not built yet).
     seq: Option<i64>,
+    /// The engine's suspected contradictions per viewer, with the outbox row
+    /// they were found at: finding them compares every record with cues
+    /// against its neighbours (minutes at 100,000 records), and they change
+    /// only when the register does.
+    kept_contradictions: HashMap<String, (Option<i64>, Vec<Pair>)>,
+}
+
+/// The most viewers whose contradictions are kept at once (each
+/// organisation sees its own drafts, so each is a viewer).
+const KEPT_VIEWERS: usize = 64;
+
+impl State {
+    /// The engine's suspected contradictions as `v` may see them, found
+    /// again only after a change to the register has been applied.
+    pub(crate) fn contradictions(&mut self, v: &Viewer) -> Vec<Pair> {
+        let key = format!("{v:?}");
+        if let Some((seq, pairs)) = self.kept_contradictions.get(&key)
+            && *seq == self.seq
+        {
+            return pairs.clone();
+        }
+        let pairs = self.index.contradictions(v);
+        if self.kept_contradictions.len() >= KEPT_VIEWERS {
+            self.kept_contradictions.clear();
+        }
+        self.kept_contradictions
+            .insert(key, (self.seq, pairs.clone()));
+        pairs
+    }
 }
 
 /// The services' handle on the similarity index: empty until first used,
@@ -44,6 +74,7 @@ impl Default for SimilarEngine {
             index: Index::new(),
             links: Default::default(),
             seq: None,
+            kept_contradictions: HashMap::new(),
         })))
     }
 }

@@ -318,3 +318,41 @@ async fn oversight_lists_decisions_and_the_record_page() {
     let r = w.related(&w.ct1).await;
     assert!(ids_in(&r["contradicted_by"]).is_empty(), "{r}");
 }
+
+/// The engine's contradictions are kept between changes (finding them is
+/// slow on a large register), so the list must follow each change.
+#[tokio::test]
+async fn the_contradictions_list_follows_the_register() {
+    let w = world().await;
+    let before = w.contradictions().await;
+    assert!(pair(&before, &w.ct1, &w.ct8).is_some(), "{before:?}");
+    // Asked again with no change: the same list.
+    assert_eq!(w.contradictions().await, before);
+
+    // A third body says the opposite of CT_1H: a new pair appears.
+    let ct24 = w
+        .app
+        .services
+        .as_principal(operator())
+        .create_draft(json!({"issuer": "HSSIB", "status": "published",
+            "published": "2024-04-01", "title": "HSSIB imaging",
+            "text": CT_8H.replace("8 hours", "24 hours"),
+            "override_gate": "test data"}))
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let after = w.contradictions().await;
+    assert!(pair(&after, &w.ct1, &ct24).is_some(), "{after:?}");
+
+    // The original contradicting record is rewritten to agree: its pair goes.
+    let id = concord_domain::RecommendationId::parse(&w.ct8).unwrap();
+    let ops = w.app.services.as_principal(operator());
+    let version = ops.recommendation(&id).await.unwrap().version;
+    ops.edit(&id, json!({"version": version, "text": OTHER}))
+        .await
+        .unwrap();
+    let last = w.contradictions().await;
+    assert!(pair(&last, &w.ct1, &w.ct8).is_none(), "{last:?}");
+    assert!(pair(&last, &w.ct1, &ct24).is_some(), "{last:?}");
+}

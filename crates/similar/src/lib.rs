@@ -20,5 +20,5 @@ pub mod semantic;
 pub mod text;
 
 pub use classify::{CONTRADICTION_MIN, DUPLICATE, RELATED, SUPPORTS};
-pub use index::{Doc, Group, Index, Match, QueryOptions, Relation, Viewer};
+pub use index::{Doc, Group, Index, Match, Pair, QueryOptions, Relation, Viewer};
 pub use text::{MAX_TEXT_BYTES, TextProblem, check_text};
