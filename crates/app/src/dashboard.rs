@@ -15,7 +15,6 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use concord_domain::dashboard::{Dashboard, DashboardQuery, FactTable, RecFacts};
-use concord_domain::lifecycle::RulesBook;
 use concord_domain::{OrgCode, RecommendationId};
 
 use crate::access::Authorized;
@@ -100,8 +99,9 @@ fn tidy(field: &str, v: &Option<String>) -> AppResult<Option<String>> {
 }
 
 impl Services {
-    fn rules(&self) -> RulesBook {
-        RulesBook::builtin()
+    /// The rules changed: the figures are built again at the next view.
+    pub(crate) async fn dashboard_forget(&self) {
+        self.dashboard.0.lock().await.seq = None;
     }
 
     async fn build_facts(&self) -> AppResult<(FactTable, i64, Duration)> {
@@ -120,7 +120,7 @@ impl Services {
         let mut table = FactTable::new();
         table.set_organisations(&store.organisations().await?);
         store
-            .dashboard_facts(&self.rules(), BUILD_BATCH, &mut |batch| {
+            .dashboard_facts(&self.rules_book().await?, BUILD_BATCH, &mut |batch| {
                 for f in &batch {
                     table.upsert(f);
                 }
@@ -148,7 +148,7 @@ impl Services {
             st.built_in = Some(took);
             st.answers.clear();
         }
-        let rules = self.rules();
+        let rules = self.rules_book().await?;
         loop {
             let after = st.seq.unwrap_or(0);
             let rows = store.outbox_after(after, 1000).await?;

@@ -21,6 +21,7 @@ mod priorities;
 mod quality;
 mod result_set;
 mod search;
+mod rules;
 mod services;
 mod similar;
 mod workstreams;
@@ -49,4 +50,5 @@ pub use services::{ExportFormat, ImportOptions, ImportReport, NewToken, Rejected
 pub use workstreams::{
     DEFAULT_OVERLAPS, MAX_OVERLAPS, Overlap, Registered, WorkstreamHit, WorkstreamQuery,
     WorkstreamResults,
+pub use rules::{IssuerRule, RULES_FRESH, RuleChange, RuleOrigin, RulesView};
 };

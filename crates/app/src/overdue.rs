@@ -13,7 +13,6 @@ use serde::Serialize;
 
 use crate::access::Authorized;
 use crate::error::{AppError, AppResult};
-use crate::services::Services;
 
 /// What `concord overdue --json` prints and the API sends.
 #[derive(Debug, Clone, Serialize, PartialEq)]
@@ -84,14 +83,6 @@ impl OverdueItem {
                 .collect(),
             next_escalation,
         }
-    }
-}
-
-impl Services {
-    /// The response rules in force: Concord's built-in book (see
-    /// `concord_domain::lifecycle::RulesBook::builtin`).
-    pub(crate) async fn rules_book(&self) -> AppResult<RulesBook> {
-        Ok(RulesBook::builtin())
     }
 }
 

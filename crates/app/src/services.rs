@@ -29,6 +29,8 @@ pub struct Services {
     pub(crate) similar: crate::similar::SimilarEngine,
     /// The optional meaning signal (see `crate::meaning`).
     pub(crate) meaning: crate::meaning::MeaningEngine,
+    /// The deadline rules in force, kept in memory (see `crate::rules`).
+    pub(crate) rules: crate::rules::RulesCache,
     /// The dashboard's fact table, built on first use (see `crate::dashboard`).
     pub(crate) dashboard: crate::dashboard::DashboardEngine,
 }
@@ -157,6 +159,7 @@ impl Services {
             search: Default::default(),
             similar: Default::default(),
             meaning: Default::default(),
+            rules: Default::default(),
             dashboard: Default::default(),
         }
     }

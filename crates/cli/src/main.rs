@@ -22,6 +22,7 @@ mod overdue;
 mod oversight;
 mod priorities;
 mod progress;
+mod rules;
 mod search_cmd;
 mod show;
 mod similar;
@@ -91,6 +92,9 @@ enum Command {
         #[arg(long, value_enum, default_value = "json")]
         format: ExportFormatArg,
         /// File to write (default: standard output).
+    /// Deadline rules per issuer: response period and escalation ladder.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -440,6 +444,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 search_cmd::after_write(&services, &cli.db, cli.index_dir.as_deref()).await;
             }
             Ok(())
+        Command::Rules(cmd) => rules::run(&open(&cli.db).await?, operator(), cmd).await,
         }
         Command::Search(args) => {
             let services = open(&cli.db).await?;

@@ -13,6 +13,7 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDate};
 use serde::{Deserialize, Serialize};
 
+use crate::error::DomainError;
 use crate::ids::OrgCode;
 use crate::model::{Addressee, AddresseeStatus, Lifecycle, RecommendationData, Response};
 use crate::string_enum;
@@ -830,29 +831,119 @@ pub struct ResponseRules {
     pub source: Option<String>,
 }
 
+/// The longest period an installation may give (ten years).
+pub const MAX_DAYS_TO_RESPOND: u32 = 3650;
+
 impl ResponseRules {
     pub fn validate(&self) -> Result<(), String> {
-        if self.days_to_respond == 0 || self.days_to_respond > 3650 {
-            return Err(format!(
-                "days_to_respond {} is not between 1 and 3650",
-                self.days_to_respond
+        self.check().map_err(|e| e.to_string())
+    }
+
+    /// The period is 1 to [`MAX_DAYS_TO_RESPOND`] days; the ladder's steps go
+    /// up (reminder, second letter, public statement; each at most once),
+    /// each strictly later than the one before. Errors name the field.
+    pub fn check(&self) -> Result<(), DomainError> {
+        if self.days_to_respond == 0 || self.days_to_respond > MAX_DAYS_TO_RESPOND {
+            return Err(DomainError::invalid(
+                "days_to_respond",
+                format!(
+                    "{} is not between 1 and {MAX_DAYS_TO_RESPOND} days",
+                    self.days_to_respond
+                ),
             ));
         }
-        for w in self.ladder.windows(2) {
-            if w[1].days_after_due < w[0].days_after_due {
-                return Err(format!(
-                    "ladder step {} comes before {} but is due earlier",
-                    w[1].step, w[0].step
+        for (i, s) in self.ladder.iter().enumerate() {
+            if s.days_after_due > MAX_DAYS_TO_RESPOND {
+                return Err(DomainError::invalid(
+                    format!("ladder[{i}].days_after_due"),
+                    format!(
+                        "{} is more than {MAX_DAYS_TO_RESPOND} days",
+                        s.days_after_due
+                    ),
                 ));
             }
+        }
+        for (i, w) in self.ladder.windows(2).enumerate() {
             if w[1].step <= w[0].step {
-                return Err(format!(
-                    "ladder steps must go up: {} then {}",
-                    w[0].step, w[1].step
+                return Err(DomainError::invalid(
+                    format!("ladder[{}].step", i + 1),
+                    format!(
+                        "ladder steps must go up (reminder, second_letter, public_statement, each once): {} then {}",
+                        w[0].step, w[1].step
+                    ),
+                ));
+            }
+            if w[1].days_after_due <= w[0].days_after_due {
+                return Err(DomainError::invalid(
+                    format!("ladder[{}].days_after_due", i + 1),
+                    format!(
+                        "{} at {} days must come strictly after {} at {} days",
+                        w[1].step, w[1].days_after_due, w[0].step, w[0].days_after_due
+                    ),
                 ));
             }
         }
         Ok(())
+    }
+}
+
+impl LadderStep {
+    /// A step from its parts as a caller wrote them: a known step name and
+    /// a whole number of days (0 to [`MAX_DAYS_TO_RESPOND`]). `field` names
+    /// the place for errors (`ladder[1]`).
+    pub fn from_parts(field: &str, step: &str, days: i64) -> Result<LadderStep, DomainError> {
+        let kind = step.trim().parse::<EscalationStep>().map_err(|_| {
+            DomainError::invalid(
+                format!("{field}.step"),
+                format!(
+                    "{step:?} is not an escalation step (reminder, second_letter, public_statement)"
+                ),
+            )
+        })?;
+        let days = u32::try_from(days)
+            .ok()
+            .filter(|d| *d <= MAX_DAYS_TO_RESPOND)
+            .ok_or_else(|| {
+                DomainError::invalid(
+                    format!("{field}.days_after_due"),
+                    format!("{days} is not between 0 and {MAX_DAYS_TO_RESPOND} days"),
+                )
+            })?;
+        Ok(LadderStep {
+            step: kind,
+            days_after_due: days,
+        })
+    }
+
+    /// A ladder as written on the command line:
+    /// `reminder:14,second_letter:28,public_statement:56`.
+    pub fn parse_ladder(text: &str) -> Result<Vec<LadderStep>, DomainError> {
+        let text = text.trim();
+        if text.is_empty() {
+            return Ok(Vec::new());
+        }
+        text.split(',')
+            .enumerate()
+            .map(|(i, part)| {
+                let field = format!("ladder[{i}]");
+                let (step, days) = part.split_once(':').ok_or_else(|| {
+                    DomainError::invalid(
+                        &field,
+                        format!(
+                            "{:?} is not STEP:DAYS (for example reminder:14)",
+                            part.trim()
+                        ),
+                    )
+                })?;
+                let days: i64 = days.trim().parse().map_err(|_| {
+                    DomainError::invalid(
+                        format!("{field}.days_after_due"),
+                        format!("{:?} is not a whole number of days", days.trim()),
+                    )
+                })?;
+                LadderStep::from_parts(&field, step, days)
+            })
+            .collect()
     }
 }
 
@@ -887,6 +978,19 @@ impl RulesBook {
 
     pub fn for_issuer(&self, issuer: &OrgCode) -> &ResponseRules {
         self.issuers.get(issuer.as_str()).unwrap_or(&self.default)
+    }
+
+    /// This book with an installation's own rules in place of the issuers'
+    /// (an issuer without one keeps its rule here, or the default).
+    pub fn with_overrides<'a>(
+        &self,
+        overrides: impl IntoIterator<Item = (&'a OrgCode, &'a ResponseRules)>,
+    ) -> RulesBook {
+        let mut book = self.clone();
+        for (org, rules) in overrides {
+            book.issuers.insert(org.as_str().to_string(), rules.clone());
+        }
+        book
     }
 }
 

@@ -426,6 +426,19 @@ pub trait Store: Send + Sync {
         now: DateTime<Utc>,
     ) -> Result<()>;
 
+    // --- deadline rules ---
+    /// The installation's own deadline rules, per issuer (JSON text of a
+    /// `ResponseRules`, as stored), ordered by issuer.
+    async fn response_rules(&self) -> Result<Vec<(OrgCode, String)>>;
+    /// Sets (Some) or removes (None) an issuer's own rules; audited.
+    async fn set_response_rules(
+        &self,
+        actor: &Actor,
+        org: &OrgCode,
+        rules: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+
     // --- backup ---
     /// Writes every table as JSON lines from one consistent snapshot.
     async fn backup(&self, out: &mut (dyn std::io::Write + Send)) -> Result<u64>;

@@ -845,3 +845,73 @@ fn moves_travel_as_tagged_json() {
     );
     assert!(serde_json::from_str::<Move>(r#"{"move":"close","reason":"done","bogus":1}"#).is_err());
 }
+
+#[test]
+fn an_installations_rules_are_checked_field_by_field() {
+    let rules = |days, ladder: &str| ResponseRules {
+        days_to_respond: days,
+        ladder: LadderStep::parse_ladder(ladder).unwrap(),
+        source: None,
+    };
+    let field = |r: ResponseRules| r.check().unwrap_err().fields()[0].field.clone();
+    rules(56, "reminder:14,second_letter:28,public_statement:56")
+        .check()
+        .unwrap();
+    rules(1, "").check().unwrap();
+    rules(3650, "public_statement:3650").check().unwrap();
+    assert_eq!(field(rules(0, "")), "days_to_respond");
+    assert_eq!(field(rules(5000, "")), "days_to_respond");
+    // Out of order: by kind, by days, and the same day twice.
+    assert_eq!(
+        field(rules(56, "second_letter:14,reminder:28")),
+        "ladder[1].step"
+    );
+    assert_eq!(
+        field(rules(56, "reminder:28,second_letter:14")),
+        "ladder[1].days_after_due"
+    );
+    assert_eq!(
+        field(rules(56, "reminder:14,second_letter:14")),
+        "ladder[1].days_after_due"
+    );
+    assert_eq!(field(rules(56, "reminder:1,reminder:2")), "ladder[1].step");
+    // What the command line or a body may get wrong.
+    let bad = |t: &str| LadderStep::parse_ladder(t).unwrap_err().fields()[0].clone();
+    let e = bad("reminder:14,telegram:20");
+    assert_eq!(e.field, "ladder[1].step");
+    assert!(e.message.contains("telegram") && e.message.contains("second_letter"));
+    assert_eq!(bad("reminder").field, "ladder[0]");
+    assert_eq!(bad("reminder:soon").field, "ladder[0].days_after_due");
+    assert_eq!(bad("reminder:-3").field, "ladder[0].days_after_due");
+    assert_eq!(bad("reminder:99999").field, "ladder[0].days_after_due");
+    // Written as people write it.
+    assert_eq!(
+        LadderStep::from_parts("ladder[2]", "Second letter ", 3)
+            .unwrap()
+            .step,
+        EscalationStep::SecondLetter
+    );
+}
+
+#[test]
+fn an_installations_rules_replace_the_issuers_and_nothing_else() {
+    let book = RulesBook::builtin();
+    let mine = ResponseRules {
+        days_to_respond: 28,
+        ladder: LadderStep::parse_ladder("reminder:7").unwrap(),
+        source: Some("board decision".into()),
+    };
+    let nhse = org("NHSE");
+    let merged = book.with_overrides([(&org("HSSIB"), &mine), (&nhse, &mine)]);
+    assert_eq!(merged.for_issuer(&org("HSSIB")), &mine);
+    assert_eq!(merged.for_issuer(&nhse), &mine);
+    assert_eq!(merged.for_issuer(&org("PFD")).days_to_respond, 56);
+    assert_eq!(merged.for_issuer(&org("CQC")), &book.default);
+    // A record published under the new rule is due 28 days later.
+    let mut r = rec();
+    settle_deadline(&mut r, &merged);
+    assert_eq!(
+        r.response_deadline,
+        Some(r.published.unwrap() + Duration::days(28))
+    );
+}

@@ -236,6 +236,12 @@ const TABLES: &[Table] = &[
         serial: None,
     },
     Table {
+        name: "response_rules",
+        cols: &[("org", Text), ("rules_json", Text), ("updated_at", Text)],
+        order: "org",
+        serial: None,
+    },
+    Table {
         name: "provider_profiles",
         cols: &[
             ("org", Text),

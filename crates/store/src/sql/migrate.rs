@@ -48,6 +48,11 @@ const SQLITE: &[Migration] = &[
         name: "accounts",
         sql: include_str!("../../migrations/sqlite/0008_accounts.sql"),
     },
+    Migration {
+        version: 9,
+        name: "response_rules",
+        sql: include_str!("../../migrations/sqlite/0009_response_rules.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -80,6 +85,11 @@ const POSTGRES: &[Migration] = &[
         version: 8,
         name: "accounts",
         sql: include_str!("../../migrations/postgres/0008_accounts.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "response_rules",
+        sql: include_str!("../../migrations/postgres/0009_response_rules.sql"),
     },
 ];
 

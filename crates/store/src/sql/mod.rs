@@ -1048,6 +1048,83 @@ impl Store for SqlStore {
         Ok(())
     }
 
+    async fn response_rules(&self) -> Result<Vec<(OrgCode, String)>> {
+        let rows = sqlx::query("SELECT org, rules_json FROM response_rules ORDER BY org")
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter()
+            .map(|r| {
+                let org: String = r.try_get(0)?;
+                let org = OrgCode::parse(&org).map_err(|e| {
+                    StoreError::Corrupt(format!("response_rules: bad issuer {org:?}: {e}"))
+                })?;
+                Ok((org, r.try_get::<String, _>(1)?))
+            })
+            .collect()
+    }
+
+    async fn set_response_rules(
+        &self,
+        actor: &Actor,
+        org: &OrgCode,
+        rules: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let before: Option<String> =
+            sqlx::query("SELECT rules_json FROM response_rules WHERE org = $1")
+                .bind(org.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get::<String, _>(0))
+                .transpose()?;
+        match rules {
+            Some(text) => {
+                sqlx::query(
+                    "INSERT INTO response_rules (org, rules_json, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (org) DO UPDATE SET rules_json = excluded.rules_json, updated_at = excluded.updated_at",
+                )
+                .bind(org.as_str())
+                .bind(text.to_string())
+                .bind(fmt_ts(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query("DELETE FROM response_rules WHERE org = $1")
+                    .bind(org.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+            }
+        }
+        let wrap = |r: Option<&str>| {
+            r.map(|t| {
+                let rules: serde_json::Value =
+                    serde_json::from_str(t).unwrap_or(serde_json::Value::String(t.to_string()));
+                serde_json::json!({"org": org, "rules": rules}).to_string()
+            })
+        };
+        write_audit(
+            &mut tx,
+            codec::audit_vals(
+                now,
+                actor,
+                if rules.is_some() {
+                    "set_response_rules"
+                } else {
+                    "reset_response_rules"
+                },
+                "response_rules",
+                org.as_str(),
+                wrap(before.as_deref()),
+                wrap(rules),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     async fn backup(&self, out: &mut (dyn std::io::Write + Send)) -> Result<u64> {
         backup::backup(self, out).await
     }
