@@ -20,8 +20,8 @@ mod principal;
 mod priorities;
 mod quality;
 mod result_set;
-mod search;
 mod rules;
+mod search;
 mod services;
 mod similar;
 mod workstreams;
@@ -45,10 +45,10 @@ pub use principal::{Principal, hash_token, new_token_secret};
 pub use priorities::{MAX_PRIORITIES, PriorityList};
 pub use quality::{RulesetSource, parse_ruleset};
 pub use result_set::{MAX_DOWNLOAD, ResultSet, write_records};
+pub use rules::{IssuerRule, RULES_FRESH, RuleChange, RuleOrigin, RulesView};
 pub use search::SearchQuery;
 pub use services::{ExportFormat, ImportOptions, ImportReport, NewToken, RejectedRow, Services};
 pub use workstreams::{
     DEFAULT_OVERLAPS, MAX_OVERLAPS, Overlap, Registered, WorkstreamHit, WorkstreamQuery,
     WorkstreamResults,
-pub use rules::{IssuerRule, RULES_FRESH, RuleChange, RuleOrigin, RulesView};
 };

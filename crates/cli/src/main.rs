@@ -87,14 +87,14 @@ enum Command {
     /// A provider's profile (kind, settings, region), from which its priorities follow.
     #[command(subcommand)]
     Profile(priorities::ProfileCommand),
+    /// Deadline rules per issuer: response period and escalation ladder.
+    #[command(subcommand)]
+    Rules(rules::RulesCommand),
     /// Write every recommendation with its addressees, links and responses.
     Export {
         #[arg(long, value_enum, default_value = "json")]
         format: ExportFormatArg,
         /// File to write (default: standard output).
-    /// Deadline rules per issuer: response period and escalation ladder.
-    #[command(subcommand)]
-    Rules(rules::RulesCommand),
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -428,6 +428,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let svc = open(&cli.db).await?;
             priorities::priorities(&svc, operator(), &org, json, format, limit, out).await
         }
+        Command::Rules(cmd) => rules::run(&open(&cli.db).await?, operator(), cmd).await,
         Command::Profile(cmd) => {
             let svc = open(&cli.db).await?;
             priorities::profile(&svc, operator(), cmd).await
@@ -444,7 +445,6 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 search_cmd::after_write(&services, &cli.db, cli.index_dir.as_deref()).await;
             }
             Ok(())
-        Command::Rules(cmd) => rules::run(&open(&cli.db).await?, operator(), cmd).await,
         }
         Command::Search(args) => {
             let services = open(&cli.db).await?;
