@@ -392,3 +392,28 @@ async fn a_result_set_past_its_cap_says_so() {
     assert!(html.contains("recommendations found"), "{html}");
     assert!(!html.contains("Downloads hold the first"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn home_counts_and_lists_through_the_index_as_the_database_would() {
+    let app = demo_app().await;
+    let listed: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/recommendations?status=published&per_page=20"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let total = listed["total"].as_u64().unwrap();
+    let (status, html) = app.page("/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains(&format!(
+            "<strong>{total}</strong> published recommendations"
+        )),
+        "{html}"
+    );
+    let shown = links(&html, "/recommendations/").len();
+    assert_eq!(shown, listed["items"].as_array().unwrap().len());
+}
