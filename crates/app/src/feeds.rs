@@ -234,18 +234,6 @@ impl Authorized<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn segments_are_percent_encoded() {
-        assert_eq!(segment("sepsis"), "sepsis");
-        assert_eq!(segment("A&E / <x>"), "A%26E%20%2F%20%3Cx%3E");
-        assert_eq!(segment("é"), "%C3%A9");
-    }
-}
-
 impl Authorized<'_> {
     /// A provider's priority list as a feed: its best [`FEED_ENTRIES`]
     /// items in rank order, each titled with its place and saying why it is
@@ -298,5 +286,17 @@ impl Authorized<'_> {
             page: format!("/organisations/{code}"),
             entries,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn segments_are_percent_encoded() {
+        assert_eq!(segment("sepsis"), "sepsis");
+        assert_eq!(segment("A&E / <x>"), "A%26E%20%2F%20%3Cx%3E");
+        assert_eq!(segment("é"), "%C3%A9");
     }
 }
