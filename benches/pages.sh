@@ -46,9 +46,9 @@ mapfile -t ids <"$work/ids"
 measure() { # name, then paths
   local name=$1; shift
   local paths=("$@") i
-  for i in $(seq 20); do curl -s -o /dev/null "$base${paths[$((i % ${#paths[@]}))]}"; done # warm up
+  for i in $(seq 20); do curl -s -m 60 -o /dev/null "$base${paths[$((i % ${#paths[@]}))]}"; done # warm up
   for i in $(seq "$n"); do
-    curl -s -o /dev/null -w "%{http_code} %{time_starttransfer} %{size_download}\n" \
+    curl -s -m 60 -o /dev/null -w "%{http_code} %{time_starttransfer} %{size_download}\n" \
       "$base${paths[$((i % ${#paths[@]}))]}"
   done >"$work/$name"
   if grep -qv '^200 ' "$work/$name"; then
