@@ -6,6 +6,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 
+use concord_domain::account::{Role, RoleSet};
 use concord_domain::{AuditEvent, OrgCode, Organisation, Recommendation, RecommendationId};
 use concord_store::{DraftVisibility, ListPage, Page, RecommendationFilter};
 use serde_json::Value;
@@ -198,6 +199,7 @@ impl Authorized<'_> {
     /// an operator, or the organisation itself.
     pub async fn set_criteria(&self, org: &OrgCode, text: Option<&str>) -> AppResult<()> {
         self.require_issuer(org)?;
+        self.require_role(Role::Approver, "setting the publishing gate's criteria")?;
         if let Some(t) = text {
             crate::quality::parse_ruleset(t, "criteria file")?;
         }
@@ -208,7 +210,14 @@ impl Authorized<'_> {
 
     /// Creates a draft for the caller's own organisation.
     pub async fn create_draft(&self, mut body: Value) -> AppResult<Recommendation> {
-        self.require_writer()?;
+        self.require_role(Role::Author, "drafting a recommendation")?;
+        if body
+            .get("status")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().eq_ignore_ascii_case("draft"))
+        {
+            self.require_role(Role::Approver, "publishing a recommendation")?;
+        }
         let override_gate = self.take_override(&mut body)?;
         let own = self.principal.org().cloned();
         if let (Some(own), Some(given)) = (&own, body.get("issuer").and_then(Value::as_str))
@@ -234,8 +243,34 @@ impl Authorized<'_> {
 
     /// Edits a recommendation: the body holds `version` (the version the
     /// caller last saw) and the fields to change.
-    pub async fn edit(&self, id: &RecommendationId, mut body: Value) -> AppResult<Recommendation> {
+    pub async fn edit(&self, id: &RecommendationId, body: Value) -> AppResult<Recommendation> {
+        self.edit_with(id, body, true).await
+    }
+
+    /// `check_roles`: false when another use case has already decided who
+    /// may make this change (links are decided by oversight or assessors).
+    pub(crate) async fn edit_with(
+        &self,
+        id: &RecommendationId,
+        mut body: Value,
+        check_roles: bool,
+    ) -> AppResult<Recommendation> {
         self.require_writer()?;
+        if check_roles && let Some(fields) = body.as_object() {
+            // Content needs an author; a change of status (publishing,
+            // withdrawing, with the date of publication) needs an approver.
+            if fields.keys().any(|k| {
+                !matches!(
+                    k.as_str(),
+                    "version" | "status" | "published" | "override_gate"
+                )
+            }) {
+                self.require_role(Role::Author, "editing a recommendation")?;
+            }
+            if fields.contains_key("status") {
+                self.require_role(Role::Approver, "changing a recommendation's status")?;
+            }
+        }
         let override_gate = self.take_override(&mut body)?;
         let Value::Object(mut fields) = body else {
             return Err(AppError::BadInput("the body must be a JSON object".into()));
@@ -290,16 +325,10 @@ impl Authorized<'_> {
         self.svc.export(format, out, progress).await
     }
 
+    /// A token with every role but administrator.
     pub async fn create_token(&self, org: &OrgCode, label: &str) -> AppResult<NewToken> {
-        self.require_operator("creating API tokens")?;
-        self.svc
-            .create_token(&self.principal.actor(), org, label)
+        self.create_token_with_roles(org, label, RoleSet::token_default())
             .await
-    }
-
-    pub async fn revoke_token(&self, id: i64) -> AppResult<()> {
-        self.require_operator("revoking API tokens")?;
-        self.svc.revoke_token(&self.principal.actor(), id).await
     }
 
     pub async fn backup(&self, out: &mut (dyn Write + Send)) -> AppResult<u64> {

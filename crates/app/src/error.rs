@@ -26,6 +26,9 @@ pub enum AppError {
     Forbidden(String),
     #[error("{0}")]
     Refused(String),
+    /// Too many attempts (sign-in throttling).
+    #[error("{0}")]
+    TooManyRequests(String),
     #[error("{0}")]
     Io(String),
     #[error("internal error: {0}")]
@@ -44,6 +47,7 @@ impl AppError {
             AppError::Unauthenticated(_) => "unauthenticated",
             AppError::Forbidden(_) => "forbidden",
             AppError::Refused(_) => "refused",
+            AppError::TooManyRequests(_) => "too_many_requests",
             AppError::Io(_) => "io_error",
             AppError::Internal(_) => "internal",
         }
@@ -57,6 +61,7 @@ impl AppError {
             AppError::BadInput(_) => 400,
             AppError::Unauthenticated(_) => 401,
             AppError::Forbidden(_) => 403,
+            AppError::TooManyRequests(_) => 429,
             AppError::Io(_) | AppError::Internal(_) => 500,
         }
     }

@@ -6,6 +6,7 @@
 //! checks permissions by hand.
 
 mod access;
+mod accounts;
 pub mod clock;
 mod dashboard;
 pub mod demo;
@@ -27,6 +28,10 @@ mod similar;
 mod workstreams;
 
 pub use access::Authorized;
+pub use accounts::{
+    NewUser, SessionView, SignedIn, WRONG_EMAIL_OR_PASSWORD, hash_password, secrets_match,
+    verify_password,
+};
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use concord_ingest::Format;
 pub use concord_search::{Hit, MAX_RESULT_WINDOW, SearchIndex, SearchResults, Sort, index_dir_for};

@@ -3,6 +3,7 @@
 //! ([`concord_domain::lifecycle`]); here we load, check who is asking, apply,
 //! and store with an audit event named for the move.
 
+use concord_domain::account::Role;
 use concord_domain::lifecycle::{self, Move, MoveError, Standing};
 use concord_domain::{
     Addressee, AddresseeStatus, Recommendation, RecommendationData, RecommendationId,
@@ -103,7 +104,12 @@ impl Authorized<'_> {
         addressee: &str,
         mv: &Move,
     ) -> AppResult<Recommendation> {
-        self.require_writer()?;
+        // Answering is the respondent's; judging the answer the assessor's.
+        let role = match mv {
+            Move::Respond { .. } | Move::AddAction { .. } | Move::Update { .. } => Role::Respondent,
+            _ => Role::Assessor,
+        };
+        self.require_role(role, &format!("the move {}", mv.name()))?;
         let svc = self.services();
         let book = svc.rules_book().await?;
         let mut attempt = 0;

@@ -12,6 +12,7 @@ use concord_domain::{
 use crate::access::Authorized;
 use crate::error::{AppError, AppResult};
 use concord_domain::Recommendation;
+use concord_domain::account::Role;
 
 /// The canonical target of a reference: a Concord id (PFD numbers map to
 /// `PFD-YYYY-NNNN`) or an external reference as written canonically.
@@ -189,6 +190,18 @@ impl Authorized<'_> {
         self.require_writer()?;
         let current = self.recommendation(id).await?;
         self.require_issuer(&current.data.issuer)?;
+        let p = self.principal();
+        if !(p.has_role(Role::Oversight) || p.has_role(Role::Assessor)) {
+            return Err(AppError::Forbidden(format!(
+                "deciding links needs the oversight or assessor role; {} has {}",
+                p.describe(),
+                if p.roles().is_empty() {
+                    "no roles".to_string()
+                } else {
+                    format!("the roles {}", p.roles())
+                }
+            )));
+        }
         Ok(current)
     }
 
@@ -210,7 +223,7 @@ impl Authorized<'_> {
             "version": current.version,
             "links": serde_json::to_value(&links).map_err(|e| AppError::Internal(e.to_string()))?,
         });
-        self.edit(&current.id, body).await
+        self.edit_with(&current.id, body, false).await
     }
 }
 

@@ -1,6 +1,7 @@
 //! Who is asking. Every use case runs on behalf of a principal; the
 //! access-control wrapper ([`crate::Authorized`]) decides what each may do.
 
+use concord_domain::account::{Role, RoleSet};
 use concord_domain::{Actor, OrgCode};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -10,16 +11,63 @@ pub enum Principal {
     /// Someone at the machine running `concord` against the database: may do
     /// anything the database itself allows.
     Operator { label: String },
-    /// A caller acting for one organisation (an API token, later a signed-in user).
-    Organisation { org: OrgCode, label: String },
+    /// A caller acting for one organisation with some roles: an API token
+    /// (`token:ID:LABEL`) or a signed-in user (`user:ID:EMAIL`).
+    Organisation {
+        org: OrgCode,
+        label: String,
+        roles: RoleSet,
+    },
 }
 
 impl Principal {
+    /// Acting for an organisation with every role but administrator (what
+    /// a token has unless made with other roles).
+    pub fn for_org(org: OrgCode, label: impl Into<String>) -> Self {
+        Principal::Organisation {
+            org,
+            label: label.into(),
+            roles: RoleSet::token_default(),
+        }
+    }
+
+    /// The operator acting as an organisation at the command line
+    /// (`--as ORG`): every role of that organisation, nothing beyond it.
+    pub fn acting_for(org: OrgCode, label: impl Into<String>) -> Self {
+        Principal::Organisation {
+            org,
+            label: label.into(),
+            roles: RoleSet::all(),
+        }
+    }
+
+    /// What this caller may do: an operator everything, anonymous nothing.
+    pub fn roles(&self) -> RoleSet {
+        match self {
+            Principal::Anonymous => RoleSet::EMPTY,
+            Principal::Operator { .. } => RoleSet::all(),
+            Principal::Organisation { roles, .. } => *roles,
+        }
+    }
+
+    pub fn has_role(&self, role: Role) -> bool {
+        self.roles().contains(role)
+    }
+
+    /// `token:3:ci (HSSIB)`, `anonymous`, `cli:root`: for messages and the audit.
+    pub fn describe(&self) -> String {
+        match self {
+            Principal::Anonymous => "anonymous".into(),
+            Principal::Operator { label } => label.clone(),
+            Principal::Organisation { org, label, .. } => format!("{label} ({org})"),
+        }
+    }
+
     pub fn actor(&self) -> Actor {
         match self {
             Principal::Anonymous => Actor::system("anonymous"),
             Principal::Operator { label } => Actor::system(label.clone()),
-            Principal::Organisation { org, label } => Actor {
+            Principal::Organisation { org, label, .. } => Actor {
                 label: label.clone(),
                 org: Some(org.clone()),
             },

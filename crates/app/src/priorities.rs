@@ -14,6 +14,7 @@ use serde::Serialize;
 
 use crate::access::Authorized;
 use crate::error::{AppError, AppResult};
+use concord_domain::account::Role;
 
 /// How many records each route into the list reads (newest first).
 const PER_ROUTE: u64 = 2_000;
@@ -66,7 +67,7 @@ impl Authorized<'_> {
         &self,
         profile: ProviderProfile,
     ) -> AppResult<ProviderProfile> {
-        self.require_writer()?;
+        self.require_role(Role::Respondent, "setting a provider profile")?;
         if let Some(own) = self.principal().org()
             && *own != profile.org
         {

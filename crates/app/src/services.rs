@@ -18,7 +18,7 @@ use serde_json::Value;
 
 use crate::clock::{Clock, SystemClock};
 use crate::error::{AppError, AppResult};
-use crate::principal::{hash_token, new_token_secret};
+use crate::principal::hash_token;
 
 pub struct Services {
     pub(crate) store: Arc<dyn Store>,
@@ -166,8 +166,13 @@ impl Services {
 
     /// Opens the database a URL names, creating and seeding it on first use.
     pub async fn open(url: &str) -> AppResult<Self> {
+        Services::open_with_clock(url, Arc::new(SystemClock)).await
+    }
+
+    /// [`Services::open`] on a clock of the caller's (tests move time on).
+    pub async fn open_with_clock(url: &str, clock: Arc<dyn Clock>) -> AppResult<Self> {
         let store = concord_store::open(url).await?;
-        let svc = Services::new(store, Arc::new(SystemClock));
+        let svc = Services::new(store, clock);
         svc.seed().await?;
         Ok(svc)
     }
@@ -550,34 +555,12 @@ impl Services {
         Ok(written)
     }
 
-    pub(crate) async fn create_token(
-        &self,
-        actor: &Actor,
-        org: &OrgCode,
-        label: &str,
-    ) -> AppResult<NewToken> {
-        if self.store.organisation(org).await?.is_none() {
-            return Err(AppError::NotFound(format!(
-                "organisation {org} is not registered"
-            )));
-        }
-        let secret = new_token_secret();
-        let record = self
-            .store
-            .add_token(actor, org, label, &hash_token(&secret), self.clock.now())
-            .await?;
-        Ok(NewToken { secret, record })
-    }
-
-    pub(crate) async fn revoke_token(&self, actor: &Actor, id: i64) -> AppResult<()> {
-        Ok(self.store.revoke_token(actor, id, self.clock.now()).await?)
-    }
-
     pub async fn authenticate_token(&self, secret: &str) -> AppResult<crate::Principal> {
         match self.store.token_by_hash(&hash_token(secret.trim())).await? {
             Some(t) => Ok(crate::Principal::Organisation {
                 org: t.org,
                 label: format!("token:{}:{}", t.id, t.label),
+                roles: t.roles,
             }),
             None => Err(AppError::Unauthenticated(
                 "the API token is not valid (unknown or revoked)".into(),

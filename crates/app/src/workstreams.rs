@@ -33,6 +33,7 @@ use crate::access::Authorized;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 use crate::services::Services;
+use concord_domain::account::Role;
 
 /// How many overlaps are shown at most.
 pub const MAX_OVERLAPS: usize = 50;
@@ -167,7 +168,7 @@ impl Authorized<'_> {
 
     /// Registration needs a token; an organisation registers only its own work.
     fn may_lead(&self, body: &Value) -> AppResult<()> {
-        self.require_writer()?;
+        self.require_role(Role::Author, "registering a workstream")?;
         if let (Some(own), Some(given)) = (
             self.principal().org(),
             body.get("lead").and_then(Value::as_str),
@@ -277,7 +278,7 @@ impl Authorized<'_> {
     /// Edits a workstream: `version` (the version the caller last saw) and
     /// the fields to replace. Only its lead (or an operator).
     pub async fn edit_workstream(&self, id: &str, body: Value) -> AppResult<StoredWorkstream> {
-        self.require_writer()?;
+        self.require_role(Role::Author, "editing a workstream")?;
         let current = self.workstream(id).await?;
         if let Principal::Organisation { org, .. } = self.principal()
             && *org != current.workstream.lead

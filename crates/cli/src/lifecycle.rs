@@ -243,10 +243,7 @@ pub async fn run(svc: &Services, operator: Principal, cmd: MoveCommand) -> anyho
             svc.as_principal(operator.clone())
                 .organisation(&org)
                 .await?;
-            Principal::Organisation {
-                label: format!("cli:as:{org}"),
-                org,
-            }
+            Principal::acting_for(org.clone(), format!("cli:as:{org}"))
         }
         None => operator,
     };

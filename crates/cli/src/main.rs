@@ -26,6 +26,7 @@ mod rules;
 mod search_cmd;
 mod show;
 mod similar;
+mod users;
 mod workstreams;
 
 const DEFAULT_DB: &str = "sqlite://concord.db";
@@ -54,6 +55,10 @@ enum Command {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
+        /// Mark session cookies Secure on every response (when served over
+        /// HTTPS; without it only requests with X-Forwarded-Proto: https).
+        #[arg(long)]
+        secure_cookies: bool,
     },
     /// Fill a fresh database in a temporary folder with the demo data and serve it.
     Demo {
@@ -193,6 +198,9 @@ enum Command {
     /// API tokens for organisations.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// People who may sign in, and their roles in each organisation.
+    #[command(subcommand)]
+    User(users::UserCommand),
     /// The register of ongoing work: add, list, show, and preview overlaps.
     #[command(subcommand)]
     Workstream(workstreams::WorkstreamCommand),
@@ -300,6 +308,10 @@ enum TokenCommand {
         org: String,
         #[arg(long, default_value = "api")]
         label: String,
+        /// What the token may do (repeat, or separate with commas); by
+        /// default every role but administrator.
+        #[arg(long = "role", value_delimiter = ',')]
+        roles: Vec<String>,
     },
     /// Revoke a token by its number.
     Revoke { id: i64 },
@@ -387,11 +399,15 @@ async fn open(db: &str) -> anyhow::Result<Services> {
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
-        Command::Serve { addr } => {
+        Command::Serve {
+            addr,
+            secure_cookies,
+        } => {
             let services = Arc::new(open(&cli.db).await?);
             search_cmd::attach(&services, &cli.db, cli.index_dir.as_deref())?;
             similar::enable_embeddings(&services, &cli.db, cli.index_dir.as_deref());
-            serve(services, &addr).await
+            let options = concord_server::ServerOptions { secure_cookies };
+            serve(services, &addr, options).await
         }
         Command::Demo { load: true, .. } => {
             let services = open(&cli.db).await?;
@@ -414,7 +430,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "demo database {url}: loaded {} recommendations",
                 report.imported
             );
-            let result = serve(services, &addr).await;
+            let result = serve(services, &addr, concord_server::ServerOptions::default()).await;
             drop(dir);
             result
         }
@@ -569,10 +585,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Criteria(cmd) => criteria(&cli.db, cmd).await,
         Command::Org(cmd) => org(&cli.db, cmd).await,
         Command::Token(cmd) => token(&cli.db, cmd).await,
+        Command::User(cmd) => users::run(&open(&cli.db).await?, operator(), cmd).await,
     }
 }
 
-async fn serve(services: Arc<Services>, addr: &str) -> anyhow::Result<()> {
+async fn serve(
+    services: Arc<Services>,
+    addr: &str,
+    options: concord_server::ServerOptions,
+) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
@@ -580,7 +601,7 @@ async fn serve(services: Arc<Services>, addr: &str) -> anyhow::Result<()> {
     // Scripts read this first line to learn the port.
     println!("listening on http://{local}");
     std::io::stdout().flush()?;
-    concord_server::serve(listener, services, shutdown_signal()).await?;
+    concord_server::serve_with(listener, services, options, shutdown_signal()).await?;
     Ok(())
 }
 
@@ -864,12 +885,17 @@ async fn token(db: &str, cmd: TokenCommand) -> anyhow::Result<()> {
     let services = open(db).await?;
     let auth = services.as_principal(operator());
     match cmd {
-        TokenCommand::Create { org, label } => {
+        TokenCommand::Create { org, label, roles } => {
             let org = OrgCode::parse(&org).map_err(|e| anyhow::anyhow!("--org: {e}"))?;
-            let t = auth.create_token(&org, &label).await?;
+            let t = if roles.is_empty() {
+                auth.create_token(&org, &label).await?
+            } else {
+                auth.create_token_with_roles(&org, &label, users::role_set(&roles)?)
+                    .await?
+            };
             eprintln!(
-                "token {} for {} created; copy it now, it is not shown again:",
-                t.record.id, t.record.org
+                "token {} for {} ({}) created; copy it now, it is not shown again:",
+                t.record.id, t.record.org, t.record.roles
             );
             println!("{}", t.secret);
         }

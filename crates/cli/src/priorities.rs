@@ -69,10 +69,7 @@ pub async fn profile(
                 Some(a) => {
                     let a = code("--as", &a)?;
                     svc.as_principal(operator.clone()).organisation(&a).await?;
-                    Principal::Organisation {
-                        label: format!("cli:as:{a}"),
-                        org: a,
-                    }
+                    Principal::acting_for(a.clone(), format!("cli:as:{a}"))
                 }
                 None => operator,
             };

@@ -81,10 +81,7 @@ async fn acting(
         Some(code) => {
             let org = OrgCode::parse(code).map_err(|e| anyhow::anyhow!("--as: {e}"))?;
             svc.as_principal(operator).organisation(&org).await?;
-            Principal::Organisation {
-                label: format!("cli:as:{org}"),
-                org,
-            }
+            Principal::acting_for(org.clone(), format!("cli:as:{org}"))
         }
         None => operator,
     })

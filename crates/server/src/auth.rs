@@ -1,4 +1,5 @@
-//! Who is calling: `Authorization: Bearer TOKEN` becomes a [`Principal`].
+//! Who is calling: `Authorization: Bearer TOKEN` (or a signed-in browser's
+//! session cookie, see [`crate::session`]) becomes a [`Principal`].
 //!
 //! No header means an anonymous caller, who reads what is published. A
 //! header that is there but cannot be used (another scheme, no token, an
@@ -25,6 +26,14 @@ impl FromRequestParts<AppState> for Caller {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
+        // Decided once for the request by `session::authenticate` (token or
+        // session cookie); the code below serves a router without it.
+        if let Some(auth) = parts.extensions.get::<crate::session::Authenticated>() {
+            return match &auth.principal {
+                Ok(p) => Ok(Caller(p.clone())),
+                Err(m) => Err(unauthenticated(m)),
+            };
+        }
         let mut values = parts.headers.get_all(AUTHORIZATION).iter();
         let Some(value) = values.next() else {
             return Ok(Caller(Principal::Anonymous));

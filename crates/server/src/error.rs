@@ -157,7 +157,14 @@ impl IntoResponse for ApiError {
         }
         let status = self.status;
         let unauthenticated = status == StatusCode::UNAUTHORIZED;
+        let reason = self.message.clone();
         let mut response = (status, axum::Json(self.body())).into_response();
+        if matches!(status.as_u16(), 401 | 403 | 429) {
+            // For the audit trail (crate::session::authenticate).
+            response
+                .extensions_mut()
+                .insert(crate::session::RefusalReason(reason));
+        }
         if unauthenticated {
             response
                 .headers_mut()

@@ -41,6 +41,8 @@ pub mod pages;
 mod progress_html;
 pub mod public_pages;
 mod related_html;
+pub mod session;
+pub mod sign_in_pages;
 pub mod workstream_pages;
 
 pub use error::{ApiError, ErrorBody};
@@ -49,6 +51,16 @@ pub use error::{ApiError, ErrorBody};
 #[derive(Clone)]
 pub struct AppState {
     pub services: Arc<Services>,
+    pub options: ServerOptions,
+}
+
+/// How this server is run.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct ServerOptions {
+    /// Mark cookies `Secure` on every response (`concord serve
+    /// --secure-cookies`, behind HTTPS); without it only requests that came
+    /// with `X-Forwarded-Proto: https` get them.
+    pub secure_cookies: bool,
 }
 
 /// The longest a request may take: past it, the answer is 503 rather than
@@ -66,6 +78,11 @@ fn api_router() -> OpenApiRouter<AppState> {
 
 /// The whole application: API, API documentation, pages, health check.
 pub fn router(services: Arc<Services>) -> Router {
+    router_with(services, ServerOptions::default())
+}
+
+pub fn router_with(services: Arc<Services>, options: ServerOptions) -> Router {
+    let state = AppState { services, options };
     let (api, doc) = api_router().split_for_parts();
     let docs: Router<AppState> = Router::from(
         SwaggerUi::new("/api/docs")
@@ -85,10 +102,10 @@ pub fn router(services: Arc<Services>) -> Router {
     Router::new()
         .merge(
             api.layer(DefaultBodyLimit::max(extract::MAX_BODY_BYTES))
-                // What a caller sees depends on its token (drafts).
+                // What a caller sees depends on its token or session (drafts).
                 .layer(SetResponseHeaderLayer::appending(
                     header::VARY,
-                    HeaderValue::from_static("authorization"),
+                    HeaderValue::from_static("authorization, cookie"),
                 )),
         )
         .merge(docs)
@@ -98,9 +115,10 @@ pub fn router(services: Arc<Services>) -> Router {
         .merge(dashboard_page::routes())
         .merge(feeds::routes())
         .merge(workstream_pages::routes())
+        .merge(sign_in_pages::routes())
         .route("/healthz", get(api::health::healthz))
         .fallback(not_found)
-        .with_state(AppState { services })
+        .with_state(state.clone())
         .layer(
             ServiceBuilder::new()
                 .layer(TraceLayer::new_for_http())
@@ -113,6 +131,11 @@ pub fn router(services: Arc<Services>) -> Router {
                 .layer(TimeoutLayer::with_status_code(
                     StatusCode::SERVICE_UNAVAILABLE,
                     REQUEST_TIMEOUT,
+                ))
+                // Token or session, once per request; refusals audited.
+                .layer(axum::middleware::from_fn_with_state(
+                    state,
+                    session::authenticate,
                 )),
         )
 }
@@ -135,6 +158,16 @@ async fn not_found(uri: Uri) -> Response {
 pub async fn serve(
     listener: tokio::net::TcpListener,
     services: Arc<Services>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    serve_with(listener, services, ServerOptions::default(), shutdown).await
+}
+
+/// [`serve`] with options.
+pub async fn serve_with(
+    listener: tokio::net::TcpListener,
+    services: Arc<Services>,
+    options: ServerOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
     // The one search indexer of this process (if a search index is
@@ -163,7 +196,10 @@ pub async fn serve(
             tracing::warn!("could not build the similarity index at start: {e}");
         }
     });
-    let served = axum::serve(listener, router(services))
+    // The peer's address is what sign-in throttling counts by.
+    let app = router_with(services, options)
+        .into_make_service_with_connect_info::<std::net::SocketAddr>();
+    let served = axum::serve(listener, app)
         .with_graceful_shutdown(shutdown)
         .await;
     let _ = stop_indexer.send(());

@@ -10,8 +10,10 @@ use tower_http::set_header::SetResponseHeaderLayer;
 use crate::error::ApiError;
 
 /// The policy for our own pages and the API: nothing but our own origin, no
-/// inline scripts or styles, never framed.
-pub const CSP: &str = "default-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'; object-src 'none'";
+/// inline scripts or styles (images may also be `data:`), forms post only
+/// to us, never framed.
+pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; \
+                       frame-ancestors 'none'; form-action 'self'; base-uri 'none'; object-src 'none'";
 
 /// Swagger UI (at `/api/docs` only) sets styles from script and draws its
 /// icons from `data:` images; its scripts are still our own files only.

@@ -13,7 +13,11 @@ use crate::error::ErrorBody;
         description = "A register of NHS patient-safety recommendations: who recommended what, to whom, \
                        and where each answer stands.\n\n\
                        Anonymous callers read what is published. Every change needs an API token \
-                       (`Authorization: Bearer TOKEN`) and is limited to the token's organisation.\n\n\
+                       (`Authorization: Bearer TOKEN`) and is limited to the token's organisation and to \
+                       what its roles allow (author, approver, respondent, assessor, oversight, \
+                       administrator; a refusal is 403 and is kept in the audit trail). A signed-in \
+                       browser's `concord_session` cookie is accepted as well; changes made with it \
+                       also need the session's CSRF token in the `X-CSRF-Token` header.\n\n\
                        Every error has the body `{\"error\": {\"code\": \"stable_code\", \"message\": \"...\"}}`.",
         license(name = "MIT", identifier = "MIT"),
     ),
@@ -39,7 +43,9 @@ impl Modify for BearerScheme {
         let components = openapi.components.get_or_insert_with(Default::default);
         let mut http = Http::new(HttpAuthScheme::Bearer);
         http.description = Some(
-            "An API token for one organisation, issued by an operator of this Concord installation (`concord token create --org CODE`)."
+            "An API token for one organisation with some roles (by default every role but administrator), \
+             issued by an operator (`concord token create --org CODE [--role R]`) or by the organisation's \
+             administrator on the /admin page. Shown once; only its hash is stored."
                 .into(),
         );
         components.add_security_scheme("bearer", SecurityScheme::Http(http));

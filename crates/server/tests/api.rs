@@ -257,7 +257,7 @@ async fn get_one_with_etag_and_the_errors_around_it() {
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.headers()["etag"], "\"1\"");
     assert_security_headers(&res);
-    assert_eq!(res.headers()["vary"], "authorization");
+    assert_eq!(res.headers()["vary"], "authorization, cookie");
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["id"], id);
     assert_eq!(body["issuer"], "HSSIB");

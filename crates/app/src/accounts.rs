@@ -1,0 +1,564 @@
+//! People and sign-in: passwords (argon2id), sessions (only a hash of the
+//! cookie's secret is stored, with a CSRF secret per session), sign-in
+//! throttling, and the administration of users, memberships and API
+//! tokens, each reached through [`Authorized`] like every other use case.
+
+use std::sync::OnceLock;
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use concord_domain::account::{
+    Email, Membership, Role, RoleSet, SessionPolicy, SignInLimit, User, check_display_name,
+    check_password,
+};
+use concord_domain::{Actor, OrgCode};
+use concord_store::{SessionRecord, TokenRecord};
+
+use crate::access::Authorized;
+use crate::error::{AppError, AppResult};
+use crate::principal::{Principal, hash_token, new_token_secret};
+use crate::services::{NewToken, Services};
+
+/// OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
+fn argon2() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A PHC string (`$argon2id$v=19$m=19456,t=2,p=1$salt$hash`) for a password.
+pub fn hash_password(password: &str) -> AppResult<String> {
+    use rand::RngCore;
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt)
+        .map_err(|e| AppError::Internal(format!("password salt: {e}")))?;
+    argon2()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| AppError::Internal(format!("password hashing: {e}")))
+}
+
+/// Whether `password` is the one `hash` was made from. A malformed stored
+/// hash never matches.
+pub fn verify_password(password: &str, hash: &str) -> bool {
+    match PasswordHash::new(hash) {
+        Ok(parsed) => argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
+        Err(_) => false,
+    }
+}
+
+/// Checked when the email is unknown, so that a wrong email takes as long
+/// as a wrong password and the answer does not tell which it was.
+fn dummy_hash() -> &'static str {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    DUMMY.get_or_init(|| hash_password(&new_token_secret()).unwrap_or_default())
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+pub fn secrets_match(given: &str, expected: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    !expected.is_empty() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
+}
+
+/// The one message for a wrong email or a wrong password.
+pub const WRONG_EMAIL_OR_PASSWORD: &str = "The email address or password is wrong.";
+
+/// A browser that has just signed in: the cookie's secret (shown to the
+/// browser once; only its hash is stored) and the session.
+#[derive(Debug, Clone)]
+pub struct SignedIn {
+    pub cookie: String,
+    pub session: SessionView,
+}
+
+/// Who a session is, as pages and handlers need it.
+#[derive(Debug, Clone)]
+pub struct SessionView {
+    pub user: User,
+    pub memberships: Vec<Membership>,
+    /// The organisation acted for now, if the user belongs to any.
+    pub org: Option<OrgCode>,
+    pub csrf: String,
+    pub principal: Principal,
+}
+
+impl SessionView {
+    pub fn roles(&self) -> RoleSet {
+        self.principal.roles()
+    }
+}
+
+fn principal_for(user: &User, org: Option<&OrgCode>, memberships: &[Membership]) -> Principal {
+    match org.and_then(|o| memberships.iter().find(|m| &m.org == o)) {
+        Some(m) => Principal::Organisation {
+            org: m.org.clone(),
+            label: format!("user:{}:{}", user.id, user.email),
+            roles: m.roles,
+        },
+        None => Principal::Anonymous,
+    }
+}
+
+/// A new user as asked for (from the command line or the admin page).
+#[derive(Debug, Clone)]
+pub struct NewUser {
+    pub email: String,
+    pub name: String,
+    pub password: String,
+    pub memberships: Vec<Membership>,
+}
+
+impl Services {
+    /// Signs in: throttled per email and client (5 failures in 15 minutes
+    /// → 429), the same answer for an unknown email and a wrong password,
+    /// and always a new session (never one the browser brought along).
+    pub async fn sign_in(&self, email: &str, password: &str, client: &str) -> AppResult<SignedIn> {
+        let key = email.trim().to_lowercase();
+        let limit = SignInLimit::default();
+        let now = self.clock().now();
+        let failures = self
+            .store()
+            .sign_in_failures(&key, client, limit.since(now))
+            .await?;
+        if limit.blocked(failures) {
+            return Err(AppError::TooManyRequests(format!(
+                "Too many wrong passwords for this email address. Wait {} minutes and try again.",
+                limit.window.num_minutes()
+            )));
+        }
+        let found = match Email::parse(&key) {
+            Ok(e) if password.len() <= concord_domain::account::MAX_PASSWORD_BYTES => {
+                self.store().user_by_email(&e).await?
+            }
+            _ => None,
+        };
+        let ok = match &found {
+            Some(u) => verify_password(password, &u.password_hash) && !u.user.disabled,
+            None => {
+                let _ = verify_password(password, dummy_hash());
+                false
+            }
+        };
+        self.store().record_sign_in(&key, client, ok, now).await?;
+        let Some(user) = found.filter(|_| ok).map(|u| u.user) else {
+            return Err(AppError::Unauthenticated(WRONG_EMAIL_OR_PASSWORD.into()));
+        };
+        let memberships = self.store().memberships(user.id).await?;
+        let org = memberships.first().map(|m| m.org.clone());
+        let cookie = new_token_secret();
+        let record = SessionRecord {
+            id_hash: hash_token(&cookie),
+            user_id: user.id,
+            org: org.clone(),
+            csrf: new_token_secret(),
+            created_at: now,
+            last_seen: now,
+            expires_at: SessionPolicy::default().expires(now, now),
+        };
+        self.store().create_session(&record).await?;
+        let principal = principal_for(&user, org.as_ref(), &memberships);
+        Ok(SignedIn {
+            cookie,
+            session: SessionView {
+                user,
+                memberships,
+                org,
+                csrf: record.csrf,
+                principal,
+            },
+        })
+    }
+
+    /// The session a cookie names, if it is live: unknown, expired and
+    /// disabled users' sessions are none (expired ones are deleted).
+    pub async fn session(&self, cookie: &str) -> AppResult<Option<SessionView>> {
+        let hash = hash_token(cookie.trim());
+        let Some(s) = self.store().session(&hash).await? else {
+            return Ok(None);
+        };
+        let now = self.clock().now();
+        if now >= s.expires_at {
+            self.store().delete_session(&hash).await?;
+            return Ok(None);
+        }
+        let Some(user) = self.store().user(s.user_id).await?.map(|u| u.user) else {
+            return Ok(None);
+        };
+        if user.disabled {
+            self.store().delete_session(&hash).await?;
+            return Ok(None);
+        }
+        let memberships = self.store().memberships(user.id).await?;
+        // A membership removed since: act for the first remaining one.
+        let org = match &s.org {
+            Some(o) if memberships.iter().any(|m| &m.org == o) => Some(o.clone()),
+            _ => memberships.first().map(|m| m.org.clone()),
+        };
+        // Writes at most once a minute per session, not on every request.
+        if org != s.org || now - s.last_seen > chrono::Duration::minutes(1) {
+            let expires = SessionPolicy::default().expires(s.created_at, now);
+            self.store()
+                .touch_session(&hash, org.as_ref(), now, expires)
+                .await?;
+        }
+        let principal = principal_for(&user, org.as_ref(), &memberships);
+        Ok(Some(SessionView {
+            user,
+            memberships,
+            org,
+            csrf: s.csrf,
+            principal,
+        }))
+    }
+
+    pub async fn sign_out(&self, cookie: &str) -> AppResult<()> {
+        Ok(self
+            .store()
+            .delete_session(&hash_token(cookie.trim()))
+            .await?)
+    }
+
+    /// Acts for another of the user's organisations from now on.
+    pub async fn switch_organisation(&self, cookie: &str, org: &OrgCode) -> AppResult<()> {
+        let Some(view) = self.session(cookie).await? else {
+            return Err(AppError::Unauthenticated(
+                "your session has ended; sign in again".into(),
+            ));
+        };
+        if !view.memberships.iter().any(|m| &m.org == org) {
+            return Err(AppError::Forbidden(format!(
+                "you are not a member of {org}"
+            )));
+        }
+        let now = self.clock().now();
+        let hash = hash_token(cookie.trim());
+        let created = self
+            .store()
+            .session(&hash)
+            .await?
+            .map(|s| s.created_at)
+            .unwrap_or(now);
+        self.store()
+            .touch_session(
+                &hash,
+                Some(org),
+                now,
+                SessionPolicy::default().expires(created, now),
+            )
+            .await?;
+        Ok(())
+    }
+
+    /// Writes a refusal into the audit trail: who, what they tried, why.
+    /// Failing to write it is logged, never turned into a different answer.
+    pub async fn audit_refusal(&self, who: &Principal, what: &str, target: &str, reason: &str) {
+        let actor = match who {
+            Principal::Anonymous => Actor::system("anonymous"),
+            p => p.actor(),
+        };
+        if let Err(e) = self
+            .store()
+            .record_refusal(&actor, what, target, reason, self.clock().now())
+            .await
+        {
+            tracing::error!(
+                "could not audit a refusal ({what} by {}): {e}",
+                who.describe()
+            );
+        }
+    }
+}
+
+impl Authorized<'_> {
+    /// Refuses a caller without the role (401 if not signed in at all).
+    pub(crate) fn require_role(&self, role: Role, what: &str) -> AppResult<()> {
+        self.require_writer()?;
+        let p = self.principal();
+        if p.has_role(role) {
+            return Ok(());
+        }
+        Err(AppError::Forbidden(format!(
+            "{what} needs the {role} role; {} has {}",
+            p.describe(),
+            roles_text(p.roles())
+        )))
+    }
+
+    /// The operator, or an administrator of `org` acting for it.
+    fn require_admin_of(&self, org: &OrgCode, what: &str) -> AppResult<()> {
+        self.require_writer()?;
+        match self.principal() {
+            Principal::Operator { .. } => Ok(()),
+            Principal::Organisation { org: own, .. } if own != org => Err(AppError::Forbidden(
+                format!("{what}: {own} cannot manage {org}"),
+            )),
+            _ => self.require_role(Role::Administrator, what),
+        }
+    }
+
+    /// The organisation whose people and tokens this caller manages: the
+    /// one asked for (operator), or its own (administrator).
+    fn managed_org(&self, org: Option<&OrgCode>, what: &str) -> AppResult<Option<OrgCode>> {
+        match (self.principal(), org) {
+            (Principal::Operator { .. }, o) => Ok(o.cloned()),
+            (Principal::Organisation { org: own, .. }, o) => {
+                let o = o.unwrap_or(own).clone();
+                self.require_admin_of(&o, what)?;
+                Ok(Some(o))
+            }
+            (Principal::Anonymous, _) => {
+                self.require_writer()?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn known_org(&self, org: &OrgCode) -> AppResult<()> {
+        match self.services().store().organisation(org).await? {
+            Some(_) => Ok(()),
+            None => Err(AppError::Invalid(format!(
+                "field org: {org} is not a registered organisation"
+            ))),
+        }
+    }
+
+    /// Adds a user. An administrator may add people to its own organisation
+    /// only; the operator to any.
+    pub async fn add_user(&self, new: NewUser) -> AppResult<User> {
+        self.require_writer()?;
+        for m in &new.memberships {
+            self.require_admin_of(&m.org, "adding a user")?;
+        }
+        if new.memberships.is_empty() {
+            self.require_operator("adding a user with no organisation")?;
+        }
+        let email = Email::parse(&new.email).map_err(AppError::from)?;
+        let name = check_display_name(&new.name)?;
+        check_password(&new.password, &email, &name)?;
+        for (i, m) in new.memberships.iter().enumerate() {
+            self.known_org(&m.org).await?;
+            if m.roles.is_empty() {
+                return Err(AppError::Invalid(format!(
+                    "field role: give at least one role in {} (membership {}); the roles are: {}",
+                    m.org,
+                    i + 1,
+                    Role::allowed()
+                )));
+            }
+        }
+        let hash = hash_password(&new.password)?;
+        let svc = self.services();
+        Ok(svc
+            .store()
+            .add_user(
+                &self.principal().actor(),
+                &email,
+                &name,
+                &hash,
+                &new.memberships,
+                svc.clock().now(),
+            )
+            .await?)
+    }
+
+    /// The users of an organisation (all of them for the operator with `None`).
+    pub async fn users(&self, org: Option<&OrgCode>) -> AppResult<Vec<(User, Vec<Membership>)>> {
+        let org = self.managed_org(org, "listing users")?;
+        let mut all = self.services().store().users(org.as_ref()).await?;
+        // An administrator sees only its own organisation's memberships.
+        if let (Some(o), false) = (&org, self.principal().is_operator()) {
+            for (_, ms) in &mut all {
+                ms.retain(|m| &m.org == o);
+            }
+        }
+        Ok(all)
+    }
+
+    /// Finds a user to add to `org`: only its administrators (or the
+    /// operator) learn whether an email has an account.
+    pub async fn user_by_email(&self, org: &OrgCode, email: &str) -> AppResult<User> {
+        self.require_admin_of(org, "finding a user")?;
+        let e = Email::parse(email)?;
+        let found = self.services().store().user_by_email(&e).await?;
+        match found {
+            Some(u) => Ok(u.user),
+            None => Err(AppError::NotFound(format!("no user has the email {e}"))),
+        }
+    }
+
+    /// Sets a user's roles in an organisation (empty removes them from
+    /// it). An administrator changes only its own members (new members come
+    /// through [`Self::add_member`]); the operator may add anyone anywhere.
+    pub async fn set_roles(&self, user_id: i64, org: &OrgCode, roles: RoleSet) -> AppResult<()> {
+        self.require_admin_of(org, "changing roles")?;
+        self.known_org(org).await?;
+        let svc = self.services();
+        if svc.store().user(user_id).await?.is_none() {
+            return Err(AppError::NotFound(format!("user {user_id} was not found")));
+        }
+        if !self.principal().is_operator()
+            && !svc
+                .store()
+                .memberships(user_id)
+                .await?
+                .iter()
+                .any(|m| &m.org == org)
+        {
+            return Err(AppError::NotFound(format!(
+                "user {user_id} is not a member of {org}"
+            )));
+        }
+        self.store_roles(user_id, org, roles).await
+    }
+
+    /// Adds someone who already has an account to `org` with these roles.
+    pub async fn add_member(&self, org: &OrgCode, email: &str, roles: RoleSet) -> AppResult<User> {
+        let user = self.user_by_email(org, email).await?;
+        if roles.is_empty() {
+            return Err(AppError::Invalid(format!(
+                "field role: give at least one role; the roles are: {}",
+                Role::allowed()
+            )));
+        }
+        self.store_roles(user.id, org, roles).await?;
+        Ok(user)
+    }
+
+    async fn store_roles(&self, user_id: i64, org: &OrgCode, roles: RoleSet) -> AppResult<()> {
+        let svc = self.services();
+        Ok(svc
+            .store()
+            .set_membership(
+                &self.principal().actor(),
+                user_id,
+                org,
+                roles,
+                svc.clock().now(),
+            )
+            .await?)
+    }
+
+    /// Disables a user everywhere (or enables them again): operators only,
+    /// since a user may belong to several organisations.
+    pub async fn set_user_disabled(&self, user_id: i64, disabled: bool) -> AppResult<()> {
+        self.require_operator("disabling a user")?;
+        let svc = self.services();
+        Ok(svc
+            .store()
+            .set_user_disabled(
+                &self.principal().actor(),
+                user_id,
+                disabled,
+                svc.clock().now(),
+            )
+            .await?)
+    }
+
+    /// A new API token with these roles; the secret is in the answer once.
+    pub async fn create_token_with_roles(
+        &self,
+        org: &OrgCode,
+        label: &str,
+        roles: RoleSet,
+    ) -> AppResult<NewToken> {
+        self.require_admin_of(org, "creating API tokens")?;
+        let label = label.trim();
+        if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
+            return Err(AppError::Invalid(
+                "field label: give a short name for the token (1 to 100 characters)".into(),
+            ));
+        }
+        if roles.is_empty() {
+            return Err(AppError::Invalid(format!(
+                "field role: a token needs at least one role; the roles are: {}",
+                Role::allowed()
+            )));
+        }
+        let svc = self.services();
+        if svc.store().organisation(org).await?.is_none() {
+            return Err(AppError::NotFound(format!(
+                "organisation {org} is not registered"
+            )));
+        }
+        let secret = new_token_secret();
+        let record = svc
+            .store()
+            .add_token_with_roles(
+                &self.principal().actor(),
+                org,
+                label,
+                roles,
+                &hash_token(&secret),
+                svc.clock().now(),
+            )
+            .await?;
+        Ok(NewToken { secret, record })
+    }
+
+    /// The tokens of an organisation (revoked ones too); the secrets are
+    /// never kept, so never shown.
+    pub async fn tokens(&self, org: Option<&OrgCode>) -> AppResult<Vec<TokenRecord>> {
+        let org = self.managed_org(org, "listing API tokens")?;
+        Ok(self.services().store().tokens(org.as_ref()).await?)
+    }
+
+    /// Revokes a token: the operator, or an administrator of its organisation.
+    pub async fn revoke_token(&self, id: i64) -> AppResult<()> {
+        self.require_writer()?;
+        let svc = self.services();
+        let Some(t) = svc.store().token(id).await? else {
+            return Err(AppError::NotFound(format!("token {id} was not found")));
+        };
+        self.require_admin_of(&t.org, "revoking API tokens")?;
+        Ok(svc
+            .store()
+            .revoke_token(&self.principal().actor(), id, svc.clock().now())
+            .await?)
+    }
+
+    /// The refusals recorded against one address or record (operators only).
+    pub async fn refusals(&self, target: &str) -> AppResult<Vec<concord_domain::AuditEvent>> {
+        self.require_operator("reading refusals")?;
+        Ok(self
+            .services()
+            .store()
+            .history(target)
+            .await?
+            .into_iter()
+            .filter(|e| e.action == "refused")
+            .collect())
+    }
+}
+
+fn roles_text(r: RoleSet) -> String {
+    if r.is_empty() {
+        "no roles".into()
+    } else {
+        format!("the roles {r}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_hash_with_argon2id_and_verify() {
+        let h = hash_password("correct horse battery").unwrap();
+        assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("correct horse batterY", &h));
+        assert!(!verify_password("correct horse battery", "not a hash"));
+        assert_ne!(h, hash_password("correct horse battery").unwrap());
+    }
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(secrets_match("abc", "abc"));
+        assert!(!secrets_match("abd", "abc"));
+        assert!(!secrets_match("ab", "abc"));
+        assert!(!secrets_match("", ""));
+    }
+}

@@ -1,0 +1,636 @@
+//! Signing in and out, your account, and an administrator's page for the
+//! people and API tokens of their organisation.
+//!
+//! Every form posts a `csrf` field: the session's secret (compared in
+//! constant time), or before sign-in a secret also set in a cookie of its
+//! own. A form without the right one is refused with a 403 page and changes
+//! nothing. Forms are small: a body over [`MAX_FORM_BYTES`] is 413. What
+//! each person may do is decided by the services' access control, as for
+//! the API.
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use concord_app::{AppError, NewUser, new_token_secret, secrets_match};
+use concord_domain::OrgCode;
+use concord_domain::account::{Membership, Role, RoleSet};
+
+use crate::AppState;
+use crate::layout::{Layout, render};
+use crate::pages::error_page;
+use crate::session::{
+    Authenticated, SIGN_IN_COOKIE, Session, check_form_csrf, clear_session_cookie, client_address,
+    cookie, is_https, session_cookie, set_cookie, with_reason,
+};
+
+/// The largest form these pages read.
+pub const MAX_FORM_BYTES: usize = 16 * 1024;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/sign-in", get(sign_in_form).post(sign_in))
+        .route("/sign-out", post(sign_out))
+        .route("/account", get(account))
+        .route("/account/organisation", post(switch_organisation))
+        .route("/admin", get(admin))
+        .route("/admin/users", post(add_user))
+        .route("/admin/members", post(add_member))
+        .route("/admin/users/{id}/roles", post(set_roles))
+        .route("/admin/tokens", post(create_token))
+        .route("/admin/tokens/{id}/revoke", post(revoke_token))
+        .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
+}
+
+/// The signed-in browser, if any (from [`crate::session::authenticate`]).
+pub struct MaybeSession(pub Option<Session>);
+
+impl<S: Send + Sync> FromRequestParts<S> for MaybeSession {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(MaybeSession(
+            parts
+                .extensions
+                .get::<Authenticated>()
+                .and_then(|a| a.session.clone()),
+        ))
+    }
+}
+
+/// The address of the client, for sign-in throttling.
+pub struct Client(pub String);
+
+impl<S: Send + Sync> FromRequestParts<S> for Client {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Client(client_address(&parts.extensions)))
+    }
+}
+
+/// The fields of a posted form, in order (a name may repeat: checkboxes).
+struct Form(Vec<(String, String)>);
+
+impl Form {
+    fn read(body: &Bytes) -> Form {
+        Form(form_urlencoded::parse(body).into_owned().collect())
+    }
+
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    fn text(&self, name: &str) -> String {
+        self.get(name).unwrap_or_default().to_string()
+    }
+
+    fn roles(&self) -> Result<RoleSet, AppError> {
+        let mut set = RoleSet::EMPTY;
+        for (_, v) in self.0.iter().filter(|(k, _)| k == "role") {
+            let r: Role = v
+                .parse()
+                .map_err(|e: String| AppError::Invalid(format!("field role: {e}")))?;
+            set.insert(r);
+        }
+        Ok(set)
+    }
+}
+
+fn no_store(mut res: Response) -> Response {
+    res.headers_mut()
+        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+/// A refusal as a page, marked with its reason for the audit trail.
+fn refused(status: StatusCode, message: &str) -> Response {
+    with_reason(
+        (status, error_page(status, message)).into_response(),
+        message,
+    )
+}
+
+fn error_response(e: AppError) -> Response {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    if status.is_server_error() {
+        tracing::error!(detail = %e, "a page failed on our side");
+    }
+    refused(status, &e.public_message())
+}
+
+const BAD_FORM: &str = "This form has expired or did not come from Concord, so nothing was changed. \
+                        Go back, reload the page and try again.";
+
+/// The session and a form carrying its CSRF secret, or the status to
+/// refuse with ([`refusal`] makes the page).
+fn checked<'a>(s: &'a MaybeSession, form: &Form) -> Result<&'a Session, StatusCode> {
+    let Some(session) = &s.0 else {
+        return Err(StatusCode::UNAUTHORIZED);
+    };
+    if !check_form_csrf(session, form.get("csrf")) {
+        return Err(StatusCode::FORBIDDEN);
+    }
+    Ok(session)
+}
+
+fn refusal(status: StatusCode) -> Response {
+    if status == StatusCode::UNAUTHORIZED {
+        refused(
+            status,
+            "Your session has ended, so nothing was changed. Sign in again.",
+        )
+    } else {
+        refused(status, BAD_FORM)
+    }
+}
+
+// ------------------------------------------------------------ sign in / out
+
+#[derive(Template)]
+#[template(path = "sign_in.html")]
+struct SignInPage {
+    layout: Layout,
+    email: String,
+    error: Option<String>,
+}
+
+/// The form, with a fresh secret in a cookie and in the form.
+fn sign_in_page(
+    state: &AppState,
+    headers: &HeaderMap,
+    email: String,
+    error: Option<String>,
+) -> Response {
+    let secret = new_token_secret();
+    let mut layout = Layout::new("Sign in");
+    layout.csrf = Some(secret.clone());
+    layout.error = error.is_some();
+    let page = render(&SignInPage {
+        layout,
+        email,
+        error,
+    });
+    let cookie = set_cookie(
+        SIGN_IN_COOKIE,
+        &secret,
+        "/sign-in",
+        3600,
+        is_https(state, headers),
+    );
+    no_store((AppendHeaders([(SET_COOKIE, cookie)]), page).into_response())
+}
+
+async fn sign_in_form(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    sign_in_page(&state, &headers, String::new(), None)
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    MaybeSession(old): MaybeSession,
+    Client(client): Client,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Form::read(&body);
+    let expected = cookie(&headers, SIGN_IN_COOKIE).unwrap_or_default();
+    if !form
+        .get("csrf")
+        .is_some_and(|g| secrets_match(g.trim(), &expected))
+    {
+        return refused(StatusCode::FORBIDDEN, BAD_FORM);
+    }
+    let email = form.text("email");
+    match state
+        .services
+        .sign_in(&email, form.get("password").unwrap_or_default(), &client)
+        .await
+    {
+        Ok(signed) => {
+            // Whatever session the browser had ends here: the new one has
+            // a new id (no fixation).
+            if let Some(old) = old {
+                let _ = state.services.sign_out(&old.cookie).await;
+            }
+            let https = is_https(&state, &headers);
+            no_store(
+                (
+                    AppendHeaders([
+                        (SET_COOKIE, session_cookie(&signed.cookie, https)),
+                        (
+                            SET_COOKIE,
+                            set_cookie(SIGN_IN_COOKIE, "", "/sign-in", 0, https),
+                        ),
+                    ]),
+                    Redirect::to("/account"),
+                )
+                    .into_response(),
+            )
+        }
+        Err(AppError::Unauthenticated(m)) => {
+            let mut res = sign_in_page(&state, &headers, email, Some(m.clone()));
+            *res.status_mut() = StatusCode::UNAUTHORIZED;
+            with_reason(res, m)
+        }
+        // 429 (throttled) and our own failures, as a plain page.
+        Err(e) => error_response(e),
+    }
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    s: MaybeSession,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let form = Form::read(&body);
+    let session = match checked(&s, &form) {
+        Ok(s) => s,
+        // Already signed out: nothing to do.
+        Err(StatusCode::UNAUTHORIZED) => {
+            return Redirect::to("/").into_response();
+        }
+        Err(status) => return refusal(status),
+    };
+    if let Err(e) = state.services.sign_out(&session.cookie).await {
+        return error_response(e);
+    }
+    (
+        AppendHeaders([(SET_COOKIE, clear_session_cookie(is_https(&state, &headers)))]),
+        Redirect::to("/"),
+    )
+        .into_response()
+}
+
+// ------------------------------------------------------------ account
+
+struct MembershipRow {
+    org: String,
+    roles: String,
+    current: bool,
+}
+
+#[derive(Template)]
+#[template(path = "account.html")]
+struct AccountPage {
+    layout: Layout,
+    name: String,
+    email: String,
+    acting: Option<String>,
+    memberships: Vec<MembershipRow>,
+    admin: bool,
+}
+
+async fn account(s: MaybeSession) -> Response {
+    let Some(session) = s.0 else {
+        return Redirect::to("/sign-in").into_response();
+    };
+    let v = &session.view;
+    let mut layout = Layout::new("Your account");
+    layout.csrf = Some(v.csrf.clone());
+    no_store(render(&AccountPage {
+        layout,
+        name: v.user.name.clone(),
+        email: v.user.email.to_string(),
+        acting: v.org.as_ref().map(|o| o.to_string()),
+        memberships: v
+            .memberships
+            .iter()
+            .map(|m| MembershipRow {
+                org: m.org.to_string(),
+                roles: m
+                    .roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                current: v.org.as_ref() == Some(&m.org),
+            })
+            .collect(),
+        admin: v.roles().contains(Role::Administrator),
+    }))
+}
+
+async fn switch_organisation(
+    State(state): State<AppState>,
+    s: MaybeSession,
+    body: Bytes,
+) -> Response {
+    let form = Form::read(&body);
+    let session = match checked(&s, &form) {
+        Ok(s) => s,
+        Err(status) => return refusal(status),
+    };
+    let org = match OrgCode::parse(&form.text("org")) {
+        Ok(o) => o,
+        Err(e) => return error_response(AppError::Invalid(format!("field org: {e}"))),
+    };
+    match state
+        .services
+        .switch_organisation(&session.cookie, &org)
+        .await
+    {
+        Ok(()) => Redirect::to("/account").into_response(),
+        Err(e) => error_response(e),
+    }
+}
+
+// ------------------------------------------------------------ admin
+
+struct RoleBox {
+    name: &'static str,
+    about: &'static str,
+    checked: bool,
+}
+
+fn role_boxes(set: RoleSet) -> Vec<RoleBox> {
+    Role::ALL
+        .iter()
+        .map(|r| RoleBox {
+            name: r.as_str(),
+            about: match r {
+                Role::Author => "drafts and edits",
+                Role::Approver => "publishes through the quality gate",
+                Role::Respondent => "answers what is addressed to the organisation",
+                Role::Assessor => "judges the answers to what it issued",
+                Role::Oversight => "decides links and duplicates",
+                Role::Administrator => "manages people and API tokens",
+            },
+            checked: set.contains(*r),
+        })
+        .collect()
+}
+
+struct UserRow {
+    id: i64,
+    name: String,
+    email: String,
+    disabled: bool,
+    roles: Vec<RoleBox>,
+}
+
+struct TokenRow {
+    id: i64,
+    label: String,
+    roles: String,
+    created: String,
+    revoked: Option<String>,
+}
+
+struct CreatedToken {
+    label: String,
+    secret: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin.html")]
+struct AdminPage {
+    layout: Layout,
+    org: String,
+    users: Vec<UserRow>,
+    tokens: Vec<TokenRow>,
+    /// The empty boxes of the add forms.
+    roles: Vec<RoleBox>,
+    created: Option<CreatedToken>,
+    error: Option<String>,
+}
+
+/// The admin page for the organisation the session acts for; refused
+/// (403) unless the session is an administrator of it.
+async fn admin_page(
+    state: &AppState,
+    session: &Session,
+    created: Option<CreatedToken>,
+    error: Option<(StatusCode, String)>,
+) -> Response {
+    let v = &session.view;
+    let Some(org) = v.org.clone() else {
+        return refused(
+            StatusCode::FORBIDDEN,
+            "You are not a member of any organisation, so there is nothing to manage.",
+        );
+    };
+    let auth = state.services.as_principal(v.principal.clone());
+    let users = match auth.users(Some(&org)).await {
+        Ok(u) => u,
+        Err(e) => return error_response(e),
+    };
+    let tokens = match auth.tokens(Some(&org)).await {
+        Ok(t) => t,
+        Err(e) => return error_response(e),
+    };
+    let mut layout = Layout::new(format!("People and API tokens of {org}"));
+    layout.csrf = Some(v.csrf.clone());
+    layout.error = error.is_some();
+    let (status, error) = match error {
+        Some((s, m)) => (s, Some(m)),
+        None => (StatusCode::OK, None),
+    };
+    let page = AdminPage {
+        layout,
+        org: org.to_string(),
+        users: users
+            .into_iter()
+            .map(|(u, ms)| UserRow {
+                id: u.id,
+                name: u.name,
+                email: u.email.to_string(),
+                disabled: u.disabled,
+                roles: role_boxes(
+                    ms.iter()
+                        .find(|m| m.org == org)
+                        .map(|m| m.roles)
+                        .unwrap_or_default(),
+                ),
+            })
+            .collect(),
+        tokens: tokens
+            .into_iter()
+            .map(|t| TokenRow {
+                id: t.id,
+                label: t.label,
+                roles: t
+                    .roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                created: t.created_at.format("%-d %B %Y %H:%M UTC").to_string(),
+                revoked: t
+                    .revoked_at
+                    .map(|r| r.format("%-d %B %Y %H:%M UTC").to_string()),
+            })
+            .collect(),
+        roles: role_boxes(RoleSet::EMPTY),
+        created,
+        error,
+    };
+    let mut res = no_store(render(&page));
+    *res.status_mut() = status;
+    res
+}
+
+async fn admin(State(state): State<AppState>, s: MaybeSession) -> Response {
+    let Some(session) = &s.0 else {
+        return Redirect::to("/sign-in").into_response();
+    };
+    admin_page(&state, session, None, None).await
+}
+
+/// After an admin action: back to the page, or the page with the error
+/// (refusals keep their own status and page).
+async fn after(state: &AppState, session: &Session, done: Result<(), AppError>) -> Response {
+    match done {
+        Ok(()) => Redirect::to("/admin").into_response(),
+        Err(
+            e @ (AppError::Forbidden(_) | AppError::Unauthenticated(_) | AppError::Internal(_)),
+        ) => error_response(e),
+        Err(e) => {
+            let status =
+                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            admin_page(state, session, None, Some((status, e.public_message()))).await
+        }
+    }
+}
+
+/// The organisation an admin form acts on: the one the session acts for.
+fn acting_org(session: &Session) -> Result<OrgCode, AppError> {
+    session
+        .view
+        .org
+        .clone()
+        .ok_or_else(|| AppError::Forbidden("you are not a member of any organisation".into()))
+}
+
+async fn add_user(State(state): State<AppState>, s: MaybeSession, body: Bytes) -> Response {
+    let form = Form::read(&body);
+    let session = match checked(&s, &form) {
+        Ok(s) => s,
+        Err(status) => return refusal(status),
+    };
+    let done = async {
+        let org = acting_org(session)?;
+        let roles = form.roles()?;
+        state
+            .services
+            .as_principal(session.view.principal.clone())
+            .add_user(NewUser {
+                email: form.text("email"),
+                name: form.text("name"),
+                password: form.text("password"),
+                memberships: vec![Membership { org, roles }],
+            })
+            .await
+            .map(|_| ())
+    }
+    .await;
+    after(&state, session, done).await
+}
+
+async fn add_member(State(state): State<AppState>, s: MaybeSession, body: Bytes) -> Response {
+    let form = Form::read(&body);
+    let session = match checked(&s, &form) {
+        Ok(s) => s,
+        Err(status) => return refusal(status),
+    };
+    let done = async {
+        let org = acting_org(session)?;
+        let roles = form.roles()?;
+        state
+            .services
+            .as_principal(session.view.principal.clone())
+            .add_member(&org, &form.text("email"), roles)
+            .await
+            .map(|_| ())
+    }
+    .await;
+    after(&state, session, done).await
+}
+
+async fn set_roles(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    s: MaybeSession,
+    body: Bytes,
+) -> Response {
+    let form = Form::read(&body);
+    let session = match checked(&s, &form) {
+        Ok(s) => s,
+        Err(status) => return refusal(status),
+    };
+    let done = async {
+        let id: i64 = id
+            .parse()
+            .map_err(|_| AppError::NotFound(format!("user {id} was not found")))?;
+        let org = acting_org(session)?;
+        let roles = form.roles()?;
+        state
+            .services
+            .as_principal(session.view.principal.clone())
+            .set_roles(id, &org, roles)
+            .await
+    }
+    .await;
+    after(&state, session, done).await
+}
+
+async fn create_token(State(state): State<AppState>, s: MaybeSession, body: Bytes) -> Response {
+    let form = Form::read(&body);
+    let session = match checked(&s, &form) {
+        Ok(s) => s,
+        Err(status) => return refusal(status),
+    };
+    let made = async {
+        let org = acting_org(session)?;
+        let roles = form.roles()?;
+        state
+            .services
+            .as_principal(session.view.principal.clone())
+            .create_token_with_roles(&org, &form.text("label"), roles)
+            .await
+    }
+    .await;
+    match made {
+        Ok(t) => {
+            let created = CreatedToken {
+                label: t.record.label.clone(),
+                secret: t.secret,
+            };
+            admin_page(&state, session, Some(created), None).await
+        }
+        Err(e) => after(&state, session, Err(e)).await,
+    }
+}
+
+async fn revoke_token(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    s: MaybeSession,
+    body: Bytes,
+) -> Response {
+    let form = Form::read(&body);
+    let session = match checked(&s, &form) {
+        Ok(s) => s,
+        Err(status) => return refusal(status),
+    };
+    let done = async {
+        let id: i64 = id
+            .parse()
+            .map_err(|_| AppError::NotFound(format!("token {id} was not found")))?;
+        state
+            .services
+            .as_principal(session.view.principal.clone())
+            .revoke_token(id)
+            .await
+    }
+    .await;
+    after(&state, session, done).await
+}

@@ -1,0 +1,839 @@
+//! The authorisation table (issue #7): every write endpoint of the API and
+//! every page action, asked by every kind of caller — anonymous, a token
+//! with each single role, a token with every role, of the organisation the
+//! action belongs to and of another one, and a signed-in browser — against
+//! a real server and a real database. Each cell checks the status, that a
+//! refusal changed nothing (every table but the audit trail is compared
+//! before and after) and that the refusal was written to the audit trail.
+
+mod common;
+
+use common::*;
+
+use concord_app::NewUser;
+use concord_domain::account::{Membership, Role, RoleSet};
+use concord_domain::lifecycle::Move;
+use concord_domain::{OrgCode, RecommendationId};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+#[path = "support/browser.rs"]
+mod browser;
+use browser::Browser;
+
+const PASSWORD: &str = "plum tractor velvet 42";
+
+fn code(s: &str) -> OrgCode {
+    OrgCode::parse(s).unwrap()
+}
+
+/// Every table but the audit trail and the outbox, as the backup writes them.
+async fn fingerprint(app: &TestApp) -> Vec<String> {
+    let mut out = Vec::new();
+    app.services
+        .as_principal(operator())
+        .backup(&mut out)
+        .await
+        .unwrap();
+    String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .filter(|l| {
+            !l.contains("\"table\":\"audit_events\"") && !l.contains("\"table\":\"outbox\"")
+        })
+        .map(str::to_string)
+        .collect()
+}
+
+async fn refusals(app: &TestApp, path: &str) -> usize {
+    app.services
+        .as_principal(operator())
+        .refusals(path)
+        .await
+        .unwrap()
+        .len()
+}
+
+impl TestApp {
+    /// A published HSSIB recommendation to NHS England and the CQC.
+    async fn published_rec(&self, title: &str) -> String {
+        self.services
+            .as_principal(operator())
+            .create_draft(json!({
+                "issuer": "HSSIB", "status": "published", "published": "2024-01-04",
+                "title": title,
+                "text": format!("NHS England should require {title} within 15 minutes of arrival by 31 March 2026."),
+                "addressees": [
+                    {"name": "NHS England", "org": "NHSE"},
+                    {"name": "Care Quality Commission", "org": "CQC"}
+                ],
+                "override_gate": "test data"
+            }))
+            .await
+            .unwrap()
+            .id
+            .to_string()
+    }
+
+    async fn draft_rec(&self) -> String {
+        self.services
+            .as_principal(operator())
+            .create_draft(json!({
+                "issuer": "HSSIB", "status": "draft",
+                "title": "Falls in care homes",
+                "text": "NHS England should publish falls guidance for care homes by 31 March 2026.",
+                "addressees": [{"name": "NHS England", "org": "NHSE"}]
+            }))
+            .await
+            .unwrap()
+            .id
+            .to_string()
+    }
+
+    async fn moves(&self, id: &str, moves: &[Value]) {
+        let id = RecommendationId::parse(id).unwrap();
+        for m in moves {
+            let mv: Move = serde_json::from_value(m.clone()).unwrap();
+            self.services
+                .as_principal(operator())
+                .apply_move(&id, "NHSE", &mv)
+                .await
+                .unwrap();
+        }
+    }
+
+    async fn token_with(&self, org: &str, roles: RoleSet) -> String {
+        self.services
+            .as_principal(operator())
+            .create_token_with_roles(&code(org), "table", roles)
+            .await
+            .unwrap()
+            .secret
+    }
+
+    async fn user(&self, email: &str, org: &str, roles: RoleSet) -> i64 {
+        self.services
+            .as_principal(operator())
+            .add_user(NewUser {
+                email: email.into(),
+                name: format!("User {email}"),
+                password: PASSWORD.into(),
+                memberships: vec![Membership {
+                    org: code(org),
+                    roles,
+                }],
+            })
+            .await
+            .unwrap()
+            .id
+    }
+}
+
+/// Who asks, in a cell of the table.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Who {
+    Anonymous,
+    /// A token of the organisation the action belongs to (`own`) or of
+    /// another (`!own`), with these roles.
+    Token {
+        own: bool,
+        roles: RoleSet,
+    },
+    /// A signed-in browser of the owning organisation with every role.
+    Session,
+}
+
+fn callers() -> Vec<Who> {
+    let mut v = vec![Who::Anonymous];
+    for own in [true, false] {
+        for r in Role::ALL {
+            v.push(Who::Token {
+                own,
+                roles: RoleSet::from_roles([*r]),
+            });
+        }
+        v.push(Who::Token {
+            own,
+            roles: RoleSet::all(),
+        });
+    }
+    v.push(Who::Session);
+    v
+}
+
+/// What an action needs: all of these roles, or any one of them.
+#[derive(Clone, Copy)]
+enum Needs {
+    Nothing,
+    All(&'static [Role]),
+    Any(&'static [Role]),
+}
+
+impl Needs {
+    fn met(self, r: RoleSet) -> bool {
+        match self {
+            Needs::Nothing => true,
+            Needs::All(rs) => rs.iter().all(|x| r.contains(*x)),
+            Needs::Any(rs) => rs.iter().any(|x| r.contains(*x)),
+        }
+    }
+}
+
+/// One request, prepared on a fresh record.
+struct Request {
+    method: Method,
+    path: String,
+    body: Value,
+}
+
+type Setup =
+    for<'a> fn(&'a TestApp) -> std::pin::Pin<Box<dyn std::future::Future<Output = Request> + 'a>>;
+
+struct Action {
+    name: &'static str,
+    /// The organisation whose action this is.
+    owner: &'static str,
+    needs: Needs,
+    ok: StatusCode,
+    /// What another organisation with the right roles gets.
+    other: StatusCode,
+    setup: Setup,
+}
+
+macro_rules! setup {
+    (|$app:ident| $body:expr) => {{
+        fn f<'a>(
+            $app: &'a TestApp,
+        ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Request> + 'a>> {
+            Box::pin(async move { $body })
+        }
+        f as Setup
+    }};
+}
+
+fn req(method: Method, path: String, body: Value) -> Request {
+    Request { method, path, body }
+}
+
+fn mv_path(id: &str, name: &str) -> String {
+    format!("/api/v1/recommendations/{id}/addressees/NHSE/{name}")
+}
+
+fn responded() -> Value {
+    json!({"move": "respond", "acceptance": "accepted", "text": "Yes."})
+}
+
+fn api_actions() -> Vec<Action> {
+    use Role::*;
+    let respondent = Needs::All(&[Respondent]);
+    let assessor = Needs::All(&[Assessor]);
+    vec![
+        Action {
+            name: "create a draft",
+            owner: "HSSIB",
+            needs: Needs::All(&[Author]),
+            ok: StatusCode::CREATED,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|_app| req(
+                Method::POST,
+                "/api/v1/recommendations".into(),
+                json!({"issuer": "HSSIB", "status": "draft", "title": "Hand hygiene",
+                       "text": "Trusts should audit hand hygiene monthly from 1 April 2026."})
+            )),
+        },
+        Action {
+            name: "create straight into published",
+            owner: "HSSIB",
+            needs: Needs::All(&[Author, Approver]),
+            ok: StatusCode::CREATED,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|_app| req(
+                Method::POST,
+                "/api/v1/recommendations".into(),
+                json!({"issuer": "HSSIB", "status": "published", "published": "2025-01-10",
+                       "title": "Hand hygiene",
+                       "text": "NHS England should audit hand hygiene monthly from 1 April 2026.",
+                       "addressees": [{"name": "NHS England", "org": "NHSE"}]})
+            )),
+        },
+        Action {
+            name: "edit a published record",
+            owner: "HSSIB",
+            needs: Needs::All(&[Author]),
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                req(
+                    Method::PATCH,
+                    format!("/api/v1/recommendations/{id}"),
+                    json!({"version": 1, "title": "Sepsis screening at triage"}),
+                )
+            }),
+        },
+        Action {
+            name: "publish a draft",
+            owner: "HSSIB",
+            needs: Needs::All(&[Approver]),
+            ok: StatusCode::OK,
+            // Another organisation cannot see the draft at all.
+            other: StatusCode::NOT_FOUND,
+            setup: setup!(|app| {
+                let id = app.draft_rec().await;
+                req(
+                    Method::PATCH,
+                    format!("/api/v1/recommendations/{id}"),
+                    json!({"version": 1, "status": "published", "published": "2025-01-10"}),
+                )
+            }),
+        },
+        Action {
+            name: "respond",
+            owner: "NHSE",
+            needs: respondent,
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                req(
+                    Method::POST,
+                    mv_path(&id, "respond"),
+                    json!({"acceptance": "accepted", "text": "Yes."}),
+                )
+            }),
+        },
+        Action {
+            name: "add an action",
+            owner: "NHSE",
+            needs: respondent,
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                app.moves(&id, &[responded()]).await;
+                req(
+                    Method::POST,
+                    mv_path(&id, "add_action"),
+                    json!({"title": "Audit"}),
+                )
+            }),
+        },
+        Action {
+            name: "update progress",
+            owner: "NHSE",
+            needs: respondent,
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                app.moves(&id, &[responded()]).await;
+                req(
+                    Method::POST,
+                    mv_path(&id, "update"),
+                    json!({"implementation": "in_progress"}),
+                )
+            }),
+        },
+        Action {
+            name: "assess",
+            owner: "HSSIB",
+            needs: assessor,
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                app.moves(&id, &[responded()]).await;
+                req(
+                    Method::POST,
+                    mv_path(&id, "assess"),
+                    json!({"verdict": "fully_satisfactory"}),
+                )
+            }),
+        },
+        Action {
+            name: "close",
+            owner: "HSSIB",
+            needs: assessor,
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                app.moves(&id, &[responded()]).await;
+                req(
+                    Method::POST,
+                    mv_path(&id, "close"),
+                    json!({"reason": "not_implemented"}),
+                )
+            }),
+        },
+        Action {
+            name: "dormant",
+            owner: "HSSIB",
+            needs: assessor,
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                req(Method::POST, mv_path(&id, "dormant"), json!({}))
+            }),
+        },
+        Action {
+            name: "reopen",
+            owner: "HSSIB",
+            needs: assessor,
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                app.moves(&id, &[json!({"move": "dormant"})]).await;
+                req(Method::POST, mv_path(&id, "reopen"), json!({}))
+            }),
+        },
+        Action {
+            name: "reassess",
+            owner: "HSSIB",
+            needs: assessor,
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                req(
+                    Method::POST,
+                    mv_path(&id, "reassess"),
+                    json!({"on": "2099-01-01"}),
+                )
+            }),
+        },
+        Action {
+            name: "verify",
+            owner: "HSSIB",
+            needs: assessor,
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                app.moves(
+                    &id,
+                    &[
+                        responded(),
+                        json!({"move": "update", "implementation": "implemented"}),
+                        json!({"move": "close", "reason": "implemented"}),
+                    ],
+                )
+                .await;
+                req(Method::POST, mv_path(&id, "verify"), json!({}))
+            }),
+        },
+        Action {
+            name: "escalate",
+            owner: "HSSIB",
+            needs: assessor,
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                req(Method::POST, mv_path(&id, "escalate"), json!({}))
+            }),
+        },
+        Action {
+            name: "assert a link",
+            owner: "HSSIB",
+            needs: Needs::Any(&[Oversight, Assessor]),
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                let target = app.published_rec("falls prevention").await;
+                req(
+                    Method::POST,
+                    format!("/api/v1/recommendations/{id}/links"),
+                    json!({"kind": "supports", "target": target}),
+                )
+            }),
+        },
+        Action {
+            name: "decide a link",
+            owner: "HSSIB",
+            needs: Needs::Any(&[Oversight, Assessor]),
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                let target = app.published_rec("falls prevention").await;
+                app.services
+                    .as_principal(operator())
+                    .assert_link(
+                        &RecommendationId::parse(&id).unwrap(),
+                        concord_domain::LinkKind::Related,
+                        &target,
+                    )
+                    .await
+                    .unwrap();
+                req(
+                    Method::PATCH,
+                    format!("/api/v1/recommendations/{id}/links/{target}"),
+                    json!({"state": "dismissed"}),
+                )
+            }),
+        },
+        Action {
+            name: "register a workstream",
+            owner: "HSSIB",
+            needs: Needs::All(&[Author]),
+            ok: StatusCode::CREATED,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|_app| req(
+                Method::POST,
+                "/api/v1/workstreams".into(),
+                json!({"lead": "HSSIB", "title": "Sepsis at triage",
+                       "aim": "Why patients with suspected sepsis wait for antibiotics.",
+                       "status": "active", "start": "2025-01-06"})
+            )),
+        },
+        Action {
+            name: "edit a workstream",
+            owner: "HSSIB",
+            needs: Needs::All(&[Author]),
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let ws = app
+                    .services
+                    .as_principal(operator())
+                    .register_workstream(&json!({"lead": "HSSIB", "title": "Sepsis at triage",
+                        "aim": "Why patients with suspected sepsis wait for antibiotics.",
+                        "status": "active", "start": "2025-01-06"}))
+                    .await
+                    .unwrap();
+                req(
+                    Method::PATCH,
+                    format!("/api/v1/workstreams/{}", ws.workstream.workstream.id),
+                    json!({"version": 1, "status": "completed"}),
+                )
+            }),
+        },
+        Action {
+            name: "set a provider profile",
+            owner: "NHSE",
+            needs: respondent,
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|_app| req(
+                Method::PUT,
+                "/api/v1/organisations/NHSE/profile".into(),
+                json!({"kind": "care_home", "settings": ["Care home"]})
+            )),
+        },
+        Action {
+            name: "check drafts (reads only)",
+            owner: "HSSIB",
+            needs: Needs::Nothing,
+            ok: StatusCode::OK,
+            other: StatusCode::OK,
+            setup: setup!(|_app| req(
+                Method::POST,
+                "/api/v1/check".into(),
+                json!({"title": "t", "text": "Trusts should audit hand hygiene."})
+            )),
+        },
+    ]
+}
+
+const OTHER: &str = "NICE";
+
+/// The tokens of the table: per organisation, per role set.
+struct Tokens(Vec<(String, RoleSet, String)>);
+
+impl Tokens {
+    fn get(&self, org: &str, roles: RoleSet) -> &str {
+        &self
+            .0
+            .iter()
+            .find(|(o, r, _)| o == org && *r == roles)
+            .expect("token made")
+            .2
+    }
+}
+
+async fn tokens(app: &TestApp) -> Tokens {
+    let mut v = Vec::new();
+    for org in ["HSSIB", "NHSE", OTHER] {
+        let mut sets: Vec<RoleSet> = Role::ALL
+            .iter()
+            .map(|r| RoleSet::from_roles([*r]))
+            .collect();
+        sets.push(RoleSet::all());
+        for s in sets {
+            v.push((org.to_string(), s, app.token_with(org, s).await));
+        }
+    }
+    Tokens(v)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorisation_table_of_the_api() {
+    let app = spawn_app().await;
+    let tokens = tokens(&app).await;
+    // A signed-in browser of each owning organisation, with every role.
+    let mut sessions = Vec::new();
+    for org in ["HSSIB", "NHSE"] {
+        let email = format!("all@{}.nhs.uk", org.to_lowercase());
+        app.user(&email, org, RoleSet::all()).await;
+        sessions.push((org, Browser::sign_in(&app, &email, PASSWORD).await));
+    }
+    let mut cells = 0;
+    let mut failures = Vec::new();
+    for action in api_actions() {
+        for who in callers() {
+            let r = (action.setup)(&app).await;
+            let before = fingerprint(&app).await;
+            let refused_before = refusals(&app, &r.path).await;
+            let mut rb = app
+                .client
+                .request(r.method.clone(), app.url(&r.path))
+                .json(&r.body);
+            let expected = match who {
+                Who::Anonymous => StatusCode::UNAUTHORIZED,
+                Who::Token { own, roles } => {
+                    let org = if own { action.owner } else { OTHER };
+                    rb = rb.bearer_auth(tokens.get(org, roles));
+                    if !action.needs.met(roles) {
+                        StatusCode::FORBIDDEN
+                    } else if own {
+                        action.ok
+                    } else {
+                        action.other
+                    }
+                }
+                Who::Session => {
+                    let b = &sessions.iter().find(|(o, _)| *o == action.owner).unwrap().1;
+                    rb = b.with_session(rb);
+                    action.ok
+                }
+            };
+            let expected = match (action.needs, who) {
+                (Needs::Nothing, _) => action.ok,
+                _ => expected,
+            };
+            let res = rb.send().await.unwrap();
+            let status = res.status();
+            let text = res.text().await.unwrap();
+            cells += 1;
+            if status != expected {
+                failures.push(format!(
+                    "{} by {who:?}: expected {expected}, got {status}: {text}",
+                    action.name
+                ));
+                continue;
+            }
+            let after = fingerprint(&app).await;
+            let refused_after = refusals(&app, &r.path).await;
+            let changed = before != after;
+            // 401, 403 and 429 are refusals and audited; a 404 hides a
+            // draft from another organisation and tells nothing.
+            let audited = matches!(status.as_u16(), 401 | 403 | 429);
+            let problem = if status.is_success() {
+                match (action.needs, changed) {
+                    (Needs::Nothing, true) => Some("a read changed something"),
+                    (Needs::Nothing, false) => None,
+                    (_, false) => Some("succeeded but changed nothing"),
+                    (_, true) => None,
+                }
+                .or((refused_after != refused_before).then_some("audited a refusal"))
+            } else if changed {
+                Some("was refused but changed something")
+            } else if refused_after != refused_before + usize::from(audited) {
+                Some("the refusal was not audited exactly once")
+            } else {
+                None
+            };
+            if let Some(p) = problem {
+                failures.push(format!("{} by {who:?} ({status}): {p}", action.name));
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {cells} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert_eq!(cells, api_actions().len() * callers().len());
+}
+
+/// The page actions: anonymous, a signed-in member of HSSIB with each single
+/// role, and an administrator of another organisation, each with the
+/// session's CSRF token (its absence is tried in the attacker tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorisation_table_of_the_pages() {
+    let app = spawn_app().await;
+    // A member of HSSIB whose roles the forms change, and a token to revoke.
+    let member = app
+        .user(
+            "member@hssib.org.uk",
+            "HSSIB",
+            RoleSet::from_roles([Role::Author]),
+        )
+        .await;
+    app.user(
+        "newcomer@nice.org.uk",
+        OTHER,
+        RoleSet::from_roles([Role::Author]),
+    )
+    .await;
+    let mut people: Vec<(String, Browser)> = Vec::new();
+    for r in Role::ALL {
+        let email = format!("{}@hssib.org.uk", r.as_str());
+        app.user(&email, "HSSIB", RoleSet::from_roles([*r])).await;
+        people.push((
+            format!("HSSIB {r}"),
+            Browser::sign_in(&app, &email, PASSWORD).await,
+        ));
+    }
+    app.user(
+        "admin@nice.org.uk",
+        OTHER,
+        RoleSet::from_roles([Role::Administrator]),
+    )
+    .await;
+    people.push((
+        format!("{OTHER} administrator"),
+        Browser::sign_in(&app, "admin@nice.org.uk", PASSWORD).await,
+    ));
+
+    // (name, path (fresh each time), fields, what an HSSIB administrator
+    // gets, what the other organisation's administrator gets)
+    type Make = Box<dyn Fn(i64) -> String>;
+    type PageAction = (
+        &'static str,
+        Make,
+        Vec<(&'static str, String)>,
+        StatusCode,
+        StatusCode,
+    );
+    let actions: Vec<PageAction> = vec![
+        (
+            "create a token",
+            Box::new(|_: i64| "/admin/tokens".to_string()),
+            vec![
+                ("label", "case system".into()),
+                ("role", "respondent".into()),
+            ],
+            StatusCode::OK,
+            // Made for its own organisation: allowed.
+            StatusCode::OK,
+        ),
+        (
+            "revoke a token",
+            Box::new(|token: i64| format!("/admin/tokens/{token}/revoke")),
+            vec![],
+            StatusCode::SEE_OTHER,
+            StatusCode::FORBIDDEN,
+        ),
+        (
+            "change a member's roles",
+            Box::new(move |_: i64| format!("/admin/users/{member}/roles")),
+            vec![("role", "author".into()), ("role", "approver".into())],
+            StatusCode::SEE_OTHER,
+            // Not its member.
+            StatusCode::NOT_FOUND,
+        ),
+        (
+            "add an existing user",
+            Box::new(|_: i64| "/admin/members".to_string()),
+            vec![
+                ("email", "newcomer@nice.org.uk".into()),
+                ("role", "oversight".into()),
+            ],
+            StatusCode::SEE_OTHER,
+            StatusCode::SEE_OTHER,
+        ),
+        (
+            "create an account",
+            Box::new(|n: i64| format!("/admin/users#{n}")),
+            vec![
+                ("name", "New Person".into()),
+                ("password", PASSWORD.into()),
+                ("role", "author".into()),
+            ],
+            StatusCode::SEE_OTHER,
+            StatusCode::SEE_OTHER,
+        ),
+    ];
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for (name, make, fields, ok_admin, ok_other) in &actions {
+        // Anonymous first, then each person.
+        for who in std::iter::once(None).chain(people.iter().map(Some)) {
+            n += 1;
+            let token = app
+                .services
+                .as_principal(operator())
+                .create_token_with_roles(
+                    &code("HSSIB"),
+                    "to revoke",
+                    RoleSet::from_roles([Role::Author]),
+                )
+                .await
+                .unwrap()
+                .record
+                .id;
+            let path = make(token);
+            let path = path.split('#').next().unwrap().to_string();
+            let mut fields = fields.clone();
+            if *name == "create an account" {
+                fields.push(("email", format!("person{n}@example.nhs.uk")));
+            }
+            let before = fingerprint(&app).await;
+            let refused_before = refusals(&app, &path).await;
+            let (status, expected) = match who {
+                None => {
+                    let mut b = Browser::new();
+                    let res = b.post_form(&app, &path, &fields, None).await;
+                    (res.status(), StatusCode::UNAUTHORIZED)
+                }
+                Some((label, b)) => {
+                    let mut b = b.clone();
+                    let csrf = b.csrf(&app).await;
+                    let res = b.post_form(&app, &path, &fields, Some(&csrf)).await;
+                    let expected = if label == "HSSIB administrator" {
+                        *ok_admin
+                    } else if label.starts_with(OTHER) {
+                        *ok_other
+                    } else {
+                        StatusCode::FORBIDDEN
+                    };
+                    (res.status(), expected)
+                }
+            };
+            let label = who.map(|w| w.0.as_str()).unwrap_or("anonymous");
+            if status != expected {
+                failures.push(format!(
+                    "{name} by {label}: expected {expected}, got {status}"
+                ));
+                continue;
+            }
+            let after = fingerprint(&app).await;
+            let refused_after = refusals(&app, &path).await;
+            if status.is_client_error() {
+                assert_eq!(
+                    before, after,
+                    "{name} by {label} was refused but changed something"
+                );
+                assert_eq!(
+                    refused_after,
+                    refused_before + u8::from(status != StatusCode::NOT_FOUND) as usize,
+                    "{name} by {label}"
+                );
+            } else {
+                assert_ne!(before, after, "{name} by {label} changed nothing");
+            }
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {n} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
