@@ -66,16 +66,25 @@ impl State {
 /// The services' handle on the similarity index: empty until first used,
 /// shared by every clone of the handle (one per open store).
 #[derive(Clone)]
-pub(crate) struct SimilarEngine(Arc<tokio::sync::Mutex<State>>);
+pub(crate) struct SimilarEngine(
+    Arc<tokio::sync::Mutex<State>>,
+    /// Whether the index has been built once: a page that only shows the
+    /// engine's matches beside other content need not wait for the first
+    /// build (minutes at a million records).
+    Arc<std::sync::atomic::AtomicBool>,
+);
 
 impl Default for SimilarEngine {
     fn default() -> Self {
-        SimilarEngine(Arc::new(tokio::sync::Mutex::new(State {
-            index: Index::new(),
-            links: Default::default(),
-            seq: None,
-            kept_contradictions: HashMap::new(),
-        })))
+        SimilarEngine(
+            Arc::new(tokio::sync::Mutex::new(State {
+                index: Index::new(),
+                links: Default::default(),
+                seq: None,
+                kept_contradictions: HashMap::new(),
+            })),
+            Arc::default(),
+        )
     }
 }
 
@@ -120,6 +129,12 @@ fn bad_text(e: concord_similar::TextProblem) -> AppError {
 }
 
 impl Services {
+    /// Whether the similarity index has been built (it then answers in
+    /// milliseconds; before, the first question waits for the build).
+    pub fn similar_built(&self) -> bool {
+        self.similar.1.load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// The index, built on first use and caught up from the outbox.
     pub(crate) async fn similar_ready(&self) -> AppResult<tokio::sync::OwnedMutexGuard<State>> {
         let mut st = self.similar.0.clone().lock_owned().await;
@@ -150,6 +165,9 @@ impl Services {
             st.index = index;
             st.links = links;
             st.seq = Some(last);
+            self.similar
+                .1
+                .store(true, std::sync::atomic::Ordering::Release);
         }
         loop {
             let after = st.seq.unwrap_or(0);

@@ -29,6 +29,8 @@ const NAV: &[(&str, &str)] = &[
     ("/search", "Search"),
     ("/dashboard", "Dashboard"),
     ("/workstreams", "Ongoing work"),
+    // Signed out, this leads to the sign-in page.
+    ("/account", "Your account"),
 ];
 
 #[derive(Debug, Clone)]
