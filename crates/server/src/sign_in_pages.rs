@@ -75,21 +75,21 @@ impl<S: Send + Sync> FromRequestParts<S> for Client {
 }
 
 /// The fields of a posted form, in order (a name may repeat: checkboxes).
-struct Form(Vec<(String, String)>);
+pub(crate) struct Form(Vec<(String, String)>);
 
 impl Form {
-    fn read(body: &Bytes) -> Form {
+    pub(crate) fn read(body: &Bytes) -> Form {
         Form(form_urlencoded::parse(body).into_owned().collect())
     }
 
-    fn get(&self, name: &str) -> Option<&str> {
+    pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()
             .find(|(k, _)| k == name)
             .map(|(_, v)| v.as_str())
     }
 
-    fn text(&self, name: &str) -> String {
+    pub(crate) fn text(&self, name: &str) -> String {
         self.get(name).unwrap_or_default().to_string()
     }
 
@@ -105,21 +105,21 @@ impl Form {
     }
 }
 
-fn no_store(mut res: Response) -> Response {
+pub(crate) fn no_store(mut res: Response) -> Response {
     res.headers_mut()
         .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
     res
 }
 
 /// A refusal as a page, marked with its reason for the audit trail.
-fn refused(status: StatusCode, message: &str) -> Response {
+pub(crate) fn refused(status: StatusCode, message: &str) -> Response {
     with_reason(
         (status, error_page(status, message)).into_response(),
         message,
     )
 }
 
-fn error_response(e: AppError) -> Response {
+pub(crate) fn error_response(e: AppError) -> Response {
     let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     if status.is_server_error() {
         tracing::error!(detail = %e, "a page failed on our side");
@@ -132,7 +132,7 @@ const BAD_FORM: &str = "This form has expired or did not come from Concord, so n
 
 /// The session and a form carrying its CSRF secret, or the status to
 /// refuse with ([`refusal`] makes the page).
-fn checked<'a>(s: &'a MaybeSession, form: &Form) -> Result<&'a Session, StatusCode> {
+pub(crate) fn checked<'a>(s: &'a MaybeSession, form: &Form) -> Result<&'a Session, StatusCode> {
     let Some(session) = &s.0 else {
         return Err(StatusCode::UNAUTHORIZED);
     };
@@ -142,7 +142,7 @@ fn checked<'a>(s: &'a MaybeSession, form: &Form) -> Result<&'a Session, StatusCo
     Ok(session)
 }
 
-fn refusal(status: StatusCode) -> Response {
+pub(crate) fn refusal(status: StatusCode) -> Response {
     if status == StatusCode::UNAUTHORIZED {
         refused(
             status,

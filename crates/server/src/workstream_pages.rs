@@ -5,13 +5,23 @@
 
 use std::fmt::Write;
 
+use askama::Template;
 use axum::Router;
-use axum::extract::{Path, RawQuery, State};
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use concord_app::{AppError, DEFAULT_OVERLAPS, Principal};
 use concord_domain::StoredWorkstream;
+use concord_domain::account::Role;
+use serde_json::{Map, Value};
+
+use crate::layout::{Layout, render};
+use crate::session::Session;
+use crate::sign_in_pages::{
+    Form, MAX_FORM_BYTES, MaybeSession, checked, error_response, no_store, refusal, refused,
+};
 
 use crate::AppState;
 use crate::api::workstreams::WorkstreamParams;
@@ -23,6 +33,12 @@ const PER_PAGE: u64 = 25;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/workstreams", get(list))
+        .route(
+            "/workstreams/new",
+            get(new_form)
+                .post(register)
+                .layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
+        )
         .route("/workstreams/{id}", get(show))
 }
 
@@ -54,7 +70,7 @@ fn href(params: &[(&str, Option<&str>)]) -> String {
     }
 }
 
-async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+async fn list(State(state): State<AppState>, s: MaybeSession, RawQuery(raw): RawQuery) -> Response {
     let mut params = match WorkstreamParams::parse(raw.as_deref().unwrap_or("")) {
         Ok(p) => p,
         Err(e) => return page_error(StatusCode::BAD_REQUEST, e.message()),
@@ -91,6 +107,9 @@ async fn list(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Respons
 investigations, reviews and programmes, with who leads them and who takes part, so that related
 work is joined up instead of repeated.</p>\n",
     );
+    if s.0.is_some() {
+        m.push_str("<p><a class=\"nhsuk-button\" href=\"/workstreams/new\">Register a workstream</a></p>\n");
+    }
     let _ = write!(
         m,
         "<form class=\"search\" method=\"get\" action=\"/workstreams\" role=\"search\">
@@ -324,8 +343,13 @@ pub fn workstream_html(s: &StoredWorkstream, overlaps: &[concord_app::Overlap]) 
     m
 }
 
-async fn show(State(state): State<AppState>, Path(raw): Path<String>) -> Response {
-    let svc = state.services.as_principal(Principal::Anonymous);
+async fn show(State(state): State<AppState>, s: MaybeSession, Path(raw): Path<String>) -> Response {
+    // Signed in, a body also sees its own work that is not public.
+    let principal =
+        s.0.as_ref()
+            .map(|s| s.view.principal.clone())
+            .unwrap_or(Principal::Anonymous);
+    let svc = state.services.as_principal(principal);
     let ws = match svc.workstream(&raw).await {
         Ok(ws) => ws,
         Err(AppError::BadInput(m)) => return page_error(StatusCode::NOT_FOUND, &m),
@@ -341,4 +365,274 @@ async fn show(State(state): State<AppState>, Path(raw): Path<String>) -> Respons
         None,
     ))
     .into_response()
+}
+
+// ------------------------------------------------------------ register form
+
+/// One text field of the registration form.
+struct FormField {
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    /// `text`, `date`, `email` or `textarea`.
+    kind: &'static str,
+    value: String,
+    error: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "workstream_new.html")]
+struct NewWorkstreamPage {
+    layout: Layout,
+    lead: String,
+    fields: Vec<FormField>,
+    statuses: Vec<(&'static str, bool)>,
+    status_error: Option<String>,
+    public: bool,
+    /// The error summary: (field id, message).
+    summary: Vec<(String, String)>,
+}
+
+/// (name, label, hint, kind) of the text fields, in the form's order.
+const FIELDS: &[(&str, &str, &str, &str)] = &[
+    (
+        "title",
+        "Title",
+        "A short name for the work, as people would search for it.",
+        "text",
+    ),
+    (
+        "aim",
+        "Aim",
+        "What the work sets out to find or change.",
+        "textarea",
+    ),
+    (
+        "partners",
+        "Partner bodies",
+        "The codes of the other bodies taking part, separated by commas, for example CQC, NICE.",
+        "text",
+    ),
+    (
+        "themes",
+        "Themes",
+        "Separated by commas, for example sepsis, deterioration.",
+        "text",
+    ),
+    (
+        "settings",
+        "Settings",
+        "Where care happens, separated by commas, for example acute hospital, ambulance.",
+        "text",
+    ),
+    ("start", "Start", "For example 2026-03-01.", "date"),
+    (
+        "expected_end",
+        "Expected end",
+        "On or after the start.",
+        "date",
+    ),
+    (
+        "contact",
+        "Contact",
+        "An email address or team people can ask about the work.",
+        "text",
+    ),
+];
+
+const STATUSES: &[&str] = &["planned", "active", "paused", "completed", "stopped"];
+
+/// What a signed-in person may not register with, or None if they may.
+fn may_register(session: &Session) -> Option<&'static str> {
+    let v = &session.view;
+    if v.org.is_none() {
+        Some("You are not a member of any organisation, so you cannot register work.")
+    } else if !v.roles().contains(Role::Author) {
+        Some(
+            "You need the author role in your organisation to register work. \
+             Ask your organisation's Concord administrator.",
+        )
+    } else {
+        None
+    }
+}
+
+fn sign_in_to_register() -> Response {
+    let body = "<h1>Sign in to register work</h1>\n<p>Bodies register their ongoing work \
+                when signed in. <a href=\"/sign-in\">Sign in</a> to register a workstream.</p>\n";
+    (
+        StatusCode::UNAUTHORIZED,
+        Html(crate::layout::wrap(
+            Layout::new("Sign in to register work").section("/workstreams"),
+            body,
+        )),
+    )
+        .into_response()
+}
+
+/// The form, filled from `form` (what was typed) with `errors` by field.
+fn register_page(
+    session: &Session,
+    form: Option<&Form>,
+    errors: Vec<(String, String)>,
+    status: StatusCode,
+) -> Response {
+    let v = &session.view;
+    let value = |n: &str| form.map(|f| f.text(n)).unwrap_or_default();
+    let error_of = |n: &str| {
+        let e: Vec<&str> = errors
+            .iter()
+            .filter(|(f, _)| f == n)
+            .map(|(_, m)| m.as_str())
+            .collect();
+        (!e.is_empty()).then(|| e.join("; "))
+    };
+    let fields = FIELDS
+        .iter()
+        .map(|&(name, label, hint, kind)| FormField {
+            name,
+            label,
+            hint,
+            kind,
+            value: value(name),
+            error: error_of(name),
+        })
+        .collect();
+    let chosen = form
+        .and_then(|f| f.get("status"))
+        .unwrap_or("active")
+        .to_string();
+    let mut layout = Layout::new("Register a workstream").section("/workstreams");
+    layout.csrf = Some(v.csrf.clone());
+    layout.error = !errors.is_empty();
+    let summary = errors
+        .iter()
+        .map(|(f, m)| {
+            let label = FIELDS
+                .iter()
+                .find(|x| x.0 == f)
+                .map(|x| x.1)
+                .unwrap_or(if f == "status" {
+                    "Status"
+                } else {
+                    "The workstream"
+                });
+            let anchor = if label == "The workstream" {
+                "title"
+            } else {
+                f
+            };
+            (anchor.to_string(), format!("{label} {m}"))
+        })
+        .collect();
+    let page = NewWorkstreamPage {
+        layout,
+        lead: v.org.as_ref().map(|o| o.to_string()).unwrap_or_default(),
+        fields,
+        statuses: STATUSES.iter().map(|s| (*s, *s == chosen)).collect(),
+        status_error: error_of("status"),
+        public: form.and_then(|f| f.get("public")) != Some("no"),
+        summary,
+    };
+    let mut res = no_store(render(&page));
+    *res.status_mut() = status;
+    res
+}
+
+async fn new_form(s: MaybeSession) -> Response {
+    let Some(session) = &s.0 else {
+        return sign_in_to_register();
+    };
+    if let Some(why) = may_register(session) {
+        return refused(StatusCode::FORBIDDEN, why);
+    }
+    register_page(session, None, Vec::new(), StatusCode::OK)
+}
+
+/// A comma-separated list as a JSON array (blanks dropped).
+fn comma_list(text: &str) -> Value {
+    Value::Array(
+        text.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(|s| Value::String(s.to_string()))
+            .collect(),
+    )
+}
+
+/// The form as the body the API takes; the lead is the session's
+/// organisation (the service fills it in).
+fn form_body(form: &Form) -> Value {
+    let mut body = Map::new();
+    body.insert("title".into(), Value::String(form.text("title")));
+    for (name, _, _, _) in FIELDS {
+        let text = form.text(name);
+        let text = text.trim();
+        match *name {
+            "title" => {}
+            "partners" | "themes" | "settings" => {
+                body.insert((*name).into(), comma_list(text));
+            }
+            _ if text.is_empty() => {}
+            _ => {
+                body.insert((*name).into(), Value::String(text.to_string()));
+            }
+        }
+    }
+    body.insert(
+        "status".into(),
+        Value::String(form.get("status").unwrap_or("active").to_string()),
+    );
+    body.insert(
+        "public".into(),
+        Value::Bool(form.get("public") != Some("no")),
+    );
+    Value::Object(body)
+}
+
+/// "field expected_end: is before the start; field partners[0]: ..." as
+/// (form field, message) pairs.
+fn field_errors(message: &str) -> Vec<(String, String)> {
+    message
+        .split("; ")
+        .map(|part| {
+            let part = part.strip_prefix("field ").unwrap_or(part);
+            match part.split_once(": ") {
+                Some((name, m)) => (
+                    name.split('[').next().unwrap_or(name).to_string(),
+                    m.to_string(),
+                ),
+                None => (String::new(), part.to_string()),
+            }
+        })
+        .collect()
+}
+
+async fn register(State(state): State<AppState>, s: MaybeSession, body: Bytes) -> Response {
+    let form = Form::read(&body);
+    let session = match checked(&s, &form) {
+        Ok(s) => s,
+        Err(status) => return refusal(status),
+    };
+    if let Some(why) = may_register(session) {
+        return refused(StatusCode::FORBIDDEN, why);
+    }
+    // The same service as POST /api/v1/workstreams.
+    match state
+        .services
+        .as_principal(session.view.principal.clone())
+        .register_workstream(&form_body(&form))
+        .await
+    {
+        Ok(done) => {
+            Redirect::to(&format!("/workstreams/{}", done.workstream.workstream.id)).into_response()
+        }
+        Err(AppError::Invalid(m)) => register_page(
+            session,
+            Some(&form),
+            field_errors(&m),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        Err(e) => error_response(e),
+    }
 }
