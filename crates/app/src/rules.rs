@@ -22,6 +22,7 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use concord_domain::OrgCode;
+use concord_domain::account::Role;
 use concord_domain::lifecycle::{LadderStep, ResponseRules, RulesBook};
 use serde::Serialize;
 use serde_json::Value;
@@ -314,7 +315,9 @@ impl Authorized<'_> {
                     "{org} cannot change the deadline rules of {issuer}: only {issuer} itself or an operator may"
                 )))
             }
-            _ => Ok(()),
+            // An issuer's deadlines are its policy, like its publishing
+            // gate: its approvers set them.
+            _ => self.require_role(Role::Approver, "changing deadline rules"),
         }
     }
 

@@ -525,6 +525,37 @@ fn api_actions() -> Vec<Action> {
             )),
         },
         Action {
+            name: "set an issuer's deadline rule",
+            owner: "HSSIB",
+            needs: Needs::All(&[Approver]),
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|_app| req(
+                Method::PUT,
+                "/api/v1/rules/HSSIB".into(),
+                json!({"days_to_respond": 60, "ladder": [{"step": "reminder", "days_after_due": 10}]})
+            )),
+        },
+        Action {
+            name: "reset an issuer's deadline rule",
+            owner: "HSSIB",
+            needs: Needs::All(&[Approver]),
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                app.services
+                    .as_principal(operator())
+                    .set_response_rule(
+                        &code("HSSIB"),
+                        concord_app::RuleChange::from_json(&json!({"days_to_respond": 60}))
+                            .unwrap(),
+                    )
+                    .await
+                    .unwrap();
+                req(Method::DELETE, "/api/v1/rules/HSSIB".into(), json!(null))
+            }),
+        },
+        Action {
             name: "check drafts (reads only)",
             owner: "HSSIB",
             needs: Needs::Nothing,

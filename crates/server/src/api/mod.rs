@@ -18,6 +18,7 @@ pub mod oversight;
 pub mod priorities;
 pub mod query;
 pub mod recommendations;
+pub mod rules;
 pub mod search;
 pub mod similar;
 pub mod workstreams;
@@ -33,6 +34,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(links::decide))
         .routes(routes!(search::search))
         .routes(routes!(overdue::overdue))
+        .routes(routes!(rules::list))
+        .routes(routes!(rules::get, rules::set, rules::reset))
         .routes(routes!(dashboard::dashboard))
         .routes(routes!(dashboard::dashboard_csv))
         .routes(routes!(organisations::list))
