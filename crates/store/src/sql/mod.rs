@@ -998,54 +998,8 @@ impl Store for SqlStore {
         ruleset: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let before: Option<String> =
-            sqlx::query("SELECT ruleset FROM issuer_criteria WHERE org = $1")
-                .bind(org.as_str())
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get::<String, _>(0))
-                .transpose()?;
-        match ruleset {
-            Some(text) => {
-                sqlx::query(
-                    "INSERT INTO issuer_criteria (org, ruleset, updated_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (org) DO UPDATE SET ruleset = excluded.ruleset, updated_at = excluded.updated_at",
-                )
-                .bind(org.as_str())
-                .bind(text.to_string())
-                .bind(fmt_ts(now))
-                .execute(&mut *tx)
-                .await?;
-            }
-            None => {
-                sqlx::query("DELETE FROM issuer_criteria WHERE org = $1")
-                    .bind(org.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        let wrap =
-            |r: Option<&str>| r.map(|t| serde_json::json!({"org": org, "ruleset": t}).to_string());
-        write_audit(
-            &mut tx,
-            codec::audit_vals(
-                now,
-                actor,
-                if ruleset.is_some() {
-                    "set_criteria"
-                } else {
-                    "clear_criteria"
-                },
-                "issuer_criteria",
-                org.as_str(),
-                wrap(before.as_deref()),
-                wrap(ruleset),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.set_org_document(&ISSUER_CRITERIA, actor, org, ruleset, now)
+            .await
     }
 
     async fn response_rules(&self) -> Result<Vec<(OrgCode, String)>> {
@@ -1070,59 +1024,8 @@ impl Store for SqlStore {
         rules: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        let mut tx = self.begin_write().await?;
-        let before: Option<String> =
-            sqlx::query("SELECT rules_json FROM response_rules WHERE org = $1")
-                .bind(org.as_str())
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get::<String, _>(0))
-                .transpose()?;
-        match rules {
-            Some(text) => {
-                sqlx::query(
-                    "INSERT INTO response_rules (org, rules_json, updated_at) VALUES ($1, $2, $3) \
-                     ON CONFLICT (org) DO UPDATE SET rules_json = excluded.rules_json, updated_at = excluded.updated_at",
-                )
-                .bind(org.as_str())
-                .bind(text.to_string())
-                .bind(fmt_ts(now))
-                .execute(&mut *tx)
-                .await?;
-            }
-            None => {
-                sqlx::query("DELETE FROM response_rules WHERE org = $1")
-                    .bind(org.as_str())
-                    .execute(&mut *tx)
-                    .await?;
-            }
-        }
-        let wrap = |r: Option<&str>| {
-            r.map(|t| {
-                let rules: serde_json::Value =
-                    serde_json::from_str(t).unwrap_or(serde_json::Value::String(t.to_string()));
-                serde_json::json!({"org": org, "rules": rules}).to_string()
-            })
-        };
-        write_audit(
-            &mut tx,
-            codec::audit_vals(
-                now,
-                actor,
-                if rules.is_some() {
-                    "set_response_rules"
-                } else {
-                    "reset_response_rules"
-                },
-                "response_rules",
-                org.as_str(),
-                wrap(before.as_deref()),
-                wrap(rules),
-            ),
-        )
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        self.set_org_document(&RESPONSE_RULES, actor, org, rules, now)
+            .await
     }
 
     async fn backup(&self, out: &mut (dyn std::io::Write + Send)) -> Result<u64> {
@@ -1131,6 +1034,112 @@ impl Store for SqlStore {
 
     async fn restore(&self, input: &mut (dyn std::io::BufRead + Send)) -> Result<u64> {
         backup::restore(self, input).await
+    }
+}
+
+/// A table holding one JSON document per organisation, set by an
+/// organisation (or an operator) for itself: an issuer's quality criteria,
+/// its deadline rules.
+struct OrgDocument {
+    table: &'static str,
+    column: &'static str,
+    /// The document's name in the audit trail's before and after.
+    audit_field: &'static str,
+    /// Whether the audit trail holds the document as JSON (else as text).
+    audit_as_json: bool,
+    set_action: &'static str,
+    clear_action: &'static str,
+}
+
+const ISSUER_CRITERIA: OrgDocument = OrgDocument {
+    table: "issuer_criteria",
+    column: "ruleset",
+    audit_field: "ruleset",
+    audit_as_json: false,
+    set_action: "set_criteria",
+    clear_action: "clear_criteria",
+};
+
+const RESPONSE_RULES: OrgDocument = OrgDocument {
+    table: "response_rules",
+    column: "rules_json",
+    audit_field: "rules",
+    audit_as_json: true,
+    set_action: "set_response_rules",
+    clear_action: "reset_response_rules",
+};
+
+impl SqlStore {
+    /// Sets (`Some`) or removes (`None`) an organisation's document, with
+    /// the before and after in the audit trail, in one transaction.
+    async fn set_org_document(
+        &self,
+        doc: &OrgDocument,
+        actor: &Actor,
+        org: &OrgCode,
+        text: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let OrgDocument { table, column, .. } = doc;
+        let mut tx = self.begin_write().await?;
+        let before: Option<String> = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {column} FROM {table} WHERE org = $1"
+        )))
+        .bind(org.as_str())
+        .fetch_optional(&mut *tx)
+        .await?
+        .map(|r| r.try_get::<String, _>(0))
+        .transpose()?;
+        match text {
+            Some(text) => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "INSERT INTO {table} (org, {column}, updated_at) VALUES ($1, $2, $3) \
+                     ON CONFLICT (org) DO UPDATE SET {column} = excluded.{column}, updated_at = excluded.updated_at"
+                )))
+                .bind(org.as_str())
+                .bind(text.to_string())
+                .bind(fmt_ts(now))
+                .execute(&mut *tx)
+                .await?;
+            }
+            None => {
+                sqlx::query(sqlx::AssertSqlSafe(format!(
+                    "DELETE FROM {table} WHERE org = $1"
+                )))
+                .bind(org.as_str())
+                .execute(&mut *tx)
+                .await?;
+            }
+        }
+        let wrap = |t: Option<&str>| {
+            t.map(|t| {
+                let value = if doc.audit_as_json {
+                    serde_json::from_str(t).unwrap_or(serde_json::Value::String(t.to_string()))
+                } else {
+                    serde_json::Value::String(t.to_string())
+                };
+                serde_json::json!({"org": org, doc.audit_field: value}).to_string()
+            })
+        };
+        write_audit(
+            &mut tx,
+            codec::audit_vals(
+                now,
+                actor,
+                if text.is_some() {
+                    doc.set_action
+                } else {
+                    doc.clear_action
+                },
+                table,
+                org.as_str(),
+                wrap(before.as_deref()),
+                wrap(text),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
     }
 }
 
