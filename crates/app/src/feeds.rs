@@ -245,20 +245,11 @@ impl Authorized<'_> {
             || AppError::NotFound(format!("organisation {} was not found", clip(raw, 60)));
         let code = OrgCode::parse(raw).map_err(|_| not_found())?;
         let list = self.priorities(&code, FEED_ENTRIES).await?;
-        let store = self.services().store();
         let mut entries = Vec::with_capacity(list.items.len());
         for (rank, item) in list.items.iter().enumerate() {
             let Some(lead) = item.ids.first() else {
                 continue;
             };
-            let mut changed: Option<DateTime<Utc>> = None;
-            for id in &item.ids {
-                if let Ok(id) = RecommendationId::parse(id)
-                    && let Some(rec) = store.get(&id).await?
-                {
-                    changed = changed.max(Some(rec.updated_at));
-                }
-            }
             let behind = if item.ids.len() > 1 {
                 format!(" (with {} more saying the same)", item.ids.len() - 1)
             } else {
@@ -267,7 +258,7 @@ impl Authorized<'_> {
             entries.push(FeedEntry {
                 seq: 0,
                 part: rank,
-                at: changed.unwrap_or(DateTime::<Utc>::UNIX_EPOCH),
+                at: item.changed,
                 kind: EntryKind::Priority,
                 rec_id: lead.clone(),
                 title: format!("{}. {}: {}{behind}", rank + 1, lead, item.title),

@@ -346,6 +346,7 @@ mod tests {
                 issuers: vec!["CQC".into(), "HSSIB".into()],
                 reach: "direct".into(),
                 published: None,
+                changed: chrono::DateTime::UNIX_EPOCH,
             }],
         };
         let csv = list.to_csv();

@@ -19,7 +19,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::OrgCode;
@@ -469,6 +469,9 @@ pub struct PriorityItem {
     pub reach: String,
     /// When the best-placed recommendation was published.
     pub published: Option<NaiveDate>,
+    /// The last change to any recommendation behind the item (a feed dates
+    /// the item by it).
+    pub changed: DateTime<Utc>,
 }
 
 /// Ranks the applicable recommendations, collapsing each group of duplicates
@@ -532,6 +535,11 @@ pub fn rank(
             issuers: issuers.into_iter().collect(),
             reach: reach.label().to_string(),
             published: recs[best].data.published,
+            changed: members
+                .iter()
+                .map(|&i| recs[i].updated_at)
+                .max()
+                .expect("a group has members"),
         });
     };
     for g in groups {
