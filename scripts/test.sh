@@ -14,6 +14,13 @@ cd "$(dirname "$0")/.."
 
 say() { printf '\n== %s\n' "$*"; }
 
+# Incremental compilation only helps edit-compile loops; in a one-off run it
+# roughly doubles the target directory (a full disk once took the test
+# database server down with it).
+export CARGO_INCREMENTAL=0
+# The machine's state, so that a failure far below can be read against it.
+df -h . /tmp 2>/dev/null | sed 's/^/disk: /' || true
+
 if ! command -v cargo >/dev/null; then
   echo "cargo is not installed: install Rust first (https://rustup.rs)" >&2
   exit 1
@@ -32,18 +39,6 @@ fi
 # (embedded by crates/server/build.rs), playwright-core and axe-core.
 (cd web && npm ci --ignore-scripts --no-audit --no-fund)
 
-say "PostgreSQL test cluster"
-pg_dir=$(mktemp -d /tmp/concord-pg.XXXXXX)
-cleanup() { bash scripts/pg-test-cluster.sh stop "$pg_dir" >/dev/null 2>&1 || true; }
-trap cleanup EXIT
-pg_env=$(bash scripts/pg-test-cluster.sh start "$pg_dir") || { echo "could not start PostgreSQL for the tests" >&2; exit 1; }
-eval "$pg_env"
-if [ -z "${CONCORD_TEST_PG_URL:-}" ]; then
-  echo "could not start PostgreSQL for the tests" >&2
-  exit 1
-fi
-echo "PostgreSQL at $CONCORD_TEST_PG_URL"
-
 if [ "${CI:-}" = "true" ] && [ ! -d ../shared/data ]; then
   echo "CI=true but ../shared/data is missing: the real-data tests cannot run" >&2
   exit 1
@@ -59,8 +54,31 @@ say "cargo clippy (warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy -p concord-embed -p concord-app --features embeddings --all-targets --locked -- -D warnings
 
+say "cargo test: build every test binary first"
+cargo test --workspace --locked --no-run
+
+# The database server starts only now, after the long builds, and is checked
+# again if a test fails, so that a server that died shows up as such.
+say "PostgreSQL test cluster"
+pg_dir=$(mktemp -d /tmp/concord-pg.XXXXXX)
+cleanup() { bash scripts/pg-test-cluster.sh stop "$pg_dir" >/dev/null 2>&1 || true; }
+trap cleanup EXIT
+pg_env=$(bash scripts/pg-test-cluster.sh start "$pg_dir") || { echo "could not start PostgreSQL for the tests" >&2; exit 1; }
+eval "$pg_env"
+if [ -z "${CONCORD_TEST_PG_URL:-}" ]; then
+  echo "could not start PostgreSQL for the tests" >&2
+  exit 1
+fi
+echo "PostgreSQL at $CONCORD_TEST_PG_URL"
+pg_diagnose() {
+  echo "--- PostgreSQL after the failure (is the server alive? its last log lines; disk) ---" >&2
+  ls -l "$pg_dir/data/postmaster.pid" >&2 2>&1 || echo "no postmaster.pid: the server is down" >&2
+  tail -n 40 "$pg_dir/server.log" >&2 2>/dev/null || true
+  df -h . /tmp >&2 2>/dev/null || true
+}
+
 say "cargo test (SQLite and PostgreSQL)"
-cargo test --workspace --locked --no-fail-fast
+cargo test --workspace --locked --no-fail-fast || { pg_diagnose; exit 1; }
 
 say "cargo test, embeddings feature (real all-MiniLM-L6-v2 weights)"
 cargo test -p concord-embed --features embeddings --locked --no-fail-fast

@@ -11,6 +11,39 @@ pub struct Db {
     pub url: String,
     pub name: &'static str,
     pub dir: tempfile::TempDir,
+    /// (admin URL, database name) of a PostgreSQL database to drop afterwards.
+    pub pg: Option<(String, String)>,
+}
+
+impl Drop for Db {
+    /// Each test's PostgreSQL database is dropped again, so that a whole run
+    /// does not leave hundreds of databases on the test server.
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.pg.take() else {
+            return;
+        };
+        let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+        else {
+            return;
+        };
+        rt.block_on(async {
+            if let Ok(pool) = sqlx::postgres::PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(std::time::Duration::from_secs(10))
+                .connect(&admin)
+                .await
+            {
+                let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                    "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                )))
+                .execute(&pool)
+                .await;
+                pool.close().await;
+            }
+        });
+    }
 }
 
 pub fn bin() -> &'static str {
@@ -47,6 +80,7 @@ pub fn sqlite() -> Db {
         url,
         name: "sqlite",
         dir,
+        pg: None,
     }
 }
 
@@ -90,6 +124,7 @@ pub fn postgres() -> Option<Db> {
         url: format!("{base}/{name}"),
         name: "postgres",
         dir,
+        pg: Some((admin.clone(), name)),
     })
 }
 
