@@ -52,6 +52,80 @@ pub fn demo_set(now: DateTime<Utc>) -> AppResult<DemoSet> {
     })
 }
 
+/// Someone the demo can be explored as (`concord demo` prints them with a
+/// password made for this run; a real installation has no such accounts).
+#[derive(Debug, Clone)]
+pub struct DemoAccount {
+    pub email: String,
+    pub password: String,
+    pub org: concord_domain::OrgCode,
+    pub roles: concord_domain::account::RoleSet,
+    /// What to try as them.
+    pub about: &'static str,
+}
+
+/// The demo's people: (email, name, organisation, roles, what to try).
+const DEMO_PEOPLE: &[(&str, &str, &str, &[concord_domain::account::Role], &str)] = {
+    use concord_domain::account::Role::*;
+    &[
+        (
+            "safety.lead@hssib.example.org",
+            "Hana Safety-Lead",
+            "HSSIB",
+            &[Author, Approver, Assessor, Administrator],
+            "draft and publish recommendations, assess answers, manage HSSIB's people",
+        ),
+        (
+            "governance@nhse.example.org",
+            "Nadia Governance",
+            "NHSE",
+            &[Respondent],
+            "answer what is addressed to NHS England and report progress",
+        ),
+        (
+            "oversight@dhsc.example.org",
+            "Omar Oversight",
+            "DHSC",
+            &[Oversight],
+            "the dashboard and the oversight lists",
+        ),
+    ]
+};
+
+impl crate::Authorized<'_> {
+    /// Adds the demo's people (operators only), each with a new password.
+    pub async fn add_demo_accounts(&self) -> AppResult<Vec<DemoAccount>> {
+        self.require_operator("adding the demo's accounts")?;
+        let mut out = Vec::new();
+        for (email, name, org, roles, about) in DEMO_PEOPLE {
+            let secret = crate::new_token_secret();
+            // Short enough to type: 16 random hex digits.
+            let password = format!("demo-{}", &secret["concord_".len()..][..16]);
+            let org = concord_domain::OrgCode::parse(org)
+                .map_err(|e| AppError::Internal(format!("demo account {email}: {e}")))?;
+            let roles = concord_domain::account::RoleSet::from_roles(roles.iter().copied());
+            self.add_user(crate::NewUser {
+                email: (*email).into(),
+                name: (*name).into(),
+                password: password.clone(),
+                memberships: vec![concord_domain::account::Membership {
+                    org: org.clone(),
+                    roles,
+                }],
+            })
+            .await?;
+            out.push(DemoAccount {
+                email: (*email).into(),
+                password,
+                org,
+                roles,
+                about,
+            });
+        }
+        Ok(out)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -25,6 +25,7 @@ mod rules;
 mod search;
 mod services;
 mod similar;
+mod work;
 mod workstreams;
 
 pub use access::Authorized;
@@ -53,6 +54,7 @@ pub use result_set::{MAX_DOWNLOAD, ResultSet, write_records};
 pub use rules::{IssuerRule, RULES_FRESH, RuleChange, RuleOrigin, RulesView};
 pub use search::SearchQuery;
 pub use services::{ExportFormat, ImportOptions, ImportReport, NewToken, RejectedRow, Services};
+pub use work::WorkQueue;
 pub use workstreams::{
     DEFAULT_OVERLAPS, MAX_OVERLAPS, Overlap, Registered, WorkstreamHit, WorkstreamQuery,
     WorkstreamResults,

@@ -424,12 +424,30 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let url = format!("sqlite://{}", dir.path().join("demo.db").display());
             let services = Arc::new(open(&url).await?);
             let report = services.as_principal(operator()).load_demo().await?;
+            let accounts = services
+                .as_principal(operator())
+                .add_demo_accounts()
+                .await?;
             search_cmd::attach(&services, &url, None)?;
             similar::enable_embeddings(&services, &url, None);
             eprintln!(
                 "demo database {url}: loaded {} recommendations",
                 report.imported
             );
+            // On stdout, one line each, so that scripts (the browser
+            // journeys) can sign in; the passwords are new each run.
+            println!("Sign in at /sign-in as one of these (passwords made for this run):");
+            for a in &accounts {
+                let roles: Vec<&str> = a.roles.iter().map(|r| r.as_str()).collect();
+                println!(
+                    "demo account: {} {} {} {} - {}",
+                    a.email,
+                    a.password,
+                    a.org,
+                    roles.join(","),
+                    a.about
+                );
+            }
             let result = serve(services, &addr, concord_server::ServerOptions::default()).await;
             drop(dir);
             result

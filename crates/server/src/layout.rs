@@ -7,6 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::assets;
+use crate::session::SignedInHeader;
 
 /// An Atom feed the page can be followed by.
 #[derive(Debug, Clone)]
@@ -29,8 +30,6 @@ const NAV: &[(&str, &str)] = &[
     ("/search", "Search"),
     ("/dashboard", "Dashboard"),
     ("/workstreams", "Ongoing work"),
-    // Signed out, this leads to the sign-in page.
-    ("/account", "Your account"),
 ];
 
 #[derive(Debug, Clone)]
@@ -48,6 +47,8 @@ pub struct Layout {
     pub csrf: Option<String>,
     /// An error page: the title says so first, as the design system asks.
     pub error: bool,
+    /// Who is signed in (the header's account links and sign-out button).
+    pub signed_in: Option<SignedInHeader>,
 }
 
 impl Layout {
@@ -60,6 +61,7 @@ impl Layout {
             section: None,
             csrf: None,
             error: false,
+            signed_in: crate::session::signed_in(),
         }
     }
 
@@ -77,8 +79,16 @@ impl Layout {
     }
 
     pub fn nav(&self) -> Vec<NavItem> {
-        NAV.iter()
-            .map(|&(href, label)| NavItem {
+        let mut items: Vec<(&'static str, &'static str)> = NAV.to_vec();
+        match &self.signed_in {
+            // Signed out: the way in.
+            None => items.push(("/sign-in", "Sign in")),
+            Some(s) if s.has_work => items.push(("/work", "Your work")),
+            Some(_) => {}
+        }
+        items
+            .into_iter()
+            .map(|(href, label)| NavItem {
                 href,
                 label,
                 current: self.section == Some(href),

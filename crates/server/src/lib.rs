@@ -43,6 +43,7 @@ pub mod public_pages;
 mod related_html;
 pub mod session;
 pub mod sign_in_pages;
+pub mod work_pages;
 pub mod workstream_pages;
 
 pub use error::{ApiError, ErrorBody};
@@ -116,6 +117,7 @@ pub fn router_with(services: Arc<Services>, options: ServerOptions) -> Router {
         .merge(feeds::routes())
         .merge(workstream_pages::routes())
         .merge(sign_in_pages::routes())
+        .merge(work_pages::routes())
         .route("/healthz", get(api::health::healthz))
         .fallback(not_found)
         .with_state(state.clone())

@@ -19,6 +19,7 @@ use concord_domain::{Lifecycle, Recommendation, RecommendationData, Recommendati
 
 use crate::AppState;
 use crate::layout::Layout;
+use crate::sign_in_pages::MaybeSession;
 
 /// How many of the newest recommendations the home page lists.
 pub const RECENT: u64 = 20;
@@ -326,22 +327,28 @@ each answer stands.</p>\n",
 
 async fn recommendation(
     State(state): State<AppState>,
+    s: MaybeSession,
     Path(raw): Path<String>,
 ) -> Result<Html<String>, PageError> {
     let id = RecommendationId::parse(&raw).map_err(|e| PageError {
         status: StatusCode::NOT_FOUND,
         message: e.to_string(),
     })?;
+    // Signed in, a person also sees their organisation's drafts, and what
+    // they can do with the record.
+    let who =
+        s.0.as_ref()
+            .map(|s| s.view.principal.clone())
+            .unwrap_or(Principal::Anonymous);
     let rec = state
         .services
-        .as_principal(Principal::Anonymous)
+        .as_principal(who.clone())
         .recommendation(&id)
         .await?;
     let feed = format!("/feeds/recommendations/{}.atom", rec.id);
     let mut body = record_html(&rec, state.services.clock().today());
-    body.push_str(
-        &crate::related_html::sections(&state.services, Principal::Anonymous, &rec.id).await,
-    );
+    body.push_str(&crate::work_pages::record_actions(&rec, s.0.as_ref()));
+    body.push_str(&crate::related_html::sections(&state.services, who, &rec.id).await);
     Ok(Html(layout_with_feed(
         &format!("{} {}", rec.id, rec.data.title),
         &body,

@@ -12,7 +12,7 @@
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::header::{self, AUTHORIZATION, COOKIE};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -44,6 +44,29 @@ pub struct Authenticated {
 pub struct Session {
     pub cookie: String,
     pub view: SessionView,
+}
+
+/// Who is signed in, for the header every page shares (name, organisation,
+/// the sign-out form's secret).
+#[derive(Debug, Clone)]
+pub struct SignedInHeader {
+    pub name: String,
+    pub org: Option<String>,
+    pub csrf: String,
+    /// Whether the person works any queue (the header links to them).
+    pub has_work: bool,
+}
+
+tokio::task_local! {
+    /// The signed-in person of the request being answered. Set once by
+    /// [`authenticate`] around the handler, so that every page's frame shows
+    /// the same header without each handler passing it down.
+    pub static SIGNED_IN: Option<SignedInHeader>;
+}
+
+/// The signed-in person of the current request, if any.
+pub fn signed_in() -> Option<SignedInHeader> {
+    SIGNED_IN.try_with(|s| s.clone()).ok().flatten()
 }
 
 /// Why a request was refused, for the audit trail (set by the error
@@ -170,8 +193,26 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
             return ApiError::new(StatusCode::FORBIDDEN, "csrf", reason).into_response();
         }
     }
+    let header = auth.session.as_ref().map(|s| SignedInHeader {
+        name: s.view.user.name.clone(),
+        org: s.view.org.as_ref().map(|o| o.to_string()),
+        csrf: s.view.csrf.clone(),
+        has_work: !state
+            .services
+            .as_principal(s.view.principal.clone())
+            .work_queues()
+            .is_empty(),
+    });
+    let personal = header.is_some();
     req.extensions_mut().insert(auth);
-    let res = next.run(req).await;
+    let mut res = SIGNED_IN.scope(header, next.run(req)).await;
+    if personal && !res.headers().contains_key(header::CACHE_CONTROL) {
+        // A page made for one person is never kept by a shared cache.
+        res.headers_mut().insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("private, no-cache"),
+        );
+    }
     let status = res.status();
     if matches!(status.as_u16(), 401 | 403 | 429) {
         let reason = res

@@ -82,6 +82,10 @@ impl Form {
         Form(form_urlencoded::parse(body).into_owned().collect())
     }
 
+    pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Form {
+        Form(pairs)
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<&str> {
         self.0
             .iter()

@@ -868,3 +868,246 @@ async fn authorisation_table_of_the_pages() {
         failures.join("\n")
     );
 }
+
+/// The work pages' actions (drafting, publishing, answering, assessing),
+/// each by anonymous, a signed-in member of HSSIB (the issuer) with each
+/// single role and with author and approver together, and a member of NHS
+/// England (the addressee, another organisation) with each single role;
+/// every cell on fresh records, refusals changing nothing and audited.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn authorisation_table_of_the_work_pages() {
+    let app = spawn_app().await;
+    let mut people: Vec<(String, Browser)> = Vec::new();
+    for org in ["HSSIB", "NHSE"] {
+        for r in Role::ALL {
+            let email = format!("{}@{}.example.org", r.as_str(), org.to_lowercase());
+            app.user(&email, org, RoleSet::from_roles([*r])).await;
+            people.push((
+                format!("{org} {r}"),
+                Browser::sign_in(&app, &email, PASSWORD).await,
+            ));
+        }
+    }
+    app.user(
+        "lead@hssib.example.org",
+        "HSSIB",
+        RoleSet::from_roles([Role::Author, Role::Approver]),
+    )
+    .await;
+    people.push((
+        "HSSIB author+approver".into(),
+        Browser::sign_in(&app, "lead@hssib.example.org", PASSWORD).await,
+    ));
+
+    #[derive(Clone, Copy)]
+    enum Setup {
+        Nothing,
+        Draft,
+        Published,
+        Answered,
+    }
+    // (name, setup, path given the record, fields, who succeeds with what,
+    // whether success changes the register)
+    type Allowed = &'static [(&'static str, StatusCode)];
+    type WorkAction = (
+        &'static str,
+        Setup,
+        fn(&str) -> String,
+        Vec<(&'static str, String)>,
+        Allowed,
+        bool,
+    );
+    let draft_fields = || {
+        vec![
+            ("title", "Sepsis screening".to_string()),
+            (
+                "text",
+                "NHS England should require sepsis screening within one hour by 31 March 2027."
+                    .to_string(),
+            ),
+            ("addressees", "NHSE".to_string()),
+        ]
+    };
+    let with = |mut f: Vec<(&'static str, String)>, extra: &[(&'static str, &str)]| {
+        f.extend(extra.iter().map(|(k, v)| (*k, v.to_string())));
+        f
+    };
+    const SEE: StatusCode = StatusCode::SEE_OTHER;
+    let actions: Vec<WorkAction> = vec![
+        (
+            "save a new draft",
+            Setup::Nothing,
+            |_| "/recommendations/new".into(),
+            with(draft_fields(), &[("action", "save")]),
+            &[
+                ("HSSIB author", SEE),
+                ("HSSIB author+approver", SEE),
+                // Its own organisation's draft.
+                ("NHSE author", SEE),
+            ],
+            true,
+        ),
+        (
+            "publish a new recommendation",
+            Setup::Nothing,
+            |_| "/recommendations/new".into(),
+            with(draft_fields(), &[("action", "publish")]),
+            &[("HSSIB author+approver", SEE)],
+            true,
+        ),
+        (
+            "check a draft",
+            Setup::Nothing,
+            |_| "/recommendations/feedback".into(),
+            draft_fields(),
+            &[
+                ("HSSIB author", StatusCode::OK),
+                ("HSSIB author+approver", StatusCode::OK),
+                ("NHSE author", StatusCode::OK),
+            ],
+            false,
+        ),
+        (
+            "save an edited draft",
+            Setup::Draft,
+            |id| format!("/recommendations/{id}/edit"),
+            with(draft_fields(), &[("action", "save"), ("version", "1")]),
+            &[
+                ("HSSIB author", SEE),
+                ("HSSIB author+approver", SEE),
+                // Another organisation's draft does not exist for it.
+                ("NHSE author", StatusCode::NOT_FOUND),
+            ],
+            true,
+        ),
+        (
+            "publish a draft",
+            Setup::Draft,
+            |id| format!("/recommendations/{id}/edit"),
+            with(draft_fields(), &[("action", "publish"), ("version", "1")]),
+            &[
+                ("HSSIB author+approver", SEE),
+                ("NHSE author", StatusCode::NOT_FOUND),
+            ],
+            true,
+        ),
+        (
+            "answer as the addressee",
+            Setup::Published,
+            |id| format!("/recommendations/{id}/addressees/1/respond"),
+            vec![
+                ("acceptance", "accepted".into()),
+                ("text", "We will.".into()),
+            ],
+            &[("NHSE respondent", SEE)],
+            true,
+        ),
+        (
+            "record progress",
+            Setup::Answered,
+            |id| format!("/recommendations/{id}/addressees/1/update"),
+            vec![
+                ("implementation", "in_progress".into()),
+                ("note", "Piloted.".into()),
+            ],
+            &[("NHSE respondent", SEE)],
+            true,
+        ),
+        (
+            "add an action",
+            Setup::Answered,
+            |id| format!("/recommendations/{id}/addressees/1/add_action"),
+            vec![("title", "Pilot in three trusts".into())],
+            &[("NHSE respondent", SEE)],
+            true,
+        ),
+        (
+            "assess an answer",
+            Setup::Answered,
+            |id| format!("/recommendations/{id}/addressees/1/assess"),
+            vec![
+                ("verdict", "satisfactory_intent".into()),
+                ("comment", "A plan, not yet done.".into()),
+            ],
+            &[("HSSIB assessor", SEE)],
+            true,
+        ),
+        (
+            "close an addressee's part",
+            Setup::Answered,
+            |id| format!("/recommendations/{id}/addressees/1/close"),
+            vec![("reason", "superseded".into())],
+            &[("HSSIB assessor", SEE)],
+            true,
+        ),
+    ];
+    let mut n = 0;
+    let mut failures = Vec::new();
+    for (name, setup, path_of, fields, allowed, changes) in &actions {
+        for who in std::iter::once(None).chain(people.iter().map(Some)) {
+            n += 1;
+            let id = match setup {
+                Setup::Nothing => String::new(),
+                Setup::Draft => app.draft_rec().await,
+                Setup::Published => app.published_rec(&format!("cell {n}")).await,
+                Setup::Answered => {
+                    let id = app.published_rec(&format!("cell {n}")).await;
+                    app.moves(&id, &[responded()]).await;
+                    id
+                }
+            };
+            let path = path_of(&id);
+            let before = fingerprint(&app).await;
+            let refused_before = refusals(&app, &path).await;
+            let label = who.map(|w| w.0.as_str()).unwrap_or("anonymous");
+            let (status, expected) = match who {
+                None => {
+                    let mut b = Browser::new();
+                    let res = b.post_form(&app, &path, fields, None).await;
+                    (res.status(), StatusCode::UNAUTHORIZED)
+                }
+                Some((label, b)) => {
+                    let mut b = b.clone();
+                    let csrf = b.csrf(&app).await;
+                    let res = b.post_form(&app, &path, fields, Some(&csrf)).await;
+                    let expected = allowed
+                        .iter()
+                        .find(|(l, _)| l == label)
+                        .map(|(_, s)| *s)
+                        .unwrap_or(StatusCode::FORBIDDEN);
+                    (res.status(), expected)
+                }
+            };
+            if status != expected {
+                failures.push(format!(
+                    "{name} by {label}: expected {expected}, got {status}"
+                ));
+                continue;
+            }
+            let after = fingerprint(&app).await;
+            let refused_after = refusals(&app, &path).await;
+            if status.is_client_error() {
+                assert_eq!(
+                    before, after,
+                    "{name} by {label} was refused but changed something"
+                );
+                assert_eq!(
+                    refused_after,
+                    refused_before + u8::from(status != StatusCode::NOT_FOUND) as usize,
+                    "{name} by {label}: refusals audited"
+                );
+            } else if *changes {
+                assert_ne!(before, after, "{name} by {label} changed nothing");
+            } else {
+                assert_eq!(before, after, "{name} by {label} changed something");
+            }
+        }
+    }
+    assert_eq!(n, actions.len() * (1 + people.len()));
+    assert!(
+        failures.is_empty(),
+        "{} of {n} cells wrong:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}

@@ -57,6 +57,15 @@ pub struct RecommendationFilter {
     pub drafts: DraftVisibility,
 }
 
+/// Which addressee parts a work queue wants (see [`Store::list_with_parts`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PartsFilter {
+    /// Any of these states.
+    pub statuses: Vec<concord_domain::AddresseeStatus>,
+    /// Only parts recognised as this organisation.
+    pub org: Option<OrgCode>,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
     pub offset: u64,
@@ -217,6 +226,15 @@ pub trait Store: Send + Sync {
     async fn get(&self, id: &RecommendationId) -> Result<Option<Recommendation>>;
     async fn get_by_import_key(&self, key: &str) -> Result<Option<Recommendation>>;
     async fn list(&self, filter: &RecommendationFilter, page: Page) -> Result<ListPage>;
+    /// A work queue: the recommendations matching `filter` with at least one
+    /// addressee part in one of `parts.statuses` (addressed to `parts.org` when
+    /// given), newest first.
+    async fn list_with_parts(
+        &self,
+        filter: &RecommendationFilter,
+        parts: &PartsFilter,
+        page: Page,
+    ) -> Result<ListPage>;
     async fn count(&self) -> Result<u64>;
     /// Visits every record in id order (issuer, year, sequence), `batch` at a time.
     async fn scan(&self, batch: usize, visit: Visitor<'_>) -> Result<()>;

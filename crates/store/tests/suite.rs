@@ -13,7 +13,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use concord_domain::lifecycle::*;
 use concord_domain::*;
 use concord_store::{
-    Backend, DraftVisibility, Page, RecommendationFilter, SqlStore, Store, StoreError,
+    Backend, DraftVisibility, Page, PartsFilter, RecommendationFilter, SqlStore, Store, StoreError,
 };
 use sqlx::Row;
 
@@ -199,6 +199,7 @@ suite!(
     migrations_are_recorded_once,
     create_get_and_round_trip,
     list_filters_and_paging,
+    work_queues_by_addressee_state,
     draft_visibility,
     update_versions_and_conflicts,
     audit_and_outbox_in_the_same_transaction,
@@ -557,6 +558,111 @@ async fn seed_for_listing(s: &SqlStore) -> Vec<Recommendation> {
         );
     }
     out
+}
+
+async fn work_queues_by_addressee_state(db: &Db) {
+    let s = &db.store;
+    let seeded = seed_for_listing(s).await;
+    let all = Page {
+        offset: 0,
+        limit: 100,
+    };
+    let titles = |p: concord_store::ListPage| {
+        p.items
+            .into_iter()
+            .map(|r| r.data.title)
+            .collect::<Vec<_>>()
+    };
+    let queue = |status: AddresseeStatus, org: Option<&str>| PartsFilter {
+        statuses: vec![status],
+        org: org.map(code),
+    };
+    let waiting = seeded[0].data.addressees[0].status;
+    assert_eq!(waiting, AddresseeStatus::AwaitingResponse);
+    // NHS England's parts (Alpha, Echo); Delta is withdrawn but still listed
+    // by the default filter, so only the org narrows here.
+    let nhse = s
+        .list_with_parts(
+            &RecommendationFilter::default(),
+            &queue(waiting, Some("NHSE")),
+            all,
+        )
+        .await
+        .unwrap();
+    assert_eq!(nhse.total, 2);
+    assert_eq!(titles(nhse), ["Alpha", "Echo"]);
+    // The filter still applies: HSSIB's only.
+    let hssib = RecommendationFilter {
+        issuer: Some(code("HSSIB")),
+        ..Default::default()
+    };
+    assert_eq!(
+        titles(
+            s.list_with_parts(&hssib, &queue(waiting, Some("NHSE")), all)
+                .await
+                .unwrap()
+        ),
+        ["Alpha"]
+    );
+    let received = AddresseeStatus::ResponseReceived;
+    assert_eq!(
+        s.list_with_parts(&hssib, &queue(received, None), all)
+            .await
+            .unwrap()
+            .total,
+        0
+    );
+    // Alpha's part moves on: it leaves one queue and joins the other.
+    let alpha = seeded.iter().find(|r| r.data.title == "Alpha").unwrap();
+    let mut moved = alpha.data.clone();
+    moved.addressees[0].status = received;
+    s.update(&actor(), &alpha.id, alpha.version, moved, now())
+        .await
+        .unwrap();
+    assert_eq!(
+        titles(
+            s.list_with_parts(&hssib, &queue(received, None), all)
+                .await
+                .unwrap()
+        ),
+        ["Alpha"]
+    );
+    assert_eq!(
+        titles(
+            s.list_with_parts(
+                &RecommendationFilter::default(),
+                &queue(waiting, Some("NHSE")),
+                all
+            )
+            .await
+            .unwrap()
+        ),
+        ["Echo"]
+    );
+    // Either of two states.
+    let both = PartsFilter {
+        statuses: vec![waiting, received],
+        org: None,
+    };
+    assert_eq!(
+        s.list_with_parts(&RecommendationFilter::default(), &both, all)
+            .await
+            .unwrap()
+            .total,
+        5
+    );
+    // Another organisation's queue is empty.
+    assert_eq!(
+        s.list_with_parts(
+            &RecommendationFilter::default(),
+            &queue(received, Some("CQC")),
+            all
+        )
+        .await
+        .unwrap()
+        .total,
+        0
+    );
 }
 
 async fn list_filters_and_paging(db: &Db) {

@@ -131,7 +131,10 @@ impl Browser {
     pub async fn try_sign_in(&mut self, app: &TestApp, email: &str, password: &str) -> Response {
         let (s, html) = self.get(app, "/sign-in").await;
         assert_eq!(s, StatusCode::OK);
-        let csrf = csrf_field(&html).expect("the sign-in form has a csrf field");
+        // The sign-in form's own field (a signed-in browser's header also
+        // has one, in its sign-out form).
+        let form = &html[html.find("action=\"/sign-in\"").expect("the sign-in form")..];
+        let csrf = csrf_field(form).expect("the sign-in form has a csrf field");
         self.post_form(
             app,
             "/sign-in",

@@ -4,7 +4,7 @@ use concord_domain::Lifecycle;
 use sqlx::AnyConnection;
 
 use super::codec::{self, Val};
-use crate::{DraftVisibility, ListPage, Page, RecommendationFilter, Result};
+use crate::{DraftVisibility, ListPage, Page, PartsFilter, RecommendationFilter, Result};
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
 pub(crate) fn like_escape(s: &str) -> String {
@@ -87,7 +87,43 @@ pub(crate) async fn list(
     f: &RecommendationFilter,
     page: Page,
 ) -> Result<ListPage> {
-    let (wh, params) = where_clause(f);
+    list_with_parts(conn, f, None, page).await
+}
+
+/// [`list`], narrowed to records with an addressee part in a given state
+/// (and of a given organisation): the work queues of the signed-in pages.
+pub(crate) async fn list_with_parts(
+    conn: &mut AnyConnection,
+    f: &RecommendationFilter,
+    parts: Option<&PartsFilter>,
+    page: Page,
+) -> Result<ListPage> {
+    let (mut wh, mut params) = where_clause(f);
+    if let Some(parts) = parts {
+        let mut marks = Vec::with_capacity(parts.statuses.len());
+        for st in &parts.statuses {
+            params.push(Val::text(st.as_str()));
+            marks.push(format!("${}", params.len()));
+        }
+        if marks.is_empty() {
+            // No state asked for: nothing can match.
+            marks.push("NULL".into());
+        }
+        let mut cond = format!(
+            "EXISTS (SELECT 1 FROM addressees a WHERE a.rec_id = r.id AND a.status IN ({})",
+            marks.join(", ")
+        );
+        if let Some(org) = &parts.org {
+            params.push(Val::text(org.as_str()));
+            cond.push_str(&format!(" AND a.org = ${}", params.len()));
+        }
+        cond.push(')');
+        wh = if wh.is_empty() {
+            format!(" WHERE {cond}")
+        } else {
+            format!("{wh} AND {cond}")
+        };
+    }
     let row = codec::bind_all(
         sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT COUNT(*) FROM recommendations r{wh}"

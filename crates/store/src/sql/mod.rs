@@ -552,6 +552,16 @@ impl Store for SqlStore {
         list::list(&mut conn, filter, page).await
     }
 
+    async fn list_with_parts(
+        &self,
+        filter: &RecommendationFilter,
+        parts: &crate::PartsFilter,
+        page: Page,
+    ) -> Result<ListPage> {
+        let mut conn = self.pool.acquire().await?;
+        list::list_with_parts(&mut conn, filter, Some(parts), page).await
+    }
+
     async fn count(&self) -> Result<u64> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recommendations")
             .fetch_one(&self.pool)

@@ -1,0 +1,515 @@
+//! The signed-in work pages against a real server and database: an author
+//! drafts with the criteria and similar recommendations shown, saves,
+//! edits, publishes through the gate; the addressee answers and reports
+//! progress; the issuer assesses. Bad input comes back on the form, named
+//! by field, with nothing stored; a stale edit is refused, not merged.
+
+mod common;
+
+use common::*;
+use concord_app::NewUser;
+use concord_domain::account::{Membership, Role, RoleSet};
+use concord_domain::{OrgCode, RecommendationId};
+use reqwest::StatusCode;
+use serde_json::json;
+
+#[path = "support/browser.rs"]
+mod browser;
+use browser::{Browser, csrf_field};
+
+const PASSWORD: &str = "plum tractor velvet 42";
+
+async fn person(app: &TestApp, email: &str, org: &str, roles: &[Role]) -> Browser {
+    app.services
+        .as_principal(operator())
+        .add_user(NewUser {
+            email: email.into(),
+            name: format!("Person {email}"),
+            password: PASSWORD.into(),
+            memberships: vec![Membership {
+                org: OrgCode::parse(org).unwrap(),
+                roles: RoleSet::from_roles(roles.iter().copied()),
+            }],
+        })
+        .await
+        .unwrap();
+    Browser::sign_in(app, email, PASSWORD).await
+}
+
+/// The error summary's messages, in order.
+fn summary(html: &str) -> Vec<String> {
+    html.split("<li><a href=\"#")
+        .skip(1)
+        .map(|s| {
+            let (anchor, rest) = s.split_once("\">").unwrap();
+            format!("{anchor}: {}", rest.split("</a>").next().unwrap())
+        })
+        .collect()
+}
+
+async fn count(app: &TestApp) -> u64 {
+    app.services.as_principal(operator()).count().await.unwrap()
+}
+
+const TEXT: &str = "NHS England should require every emergency department to screen adults \
+                    for sepsis within one hour of arrival by 31 March 2027.";
+
+fn draft(extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
+    let mut f = vec![
+        ("title", "Sepsis screening at the front door".to_string()),
+        ("text", TEXT.to_string()),
+        ("addressees", "NHSE\nA body nobody registered".to_string()),
+        ("themes", "sepsis, deterioration".to_string()),
+        ("cost_one_off", "£250,000".to_string()),
+        ("evidence_kind", "investigation".to_string()),
+        ("evidence_references", "HSSIB report I2024/001".to_string()),
+    ];
+    for (k, v) in extra {
+        f.retain(|(n, _)| n != k);
+        f.push((k, v.to_string()));
+    }
+    f
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draft_check_save_edit_publish_answer_and_assess() {
+    let app = spawn_app().await;
+    // Something already said, for the similar recommendations.
+    let existing = app
+        .services
+        .as_principal(operator())
+        .create_draft(json!({
+            "issuer": "NICE", "status": "published", "published": "2024-05-01",
+            "title": "Sepsis screening within an hour",
+            "text": "NHS England should require emergency departments to screen adults for sepsis within one hour of arrival.",
+            "addressees": [{"name": "NHS England", "org": "NHSE"}],
+            "override_gate": "test data"
+        }))
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    let mut author = person(
+        &app,
+        "lead@hssib.example.org",
+        "HSSIB",
+        &[Role::Author, Role::Approver, Role::Assessor],
+    )
+    .await;
+    let mut nhse = person(
+        &app,
+        "answers@nhse.example.org",
+        "NHSE",
+        &[Role::Respondent],
+    )
+    .await;
+
+    // The header says who is signed in; the menu leads to the work.
+    let (s, html) = author.get(&app, "/work").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("Person lead@hssib.example.org (HSSIB)"),
+        "{html}"
+    );
+    assert!(html.contains("href=\"/work\""));
+    assert!(html.contains("Draft a recommendation"));
+    assert!(html.contains("There are no drafts."));
+    let csrf = author.csrf(&app).await;
+
+    // The empty form, then a form with mistakes: each named on its field,
+    // what was typed kept, nothing stored.
+    let (s, html) = author.get(&app, "/recommendations/new").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("hx-post=\"/recommendations/feedback\""));
+    let before = count(&app).await;
+    let res = author
+        .post_form(
+            &app,
+            "/recommendations/new",
+            &draft(&[
+                ("title", ""),
+                ("cost_one_off", "lots"),
+                ("equality_groups", "older people"),
+                ("action", "save"),
+            ]),
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert_eq!(
+        summary(&html),
+        [
+            "title: Title: Enter a title",
+            "cost_one_off: One-off cost, in pounds: &#34;lots&#34; is not an amount in pounds (for example 250000)",
+            "equality_direction: Effect on health inequalities: Say whether it reduces or widens them, leaves them as they are, or that it is unknown",
+        ]
+    );
+    assert!(html.contains("nhsuk-input--error"));
+    assert!(html.contains(">NHSE\nA body nobody registered</textarea>"));
+    assert_eq!(count(&app).await, before);
+
+    // A service refusal lands on its field too: a date that is not one.
+    let res = author
+        .post_form(
+            &app,
+            "/recommendations/new",
+            &draft(&[("response_deadline", "2027-02-30"), ("action", "save")]),
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(
+        summary(&html)[0].starts_with("response_deadline: Answers due by: "),
+        "{:?}",
+        summary(&html)
+    );
+    assert_eq!(count(&app).await, before);
+
+    // As the author types (htmx) and with the button (no JavaScript): the
+    // criteria and what is already said.
+    let res = author
+        .post_form(&app, "/recommendations/feedback", &draft(&[]), Some(&csrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let fragment = res.text().await.unwrap();
+    assert!(!fragment.contains("<html"), "a fragment, not a page");
+    assert!(fragment.contains("Quality criteria"));
+    assert!(
+        fragment.contains("<strong>Time bound</strong>"),
+        "{fragment}"
+    );
+    assert!(fragment.contains(&format!("href=\"/recommendations/{existing}\"")));
+    assert!(fragment.contains(">duplicate<"), "{fragment}");
+    assert!(fragment.contains("hx-swap-oob=\"true\""));
+    let res = author
+        .post_form(
+            &app,
+            "/recommendations/new",
+            &draft(&[("action", "check")]),
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("<strong>Time bound</strong>"));
+    assert!(html.contains(&existing));
+    assert_eq!(count(&app).await, before, "checking stores nothing");
+    // Without the session's secret, nothing is checked.
+    let res = author
+        .post_form(&app, "/recommendations/feedback", &draft(&[]), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // Saved as a draft: back on its edit page, seen only by HSSIB.
+    let res = author
+        .post_form(
+            &app,
+            "/recommendations/new",
+            &draft(&[("action", "save")]),
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let location = res.headers()["location"].to_str().unwrap().to_string();
+    let id = location
+        .strip_prefix("/recommendations/")
+        .and_then(|l| l.strip_suffix("/edit?saved=1"))
+        .unwrap()
+        .to_string();
+    let stored = app
+        .services
+        .as_principal(operator())
+        .recommendation(&RecommendationId::parse(&id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(stored.data.status.as_str(), "draft");
+    assert_eq!(stored.data.addressees.len(), 2);
+    assert_eq!(
+        stored.data.addressees[0].org.as_ref().map(|o| o.as_str()),
+        Some("NHSE"),
+        "a registered organisation's code is recognised"
+    );
+    assert_eq!(stored.data.addressees[1].org, None);
+    assert_eq!(stored.data.cost.as_ref().unwrap().one_off, Some(250000.0));
+    let (s, html) = author.get(&app, &location).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains(&format!("Draft {id} saved")));
+    assert!(html.contains("name=\"version\" value=\"1\""));
+    let (s, _) = Browser::new()
+        .get(&app, &format!("/recommendations/{id}"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a draft is not public");
+    let (s, html) = author.get(&app, &format!("/recommendations/{id}")).await;
+    assert_eq!(s, StatusCode::OK, "its issuer sees it");
+    assert!(html.contains(&format!("href=\"/recommendations/{id}/edit\"")));
+    let (_, html) = author.get(&app, "/work").await;
+    assert!(html.contains(&format!("href=\"/recommendations/{id}/edit\"")));
+
+    // Two people edit version 1: the second is refused, not merged.
+    let edit = format!("/recommendations/{id}/edit");
+    let res = author
+        .post_form(
+            &app,
+            &edit,
+            &draft(&[
+                ("title", "Sepsis screening (revised)"),
+                ("version", "1"),
+                ("action", "save"),
+            ]),
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = author
+        .post_form(
+            &app,
+            &edit,
+            &draft(&[("title", "Stale"), ("version", "1"), ("action", "save")]),
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Someone changed this draft")
+    );
+    let now = app
+        .services
+        .as_principal(operator())
+        .recommendation(&RecommendationId::parse(&id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(now.data.title, "Sepsis screening (revised)");
+    assert_eq!(now.version, 2);
+
+    // Published through the gate: now public, and waiting for NHS England.
+    let res = author
+        .post_form(
+            &app,
+            &edit,
+            &draft(&[("version", "2"), ("action", "publish")]),
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()["location"], format!("/recommendations/{id}"));
+    let (s, public) = Browser::new()
+        .get(&app, &format!("/recommendations/{id}"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(!public.contains("can do</h2>"), "no actions for visitors");
+    assert!(public.contains("href=\"/sign-in\""));
+
+    // The addressee: in its queue, with the form; mistakes named by field.
+    let (_, html) = nhse.get(&app, "/work").await;
+    assert!(html.contains("Waiting for your answer"), "{html}");
+    let respond = format!("/recommendations/{id}/addressees/1/respond");
+    assert!(html.contains(&respond), "{html}");
+    let (s, html) = nhse.get(&app, &respond).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("<option value=\"accepted_in_principle\">Accepted in principle</option>")
+    );
+    let ncsrf = csrf_field(&html).unwrap();
+    let version_before = now.version + 1;
+    for (fields, status, first) in [
+        (
+            vec![("acceptance", "not_accepted"), ("text", "We cannot.")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "reasons: Reasons: ",
+        ),
+        (
+            vec![("acceptance", "maybe"), ("text", "Perhaps.")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "acceptance: Do you accept the recommendation?: Choose one of the options",
+        ),
+        (
+            vec![("acceptance", "accepted"), ("text", "")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "text: Your answer: ",
+        ),
+        (
+            vec![
+                ("acceptance", "accepted"),
+                ("text", "Yes."),
+                ("received", "31/03/2027"),
+            ],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "received: Date of the answer: &#34;31/03/2027&#34; is not a date",
+        ),
+    ] {
+        let fields: Vec<(&str, String)> = fields
+            .into_iter()
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
+        let res = nhse.post_form(&app, &respond, &fields, Some(&ncsrf)).await;
+        assert_eq!(res.status(), status, "{fields:?}");
+        let html = res.text().await.unwrap();
+        assert!(
+            summary(&html)[0].starts_with(first),
+            "{fields:?}: {:?}",
+            summary(&html)
+        );
+    }
+    let unchanged = app
+        .services
+        .as_principal(operator())
+        .recommendation(&RecommendationId::parse(&id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        unchanged.version, version_before,
+        "refused answers change nothing"
+    );
+    let res = nhse
+        .post_form(
+            &app,
+            &respond,
+            &[
+                ("acceptance", "accepted".into()),
+                ("text", "We will screen every adult from April.".into()),
+            ],
+            Some(&ncsrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    // A second answer is refused with the reason (the domain's rule).
+    let res = nhse
+        .post_form(
+            &app,
+            &respond,
+            &[("acceptance", "accepted".into()), ("text", "Again.".into())],
+            Some(&ncsrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT);
+    assert!(res.text().await.unwrap().contains("already answered"));
+    // Progress, then the issuer may not be the one who answers.
+    let res = nhse
+        .post_form(
+            &app,
+            &format!("/recommendations/{id}/addressees/1/update"),
+            &[
+                ("implementation", "in_progress".into()),
+                ("note", "Piloted in three trusts.".into()),
+            ],
+            Some(&ncsrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (s, _) = nhse
+        .get(&app, &format!("/recommendations/{id}/addressees/1/assess"))
+        .await;
+    assert_eq!(s, StatusCode::FORBIDDEN);
+
+    // The issuer assesses from its queue.
+    let (_, html) = author.get(&app, "/work/to-assess").await;
+    let assess = format!("/recommendations/{id}/addressees/1/assess");
+    assert!(html.contains(&assess), "{html}");
+    let res = author
+        .post_form(
+            &app,
+            &assess,
+            &[("verdict", "satisfactory_intent".into())],
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(summary(&res.text().await.unwrap())[0].starts_with("comment: Why: "));
+    let res = author
+        .post_form(
+            &app,
+            &assess,
+            &[
+                ("verdict", "satisfactory_intent".into()),
+                ("comment", "A credible plan; not done yet.".into()),
+            ],
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, public) = Browser::new()
+        .get(&app, &format!("/recommendations/{id}"))
+        .await;
+    for shown in [
+        "We will screen every adult from April.",
+        "Piloted in three trusts.",
+        "A credible plan; not done yet.",
+    ] {
+        assert!(public.contains(shown), "{shown} on the public page");
+    }
+    let (_, html) = author.get(&app, "/work/to-assess").await;
+    assert!(!html.contains(&assess), "assessed: out of the queue");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signed_in_pages_are_private_and_escape_what_people_type() {
+    let app = spawn_app().await;
+    let mut author = person(&app, "a@hssib.example.org", "HSSIB", &[Role::Author]).await;
+    let csrf = author.csrf(&app).await;
+    let res = author
+        .post_form(
+            &app,
+            "/recommendations/new",
+            &draft(&[("title", "<script>alert(1)</script>"), ("action", "save")]),
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = author
+        .client
+        .get(app.url("/work"))
+        .header("cookie", author.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["cache-control"], "no-store");
+    let html = res.text().await.unwrap();
+    assert!(!html.contains("<script>alert"), "escaped");
+    assert!(
+        html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"),
+        "{html}"
+    );
+    // A public page seen while signed in is not for shared caches.
+    let res = author
+        .client
+        .get(app.url("/search?q=sepsis"))
+        .header("cookie", author.cookie_header())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["cache-control"], "private, no-cache");
+    assert!(res.text().await.unwrap().contains("Sign out"));
+    // An author without the approver role cannot publish.
+    let res = author
+        .post_form(
+            &app,
+            "/recommendations/new",
+            &draft(&[("action", "publish")]),
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    // Signed out: the work pages lead to sign-in.
+    for path in ["/work", "/recommendations/new", "/work/drafts"] {
+        let (s, _) = Browser::new().get(&app, path).await;
+        assert_eq!(s, StatusCode::SEE_OTHER, "{path}");
+    }
+    let (s, _) = author.get(&app, "/work/nothing-like-this").await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = author
+        .get(
+            &app,
+            "/recommendations/HSSIB-2020-9999/addressees/1/respond",
+        )
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+    let (s, _) = author
+        .get(&app, "/recommendations/not-an-id/addressees/1/dance")
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+}
