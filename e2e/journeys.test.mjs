@@ -28,6 +28,8 @@ let server;
 let base;
 let browser;
 const checked = new Set();
+// The demo's people, as `concord demo` prints them: email -> password.
+const accounts = new Map();
 
 before(async () => {
   const bin = process.env.CONCORD_BIN || path.join(root, "target", "debug", "concord");
@@ -39,6 +41,7 @@ before(async () => {
     let out = "";
     server.stdout.on("data", (chunk) => {
       out += chunk;
+      for (const a of out.matchAll(/^demo account: (\S+) (\S+) /gm)) accounts.set(a[1], a[2]);
       const m = out.match(/listening on (http:\/\/\S+)/);
       if (m) resolve(m[1]);
     });
@@ -221,6 +224,127 @@ test("a phone-sized screen, bad input and a missing page", { timeout: 90_000 }, 
   await page.context().close();
 });
 
+const LEAD = "safety.lead@hssib.example.org";
+const RESPONDENT = "governance@nhse.example.org";
+const OVERSIGHT = "oversight@dhsc.example.org";
+
+/// Signs in through the form, as a person would, in a new browser context.
+async function signIn(email) {
+  const page = await open();
+  assert.ok(accounts.has(email), `concord demo printed no account for ${email}`);
+  await page.goto(base + "/sign-in");
+  await page.fill("#email", email);
+  await page.fill("#password", accounts.get(email));
+  await page.click("main button[type=submit]");
+  await page.waitForURL(/\/account$/);
+  // Every page now says who is signed in.
+  assert.match(await page.textContent(".nhsuk-header__account"), /Sign out/);
+  return page;
+}
+
+let published;
+const DRAFT_TITLE = "Sepsis screening at triage in every emergency department";
+const DRAFT_TEXT =
+  "NHS England should require every emergency department to screen adults for sepsis " +
+  "within one hour of arrival by April 2027, and report compliance each quarter.";
+
+test("an author drafts with live feedback, saves, and publishes through the gate", { timeout: 120_000 }, async () => {
+  const page = await signIn(LEAD);
+  await axe(page, "account");
+  await page.click("a.nhsuk-header__navigation-link[href='/work']");
+  await page.waitForURL(/\/work$/);
+  await axe(page, "your work");
+  await page.click("text=Draft a recommendation");
+  await page.waitForURL(/\/recommendations\/new$/);
+  await axe(page, "draft form");
+
+  // As the author types, the panel fills without a page load.
+  await page.evaluate(() => { window.stillTheSamePage = true; });
+  await page.fill("#title", DRAFT_TITLE);
+  await page.fill("#text", DRAFT_TEXT);
+  await page.fill("#addressees", "NHSE");
+  await page.locator("#feedback .concord-checks").waitFor({ timeout: 30_000 });
+  assert.equal(await page.evaluate(() => window.stillTheSamePage), true, "no page load");
+  const panel = await page.textContent("#feedback");
+  assert.match(panel, /Score \d+ out of 100/);
+  assert.match(panel, /Time bound/);
+  assert.ok((await page.locator("#feedback .concord-similar a").count()) > 0, "similar recommendations listed");
+  assert.match(panel, /duplicate/);
+  assert.match(await page.textContent("#feedback-status"), /criteria met/);
+  await axe(page, "draft feedback");
+  await shot(page, "draft");
+
+  // Saved: back on the form as an edit, then published.
+  await page.click("button[value=save]");
+  await page.waitForURL(/\/recommendations\/HSSIB-\d{4}-\d{4}\/edit\?saved=1$/);
+  assert.match(await page.textContent(".nhsuk-inset-text"), /saved/);
+  await axe(page, "draft edit");
+  await page.click("button[value=publish]");
+  await page.waitForURL(/\/recommendations\/HSSIB-\d{4}-\d{4}$/);
+  assert.match(await page.textContent("h1"), /Sepsis screening at triage/);
+  published = page.url().split("/").pop();
+  await axe(page, "recommendation, signed in");
+  await page.context().close();
+});
+
+test("an addressee answers and records progress; the issuer assesses", { timeout: 120_000 }, async () => {
+  // The recommendation the previous journey published.
+  const id = published;
+  assert.match(id ?? "", /^HSSIB-/, "the author's journey published one");
+
+  const page = await signIn(RESPONDENT);
+  await page.goto(base + "/work");
+  await page.locator("h2", { hasText: "Waiting for your answer" }).waitFor();
+  await page.goto(base + "/work/to-answer");
+  await axe(page, "work queue");
+  await page.goto(base + `/recommendations/${id}`);
+  await page.click("text=Answer for NHS England");
+  await page.waitForURL(/\/respond$/);
+  await axe(page, "answer form");
+  // Not accepted needs reasons: the form says so, by the field.
+  await page.selectOption("#acceptance", "not_accepted");
+  await page.fill("#text", "We cannot fund this in 2027.");
+  await page.click("main button[type=submit]");
+  await page.locator(".nhsuk-error-summary").waitFor();
+  assert.match(await page.textContent(".nhsuk-error-summary"), /Reasons/);
+  page.problems.length = 0; // the 422 itself is logged by the browser
+  await axe(page, "answer form with an error");
+  await page.selectOption("#acceptance", "accepted");
+  await page.fill("#text", "We will screen every adult within an hour from April 2027.");
+  await page.fill("#reasons", "");
+  await page.click("main button[type=submit]");
+  await page.waitForURL(new RegExp(`/recommendations/${id}$`));
+  assert.match(await page.textContent("main"), /We will screen every adult within an hour/);
+  await page.click("text=Record NHS England's progress");
+  await page.selectOption("#implementation", "in_progress");
+  await page.fill("#note", "Piloted in three trusts.");
+  await page.click("main button[type=submit]");
+  await page.waitForURL(new RegExp(`/recommendations/${id}$`));
+  await page.context().close();
+
+  const lead = await signIn(LEAD);
+  await lead.goto(base + "/work/to-assess");
+  await lead.click(`a[href='/recommendations/${id}/addressees/1/assess']`);
+  await axe(lead, "assess form");
+  await lead.selectOption("#verdict", "satisfactory_intent");
+  await lead.fill("#comment", "A credible plan; not done yet.");
+  await lead.click("main button[type=submit]");
+  await lead.waitForURL(new RegExp(`/recommendations/${id}$`));
+  assert.match(await lead.textContent("main"), /A credible plan; not done yet/);
+  await shot(lead, "assessed");
+  await lead.context().close();
+});
+
+test("oversight signs in and sees its links and the dashboard", { timeout: 90_000 }, async () => {
+  const page = await signIn(OVERSIGHT);
+  await page.click("a.nhsuk-header__navigation-link[href='/work']");
+  await page.locator("h2", { hasText: "Oversight" }).waitFor();
+  await page.click("main a[href='/dashboard']");
+  await page.waitForURL(/\/dashboard$/);
+  await axe(page, "dashboard, signed in");
+  await page.context().close();
+});
+
 test("every kind of page was checked by axe-core", () => {
   for (const label of [
     "home",
@@ -233,6 +357,17 @@ test("every kind of page was checked by axe-core", () => {
     "workstreams",
     "search error",
     "page not found",
+    "account",
+    "your work",
+    "draft form",
+    "draft feedback",
+    "draft edit",
+    "recommendation, signed in",
+    "work queue",
+    "answer form",
+    "answer form with an error",
+    "assess form",
+    "dashboard, signed in",
   ]) {
     assert.ok(checked.has(label), `no axe check of ${label}`);
   }

@@ -17,6 +17,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use concord_app::{AppError, Principal, SessionView, secrets_match};
+use concord_domain::account::Role;
 
 use crate::AppState;
 use crate::auth::bearer_token;
@@ -197,11 +198,14 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         name: s.view.user.name.clone(),
         org: s.view.org.as_ref().map(|o| o.to_string()),
         csrf: s.view.csrf.clone(),
+        // Queues, or the oversight and administration links of "Your work".
         has_work: !state
             .services
             .as_principal(s.view.principal.clone())
             .work_queues()
-            .is_empty(),
+            .is_empty()
+            || s.view.roles().contains(Role::Oversight)
+            || s.view.roles().contains(Role::Administrator),
     });
     let personal = header.is_some();
     req.extensions_mut().insert(auth);

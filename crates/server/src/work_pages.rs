@@ -971,9 +971,7 @@ async fn judge(state: &AppState, principal: Principal, body: &Map<String, Value>
     }
     match similar {
         Ok(found) => {
-            fb.has_duplicate = found
-                .iter()
-                .any(|(m, _)| m.relation == "duplicate");
+            fb.has_duplicate = found.iter().any(|(m, _)| m.relation == "duplicate");
             fb.similar = found
                 .into_iter()
                 .map(|(m, title)| {
