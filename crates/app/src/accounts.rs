@@ -253,6 +253,23 @@ impl Services {
 
     /// Writes a refusal into the audit trail: who, what they tried, why.
     /// Failing to write it is logged, never turned into a different answer.
+    /// Hands `result` back, recording it first if it is a refusal (401 or
+    /// 403 in HTTP terms): the command line's twin of what the HTTP layer
+    /// does for every request, for commands run as an organisation.
+    pub async fn audit_if_refused<T>(
+        &self,
+        who: &Principal,
+        what: &str,
+        target: &str,
+        result: AppResult<T>,
+    ) -> AppResult<T> {
+        if let Err(e @ (AppError::Forbidden(_) | AppError::Unauthenticated(_))) = &result {
+            self.audit_refusal(who, what, target, &e.public_message())
+                .await;
+        }
+        result
+    }
+
     pub async fn audit_refusal(&self, who: &Principal, what: &str, target: &str, reason: &str) {
         let actor = match who {
             Principal::Anonymous => Actor::system("anonymous"),

@@ -247,9 +247,17 @@ pub async fn run(svc: &Services, operator: Principal, cmd: MoveCommand) -> anyho
         }
         None => operator,
     };
-    let rec = svc
-        .as_principal(who)
+    let done = svc
+        .as_principal(who.clone())
         .apply_move(&id, &target.addressee, &mv)
+        .await;
+    let rec = svc
+        .audit_if_refused(
+            &who,
+            &format!("concord {}", mv.name()),
+            &id.to_string(),
+            done,
+        )
         .await?;
     let mut out = std::io::stdout().lock();
     if target.json {

@@ -73,14 +73,18 @@ pub async fn profile(
                 }
                 None => operator,
             };
-            let p = svc
-                .as_principal(who)
+            let target = org.to_string();
+            let done = svc
+                .as_principal(who.clone())
                 .set_provider_profile(ProviderProfile {
                     org,
                     kind,
                     settings,
                     region,
                 })
+                .await;
+            let p = svc
+                .audit_if_refused(&who, "concord profile set", &target, done)
                 .await?;
             println!(
                 "{}: {}{}",

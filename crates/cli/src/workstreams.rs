@@ -160,7 +160,13 @@ pub async fn run(
                 Value::Array(v) => v,
                 one => vec![one],
             };
-            let done = svc.as_principal(who).register_workstreams(&bodies).await?;
+            let done = svc
+                .as_principal(who.clone())
+                .register_workstreams(&bodies)
+                .await;
+            let done = svc
+                .audit_if_refused(&who, "concord workstream add", &file, done)
+                .await?;
             if json {
                 serde_json::to_writer_pretty(&mut out, &done)?;
                 writeln!(out)?;

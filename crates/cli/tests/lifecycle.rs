@@ -88,6 +88,17 @@ fn the_lifecycle_through_the_binary_on_every_backend() {
             ],
         );
         assert!(e.contains("only the addressee"), "{e}");
+        // The refusal is in the audit trail, as one over HTTP would be.
+        let backup = db.dir.path().join("after-refusal.jsonl");
+        ok(&db, &["backup", backup.to_str().unwrap()]);
+        let refused: Vec<String> = std::fs::read_to_string(&backup)
+            .unwrap()
+            .lines()
+            .filter(|l| l.contains("concord respond") && l.contains("cli:as:CQC"))
+            .map(String::from)
+            .collect();
+        assert_eq!(refused.len(), 1, "{}: {refused:?}", db.name);
+        assert!(refused[0].contains(ID), "{}", refused[0]);
         let e = fails(
             &db,
             &[
