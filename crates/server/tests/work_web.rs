@@ -72,8 +72,18 @@ fn draft(extra: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn draft_check_save_edit_publish_answer_and_assess() {
-    let app = spawn_app().await;
+async fn draft_check_save_edit_publish_answer_and_assess_on_sqlite() {
+    draft_check_save_edit_publish_answer_and_assess(spawn_app().await).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn draft_check_save_edit_publish_answer_and_assess_on_postgres() {
+    if let Some(app) = spawn_app_on_postgres().await {
+        draft_check_save_edit_publish_answer_and_assess(app).await;
+    }
+}
+
+async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
     // Something already said, for the similar recommendations.
     let existing = app
         .services

@@ -1,5 +1,6 @@
-//! The real server on a free loopback port over a fresh SQLite database,
-//! shared by the API test files.
+//! The real server on a free loopback port over a fresh SQLite database
+//! (or a fresh PostgreSQL database on the test server), shared by the API
+//! test files.
 
 #![allow(dead_code)]
 
@@ -17,6 +18,86 @@ pub struct TestApp {
     pub services: Arc<Services>,
     pub dir: TempDir,
     _stop: oneshot::Sender<()>,
+    /// (admin URL, database) of a PostgreSQL database dropped afterwards.
+    pg: Option<(String, String)>,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let Some((admin, name)) = self.pg.take() else {
+            return;
+        };
+        // Drop runs inside the test's runtime: a thread of its own runs
+        // the statement to completion.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if let Ok(pool) = sqlx::postgres::PgPoolOptions::new()
+                    .max_connections(1)
+                    .connect(&admin)
+                    .await
+                {
+                    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+                        "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                    )))
+                    .execute(&pool)
+                    .await;
+                    pool.close().await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// The app on a fresh PostgreSQL database of the test server named by
+/// CONCORD_TEST_PG_URL (scripts/test.sh starts one); None, said plainly,
+/// when none is given outside CI. In CI a missing server is a failure.
+pub async fn spawn_app_on_postgres() -> Option<TestApp> {
+    let Ok(admin) = std::env::var("CONCORD_TEST_PG_URL") else {
+        if std::env::var("CI").as_deref() == Ok("true") {
+            panic!(
+                "CI=true but CONCORD_TEST_PG_URL is not set: the PostgreSQL tests must run in CI"
+            );
+        }
+        eprintln!(
+            "PostgreSQL tests did not run: CONCORD_TEST_PG_URL is not set (scripts/test.sh sets it)"
+        );
+        return None;
+    };
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static N: AtomicU64 = AtomicU64::new(0);
+    let name = format!(
+        "concord_server_{}_{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    );
+    let pool = sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&admin)
+        .await
+        .expect("connect to the test server");
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&pool)
+        .await
+        .expect("create a test database");
+    pool.close().await;
+    let base = admin
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .expect("the admin URL names a database");
+    let services = Arc::new(
+        Services::open(&format!("{base}/{name}"))
+            .await
+            .expect("open the PostgreSQL database"),
+    );
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let mut app = serve(services, dir).await;
+    app.pg = Some((admin, name));
+    Some(app)
 }
 
 pub fn operator() -> Principal {
@@ -49,6 +130,7 @@ pub async fn serve(services: Arc<Services>, dir: TempDir) -> TestApp {
         services,
         dir,
         _stop: stop,
+        pg: None,
     }
 }
 
