@@ -971,3 +971,34 @@ async fn the_publishing_gate_refuses_then_an_operator_overrides_with_an_audited_
         history[0].actor
     );
 }
+
+/// Pages, JSON and assets are gzip-compressed for a client that asks, and
+/// sent as they are to one that does not.
+#[tokio::test]
+async fn responses_are_compressed_when_asked() {
+    let app = spawn_app().await;
+    let page = app.client.get(app.url("/")).send().await.unwrap();
+    let plain = page.text().await.unwrap();
+    assert!(plain.contains("<!DOCTYPE html>"));
+    let css = {
+        let end = plain.find("nhsuk-frontend.min.css").unwrap() + "nhsuk-frontend.min.css".len();
+        let start = plain[..end].rfind("/assets/").unwrap();
+        plain[start..end].to_string()
+    };
+    for path in ["/", "/api/v1/organisations", css.as_str()] {
+        let res = app
+            .client
+            .get(app.url(path))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK, "{path}");
+        assert_eq!(res.headers()["content-encoding"], "gzip", "{path}");
+        let zipped = res.bytes().await.unwrap();
+        assert_eq!(&zipped[..2], &[0x1f, 0x8b], "{path}: a gzip stream");
+        let res = app.client.get(app.url(path)).send().await.unwrap();
+        assert!(!res.headers().contains_key("content-encoding"), "{path}");
+        assert!(res.bytes().await.unwrap().len() > zipped.len(), "{path}");
+    }
+}
