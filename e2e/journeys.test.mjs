@@ -332,6 +332,10 @@ test("an addressee answers and records progress; the issuer assesses", { timeout
   await lead.waitForURL(new RegExp(`/recommendations/${id}$`));
   assert.match(await lead.textContent("main"), /A credible plan; not done yet/);
   await shot(lead, "assessed");
+  await lead.click("text=history of changes");
+  await lead.waitForURL(/\/history$/);
+  assert.match(await lead.textContent("main"), /assess/);
+  await axe(lead, "history");
   await lead.context().close();
 });
 
@@ -367,6 +371,7 @@ test("every kind of page was checked by axe-core", () => {
     "answer form",
     "answer form with an error",
     "assess form",
+    "history",
     "dashboard, signed in",
   ]) {
     assert.ok(checked.has(label), `no axe check of ${label}`);

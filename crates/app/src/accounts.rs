@@ -94,7 +94,10 @@ fn principal_for(user: &User, org: Option<&OrgCode>, memberships: &[Membership])
     match org.and_then(|o| memberships.iter().find(|m| &m.org == o)) {
         Some(m) => Principal::Organisation {
             org: m.org.clone(),
-            label: format!("user:{}:{}", user.id, user.email),
+            // The person by number and the organisation they act for: the
+            // audit trail is public through the history, email addresses
+            // are not (an operator finds the person by the number).
+            label: format!("user:{}:{}", user.id, m.org),
             roles: m.roles,
         },
         None => Principal::Anonymous,

@@ -28,6 +28,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(home))
         .route("/recommendations/{id}", get(recommendation))
+        .route("/recommendations/{id}/history", get(history))
 }
 
 /// HTML-escapes text for element content and quoted attribute values.
@@ -356,6 +357,107 @@ async fn recommendation(
     )))
 }
 
+struct HistoryRow {
+    when: String,
+    change: String,
+    by: String,
+    fields: String,
+}
+
+#[derive(askama::Template)]
+#[template(path = "history.html")]
+struct HistoryPage {
+    layout: crate::layout::Layout,
+    id: String,
+    title: String,
+    events: Vec<HistoryRow>,
+}
+
+/// The top-level fields that differ between two versions of a record,
+/// in words ("status, addressees"); bookkeeping fields left out.
+pub(crate) fn changed_fields(
+    before: Option<&serde_json::Value>,
+    after: Option<&serde_json::Value>,
+) -> String {
+    use serde_json::Value;
+    const BOOKKEEPING: &[&str] = &["version", "updated_at", "created_at"];
+    let empty = serde_json::Map::new();
+    let obj = |v: Option<&Value>| v.and_then(Value::as_object).unwrap_or(&empty).clone();
+    let (b, a) = (obj(before), obj(after));
+    if before.is_none() {
+        return "created".into();
+    }
+    let mut keys: Vec<&String> = b.keys().chain(a.keys()).collect();
+    keys.sort();
+    keys.dedup();
+    let changed: Vec<String> = keys
+        .into_iter()
+        .filter(|k| !BOOKKEEPING.contains(&k.as_str()) && b.get(*k) != a.get(*k))
+        .map(|k| words(k))
+        .collect();
+    if changed.is_empty() {
+        "nothing visible".into()
+    } else {
+        changed.join(", ")
+    }
+}
+
+/// An audit trail's actor as people read it: "HSSIB (person 4)", "API
+/// token 3" (its label is the administrator's note, not shown); other
+/// actors (imports, operators) as recorded.
+fn who_did_it(actor: &str) -> String {
+    let parts: Vec<&str> = actor.splitn(3, ':').collect();
+    match parts.as_slice() {
+        ["user", n, org] => format!("{org} (person {n})"),
+        ["token", n, _] => format!("API token {n}"),
+        _ => actor.to_string(),
+    }
+}
+
+/// A time as people in England read it: "14 Mar 2026, 09:05".
+fn uk_time(t: chrono::DateTime<chrono::Utc>) -> String {
+    let local = if concord_app::clock::is_british_summer_time(t) {
+        t + chrono::Duration::hours(1)
+    } else {
+        t
+    };
+    local.format("%-d %b %Y, %H:%M").to_string()
+}
+
+async fn history(
+    State(state): State<AppState>,
+    s: MaybeSession,
+    Path(raw): Path<String>,
+) -> Result<axum::response::Response, PageError> {
+    let id = RecommendationId::parse(&raw).map_err(|e| PageError {
+        status: StatusCode::NOT_FOUND,
+        message: e.to_string(),
+    })?;
+    let who =
+        s.0.as_ref()
+            .map(|s| s.view.principal.clone())
+            .unwrap_or(Principal::Anonymous);
+    let auth = state.services.as_principal(who);
+    let rec = auth.recommendation(&id).await?;
+    let events = auth.history(&id).await?;
+    let rows = events
+        .iter()
+        .map(|e| HistoryRow {
+            when: uk_time(e.at),
+            change: words(&e.action),
+            by: who_did_it(&e.actor),
+            fields: changed_fields(e.before.as_ref(), e.after.as_ref()),
+        })
+        .collect();
+    let title = format!("{} {}", rec.id, rec.data.title);
+    Ok(crate::layout::render(&HistoryPage {
+        layout: crate::layout::Layout::new(format!("History of {title}")),
+        id: rec.id.to_string(),
+        title: rec.data.title.clone(),
+        events: rows,
+    }))
+}
+
 /// The body of a recommendation's page.
 pub fn record_html(rec: &Recommendation, today: NaiveDate) -> String {
     let d: &RecommendationData = &rec.data;
@@ -521,8 +623,8 @@ pub fn record_html(rec: &Recommendation, today: NaiveDate) -> String {
 
     let _ = writeln!(
         m,
-        "<p class=\"meta\">Version {} · last changed {} · <a href=\"/api/v1/recommendations/{id}\">JSON</a> · \
-         <a href=\"/api/v1/recommendations/{id}/history\">history</a></p>",
+        "<p class=\"meta\">Version {} · last changed {} · <a href=\"/recommendations/{id}/history\">history of changes</a> · \
+         <a href=\"/api/v1/recommendations/{id}\">JSON</a></p>",
         rec.version,
         date(rec.updated_at.date_naive()),
         id = rec.id
@@ -533,6 +635,29 @@ pub fn record_html(rec: &Recommendation, today: NaiveDate) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn history_names_the_fields_a_change_touched() {
+        let before =
+            serde_json::json!({"title": "a", "status": "draft", "version": 1, "themes": []});
+        let after = serde_json::json!({"title": "a", "status": "published", "version": 2, "themes": ["x"], "published": "2026-01-01"});
+        assert_eq!(
+            changed_fields(Some(&before), Some(&after)),
+            "published, status, themes"
+        );
+        assert_eq!(changed_fields(None, Some(&after)), "created");
+        assert_eq!(
+            changed_fields(Some(&before), Some(&before)),
+            "nothing visible"
+        );
+        let winter = chrono::DateTime::parse_from_rfc3339("2026-01-05T09:05:00Z").unwrap();
+        let summer = chrono::DateTime::parse_from_rfc3339("2026-07-05T09:05:00Z").unwrap();
+        assert_eq!(uk_time(winter.to_utc()), "5 Jan 2026, 09:05");
+        assert_eq!(uk_time(summer.to_utc()), "5 Jul 2026, 10:05");
+        assert_eq!(who_did_it("user:4:HSSIB"), "HSSIB (person 4)");
+        assert_eq!(who_did_it("token:3:case system: NHSE"), "API token 3");
+        assert_eq!(who_did_it("import"), "import");
+    }
 
     #[test]
     fn escapes_markup_and_quotes() {

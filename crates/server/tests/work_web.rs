@@ -454,6 +454,36 @@ async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
     }
     let (_, html) = author.get(&app, "/work/to-assess").await;
     assert!(!html.contains(&assess), "assessed: out of the queue");
+    // The history, for anyone: each change, by whom, what it touched.
+    let (s, html) = Browser::new()
+        .get(&app, &format!("/recommendations/{id}/history"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let rows: Vec<&str> = html
+        .split("<tr class=\"nhsuk-table__row\">")
+        .skip(2)
+        .collect();
+    let changes: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r.split("<td class=\"nhsuk-table__cell\">")
+                .nth(2)
+                .unwrap()
+                .split("</td>")
+                .next()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(
+        changes,
+        ["create", "update", "update", "respond", "update", "assess"],
+        "{html}"
+    );
+    assert!(rows[0].contains(">created<"));
+    assert!(rows[2].contains("status"), "{}", rows[2]);
+    assert!(rows[3].contains("NHSE (person 2)"), "{}", rows[3]);
+    assert!(!html.contains("@"), "no email address is published");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
