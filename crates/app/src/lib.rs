@@ -10,6 +10,7 @@ mod accounts;
 pub mod clock;
 mod dashboard;
 pub mod demo;
+mod endorsements;
 mod error;
 mod feeds;
 mod lifecycle;
@@ -39,6 +40,7 @@ pub use concord_search::{Hit, MAX_RESULT_WINDOW, SearchIndex, SearchResults, Sor
 pub use concord_similar::{Group as DuplicateGroup, Match as SimilarMatch};
 pub use concord_store::{DraftVisibility, ListPage, Page, RecommendationFilter};
 pub use dashboard::{DashboardRequest, DashboardStats};
+pub use endorsements::MAX_ENDORSEMENT_NOTE;
 pub use error::{AppError, AppResult};
 pub use feeds::{FEED_ENTRIES, Feed, FeedRequest};
 pub use lifecycle::find_addressee;

@@ -160,6 +160,24 @@ enum Command {
     /// Confirm, dismiss or assert a link between recommendations.
     #[command(subcommand)]
     Link(similar::LinkAction),
+    /// Stand behind another body's published recommendation instead of
+    /// repeating it (acting as that body), or list who endorses one.
+    Endorse {
+        /// The recommendation, ISSUER-YYYY-NNNN.
+        id: String,
+        /// The endorsing organisation (registered); without it, the
+        /// endorsements are listed.
+        #[arg(long = "as")]
+        as_org: Option<String>,
+        /// What the endorsing body adds.
+        #[arg(long)]
+        note: Option<String>,
+        /// Withdraw the organisation's endorsement instead.
+        #[arg(long, requires = "as_org")]
+        withdraw: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Corpus-wide groups of duplicate recommendations.
     Duplicates {
         #[arg(long)]
@@ -564,6 +582,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 limit: usize::from(limit),
             };
             similar::similar(&svc, &operator(), args).await
+        }
+        Command::Endorse {
+            id,
+            as_org,
+            note,
+            withdraw,
+            json,
+        } => {
+            let svc = open(&cli.db).await?;
+            similar::endorse(
+                &svc,
+                operator(),
+                &id,
+                as_org.as_deref(),
+                note.as_deref(),
+                withdraw,
+                json,
+            )
+            .await
         }
         Command::Link(action) => {
             let svc = open(&cli.db).await?;

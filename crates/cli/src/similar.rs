@@ -122,6 +122,68 @@ pub enum LinkAction {
 
 /// `concord link confirm|dismiss|add ID TARGET`: through the same use cases
 /// as the API; prints the record's links as they now stand.
+/// `concord endorse`: as ORG, endorse (or withdraw); without ORG, list.
+pub async fn endorse(
+    svc: &Services,
+    operator: Principal,
+    id: &str,
+    as_org: Option<&str>,
+    note: Option<&str>,
+    withdraw: bool,
+    json: bool,
+) -> anyhow::Result<()> {
+    let id = RecommendationId::parse(id).map_err(|e| anyhow::anyhow!("ID: {e}"))?;
+    let mut out = std::io::stdout().lock();
+    let Some(code) = as_org else {
+        let list = svc.as_principal(operator).endorsements(&id).await?;
+        if json {
+            serde_json::to_writer_pretty(&mut out, &list)?;
+            writeln!(out)?;
+        } else if list.is_empty() {
+            writeln!(out, "no body endorses {id}")?;
+        } else {
+            for e in &list {
+                writeln!(
+                    out,
+                    "{} endorsed by {} on {}{}",
+                    id,
+                    e.org,
+                    e.at.date_naive(),
+                    e.note
+                        .as_deref()
+                        .map(|n| format!(": {n}"))
+                        .unwrap_or_default()
+                )?;
+            }
+        }
+        return Ok(());
+    };
+    let org = concord_domain::OrgCode::parse(code).map_err(|e| anyhow::anyhow!("--as: {e}"))?;
+    svc.as_principal(operator.clone())
+        .organisation(&org)
+        .await?;
+    let who = Principal::acting_for(org.clone(), format!("cli:as:{org}"));
+    let auth = svc.as_principal(who.clone());
+    if withdraw {
+        let done = auth.withdraw_endorsement(&id).await;
+        svc.audit_if_refused(&who, "concord endorse --withdraw", &id.to_string(), done)
+            .await?;
+        writeln!(out, "{org} no longer endorses {id}")?;
+    } else {
+        let done = auth.endorse(&id, note).await;
+        let e = svc
+            .audit_if_refused(&who, "concord endorse", &id.to_string(), done)
+            .await?;
+        if json {
+            serde_json::to_writer_pretty(&mut out, &e)?;
+            writeln!(out)?;
+        } else {
+            writeln!(out, "{} endorsed by {}", id, e.org)?;
+        }
+    }
+    Ok(())
+}
+
 pub async fn link(svc: &Services, who: &Principal, action: LinkAction) -> anyhow::Result<()> {
     use concord_domain::{LinkKind, LinkState};
     let svc = svc.as_principal(who.clone());

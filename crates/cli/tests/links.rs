@@ -352,3 +352,48 @@ fn similar_and_duplicates_answer_alike_on_every_backend() {
         assert_eq!(w[0].1, w[1].1, "{} vs {}", w[0].0, w[1].0);
     }
 }
+
+#[test]
+fn endorsements_through_the_binary_on_every_backend() {
+    for db in backends() {
+        let file = db.dir.path().join("records.json");
+        std::fs::write(&file, serde_json::to_vec_pretty(&corpus()).unwrap()).unwrap();
+        ok(&db, &["import", "--format", "json", file.to_str().unwrap()]);
+        let id = "NICE-2024-0001";
+        assert_eq!(
+            ok(&db, &["endorse", id]).trim(),
+            format!("no body endorses {id}")
+        );
+        let out = ok(
+            &db,
+            &[
+                "endorse",
+                id,
+                "--as",
+                "CQC",
+                "--note",
+                "We stand behind it.",
+            ],
+        );
+        assert_eq!(out.trim(), format!("{id} endorsed by CQC"), "{}", db.name);
+        // Refused, exit 1, one line: again, its own, an unknown body.
+        let (code, err) = stderr_of(&db, &["endorse", id, "--as", "CQC"]);
+        assert_eq!(code, Some(1));
+        assert!(err.contains("already endorses"), "{err}");
+        let (code, err) = stderr_of(&db, &["endorse", id, "--as", "NICE"]);
+        assert_eq!(code, Some(1));
+        assert!(err.contains("NICE issued"), "{err}");
+        let (code, err) = stderr_of(&db, &["endorse", id, "--as", "NOBODY"]);
+        assert_eq!(code, Some(1));
+        assert!(err.contains("NOBODY"), "{err}");
+        let listed: Value = serde_json::from_str(&ok(&db, &["endorse", id, "--json"])).unwrap();
+        assert_eq!(listed[0]["org"], "CQC", "{}", db.name);
+        assert_eq!(listed[0]["note"], "We stand behind it.");
+        assert_eq!(listed.as_array().unwrap().len(), 1);
+        let out = ok(&db, &["endorse", id, "--as", "CQC", "--withdraw"]);
+        assert_eq!(out.trim(), format!("CQC no longer endorses {id}"));
+        let (code, err) = stderr_of(&db, &["endorse", id, "--as", "CQC", "--withdraw"]);
+        assert_eq!(code, Some(1));
+        assert!(err.contains("does not endorse"), "{err}");
+    }
+}

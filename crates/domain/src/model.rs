@@ -303,6 +303,20 @@ pub struct Link {
     pub asserted_at: Option<DateTime<Utc>>,
 }
 
+/// An organisation standing behind another body's recommendation instead
+/// of publishing a repeat of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+pub struct Endorsement {
+    pub recommendation: RecommendationId,
+    pub org: OrgCode,
+    /// What the endorsing body adds (optional).
+    pub note: Option<String>,
+    /// Who recorded it (an audit label, never an email address).
+    pub by: String,
+    pub at: DateTime<Utc>,
+}
+
 /// Everything about a recommendation that its issuer writes and may edit.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]

@@ -347,8 +347,20 @@ async fn recommendation(
         .recommendation(&id)
         .await?;
     let feed = format!("/feeds/recommendations/{}.atom", rec.id);
+    let endorsements = state
+        .services
+        .as_principal(who.clone())
+        .endorsements(&rec.id)
+        .await?;
     let mut body = record_html(&rec, state.services.clock().today());
-    body.push_str(&crate::work_pages::record_actions(&rec, s.0.as_ref()));
+    body.push_str(&endorsements_html(&endorsements));
+    let endorsers: Vec<concord_domain::OrgCode> =
+        endorsements.iter().map(|e| e.org.clone()).collect();
+    body.push_str(&crate::work_pages::record_actions(
+        &rec,
+        s.0.as_ref(),
+        &endorsers,
+    ));
     body.push_str(&crate::related_html::sections(&state.services, who, &rec.id).await);
     Ok(Html(layout_with_feed(
         &format!("{} {}", rec.id, rec.data.title),
@@ -446,7 +458,16 @@ async fn history(
             when: uk_time(e.at),
             change: words(&e.action),
             by: who_did_it(&e.actor),
-            fields: changed_fields(e.before.as_ref(), e.after.as_ref()),
+            fields: match e.action.as_str() {
+                "endorse" | "withdraw_endorsement" => e
+                    .after
+                    .as_ref()
+                    .or(e.before.as_ref())
+                    .and_then(|v| v["endorsed_by"].as_str())
+                    .map(|org| format!("endorsement by {org}"))
+                    .unwrap_or_default(),
+                _ => changed_fields(e.before.as_ref(), e.after.as_ref()),
+            },
         })
         .collect();
     let title = format!("{} {}", rec.id, rec.data.title);
@@ -456,6 +477,31 @@ async fn history(
         title: rec.data.title.clone(),
         events: rows,
     }))
+}
+
+/// "Endorsed by": the bodies that stand behind the recommendation.
+fn endorsements_html(list: &[concord_domain::Endorsement]) -> String {
+    if list.is_empty() {
+        return String::new();
+    }
+    let mut m = String::from(
+        "<section class=\"endorsements\" id=\"endorsed-by\">\n<h2>Endorsed by</h2>\n<ul>\n",
+    );
+    for e in list {
+        let note = e
+            .note
+            .as_deref()
+            .map(|n| format!(": {}", esc(n)))
+            .unwrap_or_default();
+        let _ = writeln!(
+            m,
+            "<li><a href=\"/organisations/{code}\">{code}</a>, {}{note}</li>",
+            date(e.at.date_naive()),
+            code = esc(e.org.as_str())
+        );
+    }
+    m.push_str("</ul>\n</section>\n");
+    m
 }
 
 /// The body of a recommendation's page.

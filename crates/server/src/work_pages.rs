@@ -68,6 +68,10 @@ pub fn routes() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(MAX_DRAFT_FORM_BYTES)),
         )
         .route(
+            "/recommendations/{id}/endorse",
+            post(endorse).layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
+        )
+        .route(
             "/recommendations/{id}/addressees/{n}/{move}",
             get(move_form).post(make_move).layer(DefaultBodyLimit::max(
                 MAX_DRAFT_FORM_BYTES.max(MAX_FORM_BYTES),
@@ -1801,7 +1805,11 @@ async fn make_move(
 /// "What you can do" on a recommendation's page for a signed-in person:
 /// edit their organisation's draft, answer or update as an addressee,
 /// assess or close as the issuer. Empty for everyone else.
-pub(crate) fn record_actions(rec: &Recommendation, session: Option<&Session>) -> String {
+pub(crate) fn record_actions(
+    rec: &Recommendation,
+    session: Option<&Session>,
+    endorsers: &[concord_domain::OrgCode],
+) -> String {
     use crate::pages::esc;
     let Some(session) = session else {
         return String::new();
@@ -1857,22 +1865,88 @@ pub(crate) fn record_actions(rec: &Recommendation, session: Option<&Session>) ->
             }
         }
     }
-    if links.is_empty() {
+    // Another body's published recommendation: its approvers may stand
+    // behind it (or stop).
+    let endorse = if rec.data.status == Lifecycle::Published
+        && &rec.data.issuer != org
+        && roles.contains(Role::Approver)
+    {
+        let csrf = esc(&session.view.csrf).to_string();
+        if endorsers.contains(org) {
+            format!(
+                "<form action=\"/recommendations/{id}/endorse\" method=\"post\">\n\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+                 <p>{org} endorses this recommendation.</p>\n\
+                 <button class=\"nhsuk-button nhsuk-button--secondary\" data-module=\"nhsuk-button\" type=\"submit\" name=\"action\" value=\"withdraw\">Withdraw {org}'s endorsement</button>\n\
+                 </form>\n",
+                org = esc(org.as_str())
+            )
+        } else {
+            format!(
+                "<form action=\"/recommendations/{id}/endorse\" method=\"post\" id=\"endorse\">\n\
+                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
+                 <div class=\"nhsuk-form-group\">\n\
+                 <label class=\"nhsuk-label\" for=\"endorse-note\">Instead of publishing a repeat, {org} can stand behind this recommendation. What does {org} add? (optional)</label>\n\
+                 <textarea class=\"nhsuk-textarea\" id=\"endorse-note\" name=\"note\" rows=\"3\"></textarea>\n\
+                 </div>\n\
+                 <button class=\"nhsuk-button nhsuk-button--secondary\" data-module=\"nhsuk-button\" type=\"submit\" name=\"action\" value=\"endorse\">Endorse for {org}</button>\n\
+                 </form>\n",
+                org = esc(org.as_str())
+            )
+        }
+    } else {
+        String::new()
+    };
+    if links.is_empty() && endorse.is_empty() {
         return String::new();
     }
     let mut m = format!(
-        "<section class=\"concord-actions\">\n<h2>What {} can do</h2>\n<ul>\n",
+        "<section class=\"concord-actions\">\n<h2>What {} can do</h2>\n",
         esc(org.as_str())
     );
-    for (href, label) in links {
-        m.push_str(&format!(
-            "<li><a href=\"{}\">{}</a></li>\n",
-            esc(&href),
-            esc(&label)
-        ));
+    if !links.is_empty() {
+        m.push_str("<ul>\n");
+        for (href, label) in links {
+            m.push_str(&format!(
+                "<li><a href=\"{}\">{}</a></li>\n",
+                esc(&href),
+                esc(&label)
+            ));
+        }
+        m.push_str("</ul>\n");
     }
-    m.push_str("</ul>\n</section>\n");
+    m.push_str(&endorse);
+    m.push_str("</section>\n");
     m
+}
+
+/// The endorse / withdraw form of a recommendation's page.
+async fn endorse(
+    State(state): State<AppState>,
+    s: MaybeSession,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = Form::read(&body);
+    let session = match checked(&s, &form) {
+        Ok(s) => s,
+        Err(status) => return refusal(status),
+    };
+    let id = match parse_id(&raw) {
+        Ok(id) => id,
+        Err(r) => return r,
+    };
+    let auth = services(&state, session);
+    let done = if form.get("action") == Some("withdraw") {
+        auth.withdraw_endorsement(&id).await
+    } else {
+        let note = form.text("note");
+        auth.endorse(&id, Some(&note)).await.map(|_| ())
+    };
+    match done {
+        Ok(()) => Redirect::to(&format!("/recommendations/{id}#endorsed-by")).into_response(),
+        Err(e) => error_response(e),
+    }
 }
 
 #[cfg(test)]

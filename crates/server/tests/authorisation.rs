@@ -556,6 +556,43 @@ fn api_actions() -> Vec<Action> {
             }),
         },
         Action {
+            name: "endorse another body's recommendation",
+            owner: "NHSE",
+            needs: Needs::All(&[Approver]),
+            ok: StatusCode::CREATED,
+            // Any other body may stand behind it too.
+            other: StatusCode::CREATED,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                req(
+                    Method::POST,
+                    format!("/api/v1/recommendations/{id}/endorsements"),
+                    json!({"note": "We stand behind it."}),
+                )
+            }),
+        },
+        Action {
+            name: "withdraw an endorsement",
+            owner: "NHSE",
+            needs: Needs::All(&[Approver]),
+            ok: StatusCode::NO_CONTENT,
+            // It has none to withdraw.
+            other: StatusCode::NOT_FOUND,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                app.services
+                    .as_principal(concord_app::Principal::acting_for(code("NHSE"), "test"))
+                    .endorse(&RecommendationId::parse(&id).unwrap(), None)
+                    .await
+                    .unwrap();
+                req(
+                    Method::DELETE,
+                    format!("/api/v1/recommendations/{id}/endorsements"),
+                    json!(null),
+                )
+            }),
+        },
+        Action {
             name: "check drafts (reads only)",
             owner: "HSSIB",
             needs: Needs::Nothing,

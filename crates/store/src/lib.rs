@@ -419,6 +419,29 @@ pub trait Store: Send + Sync {
     ) -> Result<()>;
     async fn revoke_token(&self, actor: &Actor, id: i64, now: DateTime<Utc>) -> Result<()>;
 
+    // --- endorsements ---
+    /// Who stands behind a recommendation, oldest first.
+    async fn endorsements(&self, id: &RecommendationId)
+    -> Result<Vec<concord_domain::Endorsement>>;
+    /// Records that `org` endorses `id`; false (nothing written) if it
+    /// already does. Audited on the recommendation.
+    async fn endorse(
+        &self,
+        actor: &Actor,
+        id: &RecommendationId,
+        org: &OrgCode,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Removes `org`'s endorsement; false if there was none. Audited.
+    async fn withdraw_endorsement(
+        &self,
+        actor: &Actor,
+        id: &RecommendationId,
+        org: &OrgCode,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
+
     // --- provider profiles ---
     async fn provider_profile(
         &self,

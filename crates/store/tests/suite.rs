@@ -219,6 +219,7 @@ suite!(
     api_tokens,
     issuer_criteria_are_set_audited_and_backed_up,
     provider_profiles_are_set_audited_and_backed_up,
+    endorsements_are_kept_audited_and_backed_up,
     feed_events_in_scope_newest_first,
 );
 
@@ -2284,6 +2285,89 @@ async fn provider_profiles_are_set_audited_and_backed_up(db: &Db) {
         .unwrap();
     assert_eq!(other.store.provider_profile(&org).await.unwrap(), Some(p));
     other.finish().await;
+}
+
+async fn endorsements_are_kept_audited_and_backed_up(db: &Db) {
+    let s = &db.store;
+    let rec = s
+        .create(
+            &actor(),
+            alloc("HSSIB", 2024, data("HSSIB", "Sepsis")),
+            now(),
+        )
+        .await
+        .unwrap();
+    assert!(s.endorsements(&rec.id).await.unwrap().is_empty());
+    assert!(
+        s.endorse(
+            &actor(),
+            &rec.id,
+            &code("NICE"),
+            Some("We stand behind it."),
+            now()
+        )
+        .await
+        .unwrap()
+    );
+    assert!(
+        !s.endorse(&actor(), &rec.id, &code("NICE"), None, now())
+            .await
+            .unwrap(),
+        "a second endorsement by the same body adds nothing"
+    );
+    let later = now() + chrono::Duration::seconds(5);
+    assert!(
+        s.endorse(&actor(), &rec.id, &code("CQC"), None, later)
+            .await
+            .unwrap()
+    );
+    let got = s.endorsements(&rec.id).await.unwrap();
+    let orgs: Vec<&str> = got.iter().map(|e| e.org.as_str()).collect();
+    assert_eq!(orgs, ["NICE", "CQC"]);
+    assert_eq!(got[0].note.as_deref(), Some("We stand behind it."));
+    assert_eq!(got[0].at, now());
+    assert_eq!(got[0].by, actor().label);
+    // Kept in a backup, into either backend.
+    let mut buf = Vec::new();
+    s.backup(&mut buf).await.unwrap();
+    let other = db.sibling(db.backend, "endorsement_restore").await;
+    other
+        .store
+        .restore(&mut std::io::BufReader::new(&buf[..]))
+        .await
+        .unwrap();
+    assert_eq!(other.store.endorsements(&rec.id).await.unwrap(), got);
+    other.finish().await;
+    // Withdrawn once; the history has both moves.
+    assert!(
+        s.withdraw_endorsement(&actor(), &rec.id, &code("NICE"), later)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !s.withdraw_endorsement(&actor(), &rec.id, &code("NICE"), later)
+            .await
+            .unwrap()
+    );
+    let orgs: Vec<String> = s
+        .endorsements(&rec.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.org.to_string())
+        .collect();
+    assert_eq!(orgs, ["CQC"]);
+    let actions: Vec<String> = s
+        .history(&rec.id.to_string())
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        ["create", "endorse", "endorse", "withdraw_endorsement"]
+    );
 }
 
 // ---------------------------------------------------------------- throughput

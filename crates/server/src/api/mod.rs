@@ -9,6 +9,7 @@ use crate::AppState;
 
 pub mod check;
 pub mod dashboard;
+pub mod endorsements;
 pub mod health;
 pub mod lifecycle;
 pub mod links;
@@ -32,6 +33,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(lifecycle::apply_move))
         .routes(routes!(links::assert))
         .routes(routes!(links::decide))
+        .routes(routes!(
+            endorsements::list,
+            endorsements::endorse,
+            endorsements::withdraw
+        ))
         .routes(routes!(search::search))
         .routes(routes!(overdue::overdue))
         .routes(routes!(rules::list))

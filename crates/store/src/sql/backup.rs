@@ -242,6 +242,18 @@ const TABLES: &[Table] = &[
         serial: None,
     },
     Table {
+        name: "endorsements",
+        cols: &[
+            ("rec_id", Text),
+            ("org", Text),
+            ("note", Text),
+            ("actor", Text),
+            ("created_at", Text),
+        ],
+        order: "rec_id, org",
+        serial: None,
+    },
+    Table {
         name: "provider_profiles",
         cols: &[
             ("org", Text),

@@ -53,6 +53,11 @@ const SQLITE: &[Migration] = &[
         name: "response_rules",
         sql: include_str!("../../migrations/sqlite/0009_response_rules.sql"),
     },
+    Migration {
+        version: 10,
+        name: "endorsements",
+        sql: include_str!("../../migrations/sqlite/0010_endorsements.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -90,6 +95,11 @@ const POSTGRES: &[Migration] = &[
         version: 9,
         name: "response_rules",
         sql: include_str!("../../migrations/postgres/0009_response_rules.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "endorsements",
+        sql: include_str!("../../migrations/postgres/0010_endorsements.sql"),
     },
 ];
 

@@ -28,6 +28,7 @@ mod accounts;
 mod backup;
 mod codec;
 mod dashboard;
+mod endorsements;
 mod feed;
 mod ids;
 mod import;
@@ -982,6 +983,34 @@ impl Store for SqlStore {
         org: &OrgCode,
     ) -> Result<Option<concord_domain::priority::ProviderProfile>> {
         self.get_profile(org).await
+    }
+
+    async fn endorsements(
+        &self,
+        id: &RecommendationId,
+    ) -> Result<Vec<concord_domain::Endorsement>> {
+        self.list_endorsements(id).await
+    }
+
+    async fn endorse(
+        &self,
+        actor: &Actor,
+        id: &RecommendationId,
+        org: &OrgCode,
+        note: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.add_endorsement(actor, id, org, note, now).await
+    }
+
+    async fn withdraw_endorsement(
+        &self,
+        actor: &Actor,
+        id: &RecommendationId,
+        org: &OrgCode,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.remove_endorsement(actor, id, org, now).await
     }
 
     async fn set_provider_profile(

@@ -1,0 +1,99 @@
+//! Endorsements: instead of publishing a repeat, a body stands behind
+//! another's recommendation. It speaks for the organisation, so it needs the
+//! approver role (as publishing does); a body does not endorse its own
+//! recommendations, and only published ones can be endorsed.
+
+use concord_domain::account::Role;
+use concord_domain::{Endorsement, Lifecycle, OrgCode, RecommendationId};
+
+use crate::access::Authorized;
+use crate::error::{AppError, AppResult};
+
+/// The longest note an endorsement takes.
+pub const MAX_ENDORSEMENT_NOTE: usize = 10_000;
+
+impl Authorized<'_> {
+    /// Who stands behind a recommendation, oldest first (anyone may ask
+    /// about what they may see).
+    pub async fn endorsements(&self, id: &RecommendationId) -> AppResult<Vec<Endorsement>> {
+        self.recommendation(id).await?;
+        Ok(self.services().store().endorsements(id).await?)
+    }
+
+    /// The caller's organisation and its approver role, or the refusal.
+    fn endorsing_org(&self, what: &str) -> AppResult<OrgCode> {
+        self.require_role(Role::Approver, what)?;
+        self.principal().org().cloned().ok_or_else(|| {
+            AppError::Forbidden(format!(
+                "{what} is done for an organisation: act as one (a token, or --as ORG)"
+            ))
+        })
+    }
+
+    /// The caller's organisation endorses a published recommendation of
+    /// another body.
+    pub async fn endorse(
+        &self,
+        id: &RecommendationId,
+        note: Option<&str>,
+    ) -> AppResult<Endorsement> {
+        let org = self.endorsing_org("endorsing a recommendation")?;
+        let rec = self.recommendation(id).await?;
+        if rec.data.issuer == org {
+            return Err(AppError::Refused(format!(
+                "{org} issued {id}; a body endorses other bodies' recommendations"
+            )));
+        }
+        if rec.data.status != Lifecycle::Published {
+            return Err(AppError::Refused(format!(
+                "{id} is {}; only a published recommendation can be endorsed",
+                rec.data.status.as_str()
+            )));
+        }
+        let note = note.map(str::trim).filter(|n| !n.is_empty());
+        if let Some(n) = note {
+            if n.chars().count() > MAX_ENDORSEMENT_NOTE {
+                return Err(AppError::Invalid(format!(
+                    "field note: is longer than {MAX_ENDORSEMENT_NOTE} characters"
+                )));
+            }
+            if n.contains('\0') {
+                return Err(AppError::Invalid(
+                    "field note: contains a NUL character".into(),
+                ));
+            }
+        }
+        let svc = self.services();
+        let added = svc
+            .store()
+            .endorse(&self.principal().actor(), id, &org, note, svc.clock().now())
+            .await?;
+        if !added {
+            return Err(AppError::Duplicate(format!("{org} already endorses {id}")));
+        }
+        svc.store()
+            .endorsements(id)
+            .await?
+            .into_iter()
+            .find(|e| e.org == org)
+            .ok_or_else(|| {
+                AppError::Internal(format!("the endorsement of {id} by {org} was not kept"))
+            })
+    }
+
+    /// The caller's organisation withdraws its endorsement.
+    pub async fn withdraw_endorsement(&self, id: &RecommendationId) -> AppResult<()> {
+        let org = self.endorsing_org("withdrawing an endorsement")?;
+        self.recommendation(id).await?;
+        let svc = self.services();
+        if svc
+            .store()
+            .withdraw_endorsement(&self.principal().actor(), id, &org, svc.clock().now())
+            .await?
+        {
+            Ok(())
+        } else {
+            Err(AppError::NotFound(format!("{org} does not endorse {id}")))
+        }
+    }
+}
