@@ -349,6 +349,17 @@ test("oversight signs in and sees its links and the dashboard", { timeout: 90_00
   await page.context().close();
 });
 
+test("a care home's priority list, from its organisation page", { timeout: 90_000 }, async () => {
+  const page = await open();
+  await page.goto(base + "/organisations/AMBNH");
+  await page.click("a[href='/organisations/AMBNH/priorities']");
+  await page.waitForURL(/\/priorities$/);
+  assert.ok((await page.locator(".concord-priorities > li").count()) > 0, "items listed");
+  assert.match(await page.textContent("main"), /Download as an action plan/);
+  await axe(page, "priorities");
+  await page.context().close();
+});
+
 test("every kind of page was checked by axe-core", () => {
   for (const label of [
     "home",
@@ -373,6 +384,7 @@ test("every kind of page was checked by axe-core", () => {
     "assess form",
     "history",
     "dashboard, signed in",
+    "priorities",
   ]) {
     assert.ok(checked.has(label), `no axe check of ${label}`);
   }

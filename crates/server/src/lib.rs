@@ -39,6 +39,7 @@ pub mod layout;
 pub mod middleware;
 pub mod openapi;
 pub mod pages;
+pub mod priorities_page;
 mod progress_html;
 pub mod public_pages;
 mod related_html;
@@ -119,6 +120,7 @@ pub fn router_with(services: Arc<Services>, options: ServerOptions) -> Router {
         .merge(workstream_pages::routes())
         .merge(sign_in_pages::routes())
         .merge(work_pages::routes())
+        .merge(priorities_page::routes())
         .route("/healthz", get(api::health::healthz))
         .fallback(not_found)
         .with_state(state.clone())

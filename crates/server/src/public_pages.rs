@@ -496,6 +496,8 @@ struct OrganisationPage {
     layout: Layout,
     code: String,
     name: String,
+    /// A provider: its priority list is linked.
+    provider: bool,
     kind: String,
     level: String,
     issued_total: u64,
@@ -575,6 +577,7 @@ async fn organisation(
         layout: Layout::new(format!("{} ({})", org.name, code)),
         code: code.to_string(),
         name: org.name.clone(),
+        provider: org.provider_kind.is_some() || org.kind.as_str() == "provider",
         kind: words(org.kind.as_str()),
         level: words(org.level.as_str()),
         issued_total: issued.total,

@@ -110,7 +110,12 @@ pub(crate) struct FormField {
 }
 
 impl FormField {
-    fn new(name: &'static str, label: &'static str, kind: &'static str, hint: &str) -> Self {
+    pub(crate) fn new(
+        name: &'static str,
+        label: &'static str,
+        kind: &'static str,
+        hint: &str,
+    ) -> Self {
         FormField {
             name,
             label,
@@ -124,7 +129,7 @@ impl FormField {
     }
 
     /// A select of a vocabulary; `blank` is the label of "none chosen".
-    fn choice(
+    pub(crate) fn choice(
         name: &'static str,
         label: &'static str,
         hint: &str,
@@ -171,7 +176,7 @@ fn sentence(s: &str) -> String {
 
 /// Fills the fields from a posted form and attaches each error to its
 /// field; returns the error summary (anchor, message).
-fn fill(
+pub(crate) fn fill(
     fields: &mut [FormField],
     form: Option<&Form>,
     errors: &[(String, String)],
@@ -267,6 +272,7 @@ struct WorkPage {
     org: String,
     can_draft: bool,
     queues: Vec<QueueView>,
+    respondent: bool,
     oversight: bool,
     admin: bool,
 }
@@ -428,6 +434,7 @@ async fn work(State(state): State<AppState>, s: MaybeSession) -> Response {
         org,
         can_draft: roles.contains(Role::Author),
         queues,
+        respondent: roles.contains(Role::Respondent),
         oversight: roles.contains(Role::Oversight),
         admin: roles.contains(Role::Administrator),
     }))

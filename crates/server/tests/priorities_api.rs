@@ -3,6 +3,9 @@
 
 mod common;
 
+#[path = "support/browser.rs"]
+mod browser;
+
 use common::*;
 
 use reqwest::StatusCode;
@@ -144,4 +147,100 @@ async fn priorities_and_profiles_over_http() {
     assert_eq!(s, StatusCode::OK);
     assert_eq!(b["stored"], true);
     assert_eq!(b["profile"]["region"], "North");
+}
+
+/// The priority list as a page: public, each item with why, the downloads
+/// linked; the provider's own respondents (only) say what it is there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_priority_page_and_the_profile_form() {
+    use browser::Browser;
+    use concord_domain::account::{Membership, Role, RoleSet};
+
+    let app = spawn_app().await;
+    let svc = app.services.as_principal(operator());
+    svc.load_demo().await.unwrap();
+    for (email, org, role) in [
+        ("lead@ambnh.example.org", "AMBNH", Role::Respondent),
+        ("author@ambnh.example.org", "AMBNH", Role::Author),
+        ("lead@nmth.example.org", "NMTH", Role::Respondent),
+    ] {
+        svc.add_user(concord_app::NewUser {
+            email: email.into(),
+            name: "Someone".into(),
+            password: "plum tractor velvet 42".into(),
+            memberships: vec![Membership {
+                org: concord_domain::OrgCode::parse(org).unwrap(),
+                roles: RoleSet::from_roles([role]),
+            }],
+        })
+        .await
+        .unwrap();
+    }
+    let page = "/organisations/AMBNH/priorities";
+    let (s, html) = Browser::new().get(&app, page).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("<h1>Priorities for"), "{html}");
+    assert!(html.contains("as care home"), "{html}");
+    assert!(html.contains("priorities?format=csv"));
+    assert!(html.contains("class=\"concord-priorities\""));
+    assert!(!html.contains("name=\"kind\""), "no form for visitors");
+    let (s, _) = Browser::new()
+        .get(&app, "/organisations/NOPE/priorities")
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND);
+
+    // Another provider's respondent and the provider's author see no form
+    // and are refused if they post one.
+    for email in ["lead@nmth.example.org", "author@ambnh.example.org"] {
+        let mut b = Browser::sign_in(&app, email, "plum tractor velvet 42").await;
+        let (_, html) = b.get(&app, page).await;
+        assert!(!html.contains("name=\"kind\""), "{email}");
+        let csrf = b.csrf(&app).await;
+        let res = b
+            .post_form(
+                &app,
+                "/organisations/AMBNH/profile",
+                &[("kind", "hospice".into())],
+                Some(&csrf),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::FORBIDDEN, "{email}");
+    }
+    let mut b = Browser::sign_in(&app, "lead@ambnh.example.org", "plum tractor velvet 42").await;
+    let (_, html) = b.get(&app, page).await;
+    assert!(html.contains("name=\"kind\""));
+    let csrf = b.csrf(&app).await;
+    let res = b
+        .post_form(
+            &app,
+            "/organisations/AMBNH/profile",
+            &[("kind", "nursery".into())],
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Kind of provider: Choose one of the options")
+    );
+    let res = b
+        .post_form(
+            &app,
+            "/organisations/AMBNH/profile",
+            &[
+                ("kind", "hospice".into()),
+                ("settings", "palliative care, community".into()),
+                ("region", "North".into()),
+            ],
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (_, html) = Browser::new().get(&app, page).await;
+    assert!(
+        html.contains("as hospice (palliative care, community)"),
+        "{html}"
+    );
 }

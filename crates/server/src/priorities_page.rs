@@ -1,0 +1,266 @@
+//! A provider's priority list as a page (`/organisations/{code}/priorities`,
+//! public like its API twin), and the form with which the provider's own
+//! people say what it is (kind of provider, care settings, region).
+
+use askama::Template;
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use concord_app::{AppError, Principal};
+use concord_domain::OrgCode;
+use concord_domain::ProviderKind;
+use concord_domain::account::Role;
+use concord_domain::priority::ProviderProfile;
+
+use crate::AppState;
+use crate::layout::{Layout, render};
+use crate::pages::words;
+use crate::session::Session;
+use crate::sign_in_pages::{
+    Form, MAX_FORM_BYTES, MaybeSession, checked, error_response, refusal, refused,
+};
+use crate::work_pages::{FormField, fill};
+
+/// Items shown on the page (the downloads carry up to 500).
+const SHOWN: usize = 50;
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/organisations/{code}/priorities", get(page))
+        .route(
+            "/organisations/{code}/profile",
+            post(save_profile).layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
+        )
+}
+
+struct ItemView {
+    first: String,
+    ids: Vec<String>,
+    others: Vec<String>,
+    title: String,
+    score: String,
+    reach: String,
+    issuers: String,
+    why: Vec<String>,
+}
+
+#[derive(Template)]
+#[template(path = "priorities.html")]
+struct PrioritiesPage {
+    layout: Layout,
+    code: String,
+    name: String,
+    kind_words: String,
+    settings: String,
+    stored: bool,
+    as_of: String,
+    considered: usize,
+    items: Vec<ItemView>,
+    can_edit: bool,
+    fields: Vec<FormField>,
+    summary: Vec<(String, String)>,
+}
+
+/// Whether this person may say what the organisation is (its respondents,
+/// as for the API).
+fn may_edit(session: Option<&Session>, code: &OrgCode) -> bool {
+    session.is_some_and(|s| {
+        s.view.org.as_ref() == Some(code) && s.view.roles().contains(Role::Respondent)
+    })
+}
+
+fn profile_fields(p: &ProviderProfile) -> Vec<FormField> {
+    let mut kind = FormField::choice(
+        "kind",
+        "Kind of provider",
+        "",
+        &ProviderKind::ALL
+            .iter()
+            .map(|k| k.as_str())
+            .collect::<Vec<_>>(),
+        None,
+    );
+    kind.value = p.kind.as_str().to_string();
+    let mut settings = FormField::new(
+        "settings",
+        "Care settings it runs",
+        "text",
+        "Separated by commas, for example: emergency department, maternity unit. Leave it blank for the usual settings of its kind.",
+    );
+    settings.value = p.settings.join(", ");
+    let mut region = FormField::new(
+        "region",
+        "Region",
+        "text",
+        "For example: North East and Yorkshire.",
+    );
+    region.value = p.region.clone().unwrap_or_default();
+    vec![kind, settings, region]
+}
+
+async fn render_page(
+    state: &AppState,
+    session: Option<&Session>,
+    code: &OrgCode,
+    form: Option<&Form>,
+    errors: Vec<(String, String)>,
+    status: StatusCode,
+) -> Response {
+    let who = session
+        .map(|s| s.view.principal.clone())
+        .unwrap_or(Principal::Anonymous);
+    let auth = state.services.as_principal(who);
+    let list = match auth.priorities(code, SHOWN).await {
+        Ok(l) => l,
+        Err(e) => return error_response(e),
+    };
+    let can_edit = may_edit(session, code);
+    let mut fields = profile_fields(&list.profile);
+    let summary = if can_edit {
+        fill(&mut fields, form, &errors)
+    } else {
+        Vec::new()
+    };
+    let items = list
+        .items
+        .iter()
+        .map(|i| ItemView {
+            first: i.ids.first().cloned().unwrap_or_default(),
+            others: i.ids.iter().skip(1).cloned().collect(),
+            ids: i.ids.clone(),
+            title: i.title.clone(),
+            score: format!("{:.2}", i.score),
+            reach: match i.reach.as_str() {
+                "direct" => "addressed to it".to_string(),
+                "same_kind" => "addressed to providers of its kind".to_string(),
+                "setting" => "about its care settings".to_string(),
+                other => words(other),
+            },
+            issuers: i.issuers.join(", "),
+            why: i.why.clone(),
+        })
+        .collect();
+    let mut layout = Layout::new(format!("Priorities for {}", list.name)).feed(
+        format!("/feeds/organisations/{code}/priorities.atom"),
+        "changes to this priority list",
+    );
+    if let Some(s) = session {
+        layout.csrf = Some(s.view.csrf.clone());
+    }
+    layout.error = !summary.is_empty();
+    let mut res = render(&PrioritiesPage {
+        layout,
+        code: code.to_string(),
+        name: list.name.clone(),
+        kind_words: words(list.profile.kind.as_str()),
+        settings: list.profile.settings.join(", "),
+        stored: list.profile_stored,
+        as_of: crate::pages::date(list.as_of),
+        considered: list.considered,
+        items,
+        can_edit,
+        fields,
+        summary,
+    });
+    *res.status_mut() = status;
+    res
+}
+
+fn parse_code(raw: &str) -> Result<OrgCode, Response> {
+    OrgCode::parse(raw).map_err(|_| {
+        refused(
+            StatusCode::NOT_FOUND,
+            "There is no organisation with this code.",
+        )
+    })
+}
+
+async fn page(State(state): State<AppState>, s: MaybeSession, Path(raw): Path<String>) -> Response {
+    let code = match parse_code(&raw) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    render_page(
+        &state,
+        s.0.as_ref(),
+        &code,
+        None,
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+async fn save_profile(
+    State(state): State<AppState>,
+    s: MaybeSession,
+    Path(raw): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = Form::read(&body);
+    let session = match checked(&s, &form) {
+        Ok(s) => s,
+        Err(status) => return refusal(status),
+    };
+    let code = match parse_code(&raw) {
+        Ok(c) => c,
+        Err(r) => return r,
+    };
+    let kind = match form.text("kind").parse::<ProviderKind>() {
+        Ok(k) => k,
+        Err(_) => {
+            return render_page(
+                &state,
+                Some(session),
+                &code,
+                Some(&form),
+                vec![("kind".into(), "Choose one of the options".into())],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await;
+        }
+    };
+    let region = form.text("region").trim().to_string();
+    let profile = ProviderProfile {
+        org: code.clone(),
+        kind,
+        settings: form
+            .text("settings")
+            .split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect(),
+        region: (!region.is_empty()).then_some(region),
+    };
+    // The same service as PUT /api/v1/organisations/{code}/profile.
+    match state
+        .services
+        .as_principal(session.view.principal.clone())
+        .set_provider_profile(profile)
+        .await
+    {
+        Ok(_) => Redirect::to(&format!("/organisations/{code}/priorities")).into_response(),
+        Err(AppError::Invalid(m)) => {
+            let field = if m.contains("region") {
+                "region"
+            } else {
+                "settings"
+            };
+            let message = m.split_once(": ").map(|(_, m)| m).unwrap_or(&m).to_string();
+            render_page(
+                &state,
+                Some(session),
+                &code,
+                Some(&form),
+                vec![(field.into(), message)],
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
+            .await
+        }
+        Err(e) => error_response(e),
+    }
+}
