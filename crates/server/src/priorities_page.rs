@@ -179,9 +179,8 @@ fn parse_code(raw: &str) -> Result<OrgCode, Response> {
 }
 
 async fn page(State(state): State<AppState>, s: MaybeSession, Path(raw): Path<String>) -> Response {
-    let code = match parse_code(&raw) {
-        Ok(c) => c,
-        Err(r) => return r,
+    let Some(code) = parse_code(&raw) else {
+        return no_such_organisation();
     };
     render_page(
         &state,
@@ -205,9 +204,8 @@ async fn save_profile(
         Ok(s) => s,
         Err(status) => return refusal(status),
     };
-    let code = match parse_code(&raw) {
-        Ok(c) => c,
-        Err(r) => return r,
+    let Some(code) = parse_code(&raw) else {
+        return no_such_organisation();
     };
     let kind = match form.text("kind").parse::<ProviderKind>() {
         Ok(k) => k,
