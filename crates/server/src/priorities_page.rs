@@ -169,13 +169,15 @@ async fn render_page(
     res
 }
 
-fn parse_code(raw: &str) -> Result<OrgCode, Response> {
-    OrgCode::parse(raw).map_err(|_| {
-        refused(
-            StatusCode::NOT_FOUND,
-            "There is no organisation with this code.",
-        )
-    })
+fn parse_code(raw: &str) -> Option<OrgCode> {
+    OrgCode::parse(raw).ok()
+}
+
+fn no_such_organisation() -> Response {
+    refused(
+        StatusCode::NOT_FOUND,
+        "There is no organisation with this code.",
+    )
 }
 
 async fn page(State(state): State<AppState>, s: MaybeSession, Path(raw): Path<String>) -> Response {
