@@ -68,7 +68,10 @@ measure() { # name, then paths
 # worked out): measure after that, and say how long the wait was.
 t0=$(date +%s)
 for _ in $(seq 300); do
-  curl -s -m 60 "$base/recommendations/${ids[0]}" | grep -q "still being worked out" || break
+  # (Read whole, then searched: with pipefail, `curl | grep -q` can stop on
+  # curl's broken pipe and end the wait too early.)
+  page=$(curl -s -m 60 "$base/recommendations/${ids[0]}" || true)
+  grep -q "still being worked out" <<<"$page" || break
   sleep 5
 done
 ready_s=$(($(date +%s) - t0))
@@ -81,7 +84,7 @@ for id in "${ids[@]}"; do record_paths+=("/recommendations/$id"); done
 records=$(curl -s "$base/api/v1/search?per_page=1" | jq -r .total)
 echo "# Pages: time to first byte and weight"
 echo
-echo "$(date -u +%Y-%m-%d) · $(nproc) cores shared with other engineers' builds · $records records · release build · one request at a time on loopback · load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "$(date -u +%Y-%m-%d) · $(nproc) cores · $records records · release build · one request at a time on loopback · load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
 echo "Similarity index ready ${ready_s} s after the first record page was asked for (the server builds it in the background from its start)."
 echo
