@@ -160,6 +160,7 @@ impl Authorized<'_> {
             rules: &rules,
             deadlines: &deadlines,
             today,
+            endorsers: BTreeMap::new(),
         };
         // Keep what applies, best first, and group the head of the list.
         let mut scored: Vec<(f64, Recommendation)> = recs
@@ -213,6 +214,13 @@ impl Authorized<'_> {
         }
         pairs.retain(|p| !dismissed.contains(p));
         let groups = union(recs.len(), &pairs);
+        // Bodies that endorse what applies count as support too.
+        let ids: Vec<String> = recs.iter().map(|r| r.id.to_string()).collect();
+        let mut endorsers: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (id, org) in svc.store().endorsers_of(&ids).await? {
+            endorsers.entry(id).or_default().push(org);
+        }
+        let ctx = Context { endorsers, ..ctx };
         let mut items = priority::rank(&recs, &groups, &ctx);
         items.truncate(limit.clamp(1, MAX_PRIORITIES));
         Ok(PriorityList {
@@ -344,6 +352,7 @@ mod tests {
                 why: vec!["addressed to you directly".into(), "risk: high".into()],
                 title: "=HYPERLINK(\"x\"), \"quoted\"".into(),
                 issuers: vec!["CQC".into(), "HSSIB".into()],
+                endorsed_by: vec![],
                 reach: "direct".into(),
                 published: None,
                 changed: chrono::DateTime::UNIX_EPOCH,

@@ -12,8 +12,8 @@
 //! - deadline: your own answer overdue (1, fading to 0.5 as the report
 //!   ages) or due within 28 days (0.8), already answered (0.2); otherwise
 //!   recency, halving every two years;
-//! - support: each further body saying the same thing adds 0.5 (a group of
-//!   duplicates counts once, with every body behind it);
+//! - support: each further body saying the same thing, or endorsing it,
+//!   adds 0.5 (a group of duplicates counts once, with every body behind it);
 //! - patient impact stated (1) or not (0); evidence strength; cost (cheap
 //!   changes first; not stated 0.5).
 
@@ -230,6 +230,9 @@ pub struct Context<'a> {
     pub rules: &'a PriorityRules,
     pub deadlines: &'a RulesBook,
     pub today: NaiveDate,
+    /// Bodies that endorse a recommendation (its id -> their codes): they
+    /// count as support, like the issuers of duplicates.
+    pub endorsers: BTreeMap<String, Vec<String>>,
 }
 
 fn contains_word(haystack: &str, needle: &str) -> bool {
@@ -463,8 +466,11 @@ pub struct PriorityItem {
     pub score: f64,
     pub why: Vec<String>,
     pub title: String,
-    /// Every body behind it.
+    /// Every body that issued it (one, or several for a group of duplicates).
     pub issuers: Vec<String>,
+    /// Other bodies that endorse it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub endorsed_by: Vec<String>,
     /// direct, same_kind or setting.
     pub reach: String,
     /// When the best-placed recommendation was published.
@@ -511,7 +517,28 @@ pub fn rank(
             .iter()
             .map(|&i| recs[i].data.issuer.to_string())
             .collect();
+        // Bodies that endorse any member and did not issue one.
+        let endorsed: BTreeSet<String> = members
+            .iter()
+            .flat_map(|&i| {
+                ctx.endorsers
+                    .get(&recs[i].id.to_string())
+                    .into_iter()
+                    .flatten()
+                    .cloned()
+            })
+            .filter(|o| !issuers.contains(o))
+            .collect();
         let mut why = p.why.clone();
+        if !endorsed.is_empty() {
+            why.insert(
+                1,
+                format!(
+                    "endorsed by {}",
+                    endorsed.iter().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            );
+        }
         if issuers.len() > 1 {
             why.insert(
                 1,
@@ -529,10 +556,11 @@ pub fn rank(
         }
         items.push(PriorityItem {
             ids: members.iter().map(|&i| recs[i].id.to_string()).collect(),
-            score: total(p, issuers.len(), ctx.rules),
+            score: total(p, issuers.len() + endorsed.len(), ctx.rules),
             why,
             title: recs[best].data.title.clone(),
             issuers: issuers.into_iter().collect(),
+            endorsed_by: endorsed.into_iter().collect(),
             reach: reach.label().to_string(),
             published: recs[best].data.published,
             changed: members

@@ -44,6 +44,7 @@ struct ItemView {
     score: String,
     reach: String,
     issuers: String,
+    endorsed_by: String,
     why: Vec<String>,
 }
 
@@ -140,6 +141,7 @@ async fn render_page(
                 other => words(other),
             },
             issuers: i.issuers.join(", "),
+            endorsed_by: i.endorsed_by.join(", "),
             why: i.why.clone(),
         })
         .collect();

@@ -244,3 +244,66 @@ async fn the_priority_page_and_the_profile_form() {
         "{html}"
     );
 }
+
+/// An endorsement lifts what it endorses on a provider's list, and says so.
+#[tokio::test]
+async fn endorsements_count_on_the_priority_list() {
+    let app = spawn_app().await;
+    app.services
+        .as_principal(operator())
+        .load_demo()
+        .await
+        .unwrap();
+    let get = || async {
+        let (s, body) = status_code(
+            app.client
+                .get(app.url("/api/v1/organisations/AMBNH/priorities?limit=50"))
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{body}");
+        body
+    };
+    let before = get().await;
+    // The last item: the furthest from the top, the most room to rise.
+    let item = before["items"].as_array().unwrap().last().unwrap().clone();
+    let id = item["ids"][0].as_str().unwrap().to_string();
+    let endorser = ["RCN", "RCEM", "NMC"]
+        .into_iter()
+        .find(|o| !item["issuers"].as_array().unwrap().iter().any(|i| i == o))
+        .unwrap();
+    app.services
+        .as_principal(concord_app::Principal::acting_for(
+            concord_domain::OrgCode::parse(endorser).unwrap(),
+            "test",
+        ))
+        .endorse(&concord_domain::RecommendationId::parse(&id).unwrap(), None)
+        .await
+        .unwrap();
+    let after = get().await;
+    let moved = after["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["ids"][0] == id.as_str())
+        .expect("still listed");
+    assert_eq!(moved["endorsed_by"], json!([endorser]), "{moved}");
+    assert!(
+        moved["score"].as_f64() > item["score"].as_f64(),
+        "{moved} vs {item}"
+    );
+    assert!(
+        moved["why"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w == &json!(format!("endorsed by {endorser}"))),
+        "{moved}"
+    );
+    assert!(
+        before["items"][0].get("endorsed_by").is_none(),
+        "absent when none"
+    );
+}

@@ -423,6 +423,9 @@ pub trait Store: Send + Sync {
     /// Who stands behind a recommendation, oldest first.
     async fn endorsements(&self, id: &RecommendationId)
     -> Result<Vec<concord_domain::Endorsement>>;
+    /// (recommendation id, endorsing organisation) for every endorsement of
+    /// these recommendations (read in chunks: any number of ids).
+    async fn endorsers_of(&self, ids: &[String]) -> Result<Vec<(String, String)>>;
     /// Records that `org` endorses `id`; false (nothing written) if it
     /// already does. Audited on the recommendation.
     async fn endorse(

@@ -2324,6 +2324,17 @@ async fn endorsements_are_kept_audited_and_backed_up(db: &Db) {
     let got = s.endorsements(&rec.id).await.unwrap();
     let orgs: Vec<&str> = got.iter().map(|e| e.org.as_str()).collect();
     assert_eq!(orgs, ["NICE", "CQC"]);
+    // In bulk, for any number of ids (read in chunks), unknown ones ignored.
+    let mut ids: Vec<String> = (0..1200).map(|i| format!("HSSIB-2020-{i:04}")).collect();
+    ids.push(rec.id.to_string());
+    assert_eq!(
+        s.endorsers_of(&ids).await.unwrap(),
+        vec![
+            (rec.id.to_string(), "CQC".to_string()),
+            (rec.id.to_string(), "NICE".to_string())
+        ]
+    );
+    assert!(s.endorsers_of(&[]).await.unwrap().is_empty());
     assert_eq!(got[0].note.as_deref(), Some("We stand behind it."));
     assert_eq!(got[0].at, now());
     assert_eq!(got[0].by, actor().label);

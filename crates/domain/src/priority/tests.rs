@@ -86,6 +86,7 @@ impl Fixture {
             rules: &self.rules,
             deadlines: &self.deadlines,
             today: d("2026-11-27"),
+            endorsers: Default::default(),
         }
     }
 }
@@ -243,6 +244,45 @@ fn a_group_of_duplicates_counts_once_and_lists_every_body() {
     // An index twice, or out of range, is harmless.
     let odd = rank(&recs, &[vec![0, 1], vec![1, 2, 99]], &f.ctx());
     assert_eq!(odd.iter().map(|i| i.ids.len()).sum::<usize>(), 4);
+}
+
+#[test]
+fn endorsements_count_as_support_once_per_body() {
+    let f = fixture();
+    let recs = vec![generic(), urgent()];
+    let plain = rank(&recs, &[], &f.ctx());
+    let mut ctx = f.ctx();
+    ctx.endorsers.insert(
+        "NICE-2024-0001".into(),
+        // NICE issued it: its own "endorsement" adds nothing.
+        vec!["CQC".into(), "HSSIB".into(), "NICE".into()],
+    );
+    let endorsed = rank(&recs, &[], &ctx);
+    let find = |items: &[PriorityItem]| {
+        items
+            .iter()
+            .find(|i| i.ids == vec!["NICE-2024-0001"])
+            .cloned()
+            .unwrap()
+    };
+    let (before, after) = (find(&plain), find(&endorsed));
+    assert_eq!(after.endorsed_by, vec!["CQC", "HSSIB"]);
+    assert!(
+        after.why.iter().any(|w| w == "endorsed by CQC, HSSIB"),
+        "{:?}",
+        after.why
+    );
+    assert!(after.score > before.score);
+    // Two further bodies, as for a group issued by three: the same lift.
+    let rules = &f.rules;
+    assert!(
+        (after.score
+            - before.score
+            - rules.weights.support * (rules.support.per_extra_body * 2.0).min(1.0))
+        .abs()
+            < 1e-9
+    );
+    assert!(before.endorsed_by.is_empty());
 }
 
 #[test]

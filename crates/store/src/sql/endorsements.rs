@@ -42,6 +42,26 @@ impl SqlStore {
             .collect()
     }
 
+    pub(crate) async fn endorsers_of_ids(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
+        let mut out = Vec::new();
+        // Bounded statements on both backends (SQLite allows 32,766 parameters).
+        for chunk in ids.chunks(500) {
+            let marks: Vec<String> = (1..=chunk.len()).map(|i| format!("${i}")).collect();
+            let sql = format!(
+                "SELECT rec_id, org FROM endorsements WHERE rec_id IN ({}) ORDER BY rec_id, org",
+                marks.join(", ")
+            );
+            let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for id in chunk {
+                q = q.bind(id.clone());
+            }
+            for r in q.fetch_all(&self.pool).await? {
+                out.push((r.try_get(0)?, r.try_get(1)?));
+            }
+        }
+        Ok(out)
+    }
+
     /// Adds one; false (and nothing written) when the organisation already
     /// endorses the recommendation.
     pub(crate) async fn add_endorsement(

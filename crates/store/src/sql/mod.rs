@@ -992,6 +992,10 @@ impl Store for SqlStore {
         self.list_endorsements(id).await
     }
 
+    async fn endorsers_of(&self, ids: &[String]) -> Result<Vec<(String, String)>> {
+        self.endorsers_of_ids(ids).await
+    }
+
     async fn endorse(
         &self,
         actor: &Actor,
