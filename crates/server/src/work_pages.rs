@@ -1164,51 +1164,61 @@ async fn create_draft(State(state): State<AppState>, s: MaybeSession, body: Byte
         Ok(o) => o,
         Err(r) => return r,
     };
-    let auth = services(&state, session);
-    let (mut json, errors) = draft_body(&auth, &form, &org).await;
+    submit_draft(&state, session, &org, None, &form).await
+}
+
+/// What both drafting forms do with a post: check it (the button, or
+/// errors found in the form), or save it — a new draft, or an edit of the
+/// version the person was editing — publishing it through the issuer's gate
+/// when asked (the services check the approver role and the gate).
+async fn submit_draft(
+    state: &AppState,
+    session: &Session,
+    org: &str,
+    editing: Option<(&RecommendationId, i64)>,
+    form: &Form,
+) -> Response {
+    let auth = services(state, session);
+    let (mut json, errors) = draft_body(&auth, form, org).await;
     let action = form.get("action").unwrap_or("save");
+    let again = |errors, status| {
+        draft_page(
+            state,
+            session,
+            org,
+            editing,
+            Some(form),
+            errors,
+            None,
+            status,
+        )
+    };
     if action == "check" || !errors.is_empty() {
         let status = if errors.is_empty() {
             StatusCode::OK
         } else {
             StatusCode::UNPROCESSABLE_ENTITY
         };
-        return draft_page(
-            &state,
-            session,
-            &org,
-            None,
-            Some(&form),
-            errors,
-            None,
-            status,
-        )
-        .await;
+        return again(errors, status).await;
     }
-    // Publishing at once is creating it as published: the services check
-    // the approver role and the issuer's gate.
     if action == "publish" {
         json.insert("status".into(), Value::String("published".into()));
     }
-    match auth.create_draft(Value::Object(json)).await {
+    let done = match editing {
+        None => auth.create_draft(Value::Object(json)).await,
+        Some((id, version)) => {
+            json.remove("issuer");
+            json.insert("version".into(), Value::from(version));
+            auth.edit(id, Value::Object(json)).await
+        }
+    };
+    match done {
         Ok(rec) if rec.data.status == Lifecycle::Draft => {
             Redirect::to(&format!("/recommendations/{}/edit?saved=1", rec.id)).into_response()
         }
         Ok(rec) => Redirect::to(&format!("/recommendations/{}", rec.id)).into_response(),
         Err(e) => match form_failure(e) {
-            Ok((errors, status)) => {
-                draft_page(
-                    &state,
-                    session,
-                    &org,
-                    None,
-                    Some(&form),
-                    errors,
-                    None,
-                    status,
-                )
-                .await
-            }
+            Ok((errors, status)) => again(errors, status).await,
             Err(page) => page,
         },
     }
@@ -1304,58 +1314,7 @@ async fn save_draft(
         .get("version")
         .and_then(|v| v.trim().parse::<i64>().ok())
         .unwrap_or(0);
-    let editing = Some((&rec.id, version.max(1)));
-    let auth = services(&state, session);
-    let (mut json, errors) = draft_body(&auth, &form, &org).await;
-    let action = form.get("action").unwrap_or("save");
-    if action == "check" || !errors.is_empty() {
-        let status = if errors.is_empty() {
-            StatusCode::OK
-        } else {
-            StatusCode::UNPROCESSABLE_ENTITY
-        };
-        return draft_page(
-            &state,
-            session,
-            &org,
-            editing,
-            Some(&form),
-            errors,
-            None,
-            status,
-        )
-        .await;
-    }
-    json.remove("issuer");
-    json.insert("version".into(), Value::from(version));
-    let publishing = action == "publish";
-    if publishing {
-        json.insert("status".into(), Value::String("published".into()));
-    }
-    match auth.edit(&rec.id, Value::Object(json)).await {
-        Ok(saved) if publishing => {
-            Redirect::to(&format!("/recommendations/{}", saved.id)).into_response()
-        }
-        Ok(saved) => {
-            Redirect::to(&format!("/recommendations/{}/edit?saved=1", saved.id)).into_response()
-        }
-        Err(e) => match form_failure(e) {
-            Ok((errors, status)) => {
-                draft_page(
-                    &state,
-                    session,
-                    &org,
-                    editing,
-                    Some(&form),
-                    errors,
-                    None,
-                    status,
-                )
-                .await
-            }
-            Err(page) => page,
-        },
-    }
+    submit_draft(&state, session, &org, Some((&rec.id, version)), &form).await
 }
 
 /// The htmx request of the drafting form: the feedback panel again.
