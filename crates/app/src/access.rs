@@ -83,7 +83,7 @@ impl Authorized<'_> {
         }
     }
 
-    fn can_see(&self, rec: &Recommendation) -> bool {
+    pub(crate) fn can_see(&self, rec: &Recommendation) -> bool {
         Services::visible_to(rec, self.principal.org(), self.principal.is_operator())
     }
 

@@ -4,7 +4,7 @@
 //! recommendations, and only published ones can be endorsed.
 
 use concord_domain::account::Role;
-use concord_domain::{Endorsement, Lifecycle, OrgCode, RecommendationId};
+use concord_domain::{Endorsement, Lifecycle, OrgCode, Recommendation, RecommendationId};
 
 use crate::access::Authorized;
 use crate::error::{AppError, AppResult};
@@ -16,8 +16,20 @@ impl Authorized<'_> {
     /// Who stands behind a recommendation, oldest first (anyone may ask
     /// about what they may see).
     pub async fn endorsements(&self, id: &RecommendationId) -> AppResult<Vec<Endorsement>> {
-        self.recommendation(id).await?;
-        Ok(self.services().store().endorsements(id).await?)
+        let rec = self.recommendation(id).await?;
+        self.endorsements_of(&rec).await
+    }
+
+    /// [`Self::endorsements`] of a record already read (a page that has it
+    /// does not read it again).
+    pub async fn endorsements_of(&self, rec: &Recommendation) -> AppResult<Vec<Endorsement>> {
+        if !self.can_see(rec) {
+            return Err(AppError::NotFound(format!(
+                "recommendation {} was not found",
+                rec.id
+            )));
+        }
+        Ok(self.services().store().endorsements(&rec.id).await?)
     }
 
     /// The caller's organisation and its approver role, or the refusal.
@@ -30,15 +42,12 @@ impl Authorized<'_> {
         })
     }
 
-    /// The caller's organisation endorses a published recommendation of
-    /// another body.
-    pub async fn endorse(
-        &self,
-        id: &RecommendationId,
-        note: Option<&str>,
-    ) -> AppResult<Endorsement> {
+    /// Whether the caller may endorse this recommendation, and for which
+    /// organisation: what a page asks before offering the form; [`Self::endorse`]
+    /// asks it again.
+    pub fn may_endorse(&self, rec: &Recommendation) -> AppResult<OrgCode> {
         let org = self.endorsing_org("endorsing a recommendation")?;
-        let rec = self.recommendation(id).await?;
+        let id = &rec.id;
         if rec.data.issuer == org {
             return Err(AppError::Refused(format!(
                 "{org} issued {id}; a body endorses other bodies' recommendations"
@@ -50,6 +59,19 @@ impl Authorized<'_> {
                 rec.data.status.as_str()
             )));
         }
+        Ok(org)
+    }
+
+    /// The caller's organisation endorses a published recommendation of
+    /// another body.
+    pub async fn endorse(
+        &self,
+        id: &RecommendationId,
+        note: Option<&str>,
+    ) -> AppResult<Endorsement> {
+        self.endorsing_org("endorsing a recommendation")?;
+        let rec = self.recommendation(id).await?;
+        let org = self.may_endorse(&rec)?;
         let note = note.map(str::trim).filter(|n| !n.is_empty());
         if let Some(n) = note {
             if n.chars().count() > MAX_ENDORSEMENT_NOTE {

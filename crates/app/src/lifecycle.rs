@@ -97,6 +97,41 @@ impl Authorized<'_> {
         self.require_writer()
     }
 
+    /// Answering is the respondent's; judging the answer the assessor's.
+    fn require_move_role(&self, move_name: &str) -> AppResult<()> {
+        let role = if lifecycle::is_addressees_move(move_name) {
+            Role::Respondent
+        } else {
+            Role::Assessor
+        };
+        self.require_role(role, &format!("the move {move_name}"))
+    }
+
+    /// Whether the caller may make the move of this name on the addressee
+    /// at `index` (role and standing; the record's state aside), without
+    /// making it: what a page asks before offering the move's form.
+    pub fn may_move(
+        &self,
+        rec: &RecommendationData,
+        index: usize,
+        move_name: &str,
+    ) -> AppResult<()> {
+        self.require_move_role(move_name)?;
+        let Some(a) = rec.addressees.get(index) else {
+            return Err(AppError::NotFound(format!(
+                "there is no addressee number {}",
+                index + 1
+            )));
+        };
+        let who = Standing::of(
+            self.principal().org(),
+            self.principal().is_operator(),
+            rec,
+            a,
+        );
+        lifecycle::may_make(&who, move_name, a).map_err(AppError::from)
+    }
+
     /// Applies one lifecycle move to one addressee of a recommendation.
     pub async fn apply_move(
         &self,
@@ -104,12 +139,7 @@ impl Authorized<'_> {
         addressee: &str,
         mv: &Move,
     ) -> AppResult<Recommendation> {
-        // Answering is the respondent's; judging the answer the assessor's.
-        let role = match mv {
-            Move::Respond { .. } | Move::AddAction { .. } | Move::Update { .. } => Role::Respondent,
-            _ => Role::Assessor,
-        };
-        self.require_role(role, &format!("the move {}", mv.name()))?;
+        self.require_move_role(mv.name())?;
         let svc = self.services();
         let book = svc.rules_book().await?;
         let mut attempt = 0;

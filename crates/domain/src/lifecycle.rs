@@ -252,13 +252,6 @@ impl Move {
             Move::Escalate { .. } => "escalate",
         }
     }
-
-    fn for_addressee(&self) -> bool {
-        matches!(
-            self,
-            Move::Respond { .. } | Move::AddAction { .. } | Move::Update { .. }
-        )
-    }
 }
 
 /// Why a move was refused. `Forbidden` is about who asks; `Refused` about
@@ -751,6 +744,13 @@ fn tidy_links(evidence: &[String]) -> Result<Vec<String>, MoveError> {
 }
 
 fn check_standing(who: &Standing, mv: &Move, a: &Addressee) -> Result<(), MoveError> {
+    may_make(who, mv.name(), a)
+}
+
+/// Whether someone of this standing may make the move of this name on this
+/// addressee's part at all (the state of the record aside): a page asks it
+/// before it offers the move's form; [`apply`] asks it again.
+pub fn may_make(who: &Standing, move_name: &str, a: &Addressee) -> Result<(), MoveError> {
     if who.operator {
         return Ok(());
     }
@@ -758,17 +758,17 @@ fn check_standing(who: &Standing, mv: &Move, a: &Addressee) -> Result<(), MoveEr
         .label
         .clone()
         .unwrap_or_else(|| "an anonymous caller".into());
-    if mv.for_addressee() {
+    let doing = move_name.replace('_', " ");
+    if is_addressees_move(move_name) {
         if who.addressee {
             return Ok(());
         }
         return Err(MoveError::Forbidden(format!(
-            "{name} cannot {} for {}: only the addressee answers what is addressed to it",
-            mv.name().replace('_', " "),
+            "{name} cannot {doing} for {}: only the addressee answers what is addressed to it",
             a_name(a)
         )));
     }
-    if matches!(mv, Move::Assess { .. }) && who.addressee {
+    if move_name == "assess" && who.addressee {
         return Err(MoveError::Forbidden(format!(
             "{name} cannot assess its own response"
         )));
@@ -777,9 +777,14 @@ fn check_standing(who: &Standing, mv: &Move, a: &Addressee) -> Result<(), MoveEr
         return Ok(());
     }
     Err(MoveError::Forbidden(format!(
-        "{name} cannot {} this recommendation: only its issuer can",
-        mv.name().replace('_', " ")
+        "{name} cannot {doing} this recommendation: only its issuer can"
     )))
+}
+
+/// The addressee's moves (answering and reporting progress); the others
+/// are the issuer's.
+pub fn is_addressees_move(move_name: &str) -> bool {
+    matches!(move_name, "respond" | "add_action" | "update")
 }
 
 /// A recommendation is closed when no addressee has anything left open, and

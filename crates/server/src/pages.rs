@@ -341,22 +341,16 @@ async fn recommendation(
         s.0.as_ref()
             .map(|s| s.view.principal.clone())
             .unwrap_or(Principal::Anonymous);
-    let rec = state
-        .services
-        .as_principal(who.clone())
-        .recommendation(&id)
-        .await?;
+    let auth = state.services.as_principal(who.clone());
+    let rec = auth.recommendation(&id).await?;
     let feed = format!("/feeds/recommendations/{}.atom", rec.id);
-    let endorsements = state
-        .services
-        .as_principal(who.clone())
-        .endorsements(&rec.id)
-        .await?;
+    let endorsements = auth.endorsements_of(&rec).await?;
     let mut body = record_html(&rec, state.services.clock().today());
     body.push_str(&endorsements_html(&endorsements));
     let endorsers: Vec<concord_domain::OrgCode> =
         endorsements.iter().map(|e| e.org.clone()).collect();
     body.push_str(&crate::work_pages::record_actions(
+        &auth,
         &rec,
         s.0.as_ref(),
         &endorsers,

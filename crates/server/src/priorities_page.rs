@@ -4,7 +4,6 @@
 
 use askama::Template;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -20,7 +19,7 @@ use crate::layout::{Layout, render};
 use crate::pages::words;
 use crate::session::Session;
 use crate::sign_in_pages::{
-    Form, MAX_FORM_BYTES, MaybeSession, checked, error_response, refusal, refused,
+    Form, MAX_FORM_BYTES, MaybeSession, SignedForm, error_response, refused,
 };
 use crate::work_pages::{FormField, fill};
 
@@ -78,10 +77,7 @@ fn profile_fields(p: &ProviderProfile) -> Vec<FormField> {
         "kind",
         "Kind of provider",
         "",
-        &ProviderKind::ALL
-            .iter()
-            .map(|k| k.as_str())
-            .collect::<Vec<_>>(),
+        ProviderKind::ALL.iter().map(|k| k.as_str()),
         None,
     );
     kind.value = p.kind.as_str().to_string();
@@ -199,15 +195,10 @@ async fn page(State(state): State<AppState>, s: MaybeSession, Path(raw): Path<St
 
 async fn save_profile(
     State(state): State<AppState>,
-    s: MaybeSession,
     Path(raw): Path<String>,
-    body: Bytes,
+    SignedForm(session, form): SignedForm,
 ) -> Response {
-    let form = Form::read(&body);
-    let session = match checked(&s, &form) {
-        Ok(s) => s,
-        Err(status) => return refusal(status),
-    };
+    let session = &session;
     let Some(code) = parse_code(&raw) else {
         return no_such_organisation();
     };

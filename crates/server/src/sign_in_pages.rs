@@ -11,7 +11,7 @@
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequestParts, Path, State};
+use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
@@ -136,7 +136,7 @@ const BAD_FORM: &str = "This form has expired or did not come from Concord, so n
 
 /// The session and a form carrying its CSRF secret, or the status to
 /// refuse with ([`refusal`] makes the page).
-pub(crate) fn checked<'a>(s: &'a MaybeSession, form: &Form) -> Result<&'a Session, StatusCode> {
+fn checked<'a>(s: &'a MaybeSession, form: &Form) -> Result<&'a Session, StatusCode> {
     let Some(session) = &s.0 else {
         return Err(StatusCode::UNAUTHORIZED);
     };
@@ -146,7 +146,29 @@ pub(crate) fn checked<'a>(s: &'a MaybeSession, form: &Form) -> Result<&'a Sessio
     Ok(session)
 }
 
-pub(crate) fn refusal(status: StatusCode) -> Response {
+/// A posted form of a signed-in session that carries the session's CSRF
+/// secret; anything else is refused before the handler runs (401 signed
+/// out, 403 without the secret, 413 too large), and nothing is changed.
+pub(crate) struct SignedForm(pub Session, pub Form);
+
+impl<S: Send + Sync> FromRequest<S> for SignedForm {
+    type Rejection = Response;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
+        let (mut parts, body) = req.into_parts();
+        let Ok(s) = MaybeSession::from_request_parts(&mut parts, state).await;
+        let body = Bytes::from_request(Request::from_parts(parts, body), state)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let form = Form::read(&body);
+        match checked(&s, &form) {
+            Ok(session) => Ok(SignedForm(session.clone(), form)),
+            Err(status) => Err(refusal(status)),
+        }
+    }
+}
+
+fn refusal(status: StatusCode) -> Response {
     if status == StatusCode::UNAUTHORIZED {
         refused(
             status,
@@ -325,14 +347,9 @@ async fn account(s: MaybeSession) -> Response {
 
 async fn switch_organisation(
     State(state): State<AppState>,
-    s: MaybeSession,
-    body: Bytes,
+    SignedForm(session, form): SignedForm,
 ) -> Response {
-    let form = Form::read(&body);
-    let session = match checked(&s, &form) {
-        Ok(s) => s,
-        Err(status) => return refusal(status),
-    };
+    let session = &session;
     let org = match OrgCode::parse(&form.text("org")) {
         Ok(o) => o,
         Err(e) => return error_response(AppError::Invalid(format!("field org: {e}"))),
@@ -514,12 +531,11 @@ fn acting_org(session: &Session) -> Result<OrgCode, AppError> {
         .ok_or_else(|| AppError::Forbidden("you are not a member of any organisation".into()))
 }
 
-async fn add_user(State(state): State<AppState>, s: MaybeSession, body: Bytes) -> Response {
-    let form = Form::read(&body);
-    let session = match checked(&s, &form) {
-        Ok(s) => s,
-        Err(status) => return refusal(status),
-    };
+async fn add_user(
+    State(state): State<AppState>,
+    SignedForm(session, form): SignedForm,
+) -> Response {
+    let session = &session;
     let done = async {
         let org = acting_org(session)?;
         let roles = form.roles()?;
@@ -539,12 +555,11 @@ async fn add_user(State(state): State<AppState>, s: MaybeSession, body: Bytes) -
     after(&state, session, done).await
 }
 
-async fn add_member(State(state): State<AppState>, s: MaybeSession, body: Bytes) -> Response {
-    let form = Form::read(&body);
-    let session = match checked(&s, &form) {
-        Ok(s) => s,
-        Err(status) => return refusal(status),
-    };
+async fn add_member(
+    State(state): State<AppState>,
+    SignedForm(session, form): SignedForm,
+) -> Response {
+    let session = &session;
     let done = async {
         let org = acting_org(session)?;
         let roles = form.roles()?;
@@ -562,14 +577,9 @@ async fn add_member(State(state): State<AppState>, s: MaybeSession, body: Bytes)
 async fn set_roles(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    s: MaybeSession,
-    body: Bytes,
+    SignedForm(session, form): SignedForm,
 ) -> Response {
-    let form = Form::read(&body);
-    let session = match checked(&s, &form) {
-        Ok(s) => s,
-        Err(status) => return refusal(status),
-    };
+    let session = &session;
     let done = async {
         let id: i64 = id
             .parse()
@@ -586,12 +596,11 @@ async fn set_roles(
     after(&state, session, done).await
 }
 
-async fn create_token(State(state): State<AppState>, s: MaybeSession, body: Bytes) -> Response {
-    let form = Form::read(&body);
-    let session = match checked(&s, &form) {
-        Ok(s) => s,
-        Err(status) => return refusal(status),
-    };
+async fn create_token(
+    State(state): State<AppState>,
+    SignedForm(session, form): SignedForm,
+) -> Response {
+    let session = &session;
     let made = async {
         let org = acting_org(session)?;
         let roles = form.roles()?;
@@ -617,14 +626,9 @@ async fn create_token(State(state): State<AppState>, s: MaybeSession, body: Byte
 async fn revoke_token(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    s: MaybeSession,
-    body: Bytes,
+    SignedForm(session, _): SignedForm,
 ) -> Response {
-    let form = Form::read(&body);
-    let session = match checked(&s, &form) {
-        Ok(s) => s,
-        Err(status) => return refusal(status),
-    };
+    let session = &session;
     let done = async {
         let id: i64 = id
             .parse()

@@ -17,7 +17,6 @@ use std::time::Duration;
 
 use askama::Template;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
@@ -34,7 +33,7 @@ use crate::layout::{Layout, render};
 use crate::pages::words;
 use crate::session::Session;
 use crate::sign_in_pages::{
-    Form, MAX_FORM_BYTES, MaybeSession, checked, error_response, no_store, refusal, refused,
+    Form, MAX_FORM_BYTES, MaybeSession, SignedForm, error_response, no_store, refused,
 };
 
 /// A recommendation's text may be long; its form is still bounded.
@@ -133,7 +132,7 @@ impl FormField {
         name: &'static str,
         label: &'static str,
         hint: &str,
-        values: &[&'static str],
+        values: impl IntoIterator<Item = &'static str>,
         blank: Option<&str>,
     ) -> Self {
         let mut f = FormField::new(name, label, "select", hint);
@@ -142,8 +141,8 @@ impl FormField {
         }
         f.options.extend(
             values
-                .iter()
-                .map(|v| ((*v).to_string(), sentence(&words(v)))),
+                .into_iter()
+                .map(|v| (v.to_string(), sentence(&words(v)))),
         );
         f
     }
@@ -534,11 +533,7 @@ fn draft_fields() -> Vec<FormField> {
             "risk",
             "Risk to patients if nothing is done",
             "",
-            Risk::ALL
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .as_slice(),
+            Risk::ALL.iter().map(|r| r.as_str()),
             Some("Not stated"),
         ),
         FormField::new(
@@ -551,22 +546,14 @@ fn draft_fields() -> Vec<FormField> {
             "evidence_kind",
             "Kind of evidence",
             "",
-            EvidenceKind::ALL
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .as_slice(),
+            EvidenceKind::ALL.iter().map(|r| r.as_str()),
             Some("Not stated"),
         ),
         FormField::choice(
             "evidence_strength",
             "Strength of the evidence",
             "",
-            EvidenceStrength::ALL
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .as_slice(),
+            EvidenceStrength::ALL.iter().map(|r| r.as_str()),
             Some("Not stated"),
         ),
         FormField::new(
@@ -591,11 +578,7 @@ fn draft_fields() -> Vec<FormField> {
             "equality_direction",
             "Effect on health inequalities",
             "",
-            EqualityDirection::ALL
-                .iter()
-                .map(|r| r.as_str())
-                .collect::<Vec<_>>()
-                .as_slice(),
+            EqualityDirection::ALL.iter().map(|r| r.as_str()),
             Some("Not stated"),
         ),
         FormField::new(
@@ -1154,12 +1137,11 @@ fn form_failure(e: AppError) -> Result<(Vec<(String, String)>, StatusCode), Resp
     }
 }
 
-async fn create_draft(State(state): State<AppState>, s: MaybeSession, body: Bytes) -> Response {
-    let form = Form::read(&body);
-    let session = match checked(&s, &form) {
-        Ok(s) => s,
-        Err(status) => return refusal(status),
-    };
+async fn create_draft(
+    State(state): State<AppState>,
+    SignedForm(session, form): SignedForm,
+) -> Response {
+    let session = &session;
     let org = match drafting_org(session) {
         Ok(o) => o,
         Err(r) => return r,
@@ -1295,15 +1277,10 @@ async fn edit_draft(
 
 async fn save_draft(
     State(state): State<AppState>,
-    s: MaybeSession,
     Path(raw): Path<String>,
-    body: Bytes,
+    SignedForm(session, form): SignedForm,
 ) -> Response {
-    let form = Form::read(&body);
-    let session = match checked(&s, &form) {
-        Ok(s) => s,
-        Err(status) => return refusal(status),
-    };
+    let session = &session;
     let (org, rec) = match own_draft(&state, session, &raw).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -1318,12 +1295,11 @@ async fn save_draft(
 }
 
 /// The htmx request of the drafting form: the feedback panel again.
-async fn feedback(State(state): State<AppState>, s: MaybeSession, body: Bytes) -> Response {
-    let form = Form::read(&body);
-    let session = match checked(&s, &form) {
-        Ok(s) => s,
-        Err(status) => return refusal(status),
-    };
+async fn feedback(
+    State(state): State<AppState>,
+    SignedForm(session, form): SignedForm,
+) -> Response {
+    let session = &session;
     let org = match drafting_org(session) {
         Ok(o) => o,
         Err(r) => return r,
@@ -1336,16 +1312,8 @@ async fn feedback(State(state): State<AppState>, s: MaybeSession, body: Bytes) -
 
 // ------------------------------------------------------------------ moves
 
-/// The moves these pages offer, and who makes each.
-const PAGE_MOVES: &[(&str, bool)] = &[
-    // (move, made by the addressee rather than the issuer)
-    ("respond", true),
-    ("add_action", true),
-    ("update", true),
-    ("assess", false),
-    ("close", false),
-];
-
+/// The moves these pages offer (who may make each is the services' rule).
+const PAGE_MOVES: &[&str] = &["respond", "add_action", "update", "assess", "close"];
 struct MoveTexts {
     heading: String,
     about: &'static str,
@@ -1384,14 +1352,13 @@ fn move_texts(mv: &str, addressee: &str) -> MoveTexts {
 }
 
 fn move_fields(mv: &str, rec: &Recommendation, index: usize) -> Vec<FormField> {
-    let vocab = |all: Vec<&'static str>| all;
     match mv {
         "respond" => vec![
             FormField::choice(
                 "acceptance",
                 "Do you accept the recommendation?",
                 "",
-                &vocab(Acceptance::ALL.iter().map(|a| a.as_str()).collect()),
+                Acceptance::ALL.iter().map(|a| a.as_str()),
                 None,
             ),
             FormField::new(
@@ -1447,13 +1414,10 @@ fn move_fields(mv: &str, rec: &Recommendation, index: usize) -> Vec<FormField> {
                     "implementation",
                     "How far has it got?",
                     "",
-                    &vocab(
-                        Implementation::ALL
-                            .iter()
-                            .filter(|i| **i != Implementation::Verified)
-                            .map(|a| a.as_str())
-                            .collect(),
-                    ),
+                    Implementation::ALL
+                        .iter()
+                        .filter(|i| **i != Implementation::Verified)
+                        .map(|a| a.as_str()),
                     None,
                 ),
                 action,
@@ -1471,7 +1435,7 @@ fn move_fields(mv: &str, rec: &Recommendation, index: usize) -> Vec<FormField> {
                 "verdict",
                 "Your assessment of the answer",
                 "",
-                &vocab(Assessment::ALL.iter().map(|a| a.as_str()).collect()),
+                Assessment::ALL.iter().map(|a| a.as_str()),
                 None,
             ),
             FormField::new(
@@ -1486,7 +1450,7 @@ fn move_fields(mv: &str, rec: &Recommendation, index: usize) -> Vec<FormField> {
                 "reason",
                 "Why is it closed?",
                 "",
-                &vocab(ClosureReason::ALL.iter().map(|a| a.as_str()).collect()),
+                ClosureReason::ALL.iter().map(|a| a.as_str()),
                 None,
             ),
             FormField::new("note", "Note", "textarea", ""),
@@ -1561,49 +1525,18 @@ async fn move_target(
     n: &str,
     mv: &str,
 ) -> Result<(Recommendation, usize, String), Response> {
-    let Some(&(_, by_addressee)) = PAGE_MOVES.iter().find(|(m, _)| *m == mv) else {
+    if !PAGE_MOVES.contains(&mv) {
         return Err(refused(StatusCode::NOT_FOUND, "There is no such page."));
-    };
+    }
     let id = parse_id(raw)?;
-    let rec = services(state, session)
-        .recommendation(&id)
-        .await
-        .map_err(error_response)?;
+    let auth = services(state, session);
+    let rec = auth.recommendation(&id).await.map_err(error_response)?;
     let index = concord_app::find_addressee(&rec.data, n).map_err(error_response)?;
+    // The services' rule (role and standing), asked before the form is
+    // offered; the move itself is checked again when it is made.
+    auth.may_move(&rec.data, index, mv)
+        .map_err(error_response)?;
     let addressee = &rec.data.addressees[index];
-    let org = session.view.org.as_ref();
-    let (allowed, role, whose) = if by_addressee {
-        (
-            addressee.org.as_ref().is_some_and(|a| Some(a) == org),
-            Role::Respondent,
-            "the addressee's",
-        )
-    } else {
-        (
-            Some(&rec.data.issuer) == org,
-            Role::Assessor,
-            "the issuer's",
-        )
-    };
-    if !allowed {
-        return Err(refused(
-            StatusCode::FORBIDDEN,
-            &format!(
-                "This is {whose} to do, and you are not acting for {}.",
-                if by_addressee {
-                    addressee.name.clone()
-                } else {
-                    rec.data.issuer.to_string()
-                }
-            ),
-        ));
-    }
-    if !session.view.roles().contains(role) {
-        return Err(refused(
-            StatusCode::FORBIDDEN,
-            &format!("This needs the {} role.", role.as_str()),
-        ));
-    }
     let name = addressee.name.clone();
     Ok((rec, index, name))
 }
@@ -1665,15 +1598,10 @@ async fn move_form(
 
 async fn make_move(
     State(state): State<AppState>,
-    s: MaybeSession,
     Path((raw, n, mv)): Path<(String, String, String)>,
-    body: Bytes,
+    SignedForm(session, form): SignedForm,
 ) -> Response {
-    let form = Form::read(&body);
-    let session = match checked(&s, &form) {
-        Ok(s) => s,
-        Err(status) => return refusal(status),
-    };
+    let session = &session;
     let (rec, index, name) = match move_target(&state, session, &raw, &n, &mv).await {
         Ok(x) => x,
         Err(r) => return r,
@@ -1772,6 +1700,7 @@ async fn make_move(
 /// edit their organisation's draft, answer or update as an addressee,
 /// assess or close as the issuer. Empty for everyone else.
 pub(crate) fn record_actions(
+    auth: &Authorized<'_>,
     rec: &Recommendation,
     session: Option<&Session>,
     endorsers: &[concord_domain::OrgCode],
@@ -1796,47 +1725,39 @@ pub(crate) fn record_actions(
     } else {
         for (i, a) in rec.data.addressees.iter().enumerate() {
             let base = format!("/recommendations/{id}/addressees/{}", i + 1);
-            let ours = a.org.as_ref() == Some(org);
-            if ours && roles.contains(Role::Respondent) {
-                match a.status {
-                    AddresseeStatus::AwaitingResponse => {
-                        links.push((format!("{base}/respond"), format!("Answer for {}", a.name)))
-                    }
-                    AddresseeStatus::ResponseReceived | AddresseeStatus::Assessed => {
-                        links.push((
-                            format!("{base}/update"),
-                            format!("Record {}'s progress", a.name),
-                        ));
-                        links.push((
-                            format!("{base}/add_action"),
-                            format!("Add an action to {}'s plan", a.name),
-                        ));
-                    }
-                    _ => {}
-                }
-            }
-            if &rec.data.issuer == org && roles.contains(Role::Assessor) {
-                if a.status == AddresseeStatus::ResponseReceived {
-                    links.push((
-                        format!("{base}/assess"),
-                        format!("Assess {}'s answer", a.name),
-                    ));
-                }
-                if !matches!(
-                    a.status,
-                    AddresseeStatus::Closed | AddresseeStatus::NotRequired
-                ) {
-                    links.push((format!("{base}/close"), format!("Close {}'s part", a.name)));
+            let received = a.status == AddresseeStatus::ResponseReceived;
+            let answered = received || a.status == AddresseeStatus::Assessed;
+            let open = !matches!(
+                a.status,
+                AddresseeStatus::Closed | AddresseeStatus::NotRequired
+            );
+            // The moves that make sense in this part's state; whether this
+            // person may make each is the services' rule.
+            let offered = [
+                (
+                    a.status == AddresseeStatus::AwaitingResponse,
+                    "respond",
+                    format!("Answer for {}", a.name),
+                ),
+                (answered, "update", format!("Record {}'s progress", a.name)),
+                (
+                    answered,
+                    "add_action",
+                    format!("Add an action to {}'s plan", a.name),
+                ),
+                (received, "assess", format!("Assess {}'s answer", a.name)),
+                (open, "close", format!("Close {}'s part", a.name)),
+            ];
+            for (fits, mv, label) in offered {
+                if fits && auth.may_move(&rec.data, i, mv).is_ok() {
+                    links.push((format!("{base}/{mv}"), label));
                 }
             }
         }
     }
     // Another body's published recommendation: its approvers may stand
     // behind it (or stop).
-    let endorse = if rec.data.status == Lifecycle::Published
-        && &rec.data.issuer != org
-        && roles.contains(Role::Approver)
-    {
+    let endorse = if auth.may_endorse(rec).is_ok() {
         let csrf = esc(&session.view.csrf).to_string();
         if endorsers.contains(org) {
             format!(
@@ -1889,15 +1810,10 @@ pub(crate) fn record_actions(
 /// The endorse / withdraw form of a recommendation's page.
 async fn endorse(
     State(state): State<AppState>,
-    s: MaybeSession,
     Path(raw): Path<String>,
-    body: Bytes,
+    SignedForm(session, form): SignedForm,
 ) -> Response {
-    let form = Form::read(&body);
-    let session = match checked(&s, &form) {
-        Ok(s) => s,
-        Err(status) => return refusal(status),
-    };
+    let session = &session;
     let id = match parse_id(&raw) {
         Ok(id) => id,
         Err(r) => return r,
@@ -1969,7 +1885,7 @@ mod tests {
             "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"
         }))
         .unwrap();
-        for (mv, _) in PAGE_MOVES {
+        for mv in PAGE_MOVES {
             let shown: Vec<&str> = move_fields(mv, &rec, 0).iter().map(|f| f.name).collect();
             assert_eq!(shown, move_field_names(mv), "{mv}");
         }

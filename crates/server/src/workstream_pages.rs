@@ -7,7 +7,6 @@ use std::fmt::Write;
 
 use askama::Template;
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
@@ -20,7 +19,7 @@ use serde_json::{Map, Value};
 use crate::layout::{Layout, render};
 use crate::session::Session;
 use crate::sign_in_pages::{
-    Form, MAX_FORM_BYTES, MaybeSession, checked, error_response, no_store, refusal, refused,
+    Form, MAX_FORM_BYTES, MaybeSession, SignedForm, error_response, no_store, refused,
 };
 
 use crate::AppState;
@@ -608,12 +607,11 @@ fn field_errors(message: &str) -> Vec<(String, String)> {
         .collect()
 }
 
-async fn register(State(state): State<AppState>, s: MaybeSession, body: Bytes) -> Response {
-    let form = Form::read(&body);
-    let session = match checked(&s, &form) {
-        Ok(s) => s,
-        Err(status) => return refusal(status),
-    };
+async fn register(
+    State(state): State<AppState>,
+    SignedForm(session, form): SignedForm,
+) -> Response {
+    let session = &session;
     if let Some(why) = may_register(session) {
         return refused(StatusCode::FORBIDDEN, why);
     }
