@@ -77,8 +77,16 @@ pub struct ImportReport {
     /// Rows with every column empty: nothing to import, counted as skipped.
     pub blank_rows: u64,
     pub imported: u64,
+    /// Reports already in the register (or twice in this import) that a
+    /// second source added to.
+    pub enriched: u64,
     pub skipped: u64,
     pub rejected: Vec<RejectedRow>,
+    /// Where a source disagreed with the record it enriched: one line each,
+    /// naming the file, row and part (the other value is kept as a variant).
+    pub variants: Vec<String>,
+    /// Organisations made from addressee names nobody had registered.
+    pub organisations_proposed: u64,
     pub responses_attached: u64,
     pub responses_skipped: u64,
     pub dry_run: bool,
@@ -96,8 +104,9 @@ impl ImportReport {
             )
         } else {
             format!(
-                "imported {}, skipped {}, rejected {}",
+                "imported {}, enriched {}, skipped {}, rejected {}",
                 self.imported,
+                self.enriched,
                 self.skipped + self.blank_rows,
                 self.rejected.len()
             )
@@ -112,6 +121,16 @@ impl ImportReport {
             ));
         }
         s
+    }
+}
+
+/// A value quoted in a report line, cut so that a long text stays one line.
+fn clip_for_report(s: &str) -> String {
+    let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if flat.chars().count() <= 80 {
+        flat
+    } else {
+        format!("{}…", flat.chars().take(79).collect::<String>())
     }
 }
 
@@ -289,6 +308,7 @@ impl Services {
             AppError::Invalid(format!("field published: year {year} is out of range"))
         })?;
         let new = NewRecommendation {
+            provenance: Default::default(),
             id: IdRequest::Allocate {
                 issuer: data.issuer.clone(),
                 year,
@@ -368,6 +388,13 @@ impl Services {
             return Err(AppError::BadInput("no file to import was named".into()));
         }
         let dir = self.directory().await?;
+        let dir_codes: HashSet<String> = self
+            .store
+            .organisations()
+            .await?
+            .into_iter()
+            .map(|o| o.code.to_string())
+            .collect();
         let mut records = Vec::new();
         let mut responses = Vec::new();
         let mut orgs = Vec::new();
@@ -479,6 +506,13 @@ impl Services {
             crate::links::add_mentioned(own.as_ref(), &mut n.data);
             concord_domain::lifecycle::settle_deadline(&mut n.data, &rules);
         }
+        let known_orgs: HashSet<String> = dir_codes;
+        let orgs_proposed = orgs
+            .iter()
+            .filter(|o| !known_orgs.contains(o.code.as_str()))
+            .map(|o| o.code.to_string())
+            .collect::<HashSet<_>>()
+            .len() as u64;
         let outcome = self
             .store
             .import(
@@ -501,7 +535,24 @@ impl Services {
             other => other?,
         };
         report.imported = summary.imported;
+        report.enriched = summary.enriched + summary.enriched_in_import;
         report.skipped = summary.skipped;
+        report.organisations_proposed = orgs_proposed;
+        report.variants = summary
+            .variants
+            .iter()
+            .map(|v| {
+                let (file, row) = origin.get(v.index).cloned().unwrap_or_default();
+                format!(
+                    "{file}: row {row}: {}: {} from {} is {:?}; the record keeps {:?} (the other is kept as a variant)",
+                    v.id,
+                    v.part.label().to_lowercase(),
+                    v.other_from.as_str(),
+                    clip_for_report(&v.other),
+                    clip_for_report(&v.kept),
+                )
+            })
+            .collect();
         report.responses_attached = summary.responses_attached;
         report.responses_skipped = summary.responses_skipped;
         Ok(report)

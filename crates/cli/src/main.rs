@@ -699,6 +699,15 @@ async fn import(db: &str, args: ImportArgs) -> anyhow::Result<()> {
     if let Some(path) = &report.report_file {
         eprintln!("rejected rows written to {}", path.display());
     }
+    for v in &report.variants {
+        eprintln!("variant: {v}");
+    }
+    if report.organisations_proposed > 0 {
+        eprintln!(
+            "{} organisations made from addressee names nobody had registered (`concord org list --json` shows them as \"status\": \"unverified\")",
+            report.organisations_proposed
+        );
+    }
     println!("{}", report.summary());
     Ok(())
 }
@@ -892,6 +901,7 @@ async fn org(db: &str, cmd: OrgCommand) -> anyhow::Result<()> {
         } => {
             let bad = |f: &str, e: String| anyhow::anyhow!("--{f}: {e}");
             let org = Organisation {
+                status: Default::default(),
                 code: OrgCode::parse(&code).map_err(|e| bad("code", e.to_string()))?,
                 name: name.trim().to_string(),
                 kind: kind.parse::<OrgKind>().map_err(|e| bad("kind", e))?,

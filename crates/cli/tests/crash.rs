@@ -100,7 +100,7 @@ fn sigkill_mid_import_leaves_the_database_unchanged() {
             &["import", "--format", "json", small.to_str().unwrap()],
         );
         assert!(
-            out.contains("imported 2000, skipped 0, rejected 0"),
+            out.contains("imported 2000, enriched 0, skipped 0, rejected 0"),
             "{out}"
         );
         assert_eq!(count(&db), before_count + 2000);

@@ -104,7 +104,7 @@ fn mentions_become_suggested_links_and_people_decide_on_every_backend() {
         let f = file.to_str().unwrap();
         let out = ok(&db, &["import", "--format", "json", f]);
         assert!(
-            out.contains("imported 4, skipped 0, rejected 0"),
+            out.contains("imported 4, enriched 0, skipped 0, rejected 0"),
             "{}: {out}",
             db.name
         );
@@ -135,7 +135,7 @@ fn mentions_become_suggested_links_and_people_decide_on_every_backend() {
         // Re-importing adds nothing and changes nothing.
         let out = ok(&db, &["import", "--format", "json", f]);
         assert!(
-            out.contains("imported 0, skipped 4, rejected 0"),
+            out.contains("imported 0, enriched 0, skipped 4, rejected 0"),
             "{}: {out}",
             db.name
         );
@@ -226,13 +226,20 @@ fn mentions_become_suggested_links_and_people_decide_on_every_backend() {
             &fresh,
             &["import", "--format", "json", copy_file.to_str().unwrap()],
         );
-        assert!(out.contains("imported 4, skipped 0, rejected 0"), "{out}");
+        assert!(
+            out.contains("imported 4, enriched 0, skipped 0, rejected 0"),
+            "{out}"
+        );
         assert_eq!(export(&fresh), before, "{}", db.name);
         let out = ok(
             &fresh,
             &["import", "--format", "json", copy_file.to_str().unwrap()],
         );
-        assert!(out.contains("imported 0, skipped 4"), "{}: {out}", db.name);
+        assert!(
+            out.contains("imported 0, enriched 0, skipped 4"),
+            "{}: {out}",
+            db.name
+        );
         assert_eq!(export(&fresh), before, "{}", db.name);
     }
 }

@@ -308,7 +308,7 @@ fn overdue_equals_the_domain_rule_on_the_edge_cases() {
         std::fs::write(&file, serde_json::to_vec(&edge_cases()).unwrap()).unwrap();
         let out = ok(&db, &["import", file.to_str().unwrap()]);
         assert!(
-            out.contains("imported 13, skipped 0, rejected 0"),
+            out.contains("imported 13, enriched 0, skipped 0, rejected 0"),
             "{}: {out}",
             db.name
         );

@@ -55,13 +55,15 @@ fn every_judiciary_report_survives_import_and_export() {
     for db in backends() {
         let out = ok(&db, &["import", csv.to_str().unwrap()]);
         assert!(
-            out.contains("imported 4973, skipped 1, rejected 0 (1 blank row(s) skipped)"),
+            out.contains(
+                "imported 4973, enriched 0, skipped 1, rejected 0 (1 blank row(s) skipped)"
+            ),
             "{}: {out}",
             db.name
         );
         let again = ok(&db, &["import", csv.to_str().unwrap()]);
         assert!(
-            again.contains("imported 0, skipped 4974"),
+            again.contains("imported 0, enriched 0, skipped 4974"),
             "{}: {again}",
             db.name
         );
@@ -137,5 +139,112 @@ fn toolkit_reports_and_replies_join_the_judiciary_reports() {
         );
         assert!(again.contains("imported 0"), "{again}");
         assert!(again.contains("responses attached 0"), "{again}");
+    }
+}
+
+/// The texts of a register's export, by report address.
+fn texts_by_report(db: &common::Db, name: &str) -> std::collections::BTreeMap<String, String> {
+    let path = db.dir.path().join(name);
+    ok(db, &["export", "--out", path.to_str().unwrap()]);
+    let all: Vec<serde_json::Value> =
+        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    all.iter()
+        .map(|r| {
+            (
+                r["import_key"].as_str().unwrap_or_default().to_string(),
+                r["text"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn a_second_source_fills_the_judiciary_reports_in_either_order() {
+    let Some(data) = shared_data() else { return };
+    let judiciary = data.join("pfd/judiciary-reports.csv");
+    let road = data.join("pfd/toolkit-road-traffic.csv");
+    let (j, r) = (judiciary.to_str().unwrap(), road.to_str().unwrap());
+    for db in backends() {
+        ok(&db, &["import", j]);
+        let out = ok(&db, &["import", "--partial", r]);
+        assert!(
+            out.contains("imported 97, enriched 442, skipped 0, rejected 0"),
+            "{}: {out}",
+            db.name
+        );
+        // Nothing twice: both files again add nothing.
+        let again = ok(&db, &["import", "--partial", r]);
+        assert!(
+            again.contains("imported 0, enriched 0, skipped 539"),
+            "{}: {again}",
+            db.name
+        );
+        let again = ok(&db, &["import", j]);
+        assert!(
+            again.contains("imported 0, enriched 0, skipped 4974"),
+            "{}: {again}",
+            db.name
+        );
+        let forward = texts_by_report(&db, "forward.json");
+        assert_eq!(
+            forward.len(),
+            4973 + 97,
+            "{}: no report lost or doubled",
+            db.name
+        );
+        let placeholder = "(No concerns text was published with this report.)";
+        let road_keys: Vec<String> = {
+            let path = db.dir.path().join("forward.json");
+            let all: Vec<serde_json::Value> =
+                serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            all.iter()
+                .filter(|r| {
+                    r["provenance"]["parts"].as_array().is_some_and(|p| {
+                        p.iter()
+                            .any(|o| o["part"] == "text" && o["from"] == "pfd_toolkit")
+                    }) && r["provenance"]["parts"].as_array().is_some_and(|p| {
+                        p.iter()
+                            .any(|o| o["part"] == "reference" && o["from"] == "pfd_judiciary")
+                    })
+                })
+                .map(|r| r["import_key"].as_str().unwrap().to_string())
+                .collect()
+        };
+        assert!(
+            road_keys.len() >= 393,
+            "{}: judiciary reports given the toolkit's text: {}",
+            db.name,
+            road_keys.len()
+        );
+        assert!(road_keys.iter().all(|k| forward[k] != placeholder));
+    }
+    // The other order gives the same reports with the same texts.
+    for db in backends() {
+        ok(&db, &["import", "--partial", r]);
+        let out = ok(&db, &["import", j]);
+        assert!(
+            out.contains("imported 4531, enriched 442, skipped 1, rejected 0"),
+            "{}: {out}",
+            db.name
+        );
+        let reverse = texts_by_report(&db, "reverse.json");
+        let forward = {
+            let other = backends().into_iter().next().unwrap();
+            ok(&other, &["import", j]);
+            ok(&other, &["import", "--partial", r]);
+            texts_by_report(&other, "forward.json")
+        };
+        assert_eq!(reverse.len(), forward.len(), "{}", db.name);
+        let differ: Vec<&String> = forward
+            .iter()
+            .filter(|(k, t)| reverse.get(*k) != Some(t))
+            .map(|(k, _)| k)
+            .take(5)
+            .collect();
+        assert!(
+            differ.is_empty(),
+            "{}: texts differ by order: {differ:?}",
+            db.name
+        );
     }
 }

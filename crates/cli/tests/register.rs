@@ -44,7 +44,10 @@ fn load(db: &Db, source: &str) {
             ],
         );
         let out = ok(db, &["import", corpus.to_str().unwrap()]);
-        assert!(out.contains("imported 300, skipped 0, rejected 0"), "{out}");
+        assert!(
+            out.contains("imported 300, enriched 0, skipped 0, rejected 0"),
+            "{out}"
+        );
     }
 }
 
@@ -131,12 +134,18 @@ fn reimporting_a_file_adds_nothing() {
             &db,
             &["import", "--format", "json", corpus.to_str().unwrap()],
         );
-        assert!(first.contains("imported 50, skipped 0"), "{first}");
+        assert!(
+            first.contains("imported 50, enriched 0, skipped 0"),
+            "{first}"
+        );
         let second = ok(
             &db,
             &["import", "--format", "json", corpus.to_str().unwrap()],
         );
-        assert!(second.contains("imported 0, skipped 50"), "{second}");
+        assert!(
+            second.contains("imported 0, enriched 0, skipped 50"),
+            "{second}"
+        );
     }
 }
 
@@ -284,7 +293,10 @@ fn partial_import_keeps_good_rows_and_reports_the_rest() {
         String::from_utf8_lossy(&refused.stderr)
     );
     let out = ok(&db, &["import", "--partial", file.to_str().unwrap()]);
-    assert!(out.contains("imported 2, skipped 0, rejected 1"), "{out}");
+    assert!(
+        out.contains("imported 2, enriched 0, skipped 0, rejected 1"),
+        "{out}"
+    );
     let report = std::fs::read_to_string(db.dir.path().join("mixed.csv.rejected.csv")).unwrap();
     assert!(
         report.contains(",2,") && report.contains("title"),

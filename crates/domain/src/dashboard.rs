@@ -50,6 +50,8 @@ string_enum!(
         OtherProvider => "other_provider",
         Icb => "icb",
         LocalAuthority => "local_authority",
+        Police => "police",
+        Prison => "prison",
         /// National bodies, regulators, government, professional bodies.
         NationalBody => "national_body",
         Other => "other",
@@ -72,6 +74,8 @@ impl Landing {
             Landing::OtherProvider => "Other providers",
             Landing::Icb => "Integrated care boards",
             Landing::LocalAuthority => "Local authorities",
+            Landing::Police => "Police forces",
+            Landing::Prison => "Prisons",
             Landing::NationalBody => "National bodies",
             Landing::Other => "Other bodies",
             Landing::Unknown => "Not recognised",
@@ -110,6 +114,10 @@ impl Landing {
             Landing::GpPractice
         } else if has("integrated care board") || has(" icb ") {
             Landing::Icb
+        } else if has(" police") || has(" constabulary ") {
+            Landing::Police
+        } else if has(" hmp ") || has(" prison") {
+            Landing::Prison
         } else if has(" council ") || has("borough") {
             Landing::LocalAuthority
         } else if has("hospital") {
@@ -137,6 +145,8 @@ impl Landing {
             },
             OrgKind::Icb => Landing::Icb,
             OrgKind::LocalAuthority => Landing::LocalAuthority,
+            OrgKind::Police => Landing::Police,
+            OrgKind::Prison => Landing::Prison,
             OrgKind::Coroner | OrgKind::Other => Landing::Other,
             _ => Landing::NationalBody,
         }

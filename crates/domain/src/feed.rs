@@ -451,6 +451,7 @@ mod tests {
             .unwrap()
             .with_timezone(&Utc);
         Recommendation {
+            provenance: Default::default(),
             id: RecommendationId::parse("HSSIB-2024-0012").unwrap(),
             data: RecommendationData {
                 local_ref: None,

@@ -13,6 +13,7 @@ pub mod lifecycle;
 pub mod model;
 pub mod organisation;
 pub mod priority;
+pub mod provenance;
 pub mod quality;
 pub mod text;
 pub mod workstream;
@@ -21,6 +22,8 @@ pub use error::{DomainError, FieldError};
 pub use ids::{OrgCode, RecommendationId, Reference, find_references};
 pub use model::*;
 pub use organisation::{
-    OrgKind, OrgLevel, Organisation, OrganisationDirectory, ProviderKind, seed_organisations,
+    OrgKind, OrgLevel, OrgStatus, Organisation, OrganisationDirectory, ProviderKind,
+    seed_organisations,
 };
+pub use provenance::{DataSource, Enrichment, PartOrigin, Provenance, RecordPart, Variant};
 pub use workstream::{StoredWorkstream, WorkstreamId};

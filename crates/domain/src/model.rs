@@ -260,7 +260,7 @@ pub struct Addressee {
     pub updates: Vec<crate::lifecycle::ProgressUpdate>,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Evidence {
     pub kind: Option<EvidenceKind>,
@@ -362,6 +362,13 @@ pub struct Recommendation {
     /// report's web address), so that importing the same file again adds nothing.
     #[serde(default)]
     pub import_key: Option<String>,
+    /// Which source supplied each part, and the values other sources gave
+    /// that the record does not use (empty for records entered in Concord).
+    #[serde(
+        default,
+        skip_serializing_if = "crate::provenance::Provenance::is_empty"
+    )]
+    pub provenance: crate::provenance::Provenance,
 }
 
 /// How a new record gets its identifier.
@@ -408,6 +415,8 @@ pub struct NewRecommendation {
     pub version: Option<i64>,
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
+    /// Where the record's parts come from (a PFD file's, or an export's own).
+    pub provenance: crate::provenance::Provenance,
 }
 
 impl NewRecommendation {
@@ -420,6 +429,7 @@ impl NewRecommendation {
             version: Some(rec.version),
             created_at: Some(rec.created_at),
             updated_at: Some(rec.updated_at),
+            provenance: rec.provenance,
         }
     }
 
@@ -627,6 +637,7 @@ impl Recommendation {
         }
         let data = data.validate()?;
         Ok(Recommendation {
+            provenance: Default::default(),
             id,
             data,
             version: 1,

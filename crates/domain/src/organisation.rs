@@ -22,6 +22,8 @@ string_enum!(
         Oversight => "oversight",
         MembershipBody => "membership_body",
         LocalAuthority => "local_authority",
+        Police => "police",
+        Prison => "prison",
         Other => "other",
     }
 );
@@ -49,6 +51,31 @@ string_enum!(
     }
 );
 
+string_enum!(
+    /// Whether the organisation was registered by a person or made by an
+    /// import from an addressee name nobody had registered.
+    OrgStatus {
+        Verified => "verified",
+        Unverified => "unverified",
+    }
+);
+
+// The macro derives its own traits, so Default is written out.
+#[allow(clippy::derivable_impls)]
+impl Default for OrgStatus {
+    fn default() -> Self {
+        OrgStatus::Verified
+    }
+}
+
+impl OrgStatus {
+    pub fn is_verified(&self) -> bool {
+        *self == OrgStatus::Verified
+    }
+}
+
+pub mod names;
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct Organisation {
@@ -63,6 +90,8 @@ pub struct Organisation {
     /// Other names the body goes by, for recognising it in addressee lists.
     #[serde(default)]
     pub aliases: Vec<String>,
+    #[serde(default, skip_serializing_if = "OrgStatus::is_verified")]
+    pub status: OrgStatus,
 }
 
 /// The bodies the register starts with (PRODUCT.md's table).
@@ -185,6 +214,7 @@ pub fn seed_organisations() -> Vec<Organisation> {
             provider_kind: None,
             region: None,
             aliases: aliases.iter().map(|a| a.to_string()).collect(),
+            status: OrgStatus::Verified,
         })
         .collect()
 }
@@ -216,14 +246,15 @@ impl OrganisationDirectory {
                 continue;
             }
             self.by_name.entry(key).or_insert_with(|| o.code.clone());
-            let core = core_name(n);
-            match self.by_core.get(&core) {
-                Some(Some(c)) if *c != o.code => {
-                    self.by_core.insert(core, None);
-                }
-                Some(_) => {}
-                None => {
-                    self.by_core.insert(core, Some(o.code.clone()));
+            for core in [core_name(n), names::body_key(n)] {
+                match self.by_core.get(&core) {
+                    Some(Some(c)) if *c != o.code => {
+                        self.by_core.insert(core, None);
+                    }
+                    Some(_) => {}
+                    None => {
+                        self.by_core.insert(core, Some(o.code.clone()));
+                    }
                 }
             }
         }
@@ -297,6 +328,15 @@ impl OrganisationDirectory {
         if let Some(c) = direct(written) {
             return Some(c);
         }
+        // Role titles, people and appended abbreviations removed.
+        if let Some(body) = names::written_body(written) {
+            if let Some(c) = direct(&body) {
+                return Some(c);
+            }
+            if let Some(Some(c)) = self.by_core.get(&names::body_key(&body)) {
+                return Some(c.clone());
+            }
+        }
         for part in written
             .split([',', '(', ')', ';'])
             .map(str::trim)
@@ -359,6 +399,7 @@ mod tests {
     #[test]
     fn trust_suffixes_do_not_matter_unless_ambiguous() {
         let mk = |code: &str, name: &str| Organisation {
+            status: Default::default(),
             code: OrgCode::parse(code).unwrap(),
             name: name.into(),
             kind: OrgKind::Provider,

@@ -1019,6 +1019,7 @@ impl Gen<'_> {
             self.recent[k] = (title, text, themes, id.clone());
         }
         Recommendation {
+            provenance: Default::default(),
             id,
             data,
             version,

@@ -118,6 +118,7 @@ fn faulty_field(v: &Value) -> Option<String> {
         ("created_at", bad::<chrono::DateTime<chrono::Utc>>),
         ("updated_at", bad::<chrono::DateTime<chrono::Utc>>),
         ("import_key", bad::<Option<String>>),
+        ("provenance", bad::<concord_domain::Provenance>),
     ];
     checks
         .iter()

@@ -146,8 +146,9 @@ pub struct Parsed {
     /// Rows with every column empty: there is nothing in them to import, so
     /// they are reported as skipped rather than rejected.
     pub blank_rows: Vec<usize>,
-    /// Organisations found in the file. No format carries them yet, so this
-    /// stays empty; it is here so that callers need not change when one does.
+    /// Organisations the file names that the directory does not know: the
+    /// PFD formats propose an unverified organisation for each addressee
+    /// name that is not only a post or a person.
     pub organisations: Vec<Organisation>,
 }
 
@@ -227,10 +228,13 @@ pub fn detect(path: &Path, head: &[u8]) -> Result<Format, IngestError> {
     if first_line.starts_with(JUDICIARY_HEAD) {
         return Ok(Format::PfdJudiciary);
     }
-    if first_line.starts_with(TOOLKIT_HEAD) {
+    // With or without the pandas index column the toolkit writes first.
+    if first_line.starts_with(TOOLKIT_HEAD) || first_line.starts_with(&TOOLKIT_HEAD[1..]) {
         return Ok(Format::PfdToolkit);
     }
-    if first_line.starts_with(TOOLKIT_RESPONSES_HEAD) {
+    if first_line.starts_with(TOOLKIT_RESPONSES_HEAD)
+        || first_line.starts_with(&TOOLKIT_RESPONSES_HEAD[1..])
+    {
         return Ok(Format::PfdToolkitResponses);
     }
     if ext == "csv" || ext == "txt" {
@@ -312,6 +316,10 @@ mod tests {
         );
         assert_eq!(
             d("t.csv", ",url,id,date,coroner,area\n").unwrap(),
+            Format::PfdToolkit
+        );
+        assert_eq!(
+            d("t.csv", "url,id,date,coroner,area,receiver\n").unwrap(),
             Format::PfdToolkit
         );
         assert_eq!(

@@ -8,11 +8,13 @@ use std::sync::LazyLock;
 
 use chrono::{Datelike, Duration, NaiveDate};
 use concord_domain::ids::{PFD_CODE, parse_pfd_ref};
+use concord_domain::organisation::names::unverified_organisation;
 use concord_domain::text::normalise_name;
 use concord_domain::{
-    Addressee, AddresseeStatus, Evidence, EvidenceKind, IdRequest, Lifecycle, NewRecommendation,
-    OrgCode, OrganisationDirectory, PFD_FALLBACK_FLOOR, RecKind, RecommendationData,
-    RecommendationId, Reference, Response, ResponseAttachment, Source,
+    Addressee, AddresseeStatus, DataSource, Evidence, EvidenceKind, IdRequest, Lifecycle,
+    NewRecommendation, OrgCode, Organisation, OrganisationDirectory, PFD_FALLBACK_FLOOR,
+    Provenance, RecKind, RecommendationData, RecommendationId, RecordPart, Reference, Response,
+    ResponseAttachment, Source,
 };
 use regex::Regex;
 
@@ -45,6 +47,24 @@ static PREAMBLE_END: LazyLock<Regex> = LazyLock::new(|| {
 static LIST_MARKER: LazyLock<Regex> = LazyLock::new(|| {
     Regex::new(r"(?i)^(?:\(?[0-9a-zA-Z]{1,3}[.)]|[•\-–*]|concern\s*\d+\s*[:.\-–])\s+").unwrap()
 });
+
+/// Sentences every report carries whatever its concerns ("During the course
+/// of the inquest the evidence revealed matters giving rise to concern", "In
+/// my opinion there is a risk that future deaths will occur unless action is
+/// taken"): a text of nothing else is a stand-in, not the report's concerns.
+static BOILERPLATE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?is)during the (?:course of the )?(?:inquest|investigation|evidence)[^.:]*?(?:revealed|identified)[^.:]*?(?:concern|that)[^.:]*[.:]?|in my opinion[^.]*?(?:risk|action)[^.]*[.]?|the matters? of concern (?:is|are)[^.:]*[.:]?|matter one",
+    )
+    .unwrap()
+});
+
+/// Whether a report's concerns say nothing past the standard wording.
+pub(crate) fn is_stand_in_concerns(concerns: &str) -> bool {
+    let body = concern_body(concerns);
+    let rest = BOILERPLATE.replace_all(body, " ");
+    rest.chars().filter(|c| c.is_alphanumeric()).count() < 40
+}
 
 fn pfd_code() -> OrgCode {
     OrgCode::parse(PFD_CODE).expect("PFD is a valid code")
@@ -288,6 +308,8 @@ fn build(
     r: Report,
     dir: &OrganisationDirectory,
     today: NaiveDate,
+    from: (DataSource, Option<&str>),
+    parsed: &mut Parsed,
 ) -> Result<NewRecommendation, (Option<&'static str>, String)> {
     let import_key = if !r.report_url.trim().is_empty() {
         pfd_key(&r.report_url)
@@ -344,7 +366,7 @@ fn build(
         .filter(|a| !is_redacted(a) && seen.insert(a.to_lowercase()))
         .map(|name| Addressee {
             name: name.to_string(),
-            org: dir.resolve(name),
+            org: resolve_or_propose(dir, name, &mut parsed.organisations),
             status: AddresseeStatus::AwaitingResponse,
             due,
             responses: Vec::new(),
@@ -420,6 +442,23 @@ fn build(
         links: Vec::new(),
     };
     let data = data.validate().map_err(|e| (None, e.to_string()))?;
+    let mut stand_ins = Vec::new();
+    if is_stand_in_concerns(&r.concerns) {
+        stand_ins.push(RecordPart::Text);
+    }
+    if title_from_concern(concern_body(&r.concerns)).is_none()
+        || stand_ins.contains(&RecordPart::Text)
+    {
+        stand_ins.push(RecordPart::Title);
+    }
+    if data
+        .addressees
+        .iter()
+        .all(|a| a.name == UNPUBLISHED_ADDRESSEE)
+    {
+        stand_ins.push(RecordPart::Addressees);
+    }
+    let provenance = Provenance::of_source(&data, from.0, from.1, &stand_ins);
     Ok(NewRecommendation {
         id,
         data,
@@ -427,7 +466,39 @@ fn build(
         version: None,
         created_at: None,
         updated_at: None,
+        provenance,
     })
+}
+
+/// The registered organisation a name is, else an unverified one made from
+/// it (kept in `proposed` for the store to add), else none when the name is
+/// only a post or a person ("Chief Executive").
+fn resolve_or_propose(
+    dir: &OrganisationDirectory,
+    name: &str,
+    proposed: &mut Vec<Organisation>,
+) -> Option<OrgCode> {
+    if let Some(code) = dir.resolve(name) {
+        return Some(code);
+    }
+    if name == UNPUBLISHED_ADDRESSEE {
+        return None;
+    }
+    let org = unverified_organisation(name)?;
+    let code = org.code.clone();
+    match proposed.iter_mut().find(|o| o.code == code) {
+        Some(known) => {
+            if known.name != name && !known.aliases.iter().any(|a| a == name) {
+                known.aliases.push(name.to_string());
+            }
+        }
+        None => proposed.push(org),
+    }
+    Some(code)
+}
+
+fn file_name(path: &Path) -> Option<String> {
+    path.file_name().map(|f| f.to_string_lossy().into_owned())
 }
 
 /// Finds the named columns in a PFD header, or says which are missing.
@@ -571,7 +642,14 @@ pub(crate) fn parse_judiciary(
                 concerns: get("concerns"),
                 more_evidence: Vec::new(),
             };
-            let new = build(report, dir, today)?;
+            let file = file_name(path);
+            let new = build(
+                report,
+                dir,
+                today,
+                (DataSource::PfdJudiciary, file.as_deref()),
+                parsed,
+            )?;
             parsed.records.push(ParsedRecord { row, new });
             Ok(())
         },
@@ -625,7 +703,14 @@ pub(crate) fn parse_toolkit(
                 concerns: get("concerns"),
                 more_evidence: more,
             };
-            let new = build(report, dir, today)?;
+            let file = file_name(path);
+            let new = build(
+                report,
+                dir,
+                today,
+                (DataSource::PfdToolkit, file.as_deref()),
+                parsed,
+            )?;
             parsed.records.push(ParsedRecord { row, new });
             Ok(())
         },

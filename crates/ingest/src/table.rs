@@ -52,6 +52,7 @@ pub const COLUMNS: &[&str] = &[
     "created_at",
     "updated_at",
     "import_key",
+    "provenance",
 ];
 
 /// Columns a hand-written file must have.
@@ -59,7 +60,7 @@ pub const REQUIRED: &[&str] = &["issuer", "title", "text"];
 
 /// Columns holding JSON (addressees with their responses, links): they may
 /// be longer than a text field.
-const JSON_COLUMNS: &[&str] = &["addressees", "links"];
+const JSON_COLUMNS: &[&str] = &["addressees", "links", "provenance"];
 
 /// Longest cell accepted in a JSON column (many responses, each up to the
 /// text limit).
@@ -123,6 +124,11 @@ pub(crate) fn to_cells(rec: &Recommendation) -> Vec<String> {
         timestamp(&rec.created_at),
         timestamp(&rec.updated_at),
         opt(&rec.import_key),
+        if rec.provenance.is_empty() {
+            String::new()
+        } else {
+            serde_json::to_string(&rec.provenance).unwrap_or_default()
+        },
     ]
 }
 
@@ -438,6 +444,18 @@ pub(crate) fn from_cells(
     let updated_at = ts("updated_at");
     let import_key = r.text("import_key");
     let local_ref = r.text("local_ref");
+    let provenance = match r.get("provenance") {
+        Some(v) if !v.trim().is_empty() => {
+            match serde_json::from_str::<concord_domain::Provenance>(v) {
+                Ok(p) => p,
+                Err(e) => {
+                    r.err("provenance", format!("is not a provenance document: {e}"));
+                    Default::default()
+                }
+            }
+        }
+        _ => Default::default(),
+    };
 
     let id_request = match (id, &issuer) {
         (Some(id), Some(issuer)) if &id.issuer != issuer => {
@@ -513,6 +531,7 @@ pub(crate) fn from_cells(
         version,
         created_at,
         updated_at,
+        provenance,
     })
 }
 
@@ -547,6 +566,7 @@ pub(crate) mod tests {
         let t = |s: &str| DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc);
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         Recommendation {
+            provenance: Default::default(),
             id: RecommendationId::parse("HSSIB-2024-0012").unwrap(),
             data: RecommendationData {
                 local_ref: Some("=HYPERLINK(\"x\")".into()),
@@ -631,6 +651,7 @@ pub(crate) mod tests {
             .unwrap()
             .with_timezone(&Utc);
         Recommendation {
+            provenance: Default::default(),
             id: RecommendationId::parse("PFD-2013-9001").unwrap(),
             data: RecommendationData {
                 local_ref: None,

@@ -34,6 +34,7 @@ fn new_rec(body: Value) -> NewRecommendation {
         .map(|d| chrono::Datelike::year(&d))
         .unwrap_or(2025) as u16;
     NewRecommendation {
+        provenance: Default::default(),
         id: IdRequest::Allocate {
             issuer: data.issuer.clone(),
             year,

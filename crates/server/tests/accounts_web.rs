@@ -439,6 +439,7 @@ async fn stored_xss_is_escaped_on_every_page() {
     app.services
         .as_principal(operator())
         .add_organisation(&Organisation {
+            status: Default::default(),
             code: code("EVIL"),
             name: evil_org.into(),
             kind: OrgKind::Regulator,

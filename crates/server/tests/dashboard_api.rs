@@ -24,6 +24,7 @@ fn rec(id: &str, published: &str, addressees: Vec<Addressee>) -> Recommendation 
     let id = RecommendationId::parse(id).unwrap();
     let at = Utc.with_ymd_and_hms(2024, 1, 1, 9, 0, 0).unwrap();
     Recommendation {
+        provenance: Default::default(),
         data: RecommendationData {
             local_ref: None,
             kind: RecKind::Recommendation,
@@ -149,6 +150,7 @@ async fn app_with_register() -> TestApp {
     app.services
         .as_principal(operator())
         .add_organisation(&Organisation {
+            status: Default::default(),
             code: OrgCode::parse("RXX").unwrap(),
             name: "Northmoor Hospitals NHS Trust".into(),
             kind: OrgKind::Provider,

@@ -83,12 +83,32 @@ pub struct ListPage {
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ImportSummary {
     pub imported: u64,
+    /// Reports already in the register that this import's source added to.
+    pub enriched: u64,
+    /// Records of this import folded into another record of it (the same
+    /// report twice in the files imported together) that added something.
+    pub enriched_in_import: u64,
     pub skipped: u64,
+    /// Values a source gave that the record does not use (kept as variants).
+    pub variants: Vec<ImportVariant>,
     pub responses_attached: u64,
     pub responses_skipped: u64,
     /// Rows (by the caller's row number) whose response could not be matched
     /// to any report in the register.
     pub responses_unmatched: Vec<usize>,
+}
+
+/// A value from the imported source that differs from the one the record
+/// keeps: reported, and kept on the record as a variant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportVariant {
+    /// The record's position in the import.
+    pub index: usize,
+    pub id: String,
+    pub part: concord_domain::RecordPart,
+    pub kept: String,
+    pub other: String,
+    pub other_from: concord_domain::DataSource,
 }
 
 /// One entry of the outbox: a record changed, the indexes must catch up.

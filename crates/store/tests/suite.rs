@@ -347,6 +347,7 @@ fn data(issuer: &str, title: &str) -> RecommendationData {
 
 fn alloc(issuer: &str, year: u16, data: RecommendationData) -> NewRecommendation {
     NewRecommendation {
+        provenance: Default::default(),
         id: IdRequest::Allocate {
             issuer: code(issuer),
             year,
@@ -369,6 +370,7 @@ fn exact(s: &str, data: RecommendationData) -> NewRecommendation {
 
 fn org(code_: &str, name: &str) -> Organisation {
     Organisation {
+        status: Default::default(),
         code: code(code_),
         name: name.into(),
         kind: OrgKind::Provider,
@@ -1341,6 +1343,7 @@ fn pfd_batch(n: usize) -> Vec<NewRecommendation> {
                 }
             };
             NewRecommendation {
+                provenance: Default::default(),
                 id: req,
                 data: dt,
                 import_key: Some(format!("https://judiciary.example/report-{i}")),

@@ -54,6 +54,7 @@ fn answered(mut a: Addressee, on: Option<&str>) -> Addressee {
 
 fn provider(code: &str, name: &str, kind: Option<ProviderKind>) -> Organisation {
     Organisation {
+        status: Default::default(),
         code: OrgCode::parse(code).unwrap(),
         name: name.into(),
         kind: OrgKind::Provider,

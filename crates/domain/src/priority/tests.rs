@@ -15,6 +15,7 @@ fn org(s: &str) -> OrgCode {
 fn rec(id: &str, title: &str) -> Recommendation {
     let id = RecommendationId::parse(id).unwrap();
     Recommendation {
+        provenance: Default::default(),
         data: RecommendationData {
             local_ref: None,
             kind: RecKind::Recommendation,

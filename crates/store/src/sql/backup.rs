@@ -44,6 +44,7 @@ const TABLES: &[Table] = &[
             ("region", Text),
             ("aliases_json", Text),
             ("created_at", Text),
+            ("status", Text),
         ],
         order: "code",
         serial: None,
@@ -69,6 +70,7 @@ const TABLES: &[Table] = &[
             ("equality_json", Text),
             ("risk", Text),
             ("response_deadline", Text),
+            ("provenance_json", Text),
             ("import_key", Text),
             ("version", Int),
             ("created_at", Text),
@@ -478,8 +480,14 @@ pub(crate) async fn restore(
             vals: Vec::new(),
             rows: 0,
         });
+        // Backups from before an organisation had a status (schema < 11).
+        let verified = Value::String("verified".into());
         for (c, ty) in t.cols {
-            let val = row.get(*c).unwrap_or(&Value::Null);
+            let val = match row.get(*c) {
+                Some(v) => v,
+                None if t.name == "organisations" && *c == "status" => &verified,
+                None => &Value::Null,
+            };
             p.vals.push(match (ty, val) {
                 (Text, Value::Null) => Val::Text(None),
                 (Text, Value::String(s)) => Val::Text(Some(s.clone())),

@@ -165,8 +165,8 @@ pub(crate) async fn insert_rows(
 }
 
 pub(crate) const REC_COLS: &str = "id, issuer, year, seq, local_ref, kind, status, title, text, published, level, \
-     source_json, evidence_json, patient_impact, cost_json, equality_json, risk, response_deadline, import_key, \
-     version, created_at, updated_at";
+     source_json, evidence_json, patient_impact, cost_json, equality_json, risk, response_deadline, provenance_json, \
+     import_key, version, created_at, updated_at";
 pub(crate) const ADDR_COLS: &str = "rec_id, position, name, name_lower, org, status, due, \
      acceptance, implementation, assessment, closure_reason, reassess_on, verified_on, progress_json";
 pub(crate) const RESP_COLS: &str =
@@ -262,6 +262,11 @@ fn main_vals(rec: &Recommendation) -> Result<Vec<Val>> {
         opt_json(&d.equality)?,
         Val::opt_text(d.risk.map(|r| r.as_str())),
         Val::date(d.response_deadline),
+        Val::Text(if rec.provenance.is_empty() {
+            None
+        } else {
+            Some(to_json(&rec.provenance)?)
+        }),
     ])
 }
 
@@ -407,8 +412,8 @@ pub(crate) async fn update_main(
     vals.push(Val::Int(Some(expected_version)));
     let sql = "UPDATE recommendations SET local_ref = $1, kind = $2, status = $3, title = $4, text = $5, \
                published = $6, level = $7, source_json = $8, evidence_json = $9, patient_impact = $10, \
-               cost_json = $11, equality_json = $12, risk = $13, response_deadline = $14, version = $15, \
-               updated_at = $16 WHERE id = $17 AND version = $18";
+               cost_json = $11, equality_json = $12, risk = $13, response_deadline = $14, provenance_json = $15, \
+               version = $16, updated_at = $17 WHERE id = $18 AND version = $19";
     Ok(bind_all(sqlx::query(sql), vals)
         .execute(&mut *conn)
         .await?
@@ -543,6 +548,8 @@ fn rec_from_row(row: &AnyRow) -> Result<Recommendation> {
         created_at: parse_ts(&row.try_get::<String, _>("created_at")?)?,
         updated_at: parse_ts(&row.try_get::<String, _>("updated_at")?)?,
         import_key: row.try_get("import_key")?,
+        provenance: json_col(&id_s, "provenance", row.try_get("provenance_json")?)?
+            .unwrap_or_default(),
     })
 }
 

@@ -5,6 +5,7 @@
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
+use concord_domain::provenance::{DataSource, PartOrigin, RecordPart, enrich};
 use concord_domain::text::normalise_name;
 use concord_domain::{
     Actor, Addressee, AddresseeStatus, DomainError, IdRequest, NewRecommendation, OrgCode,
@@ -16,7 +17,7 @@ use sqlx::Row;
 
 use super::codec::{self, RecRows, Val};
 use super::{add_organisations, check_request, ids, to_json};
-use crate::{ImportSummary, Result, StoreError};
+use crate::{ImportSummary, ImportVariant, Result, StoreError};
 
 /// Records written per round of multi-row inserts.
 const CHUNK: usize = 500;
@@ -223,6 +224,36 @@ pub(crate) async fn import(
         .map(|r| (r.id.to_string(), r.data))
         .collect();
 
+    // 3b. The same report twice in this import (two sources in one run):
+    //     merged in memory first, by the same rule as against the register.
+    let mut records = merge_within(records, &mut summary);
+
+    // 3c. Reports already in the register, by address, else by reference:
+    //     a second source enriches them instead of being skipped.
+    let known: Vec<String> = records
+        .iter()
+        .filter_map(|r| r.import_key.clone())
+        .filter(|k| seen_keys.contains(k))
+        .collect();
+    let mut stored_by_key = load_by_keys(conn, &known).await?;
+    let mut by_reference: HashMap<usize, Recommendation> = HashMap::new();
+    // A stored report is enriched by one row at most: the row with its
+    // address, else the first row that names it by reference.
+    let mut claimed: HashSet<String> = stored_by_key.values().map(|r| r.id.to_string()).collect();
+    for (i, r) in records.iter().enumerate() {
+        if r.import_key.as_ref().is_some_and(|k| seen_keys.contains(k)) {
+            continue;
+        }
+        if let Some(rec) = match_by_reference(conn, r).await.map_err(|e| match e {
+            StoreError::Refused(message) => StoreError::ImportRecord { index: i, message },
+            e => e,
+        })? && claimed.insert(rec.id.to_string())
+        {
+            by_reference.insert(i, rec);
+        }
+    }
+    let mut enriched: Vec<Recommendation> = Vec::new();
+
     let mut by_key: HashMap<String, Vec<ResponseAttachment>> = HashMap::new();
     for r in responses {
         by_key.entry(r.parent_key.clone()).or_default().push(r);
@@ -231,8 +262,67 @@ pub(crate) async fn import(
     // 4. Records, a chunk at a time.
     let mut rows = RecRows::default();
     let mut handled: u64 = 0;
-    for (i, mut new) in records.into_iter().enumerate() {
+    for (i, mut new) in records.drain(..).enumerate() {
         handled += 1;
+        // Only a source that says where its parts come from (the PFD files)
+        // enriches; our own exports are skipped or refused as before.
+        let known = if new.provenance.parts.is_empty() {
+            None
+        } else {
+            match new
+                .import_key
+                .as_ref()
+                .and_then(|k| stored_by_key.remove(k))
+            {
+                Some(rec) => Some(rec),
+                None => by_reference.remove(&i),
+            }
+        };
+        if let Some(mut rec) = known {
+            let incoming = new.data.clone().validate().map_err(|e| prefixed(e, i))?;
+            let before = rec.clone();
+            let e = enrich(
+                &mut rec.data,
+                &mut rec.provenance,
+                &incoming,
+                &new.provenance,
+            );
+            if e.changed() {
+                rec.provenance.stamp(now);
+                rec.data = rec.data.validate().map_err(|e| prefixed(e, i))?;
+                rec.version += 1;
+                rec.updated_at = now;
+                for v in &e.variants {
+                    summary.variants.push(ImportVariant {
+                        index: i,
+                        id: rec.id.to_string(),
+                        part: v.part,
+                        kept: concord_domain::provenance::value_of(&rec.data, v.part),
+                        other: v.value.clone(),
+                        other_from: v.from,
+                    });
+                }
+                rows.audit.extend(codec::audit_vals(
+                    now,
+                    actor,
+                    "enrich",
+                    "recommendation",
+                    &rec.id.to_string(),
+                    Some(to_json(&before)?),
+                    Some(to_json(&rec)?),
+                ));
+                rows.outbox
+                    .extend(codec::outbox_vals(&rec.id.to_string(), now));
+                enriched.push(rec);
+                summary.enriched += 1;
+            } else {
+                summary.skipped += 1;
+            }
+            if let Some(k) = &new.import_key {
+                seen_keys.insert(k.clone());
+            }
+            continue;
+        }
         let skip = new
             .import_key
             .as_ref()
@@ -270,7 +360,9 @@ pub(crate) async fn import(
                 version,
                 created_at,
                 updated_at,
+                mut provenance,
             } = new;
+            provenance.stamp(now);
             let data = data.validate().map_err(|e| prefixed(e, i))?;
             let id = match request {
                 IdRequest::Exact(id) => {
@@ -303,6 +395,7 @@ pub(crate) async fn import(
                 created_at,
                 updated_at: updated_at.unwrap_or(created_at),
                 import_key,
+                provenance,
             };
             rows.push(&rec)?;
             rows.audit.extend(codec::audit_vals(
@@ -329,6 +422,19 @@ pub(crate) async fn import(
     if !handled.is_multiple_of(PROGRESS_EVERY) {
         progress(handled);
     }
+    // 4b. The enriched reports: main row, children, in chunks.
+    for chunk in enriched.chunks(CHUNK) {
+        let ids: Vec<String> = chunk.iter().map(|r| r.id.to_string()).collect();
+        for rec in chunk {
+            codec::update_main(conn, rec, rec.version - 1).await?;
+        }
+        codec::delete_children(conn, &ids).await?;
+        let mut child_rows = RecRows::default();
+        for rec in chunk {
+            child_rows.push_children(rec)?;
+        }
+        child_rows.flush(conn).await?;
+    }
 
     // 5. The id sequences move past every number used.
     for (pair, next) in &seqs.next {
@@ -347,9 +453,14 @@ pub(crate) async fn import(
     summary.responses_unmatched.sort_unstable();
 
     // 7. One summary row for the whole import, when it changed anything.
-    if summary.imported > 0 || summary.responses_attached > 0 || !orgs_added.is_empty() {
+    if summary.imported > 0
+        || summary.enriched > 0
+        || summary.responses_attached > 0
+        || !orgs_added.is_empty()
+    {
         let after = serde_json::json!({
             "imported": summary.imported,
+            "enriched": summary.enriched,
             "skipped": summary.skipped,
             "responses_attached": summary.responses_attached,
             "responses_skipped": summary.responses_skipped,
@@ -449,6 +560,27 @@ async fn attach_to_stored(
             })?;
             after.version += 1;
             after.updated_at = now;
+            if !after.provenance.parts.is_empty() {
+                let origin = PartOrigin {
+                    part: RecordPart::Responses,
+                    from: DataSource::PfdToolkitResponses,
+                    file: None,
+                    at: Some(now),
+                    stand_in: false,
+                };
+                match after
+                    .provenance
+                    .parts
+                    .iter_mut()
+                    .find(|p| p.part == RecordPart::Responses)
+                {
+                    Some(p) => *p = origin,
+                    None => {
+                        after.provenance.parts.push(origin);
+                        after.provenance.parts.sort_by_key(|p| p.part);
+                    }
+                }
+            }
             rows.push_children(&after)?;
             rows.audit.extend(codec::audit_vals(
                 now,
@@ -480,6 +612,137 @@ async fn attach_to_stored(
         rows.flush(conn).await?;
     }
     Ok(())
+}
+
+/// Folds records of one import that share an import key into the first of
+/// them (the later ones are sources of the same report), in file order.
+fn merge_within(
+    records: Vec<NewRecommendation>,
+    summary: &mut ImportSummary,
+) -> Vec<NewRecommendation> {
+    let mut first: HashMap<String, usize> = HashMap::new();
+    let mut out: Vec<NewRecommendation> = Vec::with_capacity(records.len());
+    for new in records {
+        let Some(key) = new.import_key.clone() else {
+            out.push(new);
+            continue;
+        };
+        match first.get(&key) {
+            Some(&i) => {
+                let kept = &mut out[i];
+                let e = enrich(
+                    &mut kept.data,
+                    &mut kept.provenance,
+                    &new.data,
+                    &new.provenance,
+                );
+                if e.changed() {
+                    summary.enriched_in_import += 1;
+                } else {
+                    summary.skipped += 1;
+                }
+            }
+            None => {
+                first.insert(key, out.len());
+                out.push(new);
+            }
+        }
+    }
+    out
+}
+
+async fn load_by_keys(
+    conn: &mut AnyConnection,
+    keys: &[String],
+) -> Result<HashMap<String, Recommendation>> {
+    let mut ids = Vec::new();
+    for chunk in keys.chunks(codec::IN_CHUNK) {
+        let sql = format!(
+            "SELECT id FROM recommendations WHERE import_key IN ({})",
+            codec::placeholders(1, chunk.len())
+        );
+        let found = codec::bind_all(
+            sqlx::query(sqlx::AssertSqlSafe(sql)),
+            chunk.iter().map(|k| Val::text(k.clone())),
+        )
+        .fetch_all(&mut *conn)
+        .await?;
+        for r in found {
+            ids.push(r.try_get::<String, _>("id")?);
+        }
+    }
+    Ok(codec::load_many(conn, &ids)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.import_key.clone().map(|k| (k, r)))
+        .collect())
+}
+
+/// A report from a second source whose address is not in the register may
+/// still be there under its reference (a coroner's `YYYY-NNNN`): the one
+/// stored report with that reference and the same date. Two such reports
+/// are refused rather than guessed between.
+async fn match_by_reference(
+    conn: &mut AnyConnection,
+    new: &NewRecommendation,
+) -> Result<Option<Recommendation>> {
+    let IdRequest::Preferred { id, .. } = &new.id else {
+        return Ok(None);
+    };
+    if new.provenance.parts.is_empty() {
+        return Ok(None);
+    }
+    let canonical = format!("{:04}-{:04}", id.year, id.seq);
+    let written = new
+        .data
+        .local_ref
+        .clone()
+        .unwrap_or_else(|| canonical.clone());
+    let rows = sqlx::query(
+        "SELECT id FROM recommendations WHERE issuer = $1 AND (id = $2 OR local_ref = $3 OR local_ref = $4)",
+    )
+    .bind(id.issuer.as_str().to_string())
+    .bind(id.to_string())
+    .bind(canonical)
+    .bind(written)
+    .fetch_all(&mut *conn)
+    .await?;
+    let ids: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String, _>("id"))
+        .collect::<std::result::Result<_, _>>()?;
+    if ids.is_empty() {
+        return Ok(None);
+    }
+    let mut same: Vec<Recommendation> = codec::load_many(conn, &ids)
+        .await?
+        .into_iter()
+        .filter(|r| {
+            let coroner = |d: &RecommendationData| {
+                d.source
+                    .as_ref()
+                    .and_then(|s| s.title.as_deref())
+                    .map(normalise_name)
+            };
+            r.data.published.is_some()
+                && r.data.published == new.data.published
+                && coroner(&r.data) == coroner(&new.data)
+                && !r.provenance.parts.is_empty()
+        })
+        .collect();
+    match same.len() {
+        0 => Ok(None),
+        1 => Ok(same.pop()),
+        _ => Err(StoreError::Refused(format!(
+            "its reference {} and date match {} reports in the register ({}) and its address matches none, so it cannot be told which one it is; it was not merged into either",
+            new.data.local_ref.as_deref().unwrap_or("?"),
+            same.len(),
+            same.iter()
+                .map(|r| r.id.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 #[cfg(test)]

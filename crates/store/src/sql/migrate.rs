@@ -58,6 +58,11 @@ const SQLITE: &[Migration] = &[
         name: "endorsements",
         sql: include_str!("../../migrations/sqlite/0010_endorsements.sql"),
     },
+    Migration {
+        version: 11,
+        name: "provenance",
+        sql: include_str!("../../migrations/sqlite/0011_provenance.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -100,6 +105,11 @@ const POSTGRES: &[Migration] = &[
         version: 10,
         name: "endorsements",
         sql: include_str!("../../migrations/postgres/0010_endorsements.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "provenance",
+        sql: include_str!("../../migrations/postgres/0011_provenance.sql"),
     },
 ];
 

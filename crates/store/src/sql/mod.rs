@@ -271,10 +271,15 @@ fn org_from_row(row: &sqlx::any::AnyRow) -> Result<Organisation> {
             .map_err(|e| corrupt("provider_kind", e))?,
         region: row.try_get("region")?,
         aliases: serde_json::from_str(&aliases).map_err(|e| corrupt("aliases", e.to_string()))?,
+        status: row
+            .try_get::<String, _>("status")?
+            .parse()
+            .map_err(|e| corrupt("status", e))?,
     })
 }
 
-const ORG_COLS: &str = "code, name, kind, level, provider_kind, region, aliases_json, created_at";
+pub(crate) const ORG_COLS: &str =
+    "code, name, kind, level, provider_kind, region, aliases_json, created_at, status";
 
 pub(crate) fn org_vals(org: &Organisation, now: DateTime<Utc>) -> Result<Vec<Val>> {
     Ok(vec![
@@ -286,6 +291,7 @@ pub(crate) fn org_vals(org: &Organisation, now: DateTime<Utc>) -> Result<Vec<Val
         Val::opt_text(org.region.as_deref()),
         Val::Text(Some(to_json(&org.aliases)?)),
         Val::Text(Some(fmt_ts(now))),
+        Val::text(org.status.as_str()),
     ])
 }
 
@@ -304,13 +310,13 @@ pub(crate) async fn add_organisations(
         .filter(|o| seen.insert(o.code.clone()))
         .collect();
     for chunk in unique.chunks(200) {
-        let mut vals = Vec::with_capacity(chunk.len() * 8);
+        let mut vals = Vec::with_capacity(chunk.len() * 9);
         for o in chunk {
             vals.extend(org_vals(o, now)?);
         }
         let sql = format!(
             "{} ON CONFLICT (code) DO NOTHING RETURNING code",
-            codec::insert_sql("organisations", ORG_COLS, 8, chunk.len(), false)
+            codec::insert_sql("organisations", ORG_COLS, 9, chunk.len(), false)
         );
         let rows = codec::bind_all(sqlx::query(sqlx::AssertSqlSafe(sql)), vals)
             .fetch_all(&mut *conn)
@@ -401,8 +407,10 @@ impl Store for SqlStore {
             version,
             created_at,
             updated_at,
+            mut provenance,
         } = new;
         let data = data.validate()?;
+        provenance.stamp(now);
         let mut tx = self.begin_write().await?;
         // The id_sequences upsert is the first statement of the transaction.
         let id = ids::resolve(&mut tx, &request).await?;
@@ -421,6 +429,7 @@ impl Store for SqlStore {
             created_at,
             updated_at: updated_at.unwrap_or(created_at),
             import_key,
+            provenance,
         };
         let mut rows = codec::RecRows::default();
         rows.push(&rec)?;
@@ -489,11 +498,17 @@ impl Store for SqlStore {
         }
         let after = Recommendation {
             id: id.clone(),
-            data,
+            data: data.clone(),
             version: expected_version + 1,
             created_at: before.created_at,
             updated_at: now,
             import_key: before.import_key.clone(),
+            provenance: {
+                let mut p = before.provenance.clone();
+                p.edited(&before.data, &data);
+                p.stamp(now);
+                p
+            },
         };
         // Race-free: the row changes only if it is still at the expected version.
         let affected = codec::update_main(&mut tx, &after, expected_version).await?;
