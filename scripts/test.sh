@@ -87,7 +87,13 @@ cargo test -p concord-embed --features embeddings --locked --no-fail-fast
 cargo test -p concord-app --features embeddings --locked --no-fail-fast --test embeddings
 
 say "browser journeys (Chromium, axe-core at WCAG 2.2 AA on every page)"
-cargo build -p concord-cli --locked
+# `cargo test --workspace` built the binary for the CLI's tests with the
+# workspace's features; `cargo build -p concord-cli` would resolve features
+# for that package alone and compile much of the workspace a second time.
+if [ ! -x target/debug/concord ]; then
+  echo "target/debug/concord is missing after cargo test" >&2
+  exit 1
+fi
 CONCORD_BIN="$PWD/target/debug/concord" node --test e2e/
 
 say "all checks passed"

@@ -133,6 +133,68 @@ impl Authorized<'_> {
             .await
     }
 
+    /// Addressee names no organisation was recognised in, most frequent first.
+    pub async fn unresolved_addressees(&self, limit: u32) -> AppResult<Vec<(String, u64)>> {
+        self.require_operator("listing unresolved addressees")?;
+        Ok(self.svc.store.unresolved_addressees(limit).await?)
+    }
+
+    /// Confirms an organisation an import made (optionally renaming it and
+    /// setting its kind).
+    pub async fn confirm_organisation(
+        &self,
+        code: &OrgCode,
+        name: Option<&str>,
+        kind: Option<(
+            concord_domain::OrgKind,
+            Option<concord_domain::ProviderKind>,
+        )>,
+    ) -> AppResult<Organisation> {
+        self.require_operator("confirming an organisation")?;
+        Ok(self
+            .svc
+            .store
+            .confirm_organisation(
+                &self.principal.actor(),
+                code,
+                name,
+                kind,
+                self.svc.clock().now(),
+            )
+            .await?)
+    }
+
+    /// Merges one organisation into another (reversible with
+    /// [`Self::unmerge_organisation`]).
+    pub async fn merge_organisations(
+        &self,
+        from: &OrgCode,
+        into: &OrgCode,
+    ) -> AppResult<concord_store::sql::MergeOutcome> {
+        self.require_operator("merging organisations")?;
+        let out = self
+            .svc
+            .store
+            .merge_organisations(&self.principal.actor(), from, into, self.svc.clock().now())
+            .await?;
+        self.svc.search_changed();
+        Ok(out)
+    }
+
+    pub async fn unmerge_organisation(
+        &self,
+        from: &OrgCode,
+    ) -> AppResult<concord_store::sql::MergeOutcome> {
+        self.require_operator("undoing a merge of organisations")?;
+        let out = self
+            .svc
+            .store
+            .unmerge_organisation(&self.principal.actor(), from, self.svc.clock().now())
+            .await?;
+        self.svc.search_changed();
+        Ok(out)
+    }
+
     /// Takes `override_gate` (a reason) out of a body. Overriding the
     /// publishing gate is for operators only (the full roles model comes
     /// later); the reason is recorded in the audit trail.

@@ -390,3 +390,129 @@ fn backup_and_restore_across_backends() {
         }
     }
 }
+
+/// Two sources of the same coroners' reports, written by us in the two
+/// PFD layouts; the names of the addressees as coroners write them.
+const JUDICIARY: &str = "ref,date_of_report,coroner_name,coroner_area,category,this_report_is_being_sent_to,report_url,pdf_url,reply_urls,concerns,action,response
+2023-0101,01/03/2023,A Coroner,Northshire,Road (Highways Safety) related deaths,Chief Executive | Chief Executive of Northmoor Hospitals NHS Trust,https://www.judiciary.uk/prevention-of-future-death-reports/report-one/,https://www.judiciary.uk/wp-content/uploads/2023/03/2023-0101.pdf,,,,
+2023-0102,02/03/2023,A Coroner,Northshire,Hospital Death (Clinical Procedures and medical management) related deaths,Northmoor Hospitals NHS Foundation Trust | The Secretary of State for Health and Social Care,https://www.judiciary.uk/prevention-of-future-death-reports/report-two/,https://www.judiciary.uk/wp-content/uploads/2023/03/2023-0102.pdf,,,,
+";
+const TOOLKIT: &str = "url,id,date,coroner,area,receiver,investigation,circumstances,concerns
+https://www.judiciary.uk/prevention-of-future-death-reports/report-one/,2023-0101,2023-03-09,A Coroner,Northshire,Chief Executive; Chief Executive of Northmoor Hospitals NHS Trust,,,\"The bend on the B1234 has no warning signs, and the verge hides the junction from drivers.\"
+";
+
+#[test]
+fn a_second_source_and_addressee_names_as_written() {
+    for db in backends() {
+        let dir = db.dir.path();
+        std::fs::write(dir.join("judiciary.csv"), JUDICIARY).unwrap();
+        std::fs::write(dir.join("toolkit.csv"), TOOLKIT).unwrap();
+        let out = ok(&db, &["import", "judiciary.csv"]);
+        assert!(
+            out.contains("imported 2, enriched 0, skipped 0, rejected 0"),
+            "{}: {out}",
+            db.name
+        );
+        // Two spellings of the trust are one unverified organisation; the
+        // Secretary of State is DHSC; a bare post is linked to nobody.
+        let unverified = ok(&db, &["org", "list", "--unverified"]);
+        let northmoor: Vec<&str> = unverified
+            .lines()
+            .filter(|l| l.contains("Northmoor"))
+            .collect();
+        assert_eq!(northmoor.len(), 1, "{}: {unverified}", db.name);
+        assert!(northmoor[0].contains("(unverified)"), "{}", northmoor[0]);
+        let code = northmoor[0].split_whitespace().next().unwrap().to_string();
+        let two = ok(&db, &["show", "PFD-2023-0102", "--json"]);
+        let two: serde_json::Value = serde_json::from_str(&two).unwrap();
+        assert_eq!(two["addressees"][0]["org"], code.as_str());
+        assert_eq!(two["addressees"][1]["org"], "DHSC");
+        let unresolved = ok(&db, &["org", "unresolved"]);
+        assert!(
+            unresolved.contains("Chief Executive"),
+            "{}: {unresolved}",
+            db.name
+        );
+        assert!(
+            !unresolved.contains("Northmoor"),
+            "{}: {unresolved}",
+            db.name
+        );
+
+        // The toolkit's copy fills the text; its other date is kept as a
+        // variant and said, not taken.
+        let run = common::concord(&db, &["import", "toolkit.csv"]);
+        let (stdout, stderr) = (
+            String::from_utf8_lossy(&run.stdout),
+            String::from_utf8_lossy(&run.stderr),
+        );
+        assert!(run.status.success(), "{}: {stderr}", db.name);
+        assert!(
+            stdout.contains("imported 0, enriched 1, skipped 0, rejected 0"),
+            "{}: {stdout}",
+            db.name
+        );
+        assert!(
+            stderr.contains("toolkit.csv: row 1: PFD-2023-0101: date of the report from pfd_toolkit is \"2023-03-09\"; the record keeps \"2023-03-01\""),
+            "{}: {stderr}",
+            db.name
+        );
+        let one: serde_json::Value =
+            serde_json::from_str(&ok(&db, &["show", "PFD-2023-0101", "--json"])).unwrap();
+        assert!(one["text"].as_str().unwrap().contains("no warning signs"));
+        assert_eq!(one["published"], "2023-03-01");
+        assert_eq!(one["provenance"]["variants"][0]["value"], "2023-03-09");
+        let again = ok(&db, &["import", "toolkit.csv"]);
+        assert!(
+            again.contains("imported 0, enriched 0, skipped 1"),
+            "{}: {again}",
+            db.name
+        );
+
+        // An operator merges the trust into a registered body and undoes it.
+        ok(
+            &db,
+            &[
+                "org",
+                "add",
+                "--code",
+                "NMH",
+                "--name",
+                "Northmoor Hospitals",
+                "--kind",
+                "provider",
+            ],
+        );
+        let merged = ok(&db, &["org", "merge", &code, "--into", "NMH"]);
+        assert!(
+            merged.contains("2 addressee entries of 2 recommendations moved"),
+            "{}: {merged}",
+            db.name
+        );
+        let two: serde_json::Value =
+            serde_json::from_str(&ok(&db, &["show", "PFD-2023-0102", "--json"])).unwrap();
+        assert_eq!(two["addressees"][0]["org"], "NMH");
+        let refused = common::concord(&db, &["org", "merge", "NMH", "--into", "NMH"]);
+        assert_eq!(refused.status.code(), Some(1), "{}", db.name);
+        ok(&db, &["org", "unmerge", &code]);
+        let two: serde_json::Value =
+            serde_json::from_str(&ok(&db, &["show", "PFD-2023-0102", "--json"])).unwrap();
+        assert_eq!(two["addressees"][0]["org"], code.as_str());
+        let confirmed = ok(
+            &db,
+            &[
+                "org",
+                "confirm",
+                &code,
+                "--name",
+                "Northmoor Hospitals NHS Foundation Trust",
+            ],
+        );
+        assert!(confirmed.contains("confirmed"), "{confirmed}");
+        assert!(
+            ok(&db, &["org", "list", "--unverified"])
+                .lines()
+                .all(|l| !l.contains(&code))
+        );
+    }
+}

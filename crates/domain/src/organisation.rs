@@ -52,11 +52,14 @@ string_enum!(
 );
 
 string_enum!(
-    /// Whether the organisation was registered by a person or made by an
-    /// import from an addressee name nobody had registered.
+    /// Whether the organisation was registered or confirmed by a person, or
+    /// made by an import from an addressee name nobody had registered.
     OrgStatus {
         Verified => "verified",
         Unverified => "unverified",
+        /// Merged into another organisation by an operator; kept so that the
+        /// merge can be undone, and no longer recognised in names.
+        Merged => "merged",
     }
 );
 
@@ -237,6 +240,10 @@ impl OrganisationDirectory {
     }
 
     pub fn add(&mut self, o: &Organisation) {
+        // A merged body's names became its successor's aliases.
+        if o.status == OrgStatus::Merged {
+            return;
+        }
         let names = std::iter::once(o.name.as_str())
             .chain(o.aliases.iter().map(String::as_str))
             .chain(std::iter::once(o.code.as_str()));

@@ -6,6 +6,7 @@
 //! Pages are read as an anonymous visitor (sessions come with sign-in), so
 //! they show what is published and never a draft.
 
+use askama::Template;
 use std::fmt::{self, Display, Write};
 
 use axum::Router;
@@ -346,6 +347,16 @@ async fn recommendation(
     let feed = format!("/feeds/recommendations/{}.atom", rec.id);
     let endorsements = auth.endorsements_of(&rec).await?;
     let mut body = record_html(&rec, state.services.clock().today());
+    if !rec.provenance.is_empty() {
+        body.push_str(
+            &ProvenanceSection::of(&rec)
+                .render()
+                .map_err(|e| PageError {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    message: format!("the sources of the record could not be shown: {e}"),
+                })?,
+        );
+    }
     body.push_str(&endorsements_html(&endorsements));
     let endorsers: Vec<concord_domain::OrgCode> =
         endorsements.iter().map(|e| e.org.clone()).collect();
@@ -361,6 +372,69 @@ async fn recommendation(
         &body,
         Some((&feed, "responses and status changes of this recommendation")),
     )))
+}
+
+struct PartRow {
+    part: &'static str,
+    from: &'static str,
+    file: String,
+    when: String,
+    stand_in: bool,
+}
+
+struct VariantRow {
+    part: &'static str,
+    value: String,
+    from: &'static str,
+    why: String,
+}
+
+/// The record page's "Where this record came from" section.
+#[derive(askama::Template)]
+#[template(path = "recommendation/provenance.html")]
+struct ProvenanceSection {
+    id: String,
+    parts: Vec<PartRow>,
+    variants: Vec<VariantRow>,
+}
+
+impl ProvenanceSection {
+    fn of(rec: &concord_domain::Recommendation) -> Self {
+        let clip = |s: &str| {
+            let flat = s.split_whitespace().collect::<Vec<_>>().join(" ");
+            if flat.chars().count() > 400 {
+                format!("{}…", flat.chars().take(399).collect::<String>())
+            } else {
+                flat
+            }
+        };
+        ProvenanceSection {
+            id: rec.id.to_string(),
+            parts: rec
+                .provenance
+                .parts
+                .iter()
+                .map(|p| PartRow {
+                    part: p.part.label(),
+                    from: p.from.label(),
+                    file: p.file.clone().unwrap_or_default(),
+                    when: p.at.map(uk_time).unwrap_or_default(),
+                    stand_in: p.stand_in,
+                })
+                .collect(),
+            variants: rec
+                .provenance
+                .variants
+                .iter()
+                .map(|v| VariantRow {
+                    part: v.part.label(),
+                    value: clip(&v.value),
+                    from: v.from.label(),
+                    why: v.why.clone(),
+                })
+                .collect(),
+        }
+    }
 }
 
 struct HistoryRow {

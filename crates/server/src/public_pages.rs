@@ -496,6 +496,10 @@ struct OrganisationPage {
     layout: Layout,
     code: String,
     name: String,
+    /// Made by an import from addressee names; nobody has confirmed it yet.
+    unverified: bool,
+    /// The names it was written as, for a reader to judge that.
+    written_as: Vec<String>,
     /// A provider: its priority list is linked.
     provider: bool,
     kind: String,
@@ -577,6 +581,8 @@ async fn organisation(
         layout: Layout::new(format!("{} ({})", org.name, code)),
         code: code.to_string(),
         name: org.name.clone(),
+        unverified: org.status == concord_domain::OrgStatus::Unverified,
+        written_as: org.aliases.clone(),
         provider: org.provider_kind.is_some() || org.kind.as_str() == "provider",
         kind: words(org.kind.as_str()),
         level: words(org.level.as_str()),

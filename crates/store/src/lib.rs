@@ -210,6 +210,40 @@ pub trait Store: Send + Sync {
     async fn add_organisation(&self, actor: &Actor, org: &Organisation) -> Result<bool>;
     async fn organisations(&self) -> Result<Vec<Organisation>>;
     async fn organisation(&self, code: &OrgCode) -> Result<Option<Organisation>>;
+    /// Addressee names of published recommendations that no organisation
+    /// was recognised in, most frequent first, with how often each is written.
+    async fn unresolved_addressees(&self, limit: u32) -> Result<Vec<(String, u64)>>;
+    /// Marks an organisation verified, optionally renaming it (the old
+    /// name kept as an alias) and setting its kind. Audited.
+    async fn confirm_organisation(
+        &self,
+        actor: &Actor,
+        code: &OrgCode,
+        name: Option<&str>,
+        kind: Option<(
+            concord_domain::OrgKind,
+            Option<concord_domain::ProviderKind>,
+        )>,
+        now: DateTime<Utc>,
+    ) -> Result<Organisation>;
+    /// Moves every addressee entry of `from` to `into` (recommendation ids
+    /// never change), gives `into` its names and keeps `from` as merged.
+    /// Refused when `from` issues, has members or tokens, endorses or has a
+    /// provider profile. Audited; undone by [`Store::unmerge_organisation`].
+    async fn merge_organisations(
+        &self,
+        actor: &Actor,
+        from: &OrgCode,
+        into: &OrgCode,
+        now: DateTime<Utc>,
+    ) -> Result<sql::MergeOutcome>;
+    /// Undoes the last merge of `from`. Audited.
+    async fn unmerge_organisation(
+        &self,
+        actor: &Actor,
+        from: &OrgCode,
+        now: DateTime<Utc>,
+    ) -> Result<sql::MergeOutcome>;
 
     // --- recommendations ---
     /// Creates one record (id allocated or checked as the request says).

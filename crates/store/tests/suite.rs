@@ -221,6 +221,8 @@ suite!(
     provider_profiles_are_set_audited_and_backed_up,
     endorsements_are_kept_audited_and_backed_up,
     feed_events_in_scope_newest_first,
+    a_second_source_enriches_a_known_report,
+    organisations_are_confirmed_merged_and_unmerged,
 );
 
 // ---------------------------------------------------------------- data
@@ -2574,5 +2576,357 @@ async fn feed_events_in_scope_newest_first(db: &Db) {
             .await
             .unwrap()
             .is_empty()
+    );
+}
+
+// ------------------------------------------------- sources and organisations
+
+/// A PFD-like report as a source gives it: `text` None means the source
+/// published no concerns (a stand-in).
+fn sourced(
+    key: &str,
+    reference: &str,
+    published: &str,
+    text: Option<&str>,
+    from: DataSource,
+) -> NewRecommendation {
+    let mut data = data("PFD", "A report");
+    data.kind = RecKind::Concern;
+    data.local_ref = Some(reference.into());
+    data.published = d(published);
+    data.response_deadline = None;
+    data.links.clear();
+    data.source = Some(Source {
+        title: Some("Regulation 28 report: A Coroner, Area".into()),
+        date: d(published),
+        url: Some(format!("https://example.org/{key}")),
+        local_ref: Some(reference.into()),
+    });
+    data.text = text
+        .unwrap_or("(No concerns text was published with this report.)")
+        .into();
+    data.title = text
+        .map(|t| t.chars().take(30).collect())
+        .unwrap_or_else(|| "Road: report".into());
+    for a in &mut data.addressees {
+        a.due = None;
+        a.responses.clear();
+        a.status = AddresseeStatus::AwaitingResponse;
+        a.acceptance = None;
+        a.implementation = None;
+        a.assessment = None;
+        a.closure = None;
+        a.actions.clear();
+        a.updates.clear();
+        a.escalations.clear();
+        a.reassess_on = None;
+        a.verified_on = None;
+    }
+    let stand_ins: Vec<RecordPart> = if text.is_none() {
+        vec![RecordPart::Text, RecordPart::Title]
+    } else {
+        vec![]
+    };
+    let provenance = Provenance::of_source(&data, from, Some("file.csv"), &stand_ins);
+    let (y, n) = reference.split_once('-').unwrap();
+    NewRecommendation {
+        id: IdRequest::Preferred {
+            id: RecommendationId::new(code("PFD"), y.parse().unwrap(), n.parse().unwrap()).unwrap(),
+            fallback_floor: 9000,
+        },
+        data,
+        import_key: Some(format!("pfd:https://example.org/{key}")),
+        version: None,
+        created_at: None,
+        updated_at: None,
+        provenance,
+    }
+}
+
+async fn a_second_source_enriches_a_known_report(db: &Db) {
+    let s = &db.store;
+    let import = |recs: Vec<NewRecommendation>| async move {
+        s.import(&actor(), &[], recs, vec![], now(), &no_progress)
+            .await
+    };
+    let first = import(vec![sourced(
+        "r1",
+        "2023-0101",
+        "2023-03-01",
+        None,
+        DataSource::PfdJudiciary,
+    )])
+    .await
+    .unwrap();
+    assert_eq!((first.imported, first.enriched), (1, 0));
+    let text = "The junction has no warning signs before the bend.";
+    let second = import(vec![sourced(
+        "r1",
+        "2023-0110",
+        "2023-03-09",
+        Some(text),
+        DataSource::PfdToolkit,
+    )])
+    .await
+    .unwrap();
+    assert_eq!(
+        (second.imported, second.enriched, second.skipped),
+        (0, 1, 0)
+    );
+    let parts: Vec<RecordPart> = second.variants.iter().map(|v| v.part).collect();
+    assert_eq!(parts, vec![RecordPart::Reference, RecordPart::Published]);
+    let rec = s.get(&id("PFD-2023-0101")).await.unwrap().unwrap();
+    assert_eq!(
+        rec.data.text, text,
+        "the placeholder gave way to the genuine text"
+    );
+    assert_eq!(
+        rec.data.local_ref.as_deref(),
+        Some("2023-0101"),
+        "the judiciary's reference"
+    );
+    assert_eq!(rec.data.published, d("2023-03-01"));
+    assert_eq!(rec.version, 2);
+    assert_eq!(
+        rec.provenance.origin(RecordPart::Text).unwrap().from,
+        DataSource::PfdToolkit
+    );
+    assert_eq!(
+        rec.provenance.origin(RecordPart::Text).unwrap().at,
+        Some(now())
+    );
+    assert_eq!(rec.provenance.variants.len(), 2);
+    let h = s.history("PFD-2023-0101").await.unwrap();
+    assert_eq!(
+        h.iter().map(|e| e.action.as_str()).collect::<Vec<_>>(),
+        vec!["import", "enrich"]
+    );
+    // Again: nothing new, nothing written.
+    let again = import(vec![sourced(
+        "r1",
+        "2023-0110",
+        "2023-03-09",
+        Some(text),
+        DataSource::PfdToolkit,
+    )])
+    .await
+    .unwrap();
+    assert_eq!((again.imported, again.enriched, again.skipped), (0, 0, 1));
+    assert_eq!(
+        s.get(&id("PFD-2023-0101")).await.unwrap().unwrap().version,
+        2
+    );
+    // Our own export of the enriched record comes back unchanged (provenance too).
+    let exported = s.get(&id("PFD-2023-0101")).await.unwrap().unwrap();
+    let json = serde_json::to_string(&exported).unwrap();
+    let back: Recommendation = serde_json::from_str(&json).unwrap();
+    assert_eq!(back, exported);
+
+    // A report known by reference only (another address), same date and
+    // coroner: enriched. Two stored reports with that reference and date:
+    // refused, naming both, and nothing written.
+    import(vec![sourced(
+        "r2",
+        "2023-0200",
+        "2023-05-01",
+        None,
+        DataSource::PfdJudiciary,
+    )])
+    .await
+    .unwrap();
+    let by_ref = import(vec![sourced(
+        "r2-moved",
+        "2023-0200",
+        "2023-05-01",
+        Some(text),
+        DataSource::PfdToolkit,
+    )])
+    .await
+    .unwrap();
+    assert_eq!((by_ref.imported, by_ref.enriched), (0, 1));
+    import(vec![
+        sourced(
+            "r3",
+            "2023-0300",
+            "2023-06-01",
+            None,
+            DataSource::PfdJudiciary,
+        ),
+        sourced(
+            "r3-twin",
+            "2023-0300",
+            "2023-06-01",
+            None,
+            DataSource::PfdJudiciary,
+        ),
+    ])
+    .await
+    .unwrap();
+    let before = s.get(&id("PFD-2023-0300")).await.unwrap().unwrap();
+    let err = import(vec![
+        sourced(
+            "r1",
+            "2023-0101",
+            "2023-03-01",
+            Some("A longer genuine text than the one kept, about the bend and the signs."),
+            DataSource::PfdToolkit,
+        ),
+        sourced(
+            "r3-elsewhere",
+            "2023-0300",
+            "2023-06-01",
+            Some(text),
+            DataSource::PfdToolkit,
+        ),
+    ])
+    .await
+    .unwrap_err();
+    match err {
+        StoreError::ImportRecord { index, message } => {
+            assert_eq!(index, 1);
+            assert!(
+                message.contains("PFD-2023-0300") && message.contains("PFD-2023-9000"),
+                "{message}"
+            );
+        }
+        e => panic!("expected an import error, got {e}"),
+    }
+    assert_eq!(s.get(&id("PFD-2023-0300")).await.unwrap().unwrap(), before);
+    assert_eq!(
+        s.get(&id("PFD-2023-0101")).await.unwrap().unwrap().version,
+        2,
+        "all or nothing"
+    );
+}
+
+async fn organisations_are_confirmed_merged_and_unmerged(db: &Db) {
+    let s = &db.store;
+    let mut a = org("BARTA", "Barts Health NHS Trust");
+    a.status = OrgStatus::Unverified;
+    let mut b = org("BARTB", "Barts Health NHS Foundation Trust");
+    b.status = OrgStatus::Unverified;
+    for o in [&a, &b, &org("HSSIB", "HSSIB")] {
+        s.add_organisation(&actor(), o).await.unwrap();
+    }
+    let mut one = data("HSSIB", "One");
+    one.links.clear();
+    one.addressees[0].org = Some(code("BARTA"));
+    one.addressees[0].name = "Barts Health NHS Trust".into();
+    let mut two = data("HSSIB", "Two");
+    two.links.clear();
+    two.addressees.truncate(1);
+    two.addressees[0].org = Some(code("BARTB"));
+    let mut three = data("HSSIB", "Three");
+    three.links.clear();
+    three.addressees.truncate(1);
+    three.addressees[0].org = None;
+    three.addressees[0].name = "Chief Executive".into();
+    for (n, d_) in [
+        ("HSSIB-2024-0001", one),
+        ("HSSIB-2024-0002", two),
+        ("HSSIB-2024-0003", three),
+    ] {
+        s.create(&actor(), exact(n, d_), now()).await.unwrap();
+    }
+    let unresolved = s.unresolved_addressees(10).await.unwrap();
+    assert!(
+        unresolved.contains(&("Chief Executive".to_string(), 1)),
+        "{unresolved:?}"
+    );
+
+    let m = s
+        .merge_organisations(&actor(), &code("BARTA"), &code("BARTB"), now())
+        .await
+        .unwrap();
+    assert_eq!((m.moved, m.recommendations), (1, 1));
+    let rec = s.get(&id("HSSIB-2024-0001")).await.unwrap().unwrap();
+    assert_eq!(rec.data.addressees[0].org, Some(code("BARTB")));
+    assert_eq!(rec.version, 2, "the record changed, so its version moved");
+    let into = s.organisation(&code("BARTB")).await.unwrap().unwrap();
+    assert!(into.aliases.contains(&"Barts Health NHS Trust".to_string()));
+    assert_eq!(
+        s.organisation(&code("BARTA"))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        OrgStatus::Merged
+    );
+    // Refusals change nothing.
+    for (from, to) in [
+        ("BARTA", "BARTB"),
+        ("BARTB", "BARTA"),
+        ("BARTB", "BARTB"),
+        ("HSSIB", "BARTB"),
+        ("NOPE", "BARTB"),
+    ] {
+        assert!(
+            s.merge_organisations(&actor(), &code(from), &code(to), now())
+                .await
+                .is_err(),
+            "{from} -> {to}"
+        );
+    }
+    assert_eq!(
+        s.get(&id("HSSIB-2024-0001"))
+            .await
+            .unwrap()
+            .unwrap()
+            .version,
+        2
+    );
+
+    let u = s
+        .unmerge_organisation(&actor(), &code("BARTA"), now())
+        .await
+        .unwrap();
+    assert_eq!((u.moved, u.recommendations), (1, 1));
+    let rec = s.get(&id("HSSIB-2024-0001")).await.unwrap().unwrap();
+    assert_eq!(rec.data.addressees[0].org, Some(code("BARTA")));
+    assert_eq!(
+        s.organisation(&code("BARTB"))
+            .await
+            .unwrap()
+            .unwrap()
+            .aliases,
+        b.aliases
+    );
+    assert_eq!(
+        s.organisation(&code("BARTA"))
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        OrgStatus::Unverified
+    );
+    assert!(
+        s.unmerge_organisation(&actor(), &code("BARTA"), now())
+            .await
+            .is_err(),
+        "nothing left to undo"
+    );
+
+    let c = s
+        .confirm_organisation(&actor(), &code("BARTA"), Some("Barts Health"), None, now())
+        .await
+        .unwrap();
+    assert_eq!(c.status, OrgStatus::Verified);
+    assert_eq!(c.name, "Barts Health");
+    assert!(c.aliases.contains(&"Barts Health NHS Trust".to_string()));
+    let actions: Vec<String> = s
+        .history("BARTA")
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.action)
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            "add_organisation",
+            "merge_organisation",
+            "unmerge_organisation",
+            "rename_organisation"
+        ]
     );
 }

@@ -13,6 +13,7 @@ use crate::text::{core_name, normalise_name};
 /// "Transport Manager", "Secretary of State").
 const ROLE_HEADS: &[&str] = &[
     "ceo",
+    "commissioner",
     "chair",
     "chairman",
     "chairperson",
@@ -31,7 +32,78 @@ const ROLE_HEADS: &[&str] = &[
     "registrar",
     "secretary",
     "superintendent",
+    "surveyor",
+    "engineer",
+    "inspector",
 ];
+
+/// Posts written in front of a body's name without a comma ("Chief
+/// Executive Highways England"), longest first.
+const ROLE_PREFIXES: &[&str] = &[
+    "chief executive officer",
+    "chief executive",
+    "chief officer",
+    "medical director",
+    "managing director",
+    "director of nursing",
+    "clinical director",
+    "registered manager",
+    "deputy assistant commissioner",
+    "assistant commissioner",
+    "commissioner",
+    "chief fire officer",
+    "chair",
+    "chairman",
+    "director",
+];
+
+/// Words that say a phrase names an organisation.
+const BODY_WORDS: &[&str] = &[
+    "agency",
+    "association",
+    "authority",
+    "board",
+    "borough",
+    "care",
+    "centre",
+    "college",
+    "commission",
+    "company",
+    "council",
+    "department",
+    "england",
+    "executive",
+    "group",
+    "health",
+    "highways",
+    "hospital",
+    "hospitals",
+    "institute",
+    "limited",
+    "ltd",
+    "ministry",
+    "nhs",
+    "office",
+    "partnership",
+    "plc",
+    "police",
+    "practice",
+    "prison",
+    "rail",
+    "service",
+    "services",
+    "society",
+    "surgery",
+    "trust",
+    "university",
+    "wales",
+];
+
+fn looks_like_body(phrase: &str) -> bool {
+    normalise_name(phrase)
+        .split_whitespace()
+        .any(|w| BODY_WORDS.contains(&w))
+}
 
 /// Salutations and honours written before a person's name.
 const PERSON_MARKS: &[&str] = &[
@@ -184,15 +256,42 @@ pub fn written_body(written: &str) -> Option<String> {
         .filter(|p| !p.is_empty())
         .collect();
     if parts.len() > 1 {
-        let bodies: Vec<&str> = parts
-            .iter()
-            .copied()
-            .filter(|p| !is_post(p) && !is_person(p))
-            .collect();
-        if let Some(b) = bodies.last()
-            && bodies.len() < parts.len()
+        // Each part read on its own; the one that names a body wins (the
+        // last such), so "Cressida Dick, Commissioner for the Metropolitan
+        // Police" is the police service, not the person.
+        let bodies: Vec<String> = parts.iter().filter_map(|p| written_body(p)).collect();
+        let named = bodies.iter().rev().find(|b| looks_like_body(b));
+        return match named.or(bodies.last()) {
+            Some(b) if bodies.len() < parts.len() || named.is_some() => Some(b.clone()),
+            _ => Some(cleaned.to_string()),
+        };
+    }
+    // "Chief Executive Highways England": a post written before the body
+    // without a separator.
+    let lower_n = normalise_name(cleaned);
+    for prefix in ROLE_PREFIXES {
+        if let Some(rest) = lower_n.strip_prefix(prefix)
+            && rest.starts_with(' ')
         {
-            return written_body(b);
+            let words: Vec<&str> = cleaned.split_whitespace().collect();
+            let n = prefix.split_whitespace().count()
+                + usize::from(words.first().is_some_and(|w| w.eq_ignore_ascii_case("the")));
+            let rest_written = words[n.min(words.len())..].join(" ");
+            let mut rest_written = rest_written.trim_start_matches(|c: char| !c.is_alphanumeric());
+            for joint in [
+                "of the ", "for the ", "at the ", "of ", "for ", "at ", "the ",
+            ] {
+                if rest_written.len() > joint.len()
+                    && rest_written
+                        .get(..joint.len())
+                        .is_some_and(|h| h.eq_ignore_ascii_case(joint))
+                {
+                    rest_written = &rest_written[joint.len()..];
+                }
+            }
+            if rest_written.split_whitespace().count() >= 2 && looks_like_body(rest_written) {
+                return written_body(rest_written);
+            }
         }
     }
     for post in ["chief constable of ", "police and crime commissioner for "] {
@@ -244,15 +343,28 @@ pub fn written_body(written: &str) -> Option<String> {
 /// without an abbreviation in brackets or appended in capitals
 /// ("Betsi Cadwaladr University Health Board BCUHB", "... (NICE)").
 pub fn body_key(body: &str) -> String {
-    let mut s = body.trim().to_string();
-    // "(NICE)" at the end, or anywhere.
-    while let (Some(open), Some(close)) = (s.rfind('('), s.rfind(')')) {
-        if open < close {
-            s.replace_range(open..=close, " ");
-        } else {
-            break;
+    // "(NICE)", "(DfT)": an abbreviation in brackets goes; "(Kent)" stays,
+    // as it tells two bodies apart.
+    let s: String = {
+        let mut out = String::new();
+        let mut rest = body.trim();
+        while let Some(open) = rest.find('(') {
+            let Some(len) = rest[open..].find(')') else {
+                break;
+            };
+            let inner = &rest[open + 1..open + len];
+            let abbreviation = !inner.contains(' ')
+                && inner.chars().filter(|c| c.is_ascii_uppercase()).count() >= 2;
+            out.push_str(&rest[..open]);
+            if !abbreviation {
+                out.push_str(inner);
+            }
+            out.push(' ');
+            rest = &rest[open + len + 1..];
         }
-    }
+        out.push_str(rest);
+        out
+    };
     let words: Vec<&str> = s.split_whitespace().collect();
     let s = match words.split_last() {
         Some((last, rest))
@@ -407,6 +519,19 @@ pub fn unverified_organisation(written: &str) -> Option<Organisation> {
 mod tests {
     use super::*;
 
+    proptest::proptest! {
+        // Names come from files anyone can write: any text, never a panic,
+        // and the same name always gives the same code.
+        #[test]
+        fn any_name_is_read_without_panic(s in "\\PC{0,80}") {
+            if let Some(o) = unverified_organisation(&s) {
+                proptest::prop_assert_eq!(o.code.clone(), unverified_code(&o.name));
+                proptest::prop_assert!(o.code.as_str().len() <= 16);
+            }
+            let _ = guess_kind(&s);
+        }
+    }
+
     #[test]
     fn role_titles_and_people_are_stripped() {
         let b = |s: &str| written_body(s);
@@ -441,6 +566,18 @@ mod tests {
         assert_eq!(b("Secretary of State"), None);
         assert_eq!(b("Chief Constable"), None);
         assert_eq!(b("Director of Highways"), None);
+        assert_eq!(
+            b("Chief Executive Highways England").as_deref(),
+            Some("National Highways")
+        );
+        assert_eq!(
+            b("Cressida Dick, Commissioner for the Metropolitan Police").as_deref(),
+            Some("Metropolitan Police Service")
+        );
+        assert_eq!(
+            b("Chief Executive at Surrey County Council").as_deref(),
+            Some("Surrey County Council")
+        );
         assert_eq!(
             b("Chief Executive \u{2013} Warwickshire County Council").as_deref(),
             Some("Warwickshire County Council")

@@ -266,6 +266,22 @@ const TABLES: &[Table] = &[
         order: "org",
         serial: None,
     },
+    Table {
+        name: "organisation_merges",
+        cols: &[
+            ("id", Int),
+            ("from_code", Text),
+            ("into_code", Text),
+            ("from_json", Text),
+            ("into_json", Text),
+            ("moved_json", Text),
+            ("actor", Text),
+            ("at", Text),
+            ("undone_at", Text),
+        ],
+        order: "id",
+        serial: Some("id"),
+    },
 ];
 
 fn col_list(t: &Table) -> String {

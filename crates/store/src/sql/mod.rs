@@ -34,11 +34,13 @@ mod ids;
 mod import;
 mod list;
 mod migrate;
+mod organisations;
 mod overdue;
 mod profiles;
 mod workstreams;
 
 use codec::{Val, fmt_ts, parse_ts};
+pub use organisations::MergeOutcome;
 
 /// How long a SQLite connection waits for another writer before giving up.
 const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
@@ -248,7 +250,7 @@ pub(crate) async fn write_outbox(
     Ok(())
 }
 
-fn org_from_row(row: &sqlx::any::AnyRow) -> Result<Organisation> {
+pub(crate) fn org_from_row(row: &sqlx::any::AnyRow) -> Result<Organisation> {
     let code: String = row.try_get("code")?;
     let corrupt =
         |what: &str, e: String| StoreError::Corrupt(format!("organisation {code}: {what}: {e}"));
@@ -391,6 +393,43 @@ impl Store for SqlStore {
         .fetch_optional(&self.pool)
         .await?;
         row.as_ref().map(org_from_row).transpose()
+    }
+
+    async fn unresolved_addressees(&self, limit: u32) -> Result<Vec<(String, u64)>> {
+        self.list_unresolved(limit).await
+    }
+
+    async fn confirm_organisation(
+        &self,
+        actor: &Actor,
+        code: &OrgCode,
+        name: Option<&str>,
+        kind: Option<(
+            concord_domain::OrgKind,
+            Option<concord_domain::ProviderKind>,
+        )>,
+        now: DateTime<Utc>,
+    ) -> Result<Organisation> {
+        self.confirm_org(actor, code, name, kind, now).await
+    }
+
+    async fn merge_organisations(
+        &self,
+        actor: &Actor,
+        from: &OrgCode,
+        into: &OrgCode,
+        now: DateTime<Utc>,
+    ) -> Result<MergeOutcome> {
+        self.merge_orgs(actor, from, into, now).await
+    }
+
+    async fn unmerge_organisation(
+        &self,
+        actor: &Actor,
+        from: &OrgCode,
+        now: DateTime<Utc>,
+    ) -> Result<MergeOutcome> {
+        self.unmerge_org(actor, from, now).await
     }
 
     async fn create(
