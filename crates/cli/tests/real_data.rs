@@ -217,6 +217,23 @@ fn a_second_source_fills_the_judiciary_reports_in_either_order() {
             road_keys.len()
         );
         assert!(road_keys.iter().all(|k| forward[k] != placeholder));
+        // Addressees linked to an organisation: every name that names a body
+        // (the placeholder for unpublished addressees and bare posts aside).
+        let all: Vec<serde_json::Value> =
+            serde_json::from_slice(&std::fs::read(db.dir.path().join("forward.json")).unwrap())
+                .unwrap();
+        let named: Vec<&serde_json::Value> = all
+            .iter()
+            .flat_map(|r| r["addressees"].as_array().unwrap().iter())
+            .filter(|a| a["name"] != "(addressee not published)")
+            .collect();
+        let linked = named.iter().filter(|a| a["org"].is_string()).count();
+        assert!(
+            linked * 100 >= named.len() * 95,
+            "{}: {linked} of {} named addressee entries linked",
+            db.name,
+            named.len()
+        );
     }
     // The other order gives the same reports with the same texts.
     for db in backends() {

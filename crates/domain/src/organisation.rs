@@ -335,14 +335,19 @@ impl OrganisationDirectory {
         if let Some(c) = direct(written) {
             return Some(c);
         }
-        // Role titles, people and appended abbreviations removed.
-        if let Some(body) = names::written_body(written) {
-            if let Some(c) = direct(&body) {
-                return Some(c);
+        // Role titles, people and appended abbreviations removed: the body
+        // the name means is recognised, or nothing is (never a part of the
+        // name that happens to be another body's, such as "Highways
+        // Department, Sandwell Metropolitan Borough Council").
+        match names::written_body(written) {
+            None => return None,
+            Some(body) if body.trim() != written.trim() => {
+                if let Some(c) = direct(&body) {
+                    return Some(c);
+                }
+                return self.by_core.get(&names::body_key(&body)).cloned().flatten();
             }
-            if let Some(Some(c)) = self.by_core.get(&names::body_key(&body)) {
-                return Some(c.clone());
-            }
+            Some(_) => {}
         }
         for part in written
             .split([',', '(', ')', ';'])

@@ -238,11 +238,17 @@ pub struct Enrichment {
     pub replaced: Vec<RecordPart>,
     /// Values the source gave that the record does not use, newly kept.
     pub variants: Vec<Variant>,
+    /// Parts whose value the source confirms and, outranking the one that
+    /// gave it first, is now named as their source.
+    pub credited: Vec<RecordPart>,
 }
 
 impl Enrichment {
     pub fn changed(&self) -> bool {
-        !self.filled.is_empty() || !self.replaced.is_empty() || !self.variants.is_empty()
+        !self.filled.is_empty()
+            || !self.replaced.is_empty()
+            || !self.variants.is_empty()
+            || !self.credited.is_empty()
     }
 }
 
@@ -357,11 +363,19 @@ pub fn enrich(
             continue;
         };
         let i_val = value_of(incoming, part);
+        let s_origin = stored_origin(stored_prov, part);
+        let s_val = value_of(stored, part);
+        // A stand-in is better than nothing (it may hold replies), never
+        // better than a value.
+        if i_origin.stand_in && s_val.trim().is_empty() && !i_val.trim().is_empty() {
+            apply(stored, incoming, part);
+            stored_prov.set_origin(i_origin.clone());
+            out.filled.push(part);
+            continue;
+        }
         if i_val.trim().is_empty() || i_origin.stand_in {
             continue;
         }
-        let s_origin = stored_origin(stored_prov, part);
-        let s_val = value_of(stored, part);
         let s_empty = s_val.trim().is_empty() || s_origin.stand_in;
         let equal = match part {
             RecordPart::Addressees => {
@@ -369,6 +383,26 @@ pub fn enrich(
             }
             _ => same_text(&s_val, &i_val),
         };
+        // The same value from a higher-ranked source: it is credited, so
+        // that the order of the files does not decide who is named.
+        if !s_empty && equal && i_origin.from.rank() > s_origin.from.rank() {
+            // Equal lists of addressees may still be written differently
+            // and carry different replies: the higher-ranked list is used,
+            // unless answers were already recorded against the other.
+            if part == RecordPart::Addressees && !stored.addressees.iter().any(carries_state) {
+                stored.addressees = incoming.addressees.clone();
+                if stored.published != incoming.published {
+                    for a in &mut stored.addressees {
+                        if a.due == incoming.response_deadline {
+                            a.due = stored.response_deadline;
+                        }
+                    }
+                }
+            }
+            stored_prov.set_origin(i_origin.clone());
+            out.credited.push(part);
+            continue;
+        }
         // Equal, or the same source again (a re-import, or answers added
         // to the list it gave): nothing new.
         if !s_empty && (equal || s_origin.from == i_origin.from) {
@@ -477,6 +511,17 @@ pub fn enrich(
             }
         }
     }
+    // Replies that came with an adopted list of addressees are that source's.
+    if (out.filled.contains(&RecordPart::Addressees)
+        || out.replaced.contains(&RecordPart::Addressees)
+        || out.credited.contains(&RecordPart::Addressees))
+        && stored_prov.origin(RecordPart::Addressees)
+            == incoming_prov.origin(RecordPart::Addressees)
+        && let Some(o) = incoming_prov.origin(RecordPart::Responses)
+        && incoming.addressees.iter().any(|a| !a.responses.is_empty())
+    {
+        stored_prov.set_origin(o.clone());
+    }
     add_responses(stored, stored_prov, incoming, incoming_prov, &mut out);
     fill_source(stored, stored_prov, incoming, incoming_prov, &mut out);
     unite_evidence(stored, stored_prov, incoming, incoming_prov, &mut out);
@@ -558,6 +603,11 @@ fn add_responses(
                 let mut a = ia.clone();
                 a.responses = new;
                 stored.addressees.push(a);
+                if stored_prov.origin(RecordPart::Addressees).is_none()
+                    && let Some(o) = incoming_prov.origin(RecordPart::Addressees)
+                {
+                    stored_prov.set_origin(o.clone());
+                }
             }
         }
     }

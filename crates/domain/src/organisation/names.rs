@@ -99,6 +99,39 @@ const BODY_WORDS: &[&str] = &[
     "wales",
 ];
 
+/// Words that name a kind of organisation outright, as against words
+/// ("highways", "care") that a department's name holds too.
+const STRONG_BODY_WORDS: &[&str] = &[
+    "agency",
+    "authority",
+    "board",
+    "borough",
+    "college",
+    "commission",
+    "company",
+    "constabulary",
+    "council",
+    "department",
+    "hospital",
+    "hospitals",
+    "institute",
+    "limited",
+    "ltd",
+    "ministry",
+    "nhs",
+    "plc",
+    "police",
+    "trust",
+    "university",
+];
+
+fn body_score(phrase: &str) -> usize {
+    normalise_name(phrase)
+        .split_whitespace()
+        .filter(|w| STRONG_BODY_WORDS.contains(w))
+        .count()
+}
+
 fn looks_like_body(phrase: &str) -> bool {
     normalise_name(phrase)
         .split_whitespace()
@@ -260,7 +293,14 @@ pub fn written_body(written: &str) -> Option<String> {
         // last such), so "Cressida Dick, Commissioner for the Metropolitan
         // Police" is the police service, not the person.
         let bodies: Vec<String> = parts.iter().filter_map(|p| written_body(p)).collect();
-        let named = bodies.iter().rev().find(|b| looks_like_body(b));
+        // The most body-like part ("Cumbria County Council, Highways and
+        // Transportation" is the council), the last of equals.
+        let named = bodies
+            .iter()
+            .enumerate()
+            .filter(|(_, b)| looks_like_body(b))
+            .max_by_key(|(i, b)| (body_score(b), *i))
+            .map(|(_, b)| b);
         return match named.or(bodies.last()) {
             Some(b) if bodies.len() < parts.len() || named.is_some() => Some(b.clone()),
             _ => Some(cleaned.to_string()),
@@ -573,6 +613,10 @@ mod tests {
         assert_eq!(
             b("Cressida Dick, Commissioner for the Metropolitan Police").as_deref(),
             Some("Metropolitan Police Service")
+        );
+        assert_eq!(
+            b("Cumbria County Council, Highways and Transportation").as_deref(),
+            Some("Cumbria County Council")
         );
         assert_eq!(
             b("Chief Executive at Surrey County Council").as_deref(),
