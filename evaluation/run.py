@@ -57,7 +57,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 HELDOUT = HERE / "heldout"
-DEFAULT_BIN = "/tmp/eval/concord"
+DEFAULT_BIN = next(
+    (str(p) for p in (REPO / "target/release/concord", REPO / "target/debug/concord") if p.exists()),
+    str(REPO / "target/release/concord"),
+)
 DEFAULT_DATA = Path("/work/shared/data/pfd")
 SETS = ["search_a.json", "search_b.json", "pairs.json", "contradictions.json", "quality.json"]
 
@@ -240,6 +243,9 @@ class Concord:
         except OSError as e:
             raise EvalError(f"cannot run {self.bin}: {e}")
 
+
+# "Assume today is 2025-06-01" (evaluation/heldout/GUIDE.md's quality task).
+QUALITY_TODAY = "2025-06-01"
 
 IMPORT_SUMMARY = re.compile(r"imported (\d+), enriched (\d+), skipped (\d+), rejected (\d+)")
 WHOLE_FILE_REFUSAL = re.compile(r": row (\d+)\b.*nothing was imported", re.S)
@@ -880,16 +886,24 @@ class Run:
     def run_quality(self) -> None:
         t = time.monotonic()
         rows = []
-        for x in self.sets["quality"]:
-            if not self.in_split(x):
-                continue
+        items = [x for x in self.sets["quality"] if self.in_split(x)]
+        # The labelling guide told the labeller to assume today is
+        # QUALITY_TODAY, so the drafts are judged as of that day: `concord
+        # check --as-of` (the API judges as of the server's today).
+        drafts = self.concord.workdir / "quality-drafts.json"
+        drafts.write_text(json.dumps([x["draft"] for x in items]), encoding="utf-8")
+        p = self.concord.cli(["check", str(drafts), "--json", "--as-of", QUALITY_TODAY])
+        try:
+            reports = json.loads(p.stdout) if p.returncode == 0 else None
+        except json.JSONDecodeError:
+            reports = None
+        for i, x in enumerate(items):
             row = {"item": x, "got": {}, "messages": {}}
             rows.append(row)
-            st, res = self.api.post("/api/v1/check", x["draft"])
-            if st != 200 or not isinstance(res, list) or not res:
-                row["error"] = f"{st}: {str(res)[:200]}"
+            if not isinstance(reports, list) or i >= len(reports):
+                row["error"] = f"concord check failed ({p.returncode}): {p.stderr[-200:]}"
                 continue
-            for c in res[0].get("checks", []):
+            for c in reports[i].get("checks", []):
                 row["got"][c.get("criterion")] = c.get("result")
                 row["messages"][c.get("criterion")] = c.get("message", "")
         # The commonest label per criterion among dev items (a trivial baseline).
@@ -966,7 +980,7 @@ class Run:
         L.append(f"- **Run time**: {total / 60:.1f} min (" + "; ".join(
             f"{n} {s:.0f} s" for n, s in self.phases) + ")")
         L.append("")
-        L.append("Systems: **Concord** (`/api/v1/search`, `/api/v1/similar`, `/api/v1/check`); "
+        L.append("Systems: **Concord** (`/api/v1/search`, `/api/v1/similar`, `concord check`); "
                  "**FTS5 bm25** (SQLite FTS5, porter + unicode61 tokenizer, the query's words OR-ed, "
                  "ranked by bm25); **TF-IDF cosine** (lower-cased words of 2+ characters, English stop "
                  "words removed, sublinear tf, smoothed idf from the corpus). The baselines index the "
@@ -1241,7 +1255,7 @@ class Run:
         rows = [r for r in self.results["quality"] if not r.get("error")]
         L.append("## Quality check")
         L.append("")
-        L.append("`/api/v1/check` on each draft; agreement = the exact verdict (pass/warn/fail) the labeller "
+        L.append(f"`concord check --as-of {QUALITY_TODAY}` (the day the labeller was told to assume) on each draft; agreement = the exact verdict (pass/warn/fail) the labeller "
                  "gave. Baseline: always the commonest dev label of the criterion"
                  + (" (in-sample on dev)." if self.split != "test" else "."))
         L.append("")

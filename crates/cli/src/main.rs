@@ -206,6 +206,10 @@ enum Command {
         /// A criteria set (JSON) to use instead of each issuer's own or the default.
         #[arg(long)]
         ruleset: Option<PathBuf>,
+        /// Judge deadlines as of this date (YYYY-MM-DD) instead of today: a
+        /// review of drafts written earlier, or an evaluation set.
+        #[arg(long)]
+        as_of: Option<String>,
     },
     /// Each issuing body's own quality criteria set.
     #[command(subcommand)]
@@ -672,7 +676,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             file,
             json,
             ruleset,
-        } => check(&cli.db, &file, json, ruleset.as_deref()).await,
+            as_of,
+        } => check(&cli.db, &file, json, ruleset.as_deref(), as_of.as_deref()).await,
         Command::Criteria(cmd) => criteria(&cli.db, cmd).await,
         Command::Org(cmd) => org(&cli.db, cmd).await,
         Command::Token(cmd) => token(&cli.db, cmd).await,
@@ -1083,8 +1088,21 @@ async fn token(db: &str, cmd: TokenCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn check(db: &str, file: &str, json: bool, ruleset: Option<&Path>) -> anyhow::Result<()> {
+async fn check(
+    db: &str,
+    file: &str,
+    json: bool,
+    ruleset: Option<&Path>,
+    as_of: Option<&str>,
+) -> anyhow::Result<()> {
     use std::io::Read;
+    let as_of = as_of
+        .map(|d| {
+            chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
+                anyhow::anyhow!("--as-of: {d:?} is not a date in the form YYYY-MM-DD")
+            })
+        })
+        .transpose()?;
     let (name, text) = if file == "-" {
         let mut t = String::new();
         std::io::stdin()
@@ -1108,7 +1126,15 @@ async fn check(db: &str, file: &str, json: bool, ruleset: Option<&Path>) -> anyh
             "{name}: is not JSON ({e}); expected one draft object or an array of drafts"
         )
     })?;
-    let services = open(db).await?;
+    let services = match as_of {
+        Some(day) => {
+            let noon = day.and_hms_opt(12, 0, 0).expect("noon exists").and_utc();
+            Services::open_with_clock(db, Arc::new(concord_app::clock::FixedClock::new(noon)))
+                .await
+                .map_err(|e| anyhow::Error::new(e).context(format!("cannot open the database {db}")))?
+        }
+        None => open(db).await?,
+    };
     let reports = services
         .as_principal(operator())
         .check(&body, rules.as_ref())
