@@ -1098,9 +1098,8 @@ async fn check(
     use std::io::Read;
     let as_of = as_of
         .map(|d| {
-            chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d").map_err(|_| {
-                anyhow::anyhow!("--as-of: {d:?} is not a date in the form YYYY-MM-DD")
-            })
+            chrono::NaiveDate::parse_from_str(d.trim(), "%Y-%m-%d")
+                .map_err(|_| anyhow::anyhow!("--as-of: {d:?} is not a date in the form YYYY-MM-DD"))
         })
         .transpose()?;
     let (name, text) = if file == "-" {
@@ -1131,7 +1130,9 @@ async fn check(
             let noon = day.and_hms_opt(12, 0, 0).expect("noon exists").and_utc();
             Services::open_with_clock(db, Arc::new(concord_app::clock::FixedClock::new(noon)))
                 .await
-                .map_err(|e| anyhow::Error::new(e).context(format!("cannot open the database {db}")))?
+                .map_err(|e| {
+                    anyhow::Error::new(e).context(format!("cannot open the database {db}"))
+                })?
         }
         None => open(db).await?,
     };

@@ -289,13 +289,16 @@ impl QueryBuilder<'_> {
             )) as Box<dyn Query>
         });
         // Words typed next to each other score more where they stand
-        // together (or a word or two apart) in a title or text.
+        // together (or a word or two apart) in a title or text: a nudge, not
+        // a rule (at full strength, title 1.5 and text 1.0, it outweighed
+        // BM25: held-out dev MRR 0.869 overall and 0.903 on plain queries,
+        // against 0.887 and 0.932 at this strength).
         let mut near: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         for (a, b) in pairs.iter().take(MAX_QUERY_WORDS) {
             if a == b {
                 continue;
             }
-            for (field, boost) in [(self.fields.title, 1.5), (self.fields.text, 1.0)] {
+            for (field, boost) in [(self.fields.title, 0.15), (self.fields.text, 0.3)] {
                 let mut p = PhraseQuery::new(vec![
                     Term::from_field_text(field, a),
                     Term::from_field_text(field, b),
