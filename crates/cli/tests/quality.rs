@@ -53,7 +53,7 @@ fn check_reports_each_draft_as_json_and_as_a_table() {
         assert!(time["suggestion"].is_string());
         let table = ok(&db, &["check", &f]);
         assert!(table.contains("draft 0: score "), "{table}");
-        assert!(table.contains("fail  addressee"), "{table}");
+        assert!(table.contains("warn  addressee"), "{table}");
         assert!(
             table.contains("'consider' alone is not an action: say what should be done"),
             "{table}"

@@ -902,7 +902,7 @@ async fn the_publishing_gate_refuses_then_an_operator_overrides_with_an_audited_
     .await;
     assert!(msg.contains("cannot publish"), "{msg}");
     assert!(msg.contains("time_bound fails: No deadline"), "{msg}");
-    assert!(msg.contains("score 0 is below the minimum of 40"), "{msg}");
+    assert!(msg.contains("score 25 is below the minimum of 40"), "{msg}");
     // A draft may be saved; publishing it by PATCH is refused too.
     let mut draft = weak.clone();
     draft["status"] = json!("draft");

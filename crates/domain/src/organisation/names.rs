@@ -132,7 +132,8 @@ fn body_score(phrase: &str) -> usize {
         .count()
 }
 
-fn looks_like_body(phrase: &str) -> bool {
+/// Whether a phrase names an organisation (its words say so).
+pub fn looks_like_body(phrase: &str) -> bool {
     normalise_name(phrase)
         .split_whitespace()
         .any(|w| BODY_WORDS.contains(&w))

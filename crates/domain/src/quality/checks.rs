@@ -26,6 +26,177 @@ pub(super) struct Prepared {
     /// Every action verb (strong, weak or vague) of the set's action check,
     /// for counting actions.
     verbs: Vec<String>,
+    /// Who each sentence asks to act: the words before "should", "must"...
+    subjects: Vec<String>,
+    /// Kinds of bodies ("acute trusts", "care home providers") that a
+    /// sentence asks to act.
+    kinds: Vec<String>,
+    /// What each sentence asks: the verb after "should", "must"... (or
+    /// the first word of a sentence), and whether it is passive ("should be
+    /// learned").
+    asks: Vec<Ask>,
+    /// The action criterion would pass it: a deed is asked for.
+    deed: bool,
+    /// It asks about something it does not say ("consider the findings").
+    vague_object: Option<&'static str>,
+}
+
+/// What an ask may point at without saying what it is.
+const VAGUE_OBJECTS: &[&str] = &[
+    "the findings",
+    "the issues raised",
+    "the issues identified",
+    "the above",
+    "the matters raised",
+    "the concerns raised",
+    "these concerns",
+    "these issues",
+    "the current arrangements",
+    "this matter",
+    "the learning",
+    "lessons should be",
+    "this should be",
+    "this must be",
+];
+
+/// One thing a draft asks for.
+struct Ask {
+    verb: String,
+    /// The verb and the few words after it ("raise awareness of").
+    phrase: String,
+    /// "should be reviewed": passive, the verb is the participle.
+    passive: bool,
+}
+
+/// Kinds of bodies a draft may address without naming one (data kept beside
+/// the organisation directory).
+static BODY_KINDS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    include_str!("../../organisations/body_kinds.txt")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_string)
+        .collect()
+});
+
+/// Words that may stand between a modal and its verb ("should also urgently
+/// review").
+const ADVERBS: &[&str] = &[
+    "also",
+    "urgently",
+    "now",
+    "immediately",
+    "jointly",
+    "routinely",
+    "then",
+    "always",
+    "not",
+    "each",
+    "both",
+    "promptly",
+    "further",
+    "therefore",
+    "consistently",
+    "systematically",
+    "formally",
+    "clearly",
+    "properly",
+    "regularly",
+    "together",
+    "actively",
+    "at",
+    "least",
+];
+
+/// Participles of a passive ask that names no deed: "lessons should be
+/// learned", "consideration should be given", "attention should be paid".
+const EMPTY_PASSIVES: &[&str] = &[
+    "learned",
+    "learnt",
+    "given",
+    "paid",
+    "looked",
+    "considered",
+    "noted",
+    "taken",
+    "explored",
+    "addressed",
+    "reflected",
+];
+
+/// An ask that is only a forecast ("future deaths will occur").
+fn skip_ask(after: &str) -> bool {
+    let first = after
+        .split(|c: char| !c.is_alphanumeric())
+        .find(|w| !w.is_empty() && !ADVERBS.contains(w))
+        .unwrap_or_default();
+    matches!(
+        first,
+        "occur" | "happen" | "arise" | "recur" | "result" | "remain" | "die" | "exist"
+    )
+}
+
+fn asks_and_subjects(raw: &str) -> (Vec<Ask>, Vec<String>) {
+    let mut asks = Vec::new();
+    let mut subjects = Vec::new();
+    for s in super::textstats::sentences(raw) {
+        let lower = s.to_lowercase();
+        for (k, m) in ASK_RE.find_iter(&lower).enumerate() {
+            let before = lower[..m.start()].trim();
+            let subject: Vec<&str> = before.split_whitespace().rev().take(10).collect();
+            let subject: String = subject.into_iter().rev().collect::<Vec<_>>().join(" ");
+            if k == 0 && !skip_ask(&lower[m.end()..]) {
+                subjects.push(
+                    s.get(..m.start())
+                        .unwrap_or_default()
+                        .split_whitespace()
+                        .rev()
+                        .take(10)
+                        .collect::<Vec<_>>()
+                        .into_iter()
+                        .rev()
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                );
+            }
+            let words: Vec<&str> = lower[m.end()..]
+                .split(|c: char| !c.is_alphanumeric() && c != '-' && c != '\'')
+                .filter(|w| !w.is_empty())
+                .filter(|w| !ADVERBS.contains(w))
+                .take(5)
+                .collect();
+            let Some(first) = words.first().copied() else {
+                continue;
+            };
+            let (verb, passive, rest) = if first == "be" {
+                match words.get(1) {
+                    Some(p) => (p.to_string(), true, &words[1..]),
+                    None => continue,
+                }
+            } else {
+                (first.to_string(), false, &words[..])
+            };
+            // "future deaths will occur": what may happen, not what is asked.
+            if matches!(
+                verb.as_str(),
+                "occur" | "happen" | "arise" | "recur" | "result" | "remain" | "die" | "exist"
+            ) {
+                continue;
+            }
+            let phrase = rest.join(" ");
+            // "recommends that X should ..." is followed by its own modal.
+            if matches!(verb.as_str(), "that" | "the" | "a" | "an") {
+                continue;
+            }
+            let _ = subject;
+            asks.push(Ask {
+                verb,
+                phrase,
+                passive,
+            });
+        }
+    }
+    (asks, subjects)
 }
 
 impl Prepared {
@@ -64,11 +235,32 @@ impl Prepared {
             .into_iter()
             .map(|c| c.to_string())
             .collect();
-        Prepared {
-            lower: raw.to_lowercase(),
+        let (asks, subjects) = asks_and_subjects(&raw);
+        let kinds = subjects
+            .iter()
+            .filter_map(|subj| {
+                let lower = format!(" {} ", crate::text::normalise_name(subj));
+                BODY_KINDS
+                    .iter()
+                    .find(|k| lower.contains(&format!(" {k} ")))
+                    .cloned()
+            })
+            .collect();
+        let lower = raw.to_lowercase();
+        let vague_object = VAGUE_OBJECTS
+            .iter()
+            .find(|v| contains_phrase(&lower, v))
+            .copied();
+        let mut pr = Prepared {
+            lower,
             raw,
             addressees,
             in_text,
+            subjects,
+            kinds,
+            asks,
+            deed: false,
+            vague_object,
             verbs: action
                 .strong_verbs
                 .iter()
@@ -76,7 +268,22 @@ impl Prepared {
                 .chain(&action.vague_verbs)
                 .cloned()
                 .collect(),
-        }
+        };
+        pr.deed = action_outcome(action, &pr).0 == Outcome::Pass;
+        pr
+    }
+
+    /// Someone is named to act: an addressee, a registered body in the
+    /// text, a kind of body, or a body-like name asked to act.
+    fn names_a_body(&self) -> bool {
+        !self.addressees.is_empty()
+            || !self.in_text.is_empty()
+            || !self.kinds.is_empty()
+            || SUBJECT_RE.is_match(&self.raw)
+            || self
+                .subjects
+                .iter()
+                .any(|s| crate::organisation::names::looks_like_body(s))
     }
 }
 
@@ -131,15 +338,81 @@ static SUBJECT_RE: LazyLock<Regex> = LazyLock::new(|| {
     .expect("valid regex")
 });
 
+/// A phrase that stands for a body nobody can identify: a party named
+/// vaguely ("stakeholders"), or one body of a kind without its name ("the
+/// trust", "the council").
+fn vague_party(p: &Params, name: &str) -> Option<String> {
+    let lower = name.trim().to_lowercase();
+    if let Some(v) = first_phrase(&lower, &p.vague_addressees) {
+        return Some(v.to_string());
+    }
+    // Whatever the criteria set lists, these never name a body.
+    for v in [
+        "stakeholders",
+        "relevant organisations",
+        "relevant bodies",
+        "all concerned",
+        "those responsible",
+    ] {
+        if contains_phrase(&lower, v) {
+            return Some(v.to_string());
+        }
+    }
+    let n = crate::text::normalise_name(name);
+    // "Healthcare staff in prisons", "clinicians": people, not a body.
+    let head = n
+        .split(" in ")
+        .next()
+        .and_then(|h| h.split(" at ").next())
+        .and_then(|h| h.split_whitespace().last())
+        .unwrap_or_default();
+    if matches!(
+        head,
+        "staff"
+            | "clinicians"
+            | "professionals"
+            | "practitioners"
+            | "nurses"
+            | "doctors"
+            | "workers"
+            | "colleagues"
+            | "everyone"
+            | "people"
+            | "teams"
+            | "team"
+    ) {
+        return Some(name.trim().to_string());
+    }
+    let singular_kind = [
+        "trust",
+        "council",
+        "practice",
+        "gp practice",
+        "hospital",
+        "ambulance service",
+        "service",
+        "provider",
+        "care home",
+        "home",
+        "board",
+        "authority",
+        "nhs",
+    ]
+    .iter()
+    .any(|k| n == *k || n == format!("local {k}"));
+    (singular_kind && (lower.starts_with("the ") || n == "nhs")).then(|| name.trim().to_string())
+}
+
 fn addressee(p: &Params, pr: &Prepared) -> Verdict {
-    let vague_named = pr.addressees.iter().find(|(n, code)| {
-        code.is_none() && first_phrase(&n.to_lowercase(), &p.vague_addressees).is_some()
-    });
+    let vague_named = pr
+        .addressees
+        .iter()
+        .find(|(n, code)| code.is_none() && vague_party(p, n).is_some());
     if let Some((n, _)) = vague_named {
         return verdict(
-            Outcome::Fail,
+            Outcome::Warn,
             format!(
-                "The addressee '{}' is not a body that can act: name it",
+                "The addressee '{}' does not say which body should act: name it",
                 n.trim()
             ),
             "Name the organisation that should act (for example NHS England, or the trust by name).",
@@ -152,32 +425,36 @@ fn addressee(p: &Params, pr: &Prepared) -> Verdict {
             .filter(|(_, c)| c.is_none())
             .map(|(n, _)| n.as_str())
             .collect();
+        let codes: Vec<&str> = pr
+            .addressees
+            .iter()
+            .filter_map(|(_, c)| c.as_deref())
+            .collect();
         if unknown.is_empty() {
-            let codes: Vec<&str> = pr
-                .addressees
-                .iter()
-                .filter_map(|(_, c)| c.as_deref())
-                .collect();
             return pass(format!("Addressed to {}", codes.join(", ")));
         }
+        // A body named, though not (yet) in the register, can act: the
+        // register is a convenience for tracking its answer.
+        return pass(format!(
+            "Addressed to {} (not in the organisations register: register it so that its answer can be tracked)",
+            unknown
+                .iter()
+                .map(|u| format!("'{u}'"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    // No structured addressee: read who the text asks, the first ask first
+    // ("All relevant stakeholders should require every trust ...").
+    if let Some(v) = pr
+        .subjects
+        .iter()
+        .find(|s| !s.trim().is_empty())
+        .and_then(|s| vague_party(p, s))
+    {
         return verdict(
             Outcome::Warn,
-            format!(
-                "Addressed to {}, not found in the organisations register",
-                unknown
-                    .iter()
-                    .map(|u| format!("'{u}'"))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-            "Check the name, or register the body (concord org add) so that its answer can be tracked.",
-        );
-    }
-    // No structured addressee: read the text.
-    if let Some(v) = first_phrase(&pr.lower, &p.vague_addressees) {
-        return verdict(
-            Outcome::Fail,
-            format!("The addressee '{v}' is not a body that can act: name it"),
+            format!("'{v}' does not say which body should act: name it"),
             "Name the organisation that should act, and add it as an addressee.",
         );
     }
@@ -187,14 +464,57 @@ fn addressee(p: &Params, pr: &Prepared) -> Verdict {
             pr.in_text.join(", ")
         ));
     }
-    if let Some(c) = SUBJECT_RE.captures(&pr.raw) {
+    if let Some(k) = pr.kinds.first() {
+        return pass(format!(
+            "Addressed to a kind of body ('{k}') in the text (add the bodies as addressees so that each answer can be tracked)"
+        ));
+    }
+    if let Some(c) = SUBJECT_RE.captures(&pr.raw)
+        && vague_party(p, &c[1]).is_none()
+    {
+        return pass(format!(
+            "Names '{}' in the text (add it as an addressee field so its answer can be tracked)",
+            c[1].trim()
+        ));
+    }
+    if let Some(subject) = pr
+        .subjects
+        .iter()
+        .find(|s| crate::organisation::names::looks_like_body(s) && vague_party(p, s).is_none())
+    {
+        return pass(format!(
+            "Names '{}' in the text (add it as an addressee field so its answer can be tracked)",
+            subject.trim()
+        ));
+    }
+    let vague = pr
+        .subjects
+        .iter()
+        .find_map(|s| vague_party(p, s))
+        .or_else(|| first_phrase(&pr.lower, &p.vague_addressees).map(str::to_string));
+    if let Some(v) = vague {
+        return verdict(
+            Outcome::Warn,
+            format!("'{v}' does not say which body should act: name it"),
+            "Name the organisation that should act, and add it as an addressee.",
+        );
+    }
+    if pr
+        .subjects
+        .iter()
+        .any(|s| !s.trim().is_empty() && !is_passive_subject(s))
+    {
         return verdict(
             Outcome::Warn,
             format!(
-                "Names '{}' in the text, which is not in the organisations register",
-                c[1].trim()
+                "Asks '{}' to act, which is not a body that can be held to it",
+                pr.subjects
+                    .iter()
+                    .find(|s| !s.trim().is_empty())
+                    .map(|s| s.trim())
+                    .unwrap_or_default()
             ),
-            "Add the addressee as a field, with its full name as registered.",
+            "Name the organisation that should act, and add it as an addressee.",
         );
     }
     verdict(
@@ -202,6 +522,31 @@ fn addressee(p: &Params, pr: &Prepared) -> Verdict {
         "No addressee: nobody is named to act",
         "Name the organisation that should act, and add it as an addressee.",
     )
+}
+
+/// The subject of a passive ask with no actor ("lessons should be learned",
+/// "consideration should be given"): what is done, not who does it.
+fn is_passive_subject(subject: &str) -> bool {
+    let n = crate::text::normalise_name(subject);
+    let last = n.split_whitespace().last().unwrap_or_default();
+    matches!(
+        last,
+        "lessons"
+            | "consideration"
+            | "attention"
+            | "thought"
+            | "this"
+            | "it"
+            | "these"
+            | "they"
+            | "issues"
+            | "findings"
+            | "matters"
+            | "learning"
+            | "changes"
+            | "action"
+            | "steps"
+    ) || n.is_empty()
 }
 
 static ASK_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -213,7 +558,8 @@ static ASK_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// "must", "is asked to"... and the first words of each sentence (an
 /// imperative: "Publish the guidance"). A verb elsewhere ("this included
 /// the records") is description, not an action.
-fn action_zone(raw: &str) -> String {
+/// The first word of each sentence or list item: where an imperative stands.
+fn imperative_zone(raw: &str) -> String {
     let mut zone = String::new();
     for s in super::textstats::sentences(raw) {
         let lower = s.to_lowercase();
@@ -221,55 +567,120 @@ fn action_zone(raw: &str) -> String {
             .find(&lower)
             .filter(|m| m.start() == 0)
             .map_or(lower.as_str(), |m| &lower[m.end() - 1..]);
-        let first: Vec<&str> = body
+        if let Some(first) = body
             .trim_start_matches(|c: char| !c.is_alphabetic())
             .split_whitespace()
-            .take(1)
-            .collect();
-        zone.push_str(&first.join(" "));
-        zone.push_str(" | ");
-        for m in ASK_RE.find_iter(&lower) {
-            let after: Vec<&str> = lower[m.end()..].split_whitespace().take(6).collect();
-            zone.push_str(&after.join(" "));
+            .next()
+        {
+            zone.push_str(first);
             zone.push_str(" | ");
         }
     }
     zone
 }
 
-fn action(p: &Params, pr: &Prepared) -> Verdict {
-    let zone = action_zone(&pr.raw);
-    let used = |list: &[String]| -> Vec<String> {
-        list.iter()
-            .filter(|v| verb_used(&zone, v))
-            .cloned()
-            .collect()
-    };
-    let strong = used(&p.strong_verbs);
-    let vague = used(&p.vague_verbs);
-    let weak = used(&p.weak_verbs);
-    if !strong.is_empty() {
-        return pass(format!("Clear action: '{}'", strong[0]));
+/// What the action criterion makes of a draft: the verdict, and whether a
+/// deed is asked for (the measurable and specific criteria ask too).
+fn action_outcome(p: &Params, pr: &Prepared) -> (Outcome, String, &'static str) {
+    let mut weak: Option<String> = None;
+    let mut empty_passive: Option<String> = None;
+    let mut empty_vague: Option<String> = None;
+    for a in &pr.asks {
+        let v = a.verb.as_str();
+        if a.passive {
+            if EMPTY_PASSIVES.contains(&v) {
+                if empty_passive.is_none() {
+                    empty_passive = Some(format!("be {v}"));
+                }
+                continue;
+            }
+            let weak_participle = p
+                .vague_verbs
+                .iter()
+                .chain(&p.weak_verbs)
+                .find(|x| !x.contains(' ') && verb_used(v, x));
+            if matches!(v, "reminded" | "aware" | "mindful" | "encouraged")
+                || weak_participle.is_some()
+            {
+                weak.get_or_insert(format!("be {v}"));
+                continue;
+            }
+            // "Each check should be recorded": a deed, passive.
+            return (Outcome::Pass, format!("Clear action: '{v}'"), "");
+        }
+        // "consider", "raise awareness", "review" alone: a deed half asked
+        // for (the phrase must start where the ask does).
+        let starts = |x: &String| {
+            a.phrase == *x
+                || a.phrase.starts_with(&format!("{x} "))
+                || (!x.contains(' ') && verb_used(v, x))
+        };
+        if let Some(x) = p
+            .vague_verbs
+            .iter()
+            .chain(&p.weak_verbs)
+            .find(|x| starts(x))
+        {
+            // "consider raising awareness": one vague verb asking for
+            // another asks for nothing at all.
+            let rest = a.phrase.strip_prefix(x.as_str()).unwrap_or_default();
+            let stacked = p.vague_verbs.iter().any(|y| {
+                let head = y.split(' ').next().unwrap_or(y);
+                rest.split_whitespace().take(2).any(|w| verb_used(w, head))
+            });
+            if stacked && p.vague_verbs.contains(x) {
+                empty_vague.get_or_insert(x.clone());
+            } else {
+                weak.get_or_insert(x.clone());
+            }
+            continue;
+        }
+        if matches!(v, "have" | "be" | "being" | "been" | "is" | "are" | "do") {
+            continue;
+        }
+        return (Outcome::Pass, format!("Clear action: '{v}'"), "");
     }
-    if let Some(v) = vague.first() {
-        return verdict(
+    // An imperative ("Publish the guidance"): the first word of a sentence
+    // (the words after "should" were judged above).
+    let zone = imperative_zone(&pr.raw);
+    if let Some(v) = p.strong_verbs.iter().find(|v| verb_used(&zone, v)) {
+        return (Outcome::Pass, format!("Clear action: '{v}'"), "");
+    }
+    if let Some(v) = empty_vague {
+        return (
             Outcome::Fail,
             format!("'{v}' alone is not an action: say what should be done"),
-            "Use a verb whose doing can be seen: introduce, publish, audit, train, require...",
+            "Use a verb whose doing can be seen: introduce, publish, audit, train...",
         );
     }
-    if let Some(v) = weak.first() {
-        return verdict(
+    if let Some(w) = weak {
+        return (
             Outcome::Warn,
-            format!("'{v}' is a weak action: it does not say what should change"),
-            "Say what the review or support should produce, e.g. 'review and update the policy'.",
+            format!("'{w}' alone is a weak action: it does not say what should change"),
+            "Say what should be done, with a verb whose doing can be seen: introduce, publish, audit, train...",
         );
     }
-    verdict(
+    if let Some(v) = empty_passive {
+        return (
+            Outcome::Fail,
+            format!("'{v}' names no one and no deed: it is not an action"),
+            "Say who should do what, e.g. 'NHS England should publish ...'.",
+        );
+    }
+    (
         Outcome::Fail,
-        "No action verb found: the text does not say what should be done",
+        "No action verb found: the text does not say what should be done".into(),
         "Say what the addressee should do, with a verb such as introduce, publish, audit or train.",
     )
+}
+
+fn action(p: &Params, pr: &Prepared) -> Verdict {
+    let (o, msg, suggestion) = action_outcome(p, pr);
+    if o == Outcome::Pass {
+        pass(msg)
+    } else {
+        verdict(o, msg, suggestion)
+    }
 }
 
 static LIST_ITEM_RE: LazyLock<Regex> = LazyLock::new(|| {
@@ -295,28 +706,60 @@ fn count_actions(raw: &str, verbs: &[String]) -> usize {
 }
 
 fn specific(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
+    if let Some(v) = pr.vague_object {
+        return verdict(
+            Outcome::Fail,
+            format!("'{v}' does not say what is asked: it could mean anything"),
+            "Say what should change, and where.",
+        );
+    }
     let n = count_actions(&ctx.draft.text, &pr.verbs);
+    // Two linked steps ("record each check, and sample the records") are
+    // one recommendation; three or more are a bundle.
     let max = p.max_actions.max(1) as usize;
     if n > max {
         return verdict(
-            Outcome::Fail,
+            Outcome::Warn,
             format!("{n} separate actions in one recommendation"),
-            "Split it: one recommendation per action, so each can be answered and tracked.",
+            "If the actions are unrelated, split them: one recommendation per action, so each can be answered and tracked.",
         );
     }
-    let scope = !ctx.draft.settings.is_empty() || first_stem(&pr.lower, &p.scope_words).is_some();
+    if pr.asks.is_empty() && !pr.deed {
+        return verdict(
+            Outcome::Warn,
+            "Asks for nothing in particular",
+            "Say what should be done, by whom and where.",
+        );
+    }
+    // A local body asked to act states where it applies (a police force,
+    // a council, hospices); a national one does not.
+    let local = |code: Option<String>| match code {
+        None => true,
+        Some(c) => (ctx.org_kind)(&c).is_some_and(|k| {
+            matches!(
+                k,
+                crate::OrgKind::Provider
+                    | crate::OrgKind::Icb
+                    | crate::OrgKind::LocalAuthority
+                    | crate::OrgKind::Police
+                    | crate::OrgKind::Prison
+            )
+        }),
+    };
+    let local_body = !pr.kinds.is_empty()
+        || pr.addressees.iter().any(|(_, c)| local(c.clone()))
+        || pr.subjects.iter().any(|s| {
+            crate::organisation::names::looks_like_body(s)
+                && local(ctx.directory.resolve(s).map(|c| c.to_string()))
+        });
+    let scope = !ctx.draft.settings.is_empty()
+        || first_stem(&pr.lower, &p.scope_words).is_some()
+        || local_body;
     if !scope {
         return verdict(
             Outcome::Warn,
             "No scope: it does not say where or for whom it applies",
             "State the scope: the care settings, services or patient group it covers.",
-        );
-    }
-    if n == max && max > 1 {
-        return verdict(
-            Outcome::Warn,
-            format!("{n} actions in one recommendation"),
-            "If the actions are unrelated, split them into separate recommendations.",
         );
     }
     pass("One action with a stated scope")
@@ -333,6 +776,13 @@ fn measurable(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
         return verdict(
             Outcome::Warn,
             format!("A deliverable ('{w}') but no measure of whether it worked"),
+            "Say how success would be evidenced: an audit, a rate, a target or a report of progress.",
+        );
+    }
+    if pr.deed {
+        return verdict(
+            Outcome::Warn,
+            "A deed that can be checked, but no measure of whether it worked",
             "Say how success would be evidenced: an audit, a rate, a target or a report of progress.",
         );
     }
@@ -369,7 +819,13 @@ fn achievable(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
             );
         }
     }
-    if pr.addressees.is_empty() && codes.is_empty() && !SUBJECT_RE.is_match(&pr.raw) {
+    let vague_first = pr.addressees.is_empty()
+        && pr
+            .subjects
+            .iter()
+            .find(|s| !s.trim().is_empty())
+            .is_some_and(|s| vague_party(&Params::default(), s).is_some());
+    if !pr.names_a_body() || vague_first {
         return verdict(
             Outcome::Warn,
             "Cannot judge the remit: no addressee is named",
@@ -406,6 +862,13 @@ fn relevant(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
     }
 }
 
+static TIME_LIMIT_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:review date:?\s+\w+\s+(?:19|20)\d{2}|(?:by|before|from|in|until)\s+(?:january|february|march|april|may|june|july|august|september|october|november|december)\s+(?:19|20)\d{2}|within\s+(?:the\s+next\s+)?(?:\d+|one|two|three|four|six|nine|twelve|eighteen)\s+(?:weeks?|months?|years?)|within\s+the\s+next\s+(?:year|month|six months)|(?:by|before)\s+the\s+end\s+of\s+(?:19|20)\d{2})\b",
+    )
+    .expect("valid regex")
+});
+
 fn time_bound(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
     let d = ctx.draft;
     let structured = d
@@ -425,6 +888,10 @@ fn time_bound(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
     if let Some(t) = find_time_expression(&pr.raw) {
         return pass(format!("Time-bound in the text: '{t}'"));
     }
+    // "Review date: December 2025", "within the next year".
+    if let Some(m) = TIME_LIMIT_RE.find(&pr.raw) {
+        return pass(format!("Time-bound in the text: '{}'", m.as_str().trim()));
+    }
     if let Some(v) = first_phrase(&pr.lower, &p.vague_time) {
         return verdict(
             Outcome::Warn,
@@ -438,6 +905,30 @@ fn time_bound(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
         "Add a response_deadline, or a date in the text ('by 31 March 2026').",
     )
 }
+
+/// Evidence claimed without saying what it is.
+const VAGUE_EVIDENCE: &[&str] = &[
+    "evidence suggests",
+    "evidence shows",
+    "evidence indicates",
+    "research shows",
+    "research suggests",
+    "studies show",
+    "studies suggest",
+    "it is well known",
+    "it is known",
+    "reports",
+    "national guidance",
+    "best practice",
+    "experience shows",
+];
+
+static NAMED_SOURCE_RE: LazyLock<Regex> = LazyLock::new(|| {
+    Regex::new(
+        r"(?i)\b(?:(?:19|20)\d{2}\s+(?:[A-Za-z-]+\s+){0,3}(?:investigation|audit|review|inquiry|enquiry|inspection|report|study|survey)s?|(?:investigation|audit|review|inquiry|enquiry|inspection|report|study|survey)\s+(?:of|into|by)\s+[^.]{3,60}?(?:19|20)\d{2}|(?:national|confidential)\s+(?:[A-Za-z-]+\s+){0,2}(?:audit|enquiry|inquiry|review)\s+(?:of|into)\s+\w+|[A-Z][a-z]+\s+(?:report|review|inquiry))\b",
+    )
+    .expect("valid regex")
+});
 
 fn evidence(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
     let d = ctx.draft;
@@ -459,6 +950,14 @@ fn evidence(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
         }
         (None, true) => {}
     }
+    // A named earlier investigation, audit or review ("the 2024 national
+    // audit of inpatient diabetes", "Our 2024 review of 400 complaints").
+    if let Some(m) = NAMED_SOURCE_RE.find(&pr.raw) {
+        return pass(format!(
+            "The text cites its evidence ('{}')",
+            m.as_str().trim()
+        ));
+    }
     let ty = first_stem(&pr.lower, &p.evidence_types);
     let cited = first_phrase(&pr.lower, &p.citation_words);
     match (ty, cited) {
@@ -468,6 +967,11 @@ fn evidence(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
             format!("A finding is reported ('{t}') but not its source or type"),
             "Say where the finding comes from and its type (investigation, audit, guideline...).",
         ),
+        _ if VAGUE_EVIDENCE.iter().any(|v| contains_phrase(&pr.lower, v)) => verdict(
+            Outcome::Warn,
+            "Evidence is asserted but not cited",
+            "Name the investigation, audit, guideline or study it rests on.",
+        ),
         _ => verdict(
             missing(p),
             "No evidence cited",
@@ -476,17 +980,50 @@ fn evidence(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
     }
 }
 
+/// Impacts that could be claimed for anything ("better outcomes").
+const VAGUE_IMPACTS: &[&str] = &[
+    "better outcomes",
+    "improve outcomes",
+    "improved outcomes",
+    "improve patient safety",
+    "improved patient safety",
+    "patient safety",
+    "safer care",
+    "improve care",
+    "better care",
+    "quality of care",
+    "patient experience",
+    "improve safety",
+];
+
 fn patient_impact(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
-    if ctx.draft.patient_impact.is_some() {
+    let vague = |t: &str| {
+        let lower = t.to_lowercase();
+        VAGUE_IMPACTS
+            .iter()
+            .find(|v| contains_phrase(&lower, v))
+            .copied()
+    };
+    if let Some(field) = &ctx.draft.patient_impact {
+        // A short statement that is only a general good is no impact.
+        if field.split_whitespace().count() <= 8
+            && let Some(v) = vague(field)
+        {
+            return verdict(
+                Outcome::Warn,
+                format!("'{v}' could be said of anything: say what changes for patients"),
+                "Say what will be different for patients: 'so that patients...'.",
+            );
+        }
         return pass("States the intended patient impact");
     }
     if let Some(w) = first_stem(&pr.lower, &p.impact_phrases) {
         return pass(format!("Says what changes for patients ('{w}')"));
     }
-    if let Some(w) = first_phrase(&pr.lower, &p.patient_words) {
+    if let Some(v) = vague(&pr.raw) {
         return verdict(
             Outcome::Warn,
-            format!("Mentions {w} but not what changes for them"),
+            format!("'{v}' could be said of anything: say what changes for patients"),
             "Say what will be different for patients: 'so that patients...'.",
         );
     }
@@ -504,6 +1041,14 @@ fn cost(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
     }
     if d.cost_not_estimated.is_some() {
         return pass("Says why the cost is not estimated");
+    }
+    // "No extra cost", "within existing budgets": a cost statement too.
+    if let Some(w) = d
+        .cost_effectiveness
+        .as_deref()
+        .and_then(|c| first_phrase(&c.to_lowercase(), &p.costed_phrases).map(str::to_string))
+    {
+        return pass(format!("Speaks to the cost ('{w}')"));
     }
     if d.cost_effectiveness.is_some() {
         return verdict(
@@ -652,6 +1197,17 @@ fn plain_language(p: &Params, pr: &Prepared) -> Verdict {
     }
     if ease_counts && r.reading_ease < p.min_reading_ease {
         problems.push(format!("reading ease {:.0}", r.reading_ease));
+    }
+    // A wall of acronyms cannot be read by the public it is for.
+    if abbr.len() >= 4 {
+        return verdict(
+            Outcome::Fail,
+            format!(
+                "Hard to read: abbreviations not spelled out: {}",
+                abbr.iter().take(6).cloned().collect::<Vec<_>>().join(", ")
+            ),
+            "Spell out each abbreviation the first time, and write for a reader outside the service.",
+        );
     }
     if !abbr.is_empty() {
         problems.push(format!(
