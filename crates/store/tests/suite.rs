@@ -2797,6 +2797,31 @@ async fn a_second_source_enriches_a_known_report(db: &Db) {
         2,
         "all or nothing"
     );
+
+    // Provenance survives a backup restored into the other backend.
+    let other = match (db.backend, pg_admin_url().is_some()) {
+        (Backend::Sqlite, true) => Backend::Postgres,
+        _ => Backend::Sqlite,
+    };
+    let target = db.sibling(other, "provenance_restore").await;
+    let dump = db.dump().await;
+    target
+        .store
+        .restore(&mut std::io::Cursor::new(dump.clone().into_bytes()))
+        .await
+        .unwrap();
+    let restored = target
+        .store
+        .get(&id("PFD-2023-0101"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        restored,
+        s.get(&id("PFD-2023-0101")).await.unwrap().unwrap()
+    );
+    assert_eq!(restored.provenance.variants.len(), 2);
+    assert_eq!(target.dump().await, dump);
 }
 
 async fn organisations_are_confirmed_merged_and_unmerged(db: &Db) {
@@ -2875,6 +2900,24 @@ async fn organisations_are_confirmed_merged_and_unmerged(db: &Db) {
             .version,
         2
     );
+
+    // A merge kept in a backup can be undone after a restore.
+    let other = match (db.backend, pg_admin_url().is_some()) {
+        (Backend::Sqlite, true) => Backend::Postgres,
+        _ => Backend::Sqlite,
+    };
+    let target = db.sibling(other, "merge_restore").await;
+    target
+        .store
+        .restore(&mut std::io::Cursor::new(db.dump().await.into_bytes()))
+        .await
+        .unwrap();
+    let restored = target
+        .store
+        .unmerge_organisation(&actor(), &code("BARTA"), now())
+        .await
+        .unwrap();
+    assert_eq!((restored.moved, restored.recommendations), (1, 1));
 
     let u = s
         .unmerge_organisation(&actor(), &code("BARTA"), now())
