@@ -12,7 +12,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-say() { printf '\n== %s\n' "$*"; }
+# Each step with the time it starts, so that a slow run shows where it went.
+say() { printf '\n== %s (%s)\n' "$*" "$(date -u +%H:%M:%S)"; }
 
 # Incremental compilation only helps edit-compile loops; in a one-off run it
 # roughly doubles the target directory (a full disk once took the test
