@@ -514,5 +514,27 @@ fn a_second_source_and_addressee_names_as_written() {
                 .lines()
                 .all(|l| !l.contains(&code))
         );
+        // Records with provenance and variants: export -> import -> export
+        // is exact in both formats.
+        for format in ["json", "csv"] {
+            let first = export(&db, format);
+            let file = db.dir.path().join(format!("sourced.{format}"));
+            std::fs::write(&file, &first).unwrap();
+            let fresh = fresh_like(&db);
+            let out = ok(
+                &fresh,
+                &["import", "--format", format, file.to_str().unwrap()],
+            );
+            assert!(
+                out.contains("imported 2, enriched 0"),
+                "{} {format}: {out}",
+                db.name
+            );
+            assert!(
+                first == export(&fresh, format),
+                "{} {format}: export -> import -> export differs",
+                db.name
+            );
+        }
     }
 }
