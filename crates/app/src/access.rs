@@ -136,7 +136,7 @@ impl Authorized<'_> {
     /// Addressee names no organisation was recognised in, most frequent first.
     pub async fn unresolved_addressees(&self, limit: u32) -> AppResult<Vec<(String, u64)>> {
         self.require_operator("listing unresolved addressees")?;
-        Ok(self.svc.store.unresolved_addressees(limit).await?)
+        self.svc.unresolved_addressees(limit).await
     }
 
     /// Confirms an organisation an import made (optionally renaming it and
@@ -151,17 +151,9 @@ impl Authorized<'_> {
         )>,
     ) -> AppResult<Organisation> {
         self.require_operator("confirming an organisation")?;
-        Ok(self
-            .svc
-            .store
-            .confirm_organisation(
-                &self.principal.actor(),
-                code,
-                name,
-                kind,
-                self.svc.clock().now(),
-            )
-            .await?)
+        self.svc
+            .confirm_organisation(&self.principal.actor(), code, name, kind)
+            .await
     }
 
     /// Merges one organisation into another (reversible with
@@ -172,13 +164,9 @@ impl Authorized<'_> {
         into: &OrgCode,
     ) -> AppResult<concord_store::sql::MergeOutcome> {
         self.require_operator("merging organisations")?;
-        let out = self
-            .svc
-            .store
-            .merge_organisations(&self.principal.actor(), from, into, self.svc.clock().now())
-            .await?;
-        self.svc.search_changed();
-        Ok(out)
+        self.svc
+            .merge_organisations(&self.principal.actor(), from, into)
+            .await
     }
 
     pub async fn unmerge_organisation(
@@ -186,13 +174,9 @@ impl Authorized<'_> {
         from: &OrgCode,
     ) -> AppResult<concord_store::sql::MergeOutcome> {
         self.require_operator("undoing a merge of organisations")?;
-        let out = self
-            .svc
-            .store
-            .unmerge_organisation(&self.principal.actor(), from, self.svc.clock().now())
-            .await?;
-        self.svc.search_changed();
-        Ok(out)
+        self.svc
+            .unmerge_organisation(&self.principal.actor(), from)
+            .await
     }
 
     /// Takes `override_gate` (a reason) out of a body. Overriding the

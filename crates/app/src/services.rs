@@ -222,12 +222,6 @@ impl Services {
         Ok(())
     }
 
-    pub(crate) async fn directory(&self) -> AppResult<OrganisationDirectory> {
-        Ok(OrganisationDirectory::new(
-            &self.store.organisations().await?,
-        ))
-    }
-
     pub(crate) async fn organisations(&self) -> AppResult<Vec<Organisation>> {
         Ok(self.store.organisations().await?)
     }
@@ -242,6 +236,55 @@ impl Services {
         org: &Organisation,
     ) -> AppResult<bool> {
         Ok(self.store.add_organisation(actor, org).await?)
+    }
+
+    pub(crate) async fn unresolved_addressees(&self, limit: u32) -> AppResult<Vec<(String, u64)>> {
+        Ok(self.store.unresolved_addressees(limit).await?)
+    }
+
+    pub(crate) async fn confirm_organisation(
+        &self,
+        actor: &Actor,
+        code: &OrgCode,
+        name: Option<&str>,
+        kind: Option<(
+            concord_domain::OrgKind,
+            Option<concord_domain::ProviderKind>,
+        )>,
+    ) -> AppResult<Organisation> {
+        Ok(self
+            .store
+            .confirm_organisation(actor, code, name, kind, self.clock.now())
+            .await?)
+    }
+
+    /// Merges one organisation into another; the search index learns of
+    /// the records whose addressees moved.
+    pub(crate) async fn merge_organisations(
+        &self,
+        actor: &Actor,
+        from: &OrgCode,
+        into: &OrgCode,
+    ) -> AppResult<concord_store::sql::MergeOutcome> {
+        let out = self
+            .store
+            .merge_organisations(actor, from, into, self.clock.now())
+            .await?;
+        self.search_changed();
+        Ok(out)
+    }
+
+    pub(crate) async fn unmerge_organisation(
+        &self,
+        actor: &Actor,
+        from: &OrgCode,
+    ) -> AppResult<concord_store::sql::MergeOutcome> {
+        let out = self
+            .store
+            .unmerge_organisation(actor, from, self.clock.now())
+            .await?;
+        self.search_changed();
+        Ok(out)
     }
 
     pub(crate) async fn get(&self, id: &RecommendationId) -> AppResult<Option<Recommendation>> {
@@ -387,14 +430,9 @@ impl Services {
         if files.is_empty() {
             return Err(AppError::BadInput("no file to import was named".into()));
         }
-        let dir = self.directory().await?;
-        let dir_codes: HashSet<String> = self
-            .store
-            .organisations()
-            .await?
-            .into_iter()
-            .map(|o| o.code.to_string())
-            .collect();
+        let registered = self.store.organisations().await?;
+        let dir = OrganisationDirectory::new(&registered);
+        let dir_codes: HashSet<String> = registered.iter().map(|o| o.code.to_string()).collect();
         let mut records = Vec::new();
         let mut responses = Vec::new();
         let mut orgs = Vec::new();

@@ -175,6 +175,13 @@ impl Provenance {
         self.parts.iter().find(|p| p.part == part)
     }
 
+    /// Whether `origin` outranks the source the part comes from now (a
+    /// part with no origin is outranked by anything).
+    fn outranked_by(&self, origin: &PartOrigin) -> bool {
+        self.origin(origin.part)
+            .is_none_or(|s| origin.from.rank() > s.from.rank())
+    }
+
     /// Stamps every part and variant that has no time yet.
     pub fn stamp(&mut self, now: DateTime<Utc>) {
         for p in &mut self.parts {
@@ -185,7 +192,8 @@ impl Provenance {
         }
     }
 
-    fn set_origin(&mut self, origin: PartOrigin) {
+    /// Says that a part's value now comes from `origin`.
+    pub fn set_origin(&mut self, origin: PartOrigin) {
         match self.parts.iter_mut().find(|p| p.part == origin.part) {
             Some(p) => *p = origin,
             None => {
@@ -391,13 +399,7 @@ pub fn enrich(
             // unless answers were already recorded against the other.
             if part == RecordPart::Addressees && !stored.addressees.iter().any(carries_state) {
                 stored.addressees = incoming.addressees.clone();
-                if stored.published != incoming.published {
-                    for a in &mut stored.addressees {
-                        if a.due == incoming.response_deadline {
-                            a.due = stored.response_deadline;
-                        }
-                    }
-                }
+                keep_own_dues(stored, incoming);
             }
             stored_prov.set_origin(i_origin.clone());
             out.credited.push(part);
@@ -474,12 +476,8 @@ pub fn enrich(
             apply(stored, incoming, part);
             // The source's due dates follow its own date of the report; the
             // record's date may be another source's.
-            if part == RecordPart::Addressees && stored.published != incoming.published {
-                for a in &mut stored.addressees {
-                    if a.due == incoming.response_deadline {
-                        a.due = stored.response_deadline;
-                    }
-                }
+            if part == RecordPart::Addressees {
+                keep_own_dues(stored, incoming);
             }
             // Answers already recorded stay with the record whatever list wins.
             for a in kept {
@@ -536,6 +534,19 @@ fn apply(stored: &mut RecommendationData, incoming: &RecommendationData, part: R
         RecordPart::Addressees => stored.addressees = incoming.addressees.clone(),
         RecordPart::Themes => stored.themes = incoming.themes.clone(),
         RecordPart::Title | RecordPart::Source | RecordPart::Evidence | RecordPart::Responses => {}
+    }
+}
+
+/// Addressees adopted from a source whose date of the report differs keep
+/// the record's deadline, not the one the source derived from its date.
+fn keep_own_dues(stored: &mut RecommendationData, incoming: &RecommendationData) {
+    if stored.published == incoming.published {
+        return;
+    }
+    for a in &mut stored.addressees {
+        if a.due == incoming.response_deadline {
+            a.due = stored.response_deadline;
+        }
     }
 }
 
@@ -630,9 +641,7 @@ fn fill_source(
     ) else {
         return;
     };
-    let outranks = stored_prov
-        .origin(RecordPart::Source)
-        .is_none_or(|s| origin.from.rank() > s.from.rank());
+    let outranks = stored_prov.outranked_by(origin);
     let s = stored.source.get_or_insert_with(Default::default);
     let before = s.clone();
     // Each detail: the higher-ranked source's where it has one, else the
@@ -684,10 +693,7 @@ fn unite_evidence(
         // One order whichever file came first.
         e.references.sort();
         out.filled.push(RecordPart::Evidence);
-        let outranks = stored_prov
-            .origin(RecordPart::Evidence)
-            .is_none_or(|s| origin.from.rank() > s.from.rank());
-        if was_empty || outranks {
+        if was_empty || stored_prov.outranked_by(origin) {
             stored_prov.set_origin(origin.clone());
         }
     }

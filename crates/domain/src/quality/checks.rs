@@ -39,6 +39,9 @@ pub(super) struct Prepared {
     deed: bool,
     /// It asks about something it does not say ("consider the findings").
     vague_object: Option<&'static str>,
+    /// No addressee field, and the first party the text asks to act is a
+    /// vague one ("All relevant stakeholders should ...").
+    vague_first: Option<String>,
 }
 
 /// What an ask may point at without saying what it is.
@@ -142,22 +145,15 @@ fn asks_and_subjects(raw: &str) -> (Vec<Ask>, Vec<String>) {
     for s in super::textstats::sentences(raw) {
         let lower = s.to_lowercase();
         for (k, m) in ASK_RE.find_iter(&lower).enumerate() {
-            let before = lower[..m.start()].trim();
-            let subject: Vec<&str> = before.split_whitespace().rev().take(10).collect();
-            let subject: String = subject.into_iter().rev().collect::<Vec<_>>().join(" ");
-            if k == 0 && !skip_ask(&lower[m.end()..]) {
-                subjects.push(
-                    s.get(..m.start())
-                        .unwrap_or_default()
-                        .split_whitespace()
-                        .rev()
-                        .take(10)
-                        .collect::<Vec<_>>()
-                        .into_iter()
-                        .rev()
-                        .collect::<Vec<_>>()
-                        .join(" "),
-                );
+            // "future deaths will occur": what may happen, not what is asked.
+            if skip_ask(&lower[m.end()..]) {
+                continue;
+            }
+            if k == 0 {
+                // Who is asked: the last words before the modal, as written.
+                let before = s.get(..m.start()).unwrap_or_default();
+                let words: Vec<&str> = before.split_whitespace().collect();
+                subjects.push(words[words.len().saturating_sub(10)..].join(" "));
             }
             let words: Vec<&str> = lower[m.end()..]
                 .split(|c: char| !c.is_alphanumeric() && c != '-' && c != '\'')
@@ -176,19 +172,11 @@ fn asks_and_subjects(raw: &str) -> (Vec<Ask>, Vec<String>) {
             } else {
                 (first.to_string(), false, &words[..])
             };
-            // "future deaths will occur": what may happen, not what is asked.
-            if matches!(
-                verb.as_str(),
-                "occur" | "happen" | "arise" | "recur" | "result" | "remain" | "die" | "exist"
-            ) {
-                continue;
-            }
             let phrase = rest.join(" ");
             // "recommends that X should ..." is followed by its own modal.
             if matches!(verb.as_str(), "that" | "the" | "a" | "an") {
                 continue;
             }
-            let _ = subject;
             asks.push(Ask {
                 verb,
                 phrase,
@@ -200,7 +188,7 @@ fn asks_and_subjects(raw: &str) -> (Vec<Ask>, Vec<String>) {
 }
 
 impl Prepared {
-    pub(super) fn new(ctx: &Context<'_>, action: &Params) -> Self {
+    pub(super) fn new(ctx: &Context<'_>, action: &Params, addressee: &Params) -> Self {
         let d = ctx.draft;
         let raw = match &d.title {
             Some(t) => format!("{t}.\n{}", d.text),
@@ -261,6 +249,7 @@ impl Prepared {
             asks,
             deed: false,
             vague_object,
+            vague_first: None,
             verbs: action
                 .strong_verbs
                 .iter()
@@ -270,6 +259,13 @@ impl Prepared {
                 .collect(),
         };
         pr.deed = action_outcome(action, &pr).0 == Outcome::Pass;
+        if pr.addressees.is_empty() {
+            pr.vague_first = pr
+                .subjects
+                .iter()
+                .find(|s| !s.trim().is_empty())
+                .and_then(|s| vague_party(addressee, s));
+        }
         pr
     }
 
@@ -345,18 +341,6 @@ fn vague_party(p: &Params, name: &str) -> Option<String> {
     let lower = name.trim().to_lowercase();
     if let Some(v) = first_phrase(&lower, &p.vague_addressees) {
         return Some(v.to_string());
-    }
-    // Whatever the criteria set lists, these never name a body.
-    for v in [
-        "stakeholders",
-        "relevant organisations",
-        "relevant bodies",
-        "all concerned",
-        "those responsible",
-    ] {
-        if contains_phrase(&lower, v) {
-            return Some(v.to_string());
-        }
     }
     let n = crate::text::normalise_name(name);
     // "Healthcare staff in prisons", "clinicians": people, not a body.
@@ -446,12 +430,7 @@ fn addressee(p: &Params, pr: &Prepared) -> Verdict {
     }
     // No structured addressee: read who the text asks, the first ask first
     // ("All relevant stakeholders should require every trust ...").
-    if let Some(v) = pr
-        .subjects
-        .iter()
-        .find(|s| !s.trim().is_empty())
-        .and_then(|s| vague_party(p, s))
-    {
+    if let Some(v) = &pr.vague_first {
         return verdict(
             Outcome::Warn,
             format!("'{v}' does not say which body should act: name it"),
@@ -819,13 +798,7 @@ fn achievable(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
             );
         }
     }
-    let vague_first = pr.addressees.is_empty()
-        && pr
-            .subjects
-            .iter()
-            .find(|s| !s.trim().is_empty())
-            .is_some_and(|s| vague_party(&Params::default(), s).is_some());
-    if !pr.names_a_body() || vague_first {
+    if !pr.names_a_body() || pr.vague_first.is_some() {
         return verdict(
             Outcome::Warn,
             "Cannot judge the remit: no addressee is named",

@@ -101,14 +101,21 @@ pub struct Context<'a> {
 
 /// Runs every criterion of the set on one draft.
 pub fn evaluate(ruleset: &Ruleset, ctx: &Context<'_>, index: usize) -> QualityReport {
-    // Counting actions needs the action verbs: this set's, else the default's.
-    let action = ruleset
-        .criteria
-        .iter()
-        .find(|c| c.check == CheckKind::Action)
-        .map(|c| &c.params)
-        .unwrap_or_else(|| default_action_params());
-    let prepared = checks::Prepared::new(ctx, action);
+    // Counting actions needs the action verbs, and judging who is asked the
+    // vague parties: this set's, else the default's.
+    let params_of = |kind: CheckKind| {
+        ruleset
+            .criteria
+            .iter()
+            .find(|c| c.check == kind)
+            .map(|c| &c.params)
+            .unwrap_or_else(|| default_params(kind))
+    };
+    let prepared = checks::Prepared::new(
+        ctx,
+        params_of(CheckKind::Action),
+        params_of(CheckKind::Addressee),
+    );
     let checks: Vec<CheckResult> = ruleset
         .criteria
         .iter()
@@ -156,13 +163,14 @@ pub fn evaluate(ruleset: &Ruleset, ctx: &Context<'_>, index: usize) -> QualityRe
     report
 }
 
-fn default_action_params() -> &'static Params {
+/// The default set's parameters of a check.
+fn default_params(kind: CheckKind) -> &'static Params {
     static DEFAULT: std::sync::LazyLock<Ruleset> = std::sync::LazyLock::new(Ruleset::default_set);
     &DEFAULT
         .criteria
         .iter()
-        .find(|c| c.check == CheckKind::Action)
-        .expect("the default set has an action criterion")
+        .find(|c| c.check == kind)
+        .expect("the default set has every check used here")
         .params
 }
 

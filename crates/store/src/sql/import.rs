@@ -496,22 +496,7 @@ async fn attach_to_stored(
     }
     let mut keys: Vec<String> = by_key.keys().cloned().collect();
     keys.sort();
-    let mut id_of: HashMap<String, String> = HashMap::new();
-    for chunk in keys.chunks(codec::IN_CHUNK) {
-        let sql = format!(
-            "SELECT id, import_key FROM recommendations WHERE import_key IN ({})",
-            codec::placeholders(1, chunk.len())
-        );
-        let found = codec::bind_all(
-            sqlx::query(sqlx::AssertSqlSafe(sql)),
-            chunk.iter().map(|k| Val::text(k.clone())),
-        )
-        .fetch_all(&mut *conn)
-        .await?;
-        for r in found {
-            id_of.insert(r.try_get("import_key")?, r.try_get("id")?);
-        }
-    }
+    let id_of = ids_by_import_key(conn, &keys).await?;
     let mut targets: Vec<(String, Vec<ResponseAttachment>)> = Vec::new();
     for key in keys {
         let list = by_key.remove(&key).unwrap_or_default();
@@ -561,25 +546,13 @@ async fn attach_to_stored(
             after.version += 1;
             after.updated_at = now;
             if !after.provenance.parts.is_empty() {
-                let origin = PartOrigin {
+                after.provenance.set_origin(PartOrigin {
                     part: RecordPart::Responses,
                     from: DataSource::PfdToolkitResponses,
                     file: None,
                     at: Some(now),
                     stand_in: false,
-                };
-                match after
-                    .provenance
-                    .parts
-                    .iter_mut()
-                    .find(|p| p.part == RecordPart::Responses)
-                {
-                    Some(p) => *p = origin,
-                    None => {
-                        after.provenance.parts.push(origin);
-                        after.provenance.parts.sort_by_key(|p| p.part);
-                    }
-                }
+                });
             }
             rows.push_children(&after)?;
             rows.audit.extend(codec::audit_vals(
@@ -651,14 +624,15 @@ fn merge_within(
     out
 }
 
-async fn load_by_keys(
+/// The id of each stored record holding one of these import keys.
+async fn ids_by_import_key(
     conn: &mut AnyConnection,
     keys: &[String],
-) -> Result<HashMap<String, Recommendation>> {
-    let mut ids = Vec::new();
+) -> Result<HashMap<String, String>> {
+    let mut id_of = HashMap::new();
     for chunk in keys.chunks(codec::IN_CHUNK) {
         let sql = format!(
-            "SELECT id FROM recommendations WHERE import_key IN ({})",
+            "SELECT id, import_key FROM recommendations WHERE import_key IN ({})",
             codec::placeholders(1, chunk.len())
         );
         let found = codec::bind_all(
@@ -668,9 +642,18 @@ async fn load_by_keys(
         .fetch_all(&mut *conn)
         .await?;
         for r in found {
-            ids.push(r.try_get::<String, _>("id")?);
+            id_of.insert(r.try_get("import_key")?, r.try_get("id")?);
         }
     }
+    Ok(id_of)
+}
+
+/// The stored records holding these import keys, by key.
+async fn load_by_keys(
+    conn: &mut AnyConnection,
+    keys: &[String],
+) -> Result<HashMap<String, Recommendation>> {
+    let ids: Vec<String> = ids_by_import_key(conn, keys).await?.into_values().collect();
     Ok(codec::load_many(conn, &ids)
         .await?
         .into_iter()

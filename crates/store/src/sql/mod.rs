@@ -386,13 +386,8 @@ impl Store for SqlStore {
     }
 
     async fn organisation(&self, code: &OrgCode) -> Result<Option<Organisation>> {
-        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
-            "SELECT {ORG_COLS} FROM organisations WHERE code = $1"
-        )))
-        .bind(code.as_str())
-        .fetch_optional(&self.pool)
-        .await?;
-        row.as_ref().map(org_from_row).transpose()
+        let mut conn = self.pool.acquire().await?;
+        organisations::org_by_code(&mut conn, code).await
     }
 
     async fn unresolved_addressees(&self, limit: u32) -> Result<Vec<(String, u64)>> {

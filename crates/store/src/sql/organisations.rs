@@ -31,20 +31,27 @@ pub struct MergeOutcome {
     pub recommendations: u64,
 }
 
-async fn load(conn: &mut AnyConnection, code: &OrgCode) -> Result<Organisation> {
+/// One organisation by code, if registered.
+pub(crate) async fn org_by_code(
+    conn: &mut AnyConnection,
+    code: &OrgCode,
+) -> Result<Option<Organisation>> {
     let row = sqlx::query(sqlx::AssertSqlSafe(format!(
         "SELECT {ORG_COLS} FROM organisations WHERE code = $1"
     )))
     .bind(code.as_str())
     .fetch_optional(&mut *conn)
     .await?;
-    match row {
-        Some(r) => org_from_row(&r),
-        None => Err(StoreError::NotFound {
+    row.as_ref().map(org_from_row).transpose()
+}
+
+async fn load(conn: &mut AnyConnection, code: &OrgCode) -> Result<Organisation> {
+    org_by_code(conn, code)
+        .await?
+        .ok_or_else(|| StoreError::NotFound {
             entity: "organisation",
             id: code.to_string(),
-        }),
-    }
+        })
 }
 
 async fn save(conn: &mut AnyConnection, o: &Organisation) -> Result<()> {
