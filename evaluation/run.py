@@ -17,8 +17,10 @@ What it does, in one run (Python 3.11, standard library only):
 3. Serves the register (`concord serve`) and measures, for the chosen split:
    search (search_a, search_b), duplicates (pairs), contradictions and the
    quality check, through the HTTP API.
-4. Computes two baselines on the same exported records (title + text +
-   addressee names): SQLite FTS5 (words OR-ed, bm25) and TF-IDF cosine.
+4. Computes baselines on the same exported records (title + text +
+   addressee names): SQLite FTS5 (words OR-ed, bm25), TF-IDF cosine and,
+   given `--minilm` (the release `embed_lines` example, found in target/ by
+   default), all-MiniLM-L6-v2 cosine alone.
 5. Writes a Markdown report (default evaluation/RESULTS-latest.md). Item-level
    misses are listed for dev items only: test items are never printed.
 
@@ -595,6 +597,52 @@ class TfIdf:
         return [self.ids[i] for i, _ in best]
 
 
+class MiniLM:
+    """all-MiniLM-L6-v2 cosine alone: every record's title, text and
+    addressees embedded by Concord's own model code
+    (`crates/embed/examples/embed_lines`, the real weights in models/),
+    queries embedded in batches, ranked by cosine (vectors are normalised)."""
+
+    name = "MiniLM cosine"
+
+    def __init__(self, binary: str, records: list[dict]):
+        self.bin = binary
+        self.cache: dict[str, list[float]] = {}
+        self.ids = [r["id"] for r in records]
+        self.docs = self._embed([doc_body(r) for r in records])
+
+    def _embed(self, texts: list[str]) -> list[list[float]]:
+        lines = "".join(json.dumps({"id": i, "text": t}) + "\n" for i, t in enumerate(texts))
+        p = subprocess.run([self.bin], input=lines, capture_output=True, text=True,
+                           preexec_fn=_nice, timeout=7200)
+        if p.returncode != 0:
+            raise EvalError(f"{self.bin}: {p.stderr.strip()[-300:]}")
+        out = [json.loads(l) for l in p.stdout.splitlines() if l.strip()]
+        vecs: list[list[float]] = [[] for _ in texts]
+        for o in out:
+            vecs[int(o["id"])] = o["v"]
+        return vecs
+
+    def prepare(self, texts: list[str]) -> None:
+        todo = list(dict.fromkeys(t for t in texts if t not in self.cache))
+        if todo:
+            for t, v in zip(todo, self._embed(todo)):
+                self.cache[t] = v
+
+    def rank(self, text: str, n: int) -> list[str]:
+        if text not in self.cache:
+            self.prepare([text])
+        q = self.cache[text]
+        scores = ((sum(a * b for a, b in zip(q, d)), i) for i, d in enumerate(self.docs) if d)
+        best = heapq.nlargest(n, scores)
+        return [self.ids[i] for _, i in best]
+
+
+def default_minilm_bin() -> str:
+    p = REPO / "target/release/examples/embed_lines"
+    return str(p) if p.exists() else ""
+
+
 # --------------------------------------------------------------------------
 # Metrics
 
@@ -754,10 +802,17 @@ class Run:
 
     # ---- baselines
 
+    def systems(self) -> tuple[str, ...]:
+        return ("concord", "fts", "tfidf") + (("minilm",) if self.minilm else ())
+
     def build_baselines(self) -> None:
         t = time.monotonic()
         self.fts = Fts5(self.records)
         self.tfidf = TfIdf(self.records)
+        self.minilm = None
+        if self.args.minilm:
+            log("MiniLM: embedding every record (a few minutes)")
+            self.minilm = MiniLM(self.args.minilm, self.records)
         self.phase("baselines (index)", t)
 
     # ---- queries
@@ -815,7 +870,9 @@ class Run:
                 base_n = SEARCH_K + len(self.eval_ids)
                 row["fts"] = [i for i in self.fts.rank(q, base_n) if i not in self.eval_ids][:SEARCH_K]
                 row["tfidf"] = [i for i in self.tfidf.rank(q, base_n) if i not in self.eval_ids][:SEARCH_K]
-                for sysname in ("concord", "fts", "tfidf"):
+                if self.minilm:
+                    row["minilm"] = [i for i in self.minilm.rank(q, base_n) if i not in self.eval_ids][:SEARCH_K]
+                for sysname in self.systems():
                     row[f"rank_{sysname}"] = first_rank(row[sysname], relevant, SEARCH_K)
                 rows.append(row)
             out[set_name] = rows
@@ -853,6 +910,9 @@ class Run:
                 [i for i in self.fts.rank(words, base_n) if i not in self.eval_ids], src, SEARCH_K)
             row["rank_tfidf"] = first_rank(
                 [i for i in self.tfidf.rank(words, base_n) if i not in self.eval_ids], src, SEARCH_K)
+            if self.minilm:
+                row["rank_minilm"] = first_rank(
+                    [i for i in self.minilm.rank(words, base_n) if i not in self.eval_ids], src, SEARCH_K)
         self.results["pairs"] = rows
         log(f"pairs: {len(rows)} drafts")
         self.phase("pairs", t)
@@ -879,6 +939,8 @@ class Run:
                                                if m["id"] in self.eval_ids and m.get("relation") == "contradicts"]
             row["rank_fts"] = first_rank(self.fts.rank(words, SEARCH_K), {a_id}, SEARCH_K)
             row["rank_tfidf"] = first_rank(self.tfidf.rank(words, SEARCH_K), {a_id}, SEARCH_K)
+            if self.minilm:
+                row["rank_minilm"] = first_rank(self.minilm.rank(words, SEARCH_K), {a_id}, SEARCH_K)
         self.results["contradictions"] = rows
         log(f"contradictions: {len(rows)} drafts")
         self.phase("contradictions", t)
@@ -988,6 +1050,10 @@ class Run:
                  f"{len(self.eval_ids)} contradiction `a` records are dropped from every system's ranking "
                  "for search and pairs (they are in the register only for the contradiction set).")
         L.append("")
+        L.append("**MiniLM cosine**: " + ("all-MiniLM-L6-v2 (Concord's own model code, "
+                 "`crates/embed/examples/embed_lines`, release build) on the same text, cosine alone."
+                 if self.minilm else "not computed in this run (no `--minilm` binary)."))
+        L.append("")
         self.report_notes(L)
         self.report_search(L)
         self.report_pairs(L)
@@ -1096,6 +1162,8 @@ class Run:
         L.append("| set | class | n | system | MRR | top-1 | top-3 | top-10 |")
         L.append("|---|---|---:|---|---:|---:|---:|---:|")
         systems = [("concord", "Concord"), ("fts", "FTS5 bm25"), ("tfidf", "TF-IDF cosine")]
+        if self.minilm:
+            systems.append(("minilm", "MiniLM cosine"))
         all_rows = []
         for set_name in ("search_a", "search_b"):
             rows = [r for r in self.results["search"][set_name] if r["relevant"]]
@@ -1139,7 +1207,8 @@ class Run:
                 continue
             rare_s = "any" if rare is None else ("yes" if rare else "no")
             for j, (key, sysname) in enumerate([("concord", "Concord"), ("fts", "FTS5 bm25"),
-                                                ("tfidf", "TF-IDF cosine")]):
+                                                ("tfidf", "TF-IDF cosine")]
+                                               + ([("minilm", "MiniLM cosine")] if self.minilm else [])):
                 top1 = sum(1 for r in sub if r[f"rank_{key}"] == 1)
                 top3 = sum(1 for r in sub if r[f"rank_{key}"] and r[f"rank_{key}"] <= 3)
                 if key == "concord":
@@ -1155,19 +1224,21 @@ class Run:
         L.append("")
         L.append("Related and unrelated drafts: the report should *not* be called a duplicate.")
         L.append("")
+        mini = bool(self.minilm)
         L.append("| label | n | report labelled duplicate (Concord) | any match labelled duplicate (Concord) "
-                 "| report in top 3: Concord | FTS5 bm25 | TF-IDF cosine |")
-        L.append("|---|---:|---:|---:|---:|---:|---:|")
+                 "| report in top 3: Concord | FTS5 bm25 | TF-IDF cosine |" + (" MiniLM cosine |" if mini else ""))
+        L.append("|---|---:|---:|---:|---:|---:|---:|" + ("---:|" if mini else ""))
         for label in ("related", "unrelated"):
             sub = [r for r in rows if r["item"]["label"] == label]
             n = len(sub)
             if not n:
                 continue
-            t3 = {k: sum(1 for r in sub if r[f"rank_{k}"] and r[f"rank_{k}"] <= 3)
-                  for k in ("concord", "fts", "tfidf")}
+            t3 = {k: sum(1 for r in sub if r.get(f"rank_{k}") and r[f"rank_{k}"] <= 3)
+                  for k in self.systems()}
             L.append(f"| {label} | {n} | {frac(sum(r['source_relation'] == 'duplicate' for r in sub), n)} | "
                      f"{frac(sum(r['any_duplicate'] for r in sub), n)} | {frac(t3['concord'], n)} | "
-                     f"{frac(t3['fts'], n)} | {frac(t3['tfidf'], n)} |")
+                     f"{frac(t3['fts'], n)} | {frac(t3['tfidf'], n)} |"
+                     + (f" {frac(t3['minilm'], n)} |" if mini else ""))
         L.append("")
         L.append("What Concord called the report (among its top 10):")
         L.append("")
@@ -1213,17 +1284,19 @@ class Run:
                     other_same += 1
                 else:
                     other_diff += 1
-        L.append("| label | n | `a` labelled contradicts (Concord) | `a` in top 3: Concord | FTS5 bm25 | TF-IDF cosine |")
-        L.append("|---|---:|---:|---:|---:|---:|")
+        mini = bool(self.minilm)
+        L.append("| label | n | `a` labelled contradicts (Concord) | `a` in top 3: Concord | FTS5 bm25 | TF-IDF cosine |"
+                 + (" MiniLM cosine |" if mini else ""))
+        L.append("|---|---:|---:|---:|---:|---:|" + ("---:|" if mini else ""))
         for label, sub in (("contradicts", con), ("compatible", com)):
             n = len(sub)
             if not n:
                 continue
-            t3 = {k: sum(1 for r in sub if r[f"rank_{k}"] and r[f"rank_{k}"] <= 3)
-                  for k in ("concord", "fts", "tfidf")}
+            t3 = {k: sum(1 for r in sub if r.get(f"rank_{k}") and r[f"rank_{k}"] <= 3)
+                  for k in self.systems()}
             c = sum(1 for r in sub if r["a_relation"] == "contradicts")
             L.append(f"| {label} | {n} | {frac(c, n)} | {frac(t3['concord'], n)} | {frac(t3['fts'], n)} | "
-                     f"{frac(t3['tfidf'], n)} |")
+                     f"{frac(t3['tfidf'], n)} |" + (f" {frac(t3['minilm'], n)} |" if mini else ""))
         L.append("")
         L.append(f"- **Recall** (contradicts items whose `a` is labelled contradicts): {frac(tp, len(con))}")
         L.append(f"- **False alarms** (compatible items whose `a` is labelled contradicts): {frac(fp_own, len(com))}")
@@ -1377,6 +1450,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", default=None,
                     help="where the temporary register goes (default: the system's temp folder)")
     ap.add_argument("--keep", action="store_true", help="keep the temporary register and server log")
+    ap.add_argument("--minilm", default=default_minilm_bin(),
+                    help="the embed_lines example (cargo build --release -p concord-embed --features embeddings "
+                         "--example embed_lines) for the MiniLM-alone baseline; empty: no MiniLM baseline")
     ap.add_argument("--draft-title", choices=["auto", "field", "join", "drop"], default="auto",
                     help="how a draft's title reaches /similar: auto = a title field when the API has "
                          "one, else joined in front of the text (default: auto)")
