@@ -29,11 +29,66 @@ pub enum CueKind {
     /// A score or threshold: "score of 5 or above".
     Threshold,
     Percent,
+    /// What an instruction asks, beyond its words (see [`ask_cues`]): a
+    /// restriction to a condition ("only when", "limited to").
+    Only,
+    /// An upper bound on an amount or frequency ("no more than", "at most",
+    /// "a single", "no more often than"); value: the bound when written.
+    Cap,
+    /// A lower bound ("at least", "no fewer than", "whenever").
+    Floor,
+    /// A deferral ("until", "wait", "not within", "next working day").
+    Defer,
+    /// Promptness ("as soon as", "immediately", "within", "straight away").
+    Prompt,
+    /// A number of things asked for ("2 guides", "a 3-officer unlock").
+    Count,
+    /// A sentence that asks for something (a modal, not negated); anchors:
+    /// the whole sentence's content stems.
+    Ask,
+    /// A sentence that forbids something ("must not", "should stop").
+    Forbid,
 }
 
 impl CueKind {
+    /// A figure compared as a figure (time limits, frequencies...).
     pub fn is_quantity(self) -> bool {
-        !matches!(self, CueKind::Directive | CueKind::Axis(_))
+        matches!(
+            self,
+            CueKind::Within
+                | CueKind::Every
+                | CueKind::At
+                | CueKind::For
+                | CueKind::Year
+                | CueKind::Age
+                | CueKind::Threshold
+                | CueKind::Percent
+        )
+    }
+
+    /// Two different figures of this kind can clash: not time limits,
+    /// deadlines or thresholds (the stricter meets both), nor ages (scope).
+    pub fn compared_as_figure(self) -> bool {
+        matches!(
+            self,
+            CueKind::Every | CueKind::At | CueKind::For | CueKind::Percent
+        )
+    }
+
+    /// A feature of what an instruction asks: a condition, a bound, a
+    /// deferral or promptness, or a count.
+    pub fn is_ask(self) -> bool {
+        matches!(
+            self,
+            CueKind::Only
+                | CueKind::Cap
+                | CueKind::Floor
+                | CueKind::Defer
+                | CueKind::Prompt
+                | CueKind::Count
+                | CueKind::Ask
+                | CueKind::Forbid
+        )
     }
 
     /// How a kind reads in a reason.
@@ -49,6 +104,14 @@ impl CueKind {
             CueKind::Age => "age",
             CueKind::Threshold => "threshold",
             CueKind::Percent => "percentage",
+            CueKind::Only => "condition",
+            CueKind::Cap => "upper bound",
+            CueKind::Floor => "lower bound",
+            CueKind::Defer => "deferral",
+            CueKind::Prompt => "promptness",
+            CueKind::Count => "number",
+            CueKind::Ask => "instruction",
+            CueKind::Forbid => "prohibition",
         }
     }
 }
@@ -189,6 +252,8 @@ const UNITS: &[(&str, f64)] = &[
     ("hours", 60.0),
     ("day", 1440.0),
     ("days", 1440.0),
+    ("night", 1440.0),
+    ("nights", 1440.0),
     ("week", 10080.0),
     ("weeks", 10080.0),
     ("month", 43200.0),
@@ -405,7 +470,7 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
             {
                 true
             }
-            "avoid" | "stop" | "prohibit" | "ban"
+            "avoid" | "stop" | "prohibit" | "ban" | "cease" | "discontinue" | "refrain"
                 if clause_start(toks, i) || MODALS.contains(&prev) || prev == "to" =>
             {
                 true
@@ -415,7 +480,17 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
             "instead" if next == "of" => true,
             _ => false,
         };
-        if negator {
+        // "stop the routine use of X" negates the routine, not the use: the
+        // axis of routine use reads it (against "use X only after...").
+        let about_axis = toks[i + 1..]
+            .iter()
+            .take_while(|t| t.clause == toks[i].clause)
+            .find(|t| is_content(t))
+            .is_some_and(|t| {
+                AXES.iter()
+                    .any(|(_, p, n)| p.contains(&t.word.as_str()) || n.contains(&t.word.as_str()))
+            });
+        if negator && !about_axis && !deferral_follows(toks, i) {
             let anchors = scope_after(toks, i, 10);
             if !anchors.is_empty() {
                 let end = (i + 3).min(toks.len() - 1);
@@ -431,6 +506,7 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
             }
         } else if MODALS.contains(&w)
             && !matches!(next, "not" | "never")
+            && !NEGATING_VERBS.contains(&next)
             && toks.get(i + 2).is_none_or(|t| t.word != "not")
             && !(i > 0 && (prev == "not" || prev == "no"))
             && !toks[i.saturating_sub(5)..i]
@@ -510,6 +586,11 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
         } else if let Some(m) = unit_of(w).filter(|_| prev == "first") {
             // "for the first hour"
             push_quantity(&mut out, toks, CueKind::For, m, i.saturating_sub(1), i);
+        } else if let Some((n, per, to)) = times_per(toks, i) {
+            // "3 times a day", "twice a night" (2 a night), "once a week".
+            push_quantity(&mut out, toks, CueKind::Every, per / n.max(1.0), i, to);
+            i = to + 1;
+            continue;
         } else if let Some(n) = parse_num(w) {
             let p1 = prev;
             let p2 = if i > 1 { toks[i - 2].word.as_str() } else { "" };
@@ -540,10 +621,17 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
                     || matches!(p1, "by" | "before" | "until" | "from" | "after")
                     || MONTHS.contains(&p2))
             {
+                let p3 = if i > 2 { toks[i - 3].word.as_str() } else { "" };
                 let from = if MONTHS.contains(&p1)
                     && matches!(p2, "by" | "before" | "until" | "from" | "after")
                 {
                     i - 2
+                } else if MONTHS.contains(&p1)
+                    && parse_num(p2).is_some()
+                    && matches!(p3, "by" | "before" | "until" | "from" | "after")
+                {
+                    // "by 31 March 2025"
+                    i - 3
                 } else {
                     i - 1
                 };
@@ -575,10 +663,47 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
         }
         i += 1;
     }
+    out.extend(ask_cues(toks));
     out
 }
 
-/// The axis of routine versus selective use.
+/// "should not X until Y" defers X; it does not forbid it.
+fn deferral_follows(toks: &[Tok], i: usize) -> bool {
+    let s = toks[i].sentence;
+    toks[i + 1..]
+        .iter()
+        .take(15)
+        .take_while(|t| t.sentence == s)
+        .any(|t| t.word == "until")
+}
+
+/// Verbs that make a modal's instruction a prohibition ("should stop X").
+const NEGATING_VERBS: &[&str] = &[
+    "stop",
+    "avoid",
+    "cease",
+    "discontinue",
+    "refrain",
+    "prohibit",
+    "ban",
+];
+
+/// "N times a day" / "N a week" at position `i`: (N, the unit in minutes,
+/// the last position read).
+fn times_per(toks: &[Tok], i: usize) -> Option<(f64, f64, usize)> {
+    let n = parse_num(&toks[i].word)?;
+    let w = |k: usize| toks.get(k).map(|t| t.word.as_str()).unwrap_or("");
+    let mut k = i + 1;
+    if w(k) == "times" {
+        k += 1;
+    }
+    if !matches!(w(k), "a" | "per" | "each" | "every") {
+        return None;
+    }
+    let per = unit_of(w(k + 1))?;
+    Some((n, per, k + 1))
+}
+
 const ROUTINE_AXIS: usize = 0;
 /// "only when / if / where / after": a condition, so not routine.
 const ONLY_IF: &[&str] = &["when", "if", "where", "after", "in"];
@@ -627,15 +752,309 @@ fn push_quantity(
     from: usize,
     to: usize,
 ) {
-    let anchors = anchors_near(toks, from, 7);
+    // A frequency is a floor ("at least every 2 hours") or a cap ("no more
+    // often than every 4 hours", "no more than 3 times a day"); a bounded
+    // one belongs to its whole sentence's act, like the other bounds.
+    let sign = if kind == CueKind::Every {
+        bound_before(toks, from)
+    } else {
+        0
+    };
+    let anchors = if sign != 0 {
+        sentence_anchors(toks, from)
+    } else {
+        anchors_near(toks, from, 7)
+    };
     out.push(Cue {
         kind,
-        sign: 0,
+        sign,
         value,
         anchors,
         phrase: phrase(toks, from, to),
         head: None,
     });
+}
+
+/// +1 when a lower bound ("at least", "minimum", "no fewer/less than")
+/// comes just before position `i` in its sentence, -1 for an upper bound
+/// ("no more than", "no more often than", "at most", "maximum"), else 0.
+fn bound_before(toks: &[Tok], i: usize) -> i8 {
+    let s = toks.get(i).map(|t| t.sentence);
+    let lo = i.saturating_sub(5);
+    let win: Vec<&str> = toks[lo..i.min(toks.len())]
+        .iter()
+        .filter(|t| Some(t.sentence) == s)
+        .map(|t| t.word.as_str())
+        .collect();
+    let has = |a: &str, b: &str| win.windows(2).any(|w| w[0] == a && w[1] == b);
+    if has("at", "most")
+        || win.contains(&"maximum")
+        || ((has("no", "more") || has("not", "more")) && !win.contains(&"less"))
+    {
+        -1
+    } else if has("at", "least")
+        || win.contains(&"minimum")
+        || has("no", "fewer")
+        || has("no", "less")
+        || has("not", "less")
+    {
+        1
+    } else {
+        0
+    }
+}
+
+/// A sentence that asks something: it holds a modal or an instructive
+/// word, and the clause of position `i` is not an account of what happened.
+fn instructs(toks: &[Tok], i: usize) -> bool {
+    let s = toks[i].sentence;
+    !narrative(toks, i)
+        && toks
+            .iter()
+            .filter(|t| t.sentence == s)
+            .any(|t| MODALS.contains(&t.word.as_str()) || INSTRUCTIVE.contains(&t.word.as_str()))
+}
+
+/// The act an ask belongs to: the content stems of its sentence.
+fn sentence_anchors(toks: &[Tok], i: usize) -> Vec<String> {
+    let s = toks[i].sentence;
+    let mut out: Vec<String> = toks
+        .iter()
+        .filter(|t| t.sentence == s && is_content(t) && !GENERIC.contains(&t.stem.as_str()))
+        .map(|t| t.stem.clone())
+        .collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// "rather than" / "instead of" a few words before position `i` in its
+/// sentence: what follows is what is NOT asked.
+fn contrasted(toks: &[Tok], i: usize) -> bool {
+    let s = toks[i].sentence;
+    let lo = i.saturating_sub(7);
+    toks[lo..i].windows(2).any(|w| {
+        w[0].sentence == s
+            && ((w[0].word == "rather" && w[1].word == "than")
+                || (w[0].word == "instead" && w[1].word == "of"))
+    })
+}
+
+/// What an instruction asks beyond its words: a restriction to a condition,
+/// an upper or lower bound, a deferral or promptness, a count. Read only in
+/// sentences that ask something; the anchors are the sentence's content
+/// stems (the act). A deferral or promptness after "rather than" is the
+/// opposite one.
+pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
+    // Each cue with its sentence.
+    let mut out: Vec<(Cue, u32)> = Vec::new();
+    let w = |k: usize| toks.get(k).map(|t| t.word.as_str()).unwrap_or("");
+    for i in 0..toks.len() {
+        let (prev, next, next2) = (if i > 0 { w(i - 1) } else { "" }, w(i + 1), w(i + 2));
+        let kind_value: Option<(CueKind, f64, usize)> = match w(i) {
+            // "only one crew" caps; "only once they have..." is a condition.
+            "only" if next == "1" && !toks.get(i + 2).is_some_and(|t| t.stop) => {
+                Some((CueKind::Cap, 1.0, i + 1))
+            }
+            // "only when / if / for / to the ...", "advice only"; not "only
+            // half met" (a degree) nor "not only" (an addition).
+            "only"
+                if !matches!(prev, "not" | "if" | "the" | "an")
+                    && (toks
+                        .get(i + 1)
+                        .is_none_or(|t| t.stop || t.clause != toks[i].clause)
+                        // "only once they have..." (folded to "only 1 they").
+                        || (next == "1" && toks.get(i + 2).is_some_and(|t| t.stop))) =>
+            {
+                Some((CueKind::Only, 0.0, (i + 2).min(toks.len() - 1)))
+            }
+            "limited" | "restricted" if next == "to" => Some((CueKind::Only, 0.0, i + 1)),
+            "solely" | "exclusively" => Some((CueKind::Only, 0.0, i)),
+            // "a single guide rather than two" (folded to "a 1 guide"); a
+            // single thing alone ("a single national standard") bounds nothing.
+            "1" if prev == "a"
+                && toks[i + 1..]
+                    .iter()
+                    .take(4)
+                    .any(|t| t.word == "rather" || t.word == "instead") =>
+            {
+                Some((CueKind::Cap, 1.0, i + 1))
+            }
+            "more" if matches!(prev, "no" | "not") && matches!(next, "than" | "often") => {
+                let v = toks[i + 1..]
+                    .iter()
+                    .take(4)
+                    .find_map(|t| parse_num(&t.word))
+                    .unwrap_or(0.0);
+                Some((CueKind::Cap, v, (i + 2).min(toks.len() - 1)))
+            }
+            "most" if prev == "at" => Some((CueKind::Cap, 0.0, i)),
+            "maximum" | "cap" | "capped" | "caps" => Some((CueKind::Cap, 0.0, i)),
+            "longer" if prev == "no" && next == "than" => Some((CueKind::Cap, 0.0, i + 1)),
+            "to" if prev == "up" && parse_num(next).is_some() && !(i >= 2 && w(i - 2) == "for") => {
+                Some((CueKind::Cap, parse_num(next).unwrap_or(0.0), i + 1))
+            }
+            "least" if prev == "at" => {
+                let v = parse_num(next).unwrap_or(0.0);
+                // "at least 60 minutes before X": a wait, not a floor.
+                let waits = unit_of(next2).is_some() && w(i + 3) == "before";
+                Some((
+                    if waits {
+                        CueKind::Defer
+                    } else {
+                        CueKind::Floor
+                    },
+                    v,
+                    i + 1,
+                ))
+            }
+            "minimum" | "whenever" | "automatically" => Some((CueKind::Floor, 0.0, i)),
+            "fewer" | "less" if matches!(prev, "no" | "never" | "not") => {
+                Some((CueKind::Floor, 0.0, i + 1))
+            }
+            // "will not mandate a standard before April 2027".
+            "before"
+                if toks[i.saturating_sub(10)..i]
+                    .iter()
+                    .any(|t| t.clause == toks[i].clause && matches!(t.word.as_str(), "not" | "no" | "never"))
+                    // "should not wait ... before acting" is promptness.
+                    && !toks[i.saturating_sub(10)..i]
+                        .iter()
+                        .any(|t| matches!(t.word.as_str(), "wait" | "delay")) =>
+            {
+                Some((CueKind::Defer, 0.0, (i + 2).min(toks.len() - 1)))
+            }
+            "until" | "later" | "batch" => Some((CueKind::Defer, 0.0, i)),
+            // "should not wait", "without further delay": promptness.
+            "wait" | "waits" | "defer" | "deferred" | "postpone" | "postponed" | "delay"
+            | "delayed"
+                if toks[i.saturating_sub(3)..i]
+                    .iter()
+                    .any(|t| matches!(t.word.as_str(), "not" | "never" | "without" | "no")) =>
+            {
+                Some((CueKind::Prompt, 0.0, i))
+            }
+            "wait" | "waits" | "defer" | "deferred" | "postpone" | "postponed" | "delay"
+            | "delayed" => Some((CueKind::Defer, 0.0, i)),
+            "next" if matches!(next, "working" | "shift" | "day" | "morning" | "weekly") => {
+                Some((CueKind::Defer, 0.0, i + 1))
+            }
+            "earlier" | "sooner" if prev == "no" && next == "than" => {
+                Some((CueKind::Defer, 0.0, i + 1))
+            }
+            "within" if matches!(prev, "not" | "never") => Some((CueKind::Defer, 0.0, i)),
+            "within" | "immediately" | "promptly" | "urgently" => Some((CueKind::Prompt, 0.0, i)),
+            "soon" if prev == "as" && next == "as" => Some((CueKind::Prompt, 0.0, i + 1)),
+            "away" if prev == "straight" || prev == "right" => Some((CueKind::Prompt, 0.0, i)),
+            // "a standard 14 day supply": an amount of time asked for.
+            x if parse_num(x).is_some()
+                && unit_of(next).is_some()
+                && !matches!(
+                    prev,
+                    "within"
+                        | "in"
+                        | "under"
+                        | "by"
+                        | "than"
+                        | "every"
+                        | "each"
+                        | "after"
+                        | "at"
+                        | "beyond"
+                        | "for"
+                        | "to"
+                        | "least"
+                        | "first"
+                ) =>
+            {
+                Some((CueKind::Count, parse_num(x).unwrap_or(0.0), i + 1))
+            }
+            m if MODALS.contains(&m)
+                && !matches!(next, "not" | "never")
+                && !NEGATING_VERBS.contains(&next)
+                && next2 != "not"
+                && !matches!(prev, "not" | "no") =>
+            {
+                Some((CueKind::Ask, 0.0, (i + 3).min(toks.len() - 1)))
+            }
+            "not" | "never" if NEG_AFTER.contains(&prev) && !deferral_follows(toks, i) => {
+                Some((CueKind::Forbid, 0.0, (i + 2).min(toks.len() - 1)))
+            }
+            v if NEGATING_VERBS.contains(&v) && (MODALS.contains(&prev) || prev == "to") => {
+                Some((CueKind::Forbid, 0.0, (i + 2).min(toks.len() - 1)))
+            }
+            x if parse_num(x).is_some()
+                && !toks.get(i + 1).is_some_and(|t| t.stop)
+                && next != ""
+                && unit_of(next).is_none()
+                && !LY_UNITS.iter().any(|(u, _)| *u == next)
+                && !matches!(next, "percent" | "times" | "or" | "and")
+                && !MONTHS.contains(&next)
+                && !(prev == "a" && x == "1")
+                && !matches!(
+                    prev,
+                    "category" | "score" | "aged" | "over" | "of" | "than" | "least" | "to"
+                )
+                && parse_num(x).is_some_and(|n| n < 1000.0) =>
+            {
+                Some((CueKind::Count, parse_num(x).unwrap_or(0.0), i + 1))
+            }
+            _ => None,
+        };
+        let Some((mut kind, value, end)) = kind_value else {
+            continue;
+        };
+        if !instructs(toks, i) {
+            continue;
+        }
+        if contrasted(toks, i) {
+            kind = match kind {
+                CueKind::Defer => CueKind::Prompt,
+                CueKind::Prompt => CueKind::Defer,
+                // "a single guide rather than two": the bound is the other way.
+                CueKind::Count | CueKind::Floor => continue,
+                k => k,
+            };
+        }
+        // One instruction and one prohibition per sentence is enough.
+        if matches!(kind, CueKind::Ask | CueKind::Forbid)
+            && out
+                .iter()
+                .any(|c: &(Cue, u32)| c.0.kind == kind && c.1 == toks[i].sentence)
+        {
+            continue;
+        }
+        // A prohibition is about what it negates; the other asks, about
+        // their whole sentence.
+        let anchors = if kind == CueKind::Forbid {
+            scope_after(toks, i, 10)
+        } else {
+            sentence_anchors(toks, i)
+        };
+        if anchors.is_empty() {
+            continue;
+        }
+        let start = if matches!(kind, CueKind::Cap | CueKind::Floor | CueKind::Defer)
+            && i > 0
+            && toks[i - 1].sentence == toks[i].sentence
+        {
+            i - 1
+        } else {
+            i
+        };
+        out.push((
+            Cue {
+                kind,
+                sign: 0,
+                value,
+                anchors,
+                phrase: phrase(toks, start, end.max(i)),
+                head: None,
+            },
+            toks[i].sentence,
+        ));
+    }
+    out.into_iter().map(|(c, _)| c).collect()
 }
 
 /// The first content stem after position `i` in the same clause, skipping
@@ -648,7 +1067,21 @@ fn head_after(toks: &[Tok], i: usize) -> Option<String> {
         .find(|t| {
             is_content(t)
                 && !GENERIC.contains(&t.stem.as_str())
-                && !matches!(t.word.as_str(), "make" | "sure" | "ensure" | "ensures")
+                && !matches!(
+                    t.word.as_str(),
+                    "make"
+                        | "sure"
+                        | "ensure"
+                        | "ensures"
+                        | "attempt"
+                        | "start"
+                        | "begin"
+                        | "carry"
+                        | "perform"
+                        | "undertake"
+                        | "conduct"
+                        | "do"
+                )
         })
         .map(|t| t.stem.clone())
 }
@@ -710,6 +1143,83 @@ mod tests {
             "{:?}",
             a.cues
         );
+    }
+
+    #[test]
+    fn what_an_instruction_asks_is_read() {
+        let has = |t: &str, kind: CueKind| analyse(t).cues.iter().any(|c| c.kind == kind);
+        // A restriction to a condition, but not "not only" nor "only half".
+        assert!(has(
+            "Crews should give naloxone only when an overdose is confirmed.",
+            CueKind::Only
+        ));
+        assert!(!has(
+            "Inspectors should check defects that endanger cyclists, not only cars.",
+            CueKind::Only
+        ));
+        assert!(!has(
+            "The requirement should be reviewed as it was only half met.",
+            CueKind::Only
+        ));
+        // Bounds: a cap and a floor, and a frequency marked as either.
+        assert!(has(
+            "Wards should turn patients no more than 3 times a day.",
+            CueKind::Cap
+        ));
+        assert!(has(
+            "Providers should run every session with at least two guides.",
+            CueKind::Floor
+        ));
+        let every = |t: &str| {
+            analyse(t)
+                .cues
+                .into_iter()
+                .find(|c| c.kind == CueKind::Every)
+                .map(|c| (c.sign, c.value))
+        };
+        assert_eq!(
+            every("Homes should check residents at least every hour."),
+            Some((1, 60.0))
+        );
+        assert_eq!(
+            every("Homes should take observations no more often than every four hours."),
+            Some((-1, 240.0))
+        );
+        assert_eq!(
+            every("Wards should turn patients no more than 3 times a day."),
+            Some((-1, 480.0))
+        );
+        // Deferral and promptness; "rather than" and "should not wait" turn them.
+        assert!(has(
+            "Doctors should not review the results until the next handover.",
+            CueKind::Defer
+        ));
+        assert!(has(
+            "Doctors should review results as soon as they arrive.",
+            CueKind::Prompt
+        ));
+        assert!(has(
+            "Providers should not wait for commissioners before acting.",
+            CueKind::Prompt
+        ));
+        assert!(!has(
+            "Providers should not wait for commissioners before acting.",
+            CueKind::Defer
+        ));
+        assert!(has(
+            "Doctors should review results as they arrive rather than leaving them until a later handover.",
+            CueKind::Prompt
+        ));
+        // "should not X until Y" defers X; it does not forbid it.
+        assert!(!has(
+            "Staff should not complete the plan until the weekly review.",
+            CueKind::Forbid
+        ));
+        // Nothing is asked in an account of what happened.
+        assert!(!has(
+            "The ward only checked him when his family asked.",
+            CueKind::Only
+        ));
     }
 
     #[test]

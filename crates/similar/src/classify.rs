@@ -3,7 +3,7 @@
 //! numbers that decided it.
 
 use crate::analyse::CueKind;
-use crate::index::{Index, Prepared, Relation};
+use crate::index::{Index, Prepared, Relation, StoredCue};
 
 /// Thresholds on the score (tuned on the evaluation set, see docs/similarity.md).
 pub const DUPLICATE: f32 = 0.35;
@@ -16,6 +16,11 @@ pub const SUPPORTS: f32 = 0.26;
 pub const RELATED: f32 = 0.14;
 /// A contradiction needs at least this much in common (same subject).
 pub const CONTRADICTION_MIN: f32 = 0.16;
+/// Two opposite instructions this close are about one act whatever their
+/// first verbs.
+const SAME_ACT_COSINE: f32 = 0.45;
+/// Specific words two whole sentences share to be about one act.
+const SAME_SENTENCE: usize = 3;
 
 pub(crate) struct Side<'a>(pub &'a Prepared);
 
@@ -73,7 +78,134 @@ fn differs(kind: CueKind, a: f32, b: f32) -> bool {
     }
 }
 
-fn conflict(ix: &Index, a: &Prepared, b: &Prepared) -> Option<Conflict> {
+/// Specific anchors two cues share (how surely they are about one act).
+fn overlap(ix: &Index, a: &StoredCue, b: &StoredCue) -> usize {
+    a.anchors
+        .iter()
+        .filter(|t| !ix.generic(**t) && b.anchors.contains(t))
+        .count()
+}
+
+/// Asks of `x` that `y` contradicts, by what each asks rather than its
+/// words: `x` restricts an act to a condition that `y` does not set;
+/// `x` caps what `y` asks more of; `x` defers what `y` asks promptly.
+/// The reason names `a`'s phrase first (`x_is_a`).
+fn ask_conflict(
+    ix: &Index,
+    x: &Prepared,
+    y: &Prepared,
+    x_is_a: bool,
+    cos: f32,
+) -> Option<Conflict> {
+    let said = |p: &Prepared, c: &StoredCue| ix.phrase_of(p, c).to_string();
+    let reason = |what: &str, cx: &StoredCue, cy: &StoredCue| {
+        let (px, py) = (said(x, cx), said(y, cy));
+        let (pa, pb) = if x_is_a { (px, py) } else { (py, px) };
+        Conflict {
+            text: format!("{what}: \"{pa}\" vs \"{pb}\""),
+        }
+    };
+    let any_in_y = |kind: CueKind, c: &StoredCue| {
+        y.cues
+            .iter()
+            .any(|d| d.kind == kind && overlap(ix, c, d) >= 1)
+    };
+    let capping =
+        |c: &StoredCue| c.kind == CueKind::Cap || (c.kind == CueKind::Every && c.sign < 0);
+    for c in &x.cues {
+        match c.kind {
+            // "only when the score is 12 or more" against the same act
+            // asked without that condition.
+            CueKind::Only => {
+                if any_in_y(CueKind::Only, c) {
+                    continue;
+                }
+                if let Some(d) = y.cues.iter().find(|d| {
+                    (d.kind == CueKind::Directive && d.sign > 0 && overlap(ix, c, d) >= 2)
+                        || (d.kind == CueKind::Ask && overlap(ix, c, d) >= SAME_SENTENCE)
+                }) {
+                    return Some(reason("a condition one sets and the other does not", c, d));
+                }
+            }
+            // "must not open or service the defibrillators, including
+            // replacing pads" against "must check the device and fit new
+            // pads": one forbids what the other asks, in other words.
+            CueKind::Forbid if cos >= SAME_ACT_COSINE => {
+                if y.cues
+                    .iter()
+                    .any(|d| d.kind == CueKind::Forbid && overlap(ix, c, d) >= 2)
+                {
+                    continue;
+                }
+                if let Some(d) = y
+                    .cues
+                    .iter()
+                    .find(|d| d.kind == CueKind::Ask && overlap(ix, c, d) >= 2)
+                {
+                    return Some(reason("one forbids what the other asks", c, d));
+                }
+            }
+            // "no more than 3 times a day" against "at least every 2 hours".
+            _ if capping(c) => {
+                if y.cues.iter().any(|d| capping(d) && overlap(ix, c, d) >= 1) {
+                    continue;
+                }
+                // A bound on a count meets counts; on a frequency, frequencies.
+                let more = |d: &StoredCue| match d.kind {
+                    CueKind::Every if c.kind == CueKind::Every => d.value < c.value,
+                    CueKind::Count | CueKind::Floor if c.value > 0.0 && d.value > 0.0 => {
+                        d.value > c.value
+                    }
+                    CueKind::Count | CueKind::Floor => true,
+                    _ => false,
+                };
+                if let Some(d) = y
+                    .cues
+                    .iter()
+                    .find(|d| d.sign >= 0 && overlap(ix, c, d) >= 2 && more(d))
+                {
+                    return Some(reason("a limit one sets that the other exceeds", c, d));
+                }
+            }
+            // "should not complete it until the weekly review" against
+            // "complete it within 72 hours".
+            CueKind::Defer => {
+                if any_in_y(CueKind::Defer, c) {
+                    continue;
+                }
+                // The promptness may sit beside the act ("within 72 hours")
+                // or in a deadline for it ("must meet by March 2025").
+                let prompt = |d: &&StoredCue| match d.kind {
+                    CueKind::Prompt | CueKind::Within => true,
+                    // A deadline, not a date in a story ("in November 2021").
+                    CueKind::Year => {
+                        let p = said(y, d);
+                        p.starts_with("by ") || p.starts_with("before ")
+                    }
+                    _ => false,
+                };
+                let found =
+                    y.cues
+                        .iter()
+                        .filter(prompt)
+                        .find(|d| overlap(ix, c, d) >= SAME_SENTENCE)
+                        .or_else(|| {
+                            let asked = y.cues.iter().any(|d| {
+                                d.kind == CueKind::Ask && overlap(ix, c, d) >= SAME_SENTENCE
+                            });
+                            y.cues.iter().filter(prompt).find(|_| asked)
+                        });
+                if let Some(d) = found {
+                    return Some(reason("one defers what the other asks promptly", c, d));
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+fn conflict(ix: &Index, a: &Prepared, b: &Prepared, cos: f32) -> Option<Conflict> {
     let anchor_word = |t: u32| ix.word(t).to_string();
     // 1. Opposite instructions about the same thing, and 2. opposite
     //    directions on an axis (routine / not routine, mandatory / optional,
@@ -87,7 +219,11 @@ fn conflict(ix: &Index, a: &Prepared, b: &Prepared) -> Option<Conflict> {
             .map(|c| i32::from(c.sign))
             .sum()
     };
-    for ca in a.cues.iter().filter(|c| !c.kind.is_quantity()) {
+    for ca in a
+        .cues
+        .iter()
+        .filter(|c| matches!(c.kind, CueKind::Directive | CueKind::Axis(_)))
+    {
         for cb in b
             .cues
             .iter()
@@ -130,13 +266,28 @@ fn conflict(ix: &Index, a: &Prepared, b: &Prepared) -> Option<Conflict> {
             }
         }
     }
-    // 3. Different numbers for the same thing: time limits, frequencies,
-    //    durations, deadlines, ages, thresholds.
-    for ca in a.cues.iter().filter(|c| quantity(c.kind, c.value)) {
+    // 3. What each asks: conditions, bounds, deferral against promptness.
+    if let Some(c) =
+        ask_conflict(ix, a, b, true, cos).or_else(|| ask_conflict(ix, b, a, false, cos))
+    {
+        return Some(c);
+    }
+    // 4. Different figures for the same thing where both cannot be met:
+    //    frequencies neither bounds, durations, timings, percentages. Two
+    //    time limits, deadlines or thresholds are not a conflict (the
+    //    stricter meets both); ages are scope.
+    for ca in a
+        .cues
+        .iter()
+        .filter(|c| quantity(c.kind, c.value) && c.kind.compared_as_figure())
+    {
+        if ca.kind == CueKind::Every && ca.sign != 0 {
+            continue;
+        }
         for cb in b
             .cues
             .iter()
-            .filter(|c| c.kind == ca.kind && quantity(c.kind, c.value))
+            .filter(|c| c.kind == ca.kind && quantity(c.kind, c.value) && c.sign == 0)
         {
             if !differs(ca.kind, ca.value, cb.value) {
                 continue;
@@ -203,7 +354,7 @@ pub(crate) fn classify(ix: &Index, a: Side<'_>, b: Side<'_>) -> Option<Verdict> 
         .collect();
     let words = words.join(", ");
     if cos >= CONTRADICTION_MIN
-        && let Some(c) = conflict(ix, a, b)
+        && let Some(c) = conflict(ix, a, b, cos)
     {
         return Some(Verdict {
             score,

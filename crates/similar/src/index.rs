@@ -261,6 +261,9 @@ fn meta_hashes(doc: &Doc<'_>) -> Box<[u64]> {
     v.into_boxed_slice()
 }
 
+/// The term id of a query's word the index has never seen.
+pub(crate) const UNSEEN_WORD: u32 = u32::MAX;
+
 /// A text prepared for comparison against the index (known term ids).
 pub(crate) struct Prepared {
     pub terms: Vec<(u32, f32)>,
@@ -498,7 +501,12 @@ impl Index {
                     .filter_map(|s| self.vocab.get(s).copied())
                     .collect(),
                 phrase: i as u32,
-                head: c.head.as_ref().and_then(|h| self.vocab.get(h).copied()),
+                // A head the corpus has never seen is no other text's head
+                // or anchor (not "unknown, so maybe the same act").
+                head: c
+                    .head
+                    .as_ref()
+                    .map(|h| self.vocab.get(h).copied().unwrap_or(UNSEEN_WORD)),
             })
             .collect();
         Ok(Prepared {
