@@ -30,7 +30,7 @@ fn corpus() -> Value {
         ),
         rec(
             CT8,
-            "Adults on anticoagulant medicines who have a head injury after a fall should have a CT head scan within 8 hours of arrival at the emergency department."
+            "Adults on anticoagulant medicines who have a head injury after a fall should not have a CT head scan until 8 hours after arrival at the emergency department."
         ),
         rec(
             SEP_A,

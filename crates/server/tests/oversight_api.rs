@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 const CT_1H: &str = "Adults who take anticoagulant medicines and have a head injury after a \
     fall should have a CT head scan within 1 hour of arrival at the emergency department.";
 const CT_8H: &str = "Adults on anticoagulant medicines who have a head injury after a fall \
-    should have a CT head scan within 8 hours of arrival at the emergency department.";
+    should not have a CT head scan until 8 hours after arrival at the emergency department.";
 const SEPSIS_A: &str = "Emergency departments should screen every adult for sepsis at triage \
     and give intravenous antibiotics within one hour of recognising suspected sepsis, with a \
     senior clinical review and lactate measurement.";
