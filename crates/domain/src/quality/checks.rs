@@ -632,6 +632,25 @@ fn action_outcome(p: &Params, pr: &Prepared) -> (Outcome, String, &'static str) 
             "Use a verb whose doing can be seen: introduce, publish, audit, train...",
         );
     }
+    // "Lessons should be learned and practice should be improved": every
+    // ask passive, vague and with no one named to do it is no action at all
+    // (the report's own example of a useless recommendation).
+    let nobody = pr.addressees.is_empty()
+        && pr.in_text.is_empty()
+        && pr.kinds.is_empty()
+        && !pr
+            .subjects
+            .iter()
+            .any(|s| crate::organisation::names::looks_like_body(s));
+    if let Some(w) = weak.as_ref().filter(|_| {
+        nobody && empty_passive.is_some() && !pr.asks.is_empty() && pr.asks.iter().all(|a| a.passive)
+    }) {
+        return (
+            Outcome::Fail,
+            format!("'{w}', passive and with no one named to do it, is not an action"),
+            "Say who should do what, e.g. 'NHS England should publish ...'.",
+        );
+    }
     if let Some(w) = weak {
         return (
             Outcome::Warn,
@@ -674,15 +693,50 @@ static MODAL_RE: LazyLock<Regex> = LazyLock::new(|| {
 /// with an action modal ("should", "must").
 fn count_actions(raw: &str, verbs: &[String]) -> usize {
     let items = LIST_ITEM_RE.find_iter(raw).count();
-    let modal_sentences = super::textstats::sentences(raw)
-        .iter()
-        .filter(|s| {
-            let lower = s.to_lowercase();
-            MODAL_RE.is_match(s) && verbs.iter().any(|v| verb_used(&lower, v))
-        })
-        .count();
-    items.max(modal_sentences).max(1)
+    let mut asked = 0;
+    for s in super::textstats::sentences(raw) {
+        let lower = s.to_lowercase();
+        if !(MODAL_RE.is_match(&s) && verbs.iter().any(|v| verb_used(&lower, v))) {
+            continue;
+        }
+        // One sentence may bundle several: "should train staff, fix the
+        // analyser, recruit a consultant and stop corridor care" (a list of
+        // verbs), or "the council should X, the practice should Y and the
+        // service should Z" (several bodies).
+        // "audit the call-backs and share the results" is one step of two
+        // verbs: a list needs commas.
+        let modals = MODAL_RE.find_iter(&s).count();
+        // "..., including adrenaline": a participle lists no ask.
+        let is_verb = |w: &str| {
+            !w.ends_with("ing") && !w.ends_with("ed") && verbs.iter().any(|v| verb_used(w, v))
+        };
+        let after_commas = LISTED_VERB_RE
+            .captures_iter(&lower)
+            .filter(|c| is_verb(&c[1]))
+            .count();
+        let closing = AND_VERB_RE
+            .captures_iter(&lower)
+            .filter(|c| is_verb(&c[1]))
+            .count()
+            .min(1);
+        let listed = if after_commas > 0 {
+            1 + after_commas + closing
+        } else {
+            1
+        };
+        asked += modals.max(listed);
+    }
+    items.max(asked).max(1)
 }
+
+/// A verb after a comma (a list of asks in one sentence), and after "and".
+static LISTED_VERB_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r",\s+([a-z]+)\b").expect("valid regex"));
+static AND_VERB_RE: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\band\s+([a-z]+)\b").expect("valid regex"));
+
+/// A text of fewer words cannot say what is asked, and of what or where.
+const TERSE_WORDS: usize = 6;
 
 fn specific(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
     if let Some(v) = pr.vague_object {
@@ -701,6 +755,15 @@ fn specific(p: &Params, ctx: &Context<'_>, pr: &Prepared) -> Verdict {
             Outcome::Warn,
             format!("{n} separate actions in one recommendation"),
             "If the actions are unrelated, split them: one recommendation per action, so each can be answered and tracked.",
+        );
+    }
+    // "Train staff.", "Publish the data.": the text alone does not say in
+    // what or which; a recommendation is read on its own, without its fields.
+    if ctx.draft.text.split_whitespace().count() < TERSE_WORDS {
+        return verdict(
+            Outcome::Warn,
+            "Too short to say what is asked: the text alone does not say what, or where",
+            "Say in the text what should change and where; the fields add to it, they do not replace it.",
         );
     }
     if pr.asks.is_empty() && !pr.deed {
