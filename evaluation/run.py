@@ -516,6 +516,27 @@ def wait_ready(api: Api, expected_total: int, probe_text: str, probe_id: str,
                             f"(last answer {st}: {str(body)[:300]})")
         time.sleep(3)
     info["similar_ready_s"] = round(time.monotonic() - t0, 1)
+    # The passage vectors (when the server has embeddings): /readyz says
+    # when every derived index has caught up. An older binary has no
+    # /readyz: go on.
+    last_log = 0.0
+    while True:
+        st, body = api.get("/readyz", timeout=30, retries=0)
+        if st == 404 or not isinstance(body, dict):
+            break
+        vec = body.get("vectors") or {}
+        info["method"] = vec.get("method")
+        if body.get("ready"):
+            info["vectors"] = {"records": vec.get("records"), "passages": vec.get("passages")}
+            break
+        if time.monotonic() - last_log > 30:
+            log(f"waiting for vectors: {vec.get('records')} records done, {vec.get('pending')} pending, "
+                f"lag {body.get('vectors_lag')}")
+            last_log = time.monotonic()
+        if time.monotonic() > deadline:
+            raise EvalError(f"the derived indexes were not ready within {timeout:.0f} s (last: {body})")
+        time.sleep(3)
+    info["all_ready_s"] = round(time.monotonic() - t0, 1)
     return info
 
 
@@ -981,6 +1002,11 @@ class Run:
     def serve_and_measure(self, workdir: Path) -> None:
         t = time.monotonic()
         self.server = Server(self.concord, REPO, workdir / "serve.log")
+        # A vector cache kept from an earlier run: only vectors whose record
+        # text changed are computed again (the file is keyed by id and text hash).
+        if self.args.vectors and Path(self.args.vectors).exists():
+            shutil.copyfile(self.args.vectors, workdir / "reg.vectors")
+            log(f"vector cache copied from {self.args.vectors}")
         log("starting concord serve")
         self.server.start()
         self.api = Api(self.server, self.args.http_timeout)
@@ -999,6 +1025,9 @@ class Run:
                                 self.a_of_item[first["id"]], self.args.ready_timeout)
         log(f"ready: {self.ready}")
         self.phase("server start and index build", t)
+        if self.args.vectors and (workdir / "reg.vectors").exists():
+            shutil.copyfile(workdir / "reg.vectors", self.args.vectors)
+            log(f"vector cache saved to {self.args.vectors}")
         self.run_search()
         self.run_pairs()
         self.run_contradictions()
@@ -1092,6 +1121,10 @@ class Run:
             notes.append("**Search index**: " + self.ready["search_warning"])
         notes.append(f"Indexes ready {self.ready.get('search_ready_s')} s (search) and "
                      f"{self.ready.get('similar_ready_s')} s (similarity) after the server started.")
+        if self.ready.get("method"):
+            notes.append(f"**Concord's method**: {self.ready.get('method')}; passage vectors: "
+                         f"{self.ready.get('vectors')}; every index ready {self.ready.get('all_ready_s')} s "
+                         "after the server started.")
         kc = self.key_check
         if kc["not_exact"]:
             ex = "; ".join(f"{n}: {u}" for n, u in kc["not_exact"][:5])
@@ -1453,6 +1486,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--minilm", default=default_minilm_bin(),
                     help="the embed_lines example (cargo build --release -p concord-embed --features embeddings "
                          "--example embed_lines) for the MiniLM-alone baseline; empty: no MiniLM baseline")
+    ap.add_argument("--vectors", default="",
+                    help="a vector cache file to start the server's from and save back to (saves recomputing "
+                         "passage vectors between runs)")
     ap.add_argument("--draft-title", choices=["auto", "field", "join", "drop"], default="auto",
                     help="how a draft's title reaches /similar: auto = a title field when the API has "
                          "one, else joined in front of the text (default: auto)")

@@ -21,6 +21,7 @@ mod oversight;
 mod principal;
 mod priorities;
 mod quality;
+mod readiness;
 mod result_set;
 mod rules;
 mod search;
@@ -45,13 +46,15 @@ pub use error::{AppError, AppResult};
 pub use feeds::{FEED_ENTRIES, Feed, FeedRequest};
 pub use lifecycle::find_addressee;
 pub use meaning::{
-    EmbeddingsStatus, SimilarAnswer, SimilarMethod, VECTOR_POLL, vectors_path_beside,
+    EmbeddingsStatus, SimilarAnswer, SimilarMethod, VECTOR_POLL, VectorsProgress,
+    vectors_path_beside,
 };
 pub use overdue::{EscalationTaken, NextEscalation, OverdueItem, OverdueReport};
 pub use oversight::{RelatedItem, RelatedView, SuspectedPair};
 pub use principal::{Principal, hash_token, new_token_secret};
 pub use priorities::{MAX_PRIORITIES, PriorityList};
 pub use quality::{RulesetSource, parse_ruleset};
+pub use readiness::{IndexLag, Readiness};
 pub use result_set::{MAX_DOWNLOAD, ResultSet, write_records};
 pub use rules::{IssuerRule, RULES_FRESH, RuleChange, RuleOrigin, RulesView};
 pub use search::SearchQuery;

@@ -9,13 +9,15 @@
 //!
 //! The vectors are derived data, like the search index: one file beside it
 //! (`concord.index` -> `concord.vectors`, keyed by record id and a hash of
-//! the text), filled by [`Services::catch_up_vectors`] — at first from the
+//! the text; one vector per passage of a record, `concord_embed::passages`),
+//! filled by [`Services::catch_up_vectors`] — at first from the
 //! whole register, then from the outbox (new and edited records get a
 //! vector; a vector whose text changed is dropped at once and recomputed).
 //! A server runs that in the background ([`Services::start_vector_worker`]);
 //! until a record has its vector it is matched lexically only.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Duration;
 
@@ -83,6 +85,23 @@ pub(crate) struct Meaning {
     /// The last outbox row the vectors follow (None: the whole register has
     /// not been read yet). Its lock also lets one catch-up run at a time.
     seq: tokio::sync::Mutex<Option<i64>>,
+    /// The same, readable without waiting (-1: not yet), and the records a
+    /// running catch-up has still to compute: for `/readyz`.
+    caught_up: AtomicI64,
+    pending: AtomicUsize,
+}
+
+/// How far the vectors are (for `/readyz`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct VectorsProgress {
+    pub method: SimilarMethod,
+    /// Records with vectors, and their passages.
+    pub records: usize,
+    pub passages: usize,
+    /// Records a running catch-up has still to compute.
+    pub pending: usize,
+    /// The outbox row the vectors have read to (None: not yet once).
+    pub applied_seq: Option<i64>,
 }
 
 /// The services' handle: decided once per process.
@@ -137,6 +156,8 @@ impl Services {
                         cache_path: cache_path.to_path_buf(),
                         cache: RwLock::new(cache),
                         seq: tokio::sync::Mutex::new(None),
+                        caught_up: AtomicI64::new(-1),
+                        pending: AtomicUsize::new(0),
                     }))
                 }
                 Err(EmbedError::NotBuilt) => {
@@ -180,6 +201,31 @@ impl Services {
 
     pub(crate) fn meaning(&self) -> Option<&Arc<Meaning>> {
         self.meaning.0.get().and_then(Option::as_ref)
+    }
+
+    /// How far the vectors are: records and passages held, what a running
+    /// catch-up has still to compute, the outbox row read to.
+    pub fn vectors_progress(&self) -> VectorsProgress {
+        match self.meaning() {
+            None => VectorsProgress {
+                method: SimilarMethod::Lexical,
+                records: 0,
+                passages: 0,
+                pending: 0,
+                applied_seq: None,
+            },
+            Some(m) => {
+                let cache = m.cache.read().expect("vector cache lock");
+                let seq = m.caught_up.load(Ordering::Acquire);
+                VectorsProgress {
+                    method: SimilarMethod::LexicalEmbeddings,
+                    records: cache.len(),
+                    passages: cache.passages(),
+                    pending: m.pending.load(Ordering::Acquire),
+                    applied_seq: (seq >= 0).then_some(seq),
+                }
+            }
+        }
     }
 
     /// How many records have a vector now (0 without embeddings).
@@ -273,6 +319,7 @@ impl Services {
             todo.retain(|(id, text)| cache.get(id, text_hash(text)).is_none());
         }
         let of = todo.len();
+        m.pending.store(of, Ordering::Release);
         let mut done = 0;
         let mut unsaved = 0;
         for chunk in todo.chunks(CHUNK) {
@@ -283,7 +330,7 @@ impl Services {
                     .into_iter()
                     .map(|(id, text)| {
                         let h = text_hash(&text);
-                        embedder.embed(&text).map(|v| (id, h, v))
+                        embedder.embed_passages(&text).map(|v| (id, h, v))
                     })
                     .collect::<Result<Vec<_>, EmbedError>>()
             })
@@ -298,6 +345,7 @@ impl Services {
                     unsaved += 1;
                 }
             }
+            m.pending.store(of - done, Ordering::Release);
             progress(done, of);
             if unsaved >= SAVE_EVERY {
                 save(&m).await?;
@@ -308,6 +356,7 @@ impl Services {
             save(&m).await?;
         }
         *seq = Some(last);
+        m.caught_up.store(last, Ordering::Release);
         Ok(done)
     }
 
@@ -351,6 +400,13 @@ impl Services {
         Ok(Some(q))
     }
 
+    /// The best cosine of a record's passages to a query vector (None
+    /// without embeddings or before the record's vectors are computed).
+    pub(crate) fn closeness(&self, id: &str, q: &[f32]) -> Option<f32> {
+        let m = self.meaning()?;
+        m.cache.read().expect("vector cache lock").best(id, q)
+    }
+
     /// Blends the meaning signal (the query's vector `q`) into lexical
     /// matches: the evaluation's blend. `visible(id)` says whether the
     /// caller may see a record found only by meaning.
@@ -372,11 +428,8 @@ impl Services {
             .filter(|(id, _)| visible(id))
             .take(limit)
             .collect();
-        let dot = |id: &str| {
-            cache
-                .vector(id)
-                .map(|v| v.iter().zip(q).map(|(a, b)| a * b).sum::<f32>())
-        };
+        // A record is as close as its closest passage.
+        let dot = |id: &str| cache.best(id, q);
         concord_similar::semantic::merge(
             lexical,
             dot,

@@ -71,7 +71,7 @@ pub(crate) struct SimilarEngine(
     /// Whether the index has been built once: a page that only shows the
     /// engine's matches beside other content need not wait for the first
     /// build (minutes at a million records).
-    Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) Arc<std::sync::atomic::AtomicBool>,
 );
 
 impl Default for SimilarEngine {

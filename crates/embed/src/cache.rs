@@ -1,11 +1,13 @@
-//! The vector cache: one vector per record, keyed by record id and a hash of
-//! the text it was computed from, in one file beside the search index
-//! (`concord.index` -> `concord.vectors`). Derived data: a missing, corrupt
-//! or stale file (another model stamp) is read as empty and rebuilt.
+//! The vector cache: the vectors of each record's passages (see
+//! [`crate::passages`]), keyed by record id and a hash of the text they were
+//! computed from, in one file beside the search index (`concord.index` ->
+//! `concord.vectors`). Derived data: a missing, corrupt or stale file
+//! (another format or model stamp) is read as empty and rebuilt.
 //!
-//! File: `CONCORD-VECTORS 1\n`, the model stamp and a newline, then per
-//! record: id length (u32 LE), id bytes, text hash (u64 LE), [`DIM`] f32 LE.
-//! Written to a temporary file and renamed, so a crash leaves the old file.
+//! File: `CONCORD-VECTORS 2\n`, the model stamp and a newline, then per
+//! record: id length (u32 LE), id bytes, text hash (u64 LE), the number of
+//! passages n (u32 LE), n x [`DIM`] f32 LE. Written to a temporary file and
+//! renamed, so a crash leaves the old file.
 
 use std::collections::HashMap;
 use std::io::{BufWriter, Read, Write};
@@ -15,7 +17,9 @@ use sha2::{Digest, Sha256};
 
 use crate::{DIM, EmbedError, Embedder, MODEL_STAMP};
 
-const MAGIC: &[u8] = b"CONCORD-VECTORS 1\n";
+const MAGIC: &[u8] = b"CONCORD-VECTORS 2\n";
+/// Passages per record a file may claim (more is a damaged file).
+const MAX_STORED_PASSAGES: usize = 1024;
 
 /// Hash of the text a vector was computed from (first 8 bytes of SHA-256).
 pub fn text_hash(text: &str) -> u64 {
@@ -29,10 +33,19 @@ pub fn cache_path_beside(index_or_db: &Path) -> PathBuf {
     index_or_db.with_extension("vectors")
 }
 
-/// Vectors by record id.
+/// Passage vectors by record id: each entry holds n x [`DIM`] values.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct VectorCache {
     entries: HashMap<String, (u64, Vec<f32>)>,
+}
+
+/// The best cosine of `query` with any of the passage vectors in `vectors`
+/// (n x [`DIM`] values, unit length).
+pub fn best_cosine(vectors: &[f32], query: &[f32]) -> f32 {
+    vectors
+        .chunks_exact(DIM)
+        .map(|v| v.iter().zip(query).map(|(a, b)| a * b).sum::<f32>())
+        .fold(f32::MIN, f32::max)
 }
 
 impl VectorCache {
@@ -48,7 +61,8 @@ impl VectorCache {
         self.entries.is_empty()
     }
 
-    /// The vector of `id`, if it was computed from a text with this hash.
+    /// The passage vectors of `id` (n x [`DIM`] values), if computed from a
+    /// text with this hash.
     pub fn get(&self, id: &str, hash: u64) -> Option<&[f32]> {
         self.entries
             .get(id)
@@ -56,14 +70,29 @@ impl VectorCache {
             .map(|(_, v)| v.as_slice())
     }
 
-    /// The vector of `id`, whatever text it came from.
+    /// The passage vectors of `id`, whatever text they came from.
     pub fn vector(&self, id: &str) -> Option<&[f32]> {
         self.entries.get(id).map(|(_, v)| v.as_slice())
     }
 
-    pub fn insert(&mut self, id: &str, hash: u64, vector: Vec<f32>) {
-        assert_eq!(vector.len(), DIM, "a vector has {DIM} values");
-        self.entries.insert(id.to_string(), (hash, vector));
+    /// The best cosine of `query` with a passage of `id` (None: no vectors).
+    pub fn best(&self, id: &str, query: &[f32]) -> Option<f32> {
+        self.vector(id).map(|v| best_cosine(v, query))
+    }
+
+    /// Stores the passage vectors of `id`: one or more vectors of [`DIM`]
+    /// values, concatenated.
+    pub fn insert(&mut self, id: &str, hash: u64, vectors: Vec<f32>) {
+        assert!(
+            !vectors.is_empty() && vectors.len().is_multiple_of(DIM),
+            "passage vectors are a multiple of {DIM} values"
+        );
+        self.entries.insert(id.to_string(), (hash, vectors));
+    }
+
+    /// Passage vectors held, over every record.
+    pub fn passages(&self) -> usize {
+        self.entries.values().map(|(_, v)| v.len() / DIM).sum()
     }
 
     pub fn remove(&mut self, id: &str) {
@@ -119,9 +148,16 @@ impl VectorCache {
                 return Ok(None);
             };
             let n = u32::from_le_bytes(n.try_into().expect("4")) as usize;
-            let (Some(id), Some(h), Some(v)) =
-                (take(&mut r, n), take(&mut r, 8), take(&mut r, DIM * 4))
+            let (Some(id), Some(h), Some(count)) =
+                (take(&mut r, n), take(&mut r, 8), take(&mut r, 4))
             else {
+                return Ok(None);
+            };
+            let count = u32::from_le_bytes(count.try_into().expect("4")) as usize;
+            if count == 0 || count > MAX_STORED_PASSAGES {
+                return Ok(None);
+            }
+            let Some(v) = take(&mut r, count * DIM * 4) else {
                 return Ok(None);
             };
             let Ok(id) = String::from_utf8(id) else {
@@ -155,6 +191,7 @@ impl VectorCache {
                 w.write_all(&(id.len() as u32).to_le_bytes())?;
                 w.write_all(id.as_bytes())?;
                 w.write_all(&h.to_le_bytes())?;
+                w.write_all(&((v.len() / DIM) as u32).to_le_bytes())?;
                 for x in v {
                     w.write_all(&x.to_le_bytes())?;
                 }
@@ -164,13 +201,13 @@ impl VectorCache {
         std::fs::rename(&tmp, path)
     }
 
-    /// The `k` cached records nearest to `query` (cosine; the vectors are
-    /// unit length), best first, ties by id. Brute force: 384 multiply-adds
-    /// per record.
+    /// The `k` cached records nearest to `query` (the best cosine of any of
+    /// their passages; the vectors are unit length), best first, ties by id.
+    /// Brute force: 384 multiply-adds per passage.
     pub fn nearest(&self, query: &[f32], k: usize) -> Vec<(String, f32)> {
         let mut all: Vec<(&str, f32)> = self
             .iter()
-            .map(|(id, v)| (id, v.iter().zip(query).map(|(a, b)| a * b).sum()))
+            .map(|(id, v)| (id, best_cosine(v, query)))
             .collect();
         all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
         all.truncate(k);
@@ -201,7 +238,7 @@ pub fn refresh<'a>(
         if cache.get(id, h).is_some() {
             continue;
         }
-        let v = embedder.embed(text)?;
+        let v = embedder.embed_passages(text)?;
         cache.insert(id, h, v);
         done += 1;
         if !progress(cache, done) {

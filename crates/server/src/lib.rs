@@ -122,6 +122,7 @@ pub fn router_with(services: Arc<Services>, options: ServerOptions) -> Router {
         .merge(work_pages::routes())
         .merge(priorities_page::routes())
         .route("/healthz", get(api::health::healthz))
+        .route("/readyz", get(api::health::readyz))
         .fallback(not_found)
         .with_state(state.clone())
         .layer(

@@ -130,6 +130,36 @@ async fn healthz_answers_ok() {
 }
 
 #[tokio::test]
+async fn readyz_lists_each_derived_index_and_answers_503_until_caught_up() {
+    let (services, dir) = common::open_services().await;
+    // Not served yet: the similarity index has never been built.
+    let r = services.readiness().await.unwrap();
+    assert!(!r.ready && !r.similarity_built, "{r:?}");
+    let app = common::serve(services, dir).await;
+    // The server builds it at start; until then /readyz says 503 and why.
+    let mut ready = None;
+    for _ in 0..1200 {
+        let res = app.get("/readyz").await;
+        let status = res.status();
+        let body: serde_json::Value = res.json().await.unwrap();
+        if status == StatusCode::OK {
+            ready = Some(body);
+            break;
+        }
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
+        assert_eq!(body["ready"], false, "{body}");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let body = ready.expect("/readyz never answered 200");
+    assert_eq!(body["ready"], true, "{body}");
+    assert_eq!(body["similarity_built"], true, "{body}");
+    // No weights in this process: lexical only, and nothing to wait for.
+    assert_eq!(body["vectors"]["method"], "lexical", "{body}");
+    assert_eq!(body["vectors_lag"], 0, "{body}");
+    assert!(body["outbox_seq"].as_i64().is_some(), "{body}");
+}
+
+#[tokio::test]
 async fn list_pages_newest_first() {
     let app = spawn_app().await;
     for (i, date) in [

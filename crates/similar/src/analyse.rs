@@ -448,6 +448,15 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
 
         // --- instructions ---
         let negator = match w {
+            // "not all families are told": a quantity, not a prohibition.
+            "not"
+                if matches!(
+                    next,
+                    "all" | "every" | "always" | "enough" | "everyone" | "many"
+                ) =>
+            {
+                false
+            }
             "not" | "never"
                 if NEG_AFTER.contains(&prev)
                     || clause_start(toks, i)
@@ -858,9 +867,12 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
             }
             // "only when / if / for / to the ...", "advice only"; not "only
             // half met" (a degree) nor "not only" (an addition).
+            // "can only be achieved by" states what is possible: no ask.
             "only"
-                if !matches!(prev, "not" | "if" | "the" | "an")
-                    && (toks
+                if !matches!(
+                    prev,
+                    "not" | "if" | "the" | "an" | "can" | "could" | "would" | "might" | "cannot"
+                ) && (toks
                         .get(i + 1)
                         .is_none_or(|t| t.stop || t.clause != toks[i].clause)
                         // "only once they have..." (folded to "only 1 they").
@@ -985,7 +997,7 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
             }
             x if parse_num(x).is_some()
                 && !toks.get(i + 1).is_some_and(|t| t.stop)
-                && next != ""
+                && !next.is_empty()
                 && unit_of(next).is_none()
                 && !LY_UNITS.iter().any(|(u, _)| *u == next)
                 && !matches!(next, "percent" | "times" | "or" | "and")

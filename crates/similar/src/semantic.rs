@@ -82,10 +82,56 @@ pub fn combine(
     }
 }
 
+/// Reciprocal-rank fusion of the lexical and the meaning rankings:
+/// 1 / (K + rank) from each (the usual 60).
+pub const RRF_K: f64 = 60.0;
+/// The meaning ranking's weight against the lexical one (chosen on the dev
+/// split of evaluation/heldout).
+pub const MEANING_WEIGHT: f64 = 1.0;
+/// A record found by meaning alone is shown (as "related") from this
+/// cosine: restatements in other words sit around 0.45, unrelated texts
+/// under 0.25 (dev split).
+pub const MEANING_ONLY_MIN: f32 = 0.40;
+
+/// The order of `cos.len()` candidates by reciprocal-rank fusion: the first
+/// `lexical` of them ranked in lexical order (rank = position), every one
+/// ranked by its cosine (None: no vector yet, last in meaning), the meaning
+/// ranking weighted by `weight`. Ties keep the lexical order.
+pub fn fuse(lexical: usize, cos: &[Option<f32>], weight: f64) -> Vec<usize> {
+    let n = cos.len();
+    let mut by_meaning: Vec<usize> = (0..n).collect();
+    by_meaning.sort_by(|&a, &b| {
+        cos[b]
+            .unwrap_or(f32::MIN)
+            .total_cmp(&cos[a].unwrap_or(f32::MIN))
+            .then(a.cmp(&b))
+    });
+    let mut meaning_rank = vec![n; n];
+    for (r, &i) in by_meaning.iter().enumerate() {
+        if cos[i].is_some() {
+            meaning_rank[i] = r;
+        }
+    }
+    let fused = |i: usize| {
+        let lex = if i < lexical {
+            1.0 / (RRF_K + i as f64 + 1.0)
+        } else {
+            0.0
+        };
+        lex + weight / (RRF_K + meaning_rank[i] as f64 + 1.0)
+    };
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| fused(b).total_cmp(&fused(a)).then(a.cmp(&b)));
+    order
+}
+
 /// Lexical matches for one query, adjusted by the cosine of each matched
 /// record (`cosine_of(id)`, None when its vector is not computed yet), then
 /// joined by the nearest records in meaning (`nearest`: id and cosine) that
-/// the lexical stage did not find. Best first, at most `limit`.
+/// the lexical stage did not find. Ordered by reciprocal-rank fusion of the
+/// lexical order and the order in meaning (a restatement in other words
+/// shares few words but sits near in meaning), except that a contradiction
+/// comes first; at most `limit`.
 pub fn merge(
     lexical: Vec<Match>,
     cosine_of: impl Fn(&str) -> Option<f32>,
@@ -111,22 +157,41 @@ pub fn merge(
             }
         })
         .collect();
-    for (id, cos) in nearest {
+    // The lexical order (the first ones), and each candidate's cosine.
+    let lexical_rank = out.len();
+    let mut cos: Vec<Option<f32>> = out.iter().map(|m| cosine_of(&m.id)).collect();
+    for (id, c) in nearest {
         if out.iter().any(|m| &m.id == id) {
             continue;
         }
-        if let Some((score, r, reason)) = combine(None, *cos, t) {
+        let found = combine(None, *c, t).or_else(|| {
+            (*c >= MEANING_ONLY_MIN).then(|| {
+                (
+                    f64::from(*c) * 0.5,
+                    Relation::Related,
+                    format!("close in meaning (cosine {c:.2})"),
+                )
+            })
+        });
+        if let Some((score, r, reason)) = found {
             out.push(Match {
                 id: id.clone(),
                 score: (score * 1000.0).round() / 1000.0,
                 relation: r.as_str(),
                 reason,
             });
+            cos.push(Some(*c));
         }
     }
-    out.sort_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
-    out.truncate(limit);
-    out
+    // A contradiction first (the author must see it), then the fusion.
+    let mut order = fuse(lexical_rank, &cos, MEANING_WEIGHT);
+    order.sort_by_key(|&i| out[i].relation != "contradicts");
+    let mut slots: Vec<Option<Match>> = out.into_iter().map(Some).collect();
+    order
+        .into_iter()
+        .filter_map(|i| slots[i].take())
+        .take(limit)
+        .collect()
 }
 
 fn relation_of(s: &str) -> Relation {
@@ -185,6 +250,21 @@ mod tests {
             combine(None, 0.7, &THRESHOLDS).unwrap().1,
             Relation::Related
         );
+    }
+
+    #[test]
+    fn fusion_lets_meaning_overturn_a_close_lexical_order_only() {
+        // Lexically 0, 1, 2; in meaning 2 is far closest: 2 rises above 1
+        // but a record far ahead lexically and close in meaning stays first.
+        let got = fuse(3, &[Some(0.5), Some(0.1), Some(0.9)], 1.0);
+        assert_eq!(got[0], 0);
+        assert_eq!(got[1], 2);
+        // With no vectors at all, the lexical order stands.
+        assert_eq!(fuse(3, &[None, None, None], 1.0), vec![0, 1, 2]);
+        // A record found by meaning alone (index 3) has only its meaning
+        // rank: even the closest comes after the lexical hits.
+        let got = fuse(3, &[Some(0.2), Some(0.2), Some(0.2), Some(0.95)], 1.0);
+        assert_eq!(got, vec![0, 1, 2, 3]);
     }
 
     #[test]

@@ -367,6 +367,9 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Vec<AuditEvent>>;
     async fn outbox_after(&self, after_seq: i64, limit: u32) -> Result<Vec<OutboxRow>>;
+    /// The last outbox row's position (0 when empty): how far a derived
+    /// index must have read to be caught up.
+    async fn outbox_end(&self) -> Result<i64>;
 
     // --- API tokens ---
     /// A token with every role but administrator.

@@ -643,7 +643,10 @@ fn action_outcome(p: &Params, pr: &Prepared) -> (Outcome, String, &'static str) 
             .iter()
             .any(|s| crate::organisation::names::looks_like_body(s));
     if let Some(w) = weak.as_ref().filter(|_| {
-        nobody && empty_passive.is_some() && !pr.asks.is_empty() && pr.asks.iter().all(|a| a.passive)
+        nobody
+            && empty_passive.is_some()
+            && !pr.asks.is_empty()
+            && pr.asks.iter().all(|a| a.passive)
     }) {
         return (
             Outcome::Fail,

@@ -232,28 +232,41 @@ mod tests {
     fn a_passive_ask_with_no_one_to_do_it_fails_and_bundles_and_terse_texts_are_not_specific() {
         // The report's own example of a useless recommendation.
         let r = report(
-            draft("Following the death on a ward, it is felt that lessons should be learned and that practice should be improved."),
+            draft(
+                "Following the death on a ward, it is felt that lessons should be learned and that practice should be improved.",
+            ),
             None,
         );
         assert_eq!(r.result_of("action"), Some(Outcome::Fail));
         // Named, the same passive ask is only weak.
         let r = report(
-            draft("NHS England: practice on surgical wards should be improved and lessons should be learned."),
+            draft(
+                "NHS England: practice on surgical wards should be improved and lessons should be learned.",
+            ),
             None,
         );
         assert_ne!(r.result_of("action"), Some(Outcome::Fail));
         // Four asks listed in one sentence are a bundle; two linked steps
         // ("audit ... and share ...") and a participle ("including") are not.
         let r = report(
-            draft("The trust should train emergency department staff to recognise sepsis, fix the broken analyser, recruit a second consultant for nights and stop using corridor care."),
+            draft(
+                "The trust should train emergency department staff to recognise sepsis, fix the broken analyser, recruit a second consultant for nights and stop using corridor care.",
+            ),
             None,
         );
         assert_eq!(r.result_of("specific"), Some(Outcome::Warn));
         let r = report(
-            draft("Dental practices should keep an emergency drugs kit, including adrenaline for allergic reactions, and check it every week in every surgery."),
+            draft(
+                "Dental practices should keep an emergency drugs kit, including adrenaline for allergic reactions, and check it every week in every surgery.",
+            ),
             None,
         );
-        assert_ne!(r.result_of("specific"), Some(Outcome::Warn), "{:?}", r.checks);
+        assert_ne!(
+            r.result_of("specific"),
+            Some(Outcome::Warn),
+            "{:?}",
+            r.checks
+        );
         // A text too short to stand alone is not specific, whatever its fields.
         let mut d = draft("Train staff.");
         d.settings = vec!["community".into()];

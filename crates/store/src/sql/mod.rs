@@ -798,6 +798,13 @@ impl Store for SqlStore {
             .collect()
     }
 
+    async fn outbox_end(&self) -> Result<i64> {
+        let row = sqlx::query("SELECT COALESCE(MAX(seq), 0) AS seq FROM outbox")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(row.try_get::<i64, _>("seq")?)
+    }
+
     async fn add_token_with_roles(
         &self,
         actor: &Actor,
