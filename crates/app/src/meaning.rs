@@ -34,6 +34,9 @@ pub const VECTOR_POLL: Duration = Duration::from_secs(2);
 /// Vectors computed between two saves of the cache file (a crash loses at
 /// most these).
 const SAVE_EVERY: usize = 64;
+/// Bytes of a query (a draft, a search) read for its vector: about one
+/// window of 256 word pieces.
+const QUERY_BYTES: usize = 1500;
 /// Vectors computed per blocking call (the worker can be stopped between).
 const CHUNK: usize = 8;
 
@@ -172,7 +175,14 @@ impl Services {
                 }
                 Err(e) => {
                     let note = format!("similarity: lexical only, embeddings are off: {e}");
-                    tracing::warn!("{note}");
+                    // Weights not installed is the ordinary lexical setup
+                    // (the caller shows the note where a person sees it);
+                    // weights that do not load are a fault.
+                    if matches!(e, EmbedError::Missing(_)) {
+                        tracing::info!("{note}");
+                    } else {
+                        tracing::warn!("{note}");
+                    }
                     status = Some(EmbeddingsStatus {
                         method: SimilarMethod::Lexical,
                         note,
@@ -385,14 +395,20 @@ impl Services {
         }))
     }
 
-    /// The vector of a query text (None without embeddings). Computed
-    /// before the similarity index is locked: it takes 0.1-0.6 s.
+    /// The vector of a query text, read up to [`QUERY_BYTES`] (None without
+    /// embeddings). Computed before the similarity index is locked.
     pub(crate) async fn query_vector(&self, text: &str) -> AppResult<Option<Vec<f32>>> {
         let Some(m) = self.meaning().cloned() else {
             return Ok(None);
         };
         let embedder = m.embedder.clone();
-        let owned = text.to_string();
+        // A query is read up to about one window of the model (it runs on
+        // the request's path): a 1 MiB text costs what a page does.
+        let mut end = text.len().min(QUERY_BYTES);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        let owned = text[..end].to_string();
         let q = tokio::task::spawn_blocking(move || embedder.embed(&owned))
             .await
             .map_err(|e| AppError::Internal(format!("embedding: {e}")))?

@@ -167,15 +167,21 @@ const MEANING_WEIGHT: f64 = 1.0;
 /// abbreviation: the words decide).
 const HYBRID_MIN_WORDS: usize = 3;
 
+/// Longer queries are ranked lexically: embedding a query runs on the
+/// request's path (one window of word pieces for up to this many words), so
+/// an anonymous caller cannot make one search cost seconds of CPU.
+const HYBRID_MAX_WORDS: usize = 64;
+
 fn hybrid_applies(req: &SearchRequest) -> bool {
+    let words = req
+        .query
+        .split_whitespace()
+        .filter(|w| w.chars().any(char::is_alphabetic))
+        .count();
     req.sort == Sort::Relevance
         && (req.offset + req.limit) as usize <= RERANK_DEPTH
-        && req
-            .query
-            .split_whitespace()
-            .filter(|w| w.chars().any(char::is_alphabetic))
-            .count()
-            >= HYBRID_MIN_WORDS
+        && (HYBRID_MIN_WORDS..=HYBRID_MAX_WORDS).contains(&words)
+        && req.query.len() <= HYBRID_MAX_WORDS * 24
 }
 
 impl Services {
@@ -191,5 +197,37 @@ impl Services {
         let order = concord_similar::semantic::fuse(hits.len(), &cos, MEANING_WEIGHT);
         let mut slots: Vec<Option<concord_search::Hit>> = hits.into_iter().map(Some).collect();
         order.into_iter().filter_map(|i| slots[i].take()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn req(q: &str, offset: u64, limit: u64, sort: Sort) -> SearchRequest {
+        SearchRequest {
+            query: q.into(),
+            filter: RecommendationFilter::default(),
+            offset,
+            limit,
+            sort,
+        }
+    }
+
+    #[test]
+    fn meaning_ranks_only_ordinary_questions_on_the_first_pages() {
+        let q = "patients waiting outside the emergency department in ambulances";
+        assert!(hybrid_applies(&req(q, 0, 20, Sort::Relevance)));
+        // A drug name, an abbreviation, an id: the words decide.
+        assert!(!hybrid_applies(&req("clozapine", 0, 20, Sort::Relevance)));
+        assert!(!hybrid_applies(&req("NEWS2 score", 0, 20, Sort::Relevance)));
+        // Newest first, or a page beyond the fused depth: lexical.
+        assert!(!hybrid_applies(&req(q, 0, 20, Sort::Newest)));
+        assert!(!hybrid_applies(&req(q, 40, 20, Sort::Relevance)));
+        // A long text pasted as a query is not embedded on the request path.
+        let long = "word ".repeat(HYBRID_MAX_WORDS + 1);
+        assert!(!hybrid_applies(&req(&long, 0, 20, Sort::Relevance)));
+        let huge_word = format!("three word {}", "x".repeat(5000));
+        assert!(!hybrid_applies(&req(&huge_word, 0, 20, Sort::Relevance)));
     }
 }

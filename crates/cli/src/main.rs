@@ -463,7 +463,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let services = Arc::new(open(&cli.db).await?);
             search_cmd::attach(&services, &cli.db, cli.index_dir.as_deref())?;
-            similar::enable_embeddings(&services, &cli.db, cli.index_dir.as_deref());
+            eprintln!(
+                "{}",
+                similar::enable_embeddings(&services, &cli.db, cli.index_dir.as_deref())
+            );
             let options = concord_server::ServerOptions { secure_cookies };
             serve(services, &addr, options).await
         }
@@ -487,7 +490,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .add_demo_accounts()
                 .await?;
             search_cmd::attach(&services, &url, None)?;
-            similar::enable_embeddings(&services, &url, None);
+            eprintln!("{}", similar::enable_embeddings(&services, &url, None));
             eprintln!(
                 "demo database {url}: loaded {} recommendations",
                 report.imported

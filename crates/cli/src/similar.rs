@@ -18,9 +18,11 @@ pub struct SimilarArgs {
 /// Turns on the meaning signal when this build has it and the MiniLM
 /// weights are there (`$CONCORD_MINILM_DIR`, else
 /// models/all-MiniLM-L6-v2); the vectors are kept beside the search index.
-pub fn enable_embeddings(svc: &Services, db: &str, index_dir: Option<&Path>) {
+/// Returns the one line that says which (a server prints it at start).
+pub fn enable_embeddings(svc: &Services, db: &str, index_dir: Option<&Path>) -> String {
     let dir = crate::search_cmd::index_dir(db, index_dir);
-    svc.enable_embeddings(None, &concord_app::vectors_path_beside(&dir));
+    svc.enable_embeddings(None, &concord_app::vectors_path_beside(&dir))
+        .note
 }
 
 pub async fn similar(svc: &Services, who: &Principal, a: SimilarArgs) -> anyhow::Result<()> {
