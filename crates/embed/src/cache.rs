@@ -44,8 +44,27 @@ pub struct VectorCache {
 pub fn best_cosine(vectors: &[f32], query: &[f32]) -> f32 {
     vectors
         .chunks_exact(DIM)
-        .map(|v| v.iter().zip(query).map(|(a, b)| a * b).sum::<f32>())
+        .map(|v| dot(v, query))
         .fold(f32::MIN, f32::max)
+}
+
+/// Dot product in eight lanes (the compiler vectorises it; a plain sum of
+/// products is kept in order and is not). [`DIM`] is a multiple of 8.
+fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    for (x, y) in a.chunks_exact(8).zip(b.chunks_exact(8)) {
+        for i in 0..8 {
+            acc[i] += x[i] * y[i];
+        }
+    }
+    let tail: f32 = a
+        .chunks_exact(8)
+        .remainder()
+        .iter()
+        .zip(b.chunks_exact(8).remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    acc.iter().sum::<f32>() + tail
 }
 
 impl VectorCache {
@@ -209,8 +228,14 @@ impl VectorCache {
             .iter()
             .map(|(id, v)| (id, best_cosine(v, query)))
             .collect();
-        all.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(b.0)));
-        all.truncate(k);
+        let order = |a: &(&str, f32), b: &(&str, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(b.0));
+        // The best k without sorting the rest (a million records: a full
+        // sort costs more than the scan).
+        if k < all.len() {
+            all.select_nth_unstable_by(k, order);
+            all.truncate(k);
+        }
+        all.sort_by(order);
         all.into_iter().map(|(i, s)| (i.to_string(), s)).collect()
     }
 }
