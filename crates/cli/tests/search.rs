@@ -194,19 +194,25 @@ fn an_import_while_the_server_runs_is_indexed_by_the_server() {
         std::thread::sleep(std::time::Duration::from_millis(50));
     }
     assert_eq!(seen, listed);
-    let (status, api) = http_get(&format!("{}/api/v1/search?q=", server.base));
-    assert_eq!(status, 200);
     let drafts = json(
         &db,
         &["list", "--json", "--status", "draft", "--limit", "1"],
     )["total"]
         .as_u64()
         .unwrap();
-    assert_eq!(
-        api["total"].as_u64().unwrap(),
-        listed - drafts,
-        "anonymous: no drafts"
-    );
+    // The server's own reader picks up the indexer's commit a moment after
+    // a fresh CLI reader does: wait for it too, bounded.
+    let mut api_total = 0;
+    for _ in 0..600 {
+        let (status, api) = http_get(&format!("{}/api/v1/search?q=", server.base));
+        assert_eq!(status, 200);
+        api_total = api["total"].as_u64().unwrap();
+        if api_total == listed - drafts {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    assert_eq!(api_total, listed - drafts, "anonymous: no drafts");
     drop(server);
     // With the server gone, the CLI takes the writer and keeps the index itself.
     let out = ok(&db, &["reindex"]);
