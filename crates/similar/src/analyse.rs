@@ -937,17 +937,20 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
                 Some((CueKind::Defer, 0.0, (i + 2).min(toks.len() - 1)))
             }
             "until" | "later" | "batch" => Some((CueKind::Defer, 0.0, i)),
-            // "should not wait", "without further delay": promptness.
+            // A wait or a delay, unless negated: "should not wait", "without
+            // further delay" are promptness.
             "wait" | "waits" | "defer" | "deferred" | "postpone" | "postponed" | "delay"
-            | "delayed"
-                if toks[i.saturating_sub(3)..i]
+            | "delayed" => {
+                let negated = toks[i.saturating_sub(3)..i]
                     .iter()
-                    .any(|t| matches!(t.word.as_str(), "not" | "never" | "without" | "no")) =>
-            {
-                Some((CueKind::Prompt, 0.0, i))
+                    .any(|t| matches!(t.word.as_str(), "not" | "never" | "without" | "no"));
+                let kind = if negated {
+                    CueKind::Prompt
+                } else {
+                    CueKind::Defer
+                };
+                Some((kind, 0.0, i))
             }
-            "wait" | "waits" | "defer" | "deferred" | "postpone" | "postponed" | "delay"
-            | "delayed" => Some((CueKind::Defer, 0.0, i)),
             "next" if matches!(next, "working" | "shift" | "day" | "morning" | "weekly") => {
                 Some((CueKind::Defer, 0.0, i + 1))
             }

@@ -157,8 +157,9 @@ pub fn merge(
             }
         })
         .collect();
-    // The lexical order (the first ones), and each candidate's cosine.
-    let lexical_rank = out.len();
+    // The lexical matches come first, in their order; then each
+    // candidate's cosine.
+    let lexical = out.len();
     let mut cos: Vec<Option<f32>> = out.iter().map(|m| cosine_of(&m.id)).collect();
     for (id, c) in nearest {
         if out.iter().any(|m| &m.id == id) {
@@ -184,7 +185,7 @@ pub fn merge(
         }
     }
     // A contradiction first (the author must see it), then the fusion.
-    let mut order = fuse(lexical_rank, &cos, MEANING_WEIGHT);
+    let mut order = fuse(lexical, &cos, MEANING_WEIGHT);
     order.sort_by_key(|&i| out[i].relation != "contradicts");
     let mut slots: Vec<Option<Match>> = out.into_iter().map(Some).collect();
     order
