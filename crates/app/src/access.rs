@@ -1,22 +1,198 @@
-//! Access control, wrapped around the services (after lldap's
-//! access-control layer): the caller gets an [`Authorized`] for its
-//! principal, and each use case checks the principal's rights before it
-//! reaches the store. Handlers never check permissions themselves.
+//! Who may do what, in one place (after lldap's access-control layer).
+//!
+//! The policy is [`permit`]: a principal, an [`Action`] and the organisation
+//! it is done for decide whether it may be done, and if not, the refusal
+//! (401 for nobody signed in, 403 otherwise). Every use case asks it through
+//! the principal's [`Authorized`] before it reaches the store; the pages ask
+//! it to decide which forms to show; the tests loop over every `Action`.
+//! Handlers never check permissions themselves.
+//!
+//! What only an operator (someone at the machine, `concord` on the command
+//! line) may do — import, export, backup, restore, the demo data, the
+//! organisations' register — is behind a narrower handle, [`Operator`],
+//! which [`Authorized::operator`] hands out to an operator only.
 
 use std::io::Write;
 use std::path::PathBuf;
 
 use concord_domain::account::{Role, RoleSet};
-use concord_domain::{AuditEvent, OrgCode, Organisation, Recommendation, RecommendationId};
-use concord_store::{DraftVisibility, ListPage, Page, RecommendationFilter};
-use serde_json::Value;
+use concord_domain::{OrgCode, Organisation, Recommendation};
+use concord_store::DraftVisibility;
 
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
-use crate::services::{ExportFormat, ImportOptions, ImportReport, NewToken, Services};
+use crate::services::{ExportFormat, ImportOptions, ImportReport, Services};
 
-/// How many close recommendations the cross_reference criterion is shown.
-const CROSS_REFERENCE_HITS: usize = 5;
+/// Everything a caller may be refused, one kind of act each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Action {
+    /// Any change at all: nobody anonymous changes anything.
+    Change,
+    /// Write a new draft for the organisation.
+    Draft,
+    /// Change what a recommendation says (its content, addressees, links
+    /// as suggestions).
+    Edit,
+    /// Publish or withdraw, or change the date of publication.
+    Publish,
+    /// Publish despite the quality gate.
+    OverrideGate,
+    /// The organisation's own publishing gate.
+    SetCriteria,
+    /// The organisation's own response periods and escalation ladder.
+    SetDeadlineRules,
+    /// Confirm, dismiss or assert links and pairs the engine suggests.
+    DecideLinks,
+    /// An addressee's moves: respond, plan actions, report progress.
+    Answer,
+    /// The issuer's moves: assess, close, set aside, reopen, verify,
+    /// escalate.
+    Judge,
+    /// Stand behind another body's recommendation.
+    Endorse,
+    /// Say what kind of provider the organisation is.
+    DescribeProvider,
+    /// Register or edit the organisation's ongoing work.
+    RegisterWork,
+    /// The organisation's people, their roles and its API tokens.
+    ManagePeople,
+    /// Accounts with no organisation; disabling a person.
+    ManageAccounts,
+    /// Read who was refused what.
+    ReadRefusals,
+    /// Rebuild derived indexes.
+    Rebuild,
+    /// The operator's own tasks (see [`Operator`]).
+    Operate,
+}
+
+/// What an action needs beyond a signed-in caller.
+enum Needs {
+    Nothing,
+    /// Any one of these roles, in the organisation acted for.
+    AnyRole(&'static [Role]),
+    /// An operator.
+    Operator,
+}
+
+impl Action {
+    pub const ALL: &'static [Action] = &[
+        Action::Change,
+        Action::Draft,
+        Action::Edit,
+        Action::Publish,
+        Action::OverrideGate,
+        Action::SetCriteria,
+        Action::SetDeadlineRules,
+        Action::DecideLinks,
+        Action::Answer,
+        Action::Judge,
+        Action::Endorse,
+        Action::DescribeProvider,
+        Action::RegisterWork,
+        Action::ManagePeople,
+        Action::ManageAccounts,
+        Action::ReadRefusals,
+        Action::Rebuild,
+        Action::Operate,
+    ];
+
+    /// The act in words, for refusals ("publishing a recommendation needs
+    /// the approver role").
+    pub fn what(self) -> &'static str {
+        match self {
+            Action::Change => "changing the register",
+            Action::Draft => "drafting a recommendation",
+            Action::Edit => "editing a recommendation",
+            Action::Publish => "publishing a recommendation or changing its date of publication",
+            Action::OverrideGate => "overriding the publishing gate",
+            Action::SetCriteria => "setting the publishing gate's criteria",
+            Action::SetDeadlineRules => "changing deadline rules",
+            Action::DecideLinks => "deciding links",
+            Action::Answer => "answering as an addressee",
+            Action::Judge => "judging an answer",
+            Action::Endorse => "endorsing a recommendation",
+            Action::DescribeProvider => "setting a provider profile",
+            Action::RegisterWork => "registering a workstream",
+            Action::ManagePeople => "managing people and API tokens",
+            Action::ManageAccounts => "managing accounts outside an organisation",
+            Action::ReadRefusals => "reading refusals",
+            Action::Rebuild => "rebuilding a derived index",
+            Action::Operate => "this task",
+        }
+    }
+
+    fn needs(self) -> Needs {
+        use Role::*;
+        match self {
+            Action::Change => Needs::Nothing,
+            Action::Draft | Action::Edit | Action::RegisterWork => Needs::AnyRole(&[Author]),
+            Action::Publish | Action::SetCriteria | Action::SetDeadlineRules | Action::Endorse => {
+                Needs::AnyRole(&[Approver])
+            }
+            Action::DecideLinks => Needs::AnyRole(&[Oversight, Assessor]),
+            Action::Answer | Action::DescribeProvider => Needs::AnyRole(&[Respondent]),
+            Action::Judge => Needs::AnyRole(&[Assessor]),
+            Action::ManagePeople => Needs::AnyRole(&[Administrator]),
+            Action::OverrideGate
+            | Action::ManageAccounts
+            | Action::ReadRefusals
+            | Action::Rebuild
+            | Action::Operate => Needs::Operator,
+        }
+    }
+}
+
+fn roles_text(r: RoleSet) -> String {
+    if r.is_empty() {
+        "no roles".into()
+    } else {
+        format!("the roles {r}")
+    }
+}
+
+/// The policy: whether `p` may do `action` for the organisation `on` (None:
+/// the roles alone are asked, before the record that says whose it is has
+/// been read). Anonymous callers are refused everything here (401); an
+/// operator may do everything; an organisation acts only for itself, with
+/// the roles it holds there, and never as an operator.
+pub fn permit(p: &Principal, action: Action, on: Option<&OrgCode>) -> AppResult<()> {
+    let what = action.what();
+    let (org, roles) = match p {
+        Principal::Anonymous => {
+            return Err(AppError::Unauthenticated(format!(
+                "{what}: changes need an API token (Authorization: Bearer TOKEN) or signing in"
+            )));
+        }
+        Principal::Operator { .. } => return Ok(()),
+        Principal::Organisation { org, roles, .. } => (org, *roles),
+    };
+    let needs = action.needs();
+    if let Needs::Operator = needs {
+        return Err(AppError::Forbidden(format!(
+            "{what} is for operators of this Concord installation"
+        )));
+    }
+    if let Some(target) = on
+        && target != org
+    {
+        return Err(AppError::Forbidden(format!(
+            "{what}: {org} cannot change what is {target}'s; only {target} itself or an operator may"
+        )));
+    }
+    match needs {
+        Needs::AnyRole(any) if !any.iter().any(|r| roles.contains(*r)) => {
+            let names: Vec<&str> = any.iter().map(|r| r.as_str()).collect();
+            Err(AppError::Forbidden(format!(
+                "{what} needs the {} role; {} has {}",
+                names.join(" or "),
+                p.describe(),
+                roles_text(roles)
+            )))
+        }
+        _ => Ok(()),
+    }
+}
 
 pub struct Authorized<'a> {
     svc: &'a Services,
@@ -42,39 +218,6 @@ impl Authorized<'_> {
         &self.principal
     }
 
-    pub(crate) fn require_operator(&self, what: &str) -> AppResult<()> {
-        match &self.principal {
-            Principal::Operator { .. } => Ok(()),
-            Principal::Anonymous => Err(AppError::Unauthenticated(format!(
-                "{what} needs you to sign in"
-            ))),
-            Principal::Organisation { .. } => Err(AppError::Forbidden(format!(
-                "{what} is for operators of this Concord installation"
-            ))),
-        }
-    }
-
-    /// Writes need someone: an operator, or an organisation acting for itself.
-    pub(crate) fn require_writer(&self) -> AppResult<()> {
-        match &self.principal {
-            Principal::Anonymous => Err(AppError::Unauthenticated(
-                "changes need an API token (Authorization: Bearer TOKEN)".into(),
-            )),
-            _ => Ok(()),
-        }
-    }
-
-    /// An organisation edits only what it issued.
-    pub(crate) fn require_issuer(&self, issuer: &OrgCode) -> AppResult<()> {
-        self.require_writer()?;
-        match &self.principal {
-            Principal::Organisation { org, .. } if org != issuer => Err(AppError::Forbidden(
-                format!("{org} cannot change recommendations issued by {issuer}"),
-            )),
-            _ => Ok(()),
-        }
-    }
-
     pub(crate) fn drafts(&self) -> DraftVisibility {
         match &self.principal {
             Principal::Operator { .. } => DraftVisibility::All,
@@ -87,47 +230,37 @@ impl Authorized<'_> {
         Services::visible_to(rec, self.principal.org(), self.principal.is_operator())
     }
 
-    /// One recommendation; drafts are invisible (not found) outside their issuer.
-    pub async fn recommendation(&self, id: &RecommendationId) -> AppResult<Recommendation> {
-        match self.svc.get(id).await? {
-            Some(rec) if self.can_see(&rec) => Ok(rec),
-            _ => Err(AppError::NotFound(format!(
-                "recommendation {id} was not found"
-            ))),
-        }
+    /// Asks the policy ([`permit`]) for this caller.
+    pub fn permit(&self, action: Action, on: Option<&OrgCode>) -> AppResult<()> {
+        permit(&self.principal, action, on)
     }
 
-    pub async fn recommendations(
-        &self,
-        mut filter: RecommendationFilter,
-        page: Page,
-    ) -> AppResult<ListPage> {
-        filter.drafts = self.drafts();
-        self.svc.list(&filter, page).await
+    /// Whether the policy lets this caller do it (what a page asks before
+    /// offering a form).
+    pub fn may(&self, action: Action, on: Option<&OrgCode>) -> bool {
+        self.permit(action, on).is_ok()
     }
 
-    pub async fn count(&self) -> AppResult<u64> {
-        self.svc.count().await
+    /// The operator's handle, to an operator only.
+    pub fn operator(&self) -> AppResult<Operator<'_>> {
+        self.permit(Action::Operate, None)?;
+        Ok(Operator {
+            svc: self.svc,
+            principal: &self.principal,
+        })
     }
+}
 
-    pub async fn history(&self, id: &RecommendationId) -> AppResult<Vec<AuditEvent>> {
-        self.recommendation(id).await?;
-        self.svc.history(id).await
-    }
+/// What only an operator may do. Holding one is the permission: it is
+/// handed out by [`Authorized::operator`] to an operator alone, and the web
+/// server never asks for one.
+pub struct Operator<'a> {
+    svc: &'a Services,
+    principal: &'a Principal,
+}
 
-    pub async fn organisations(&self) -> AppResult<Vec<Organisation>> {
-        self.svc.organisations().await
-    }
-
-    pub async fn organisation(&self, code: &OrgCode) -> AppResult<Organisation> {
-        self.svc
-            .organisation(code)
-            .await?
-            .ok_or_else(|| AppError::NotFound(format!("organisation {code} was not found")))
-    }
-
+impl Operator<'_> {
     pub async fn add_organisation(&self, org: &Organisation) -> AppResult<bool> {
-        self.require_operator("adding an organisation")?;
         self.svc
             .add_organisation(&self.principal.actor(), org)
             .await
@@ -135,7 +268,6 @@ impl Authorized<'_> {
 
     /// Addressee names no organisation was recognised in, most frequent first.
     pub async fn unresolved_addressees(&self, limit: u32) -> AppResult<Vec<(String, u64)>> {
-        self.require_operator("listing unresolved addressees")?;
         self.svc.unresolved_addressees(limit).await
     }
 
@@ -150,7 +282,6 @@ impl Authorized<'_> {
             Option<concord_domain::ProviderKind>,
         )>,
     ) -> AppResult<Organisation> {
-        self.require_operator("confirming an organisation")?;
         self.svc
             .confirm_organisation(&self.principal.actor(), code, name, kind)
             .await
@@ -163,7 +294,6 @@ impl Authorized<'_> {
         from: &OrgCode,
         into: &OrgCode,
     ) -> AppResult<concord_store::sql::MergeOutcome> {
-        self.require_operator("merging organisations")?;
         self.svc
             .merge_organisations(&self.principal.actor(), from, into)
             .await
@@ -173,179 +303,9 @@ impl Authorized<'_> {
         &self,
         from: &OrgCode,
     ) -> AppResult<concord_store::sql::MergeOutcome> {
-        self.require_operator("undoing a merge of organisations")?;
         self.svc
             .unmerge_organisation(&self.principal.actor(), from)
             .await
-    }
-
-    /// Takes `override_gate` (a reason) out of a body. Overriding the
-    /// publishing gate is for operators only (the full roles model comes
-    /// later); the reason is recorded in the audit trail.
-    fn take_override(&self, body: &mut Value) -> AppResult<Option<String>> {
-        let Some(obj) = body.as_object_mut() else {
-            return Ok(None);
-        };
-        match obj.remove("override_gate") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if !s.trim().is_empty() => {
-                self.require_operator("overriding the publishing gate")?;
-                Ok(Some(s))
-            }
-            Some(_) => Err(AppError::Invalid(
-                "field override_gate: must be the reason for publishing despite the gate, as text"
-                    .into(),
-            )),
-        }
-    }
-
-    /// Checks drafts against the quality criteria: `ruleset` if given, else
-    /// each draft's issuer's own set, else the default. Anyone may check:
-    /// it reads and writes nothing.
-    pub async fn check(
-        &self,
-        body: &Value,
-        ruleset: Option<&concord_domain::quality::Ruleset>,
-    ) -> AppResult<Vec<concord_domain::quality::QualityReport>> {
-        // cross_reference: what the similarity engine finds close to each
-        // draft (only what this caller may see).
-        let drafts = concord_domain::quality::Draft::many_from_json(body)
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
-        let mut similar = Vec::with_capacity(drafts.len());
-        for d in &drafts {
-            let hits = match self.similar_to_text(&d.text, CROSS_REFERENCE_HITS).await {
-                Ok(found) => found
-                    .into_iter()
-                    .map(|m| concord_domain::quality::SimilarHit {
-                        id: m.id,
-                        score: m.score,
-                        relation: Some(m.relation.to_string()),
-                    })
-                    .collect(),
-                // A text the engine cannot compare (another script, no words)
-                // has no hits; the other criteria still judge it.
-                Err(AppError::Invalid(_)) => Vec::new(),
-                Err(e) => return Err(e),
-            };
-            similar.push(hits);
-        }
-        self.svc.check(body, ruleset, Some(&similar)).await
-    }
-
-    /// The criteria set that applies to an organisation, and where it came from.
-    pub async fn criteria(
-        &self,
-        org: &OrgCode,
-    ) -> AppResult<(concord_domain::quality::Ruleset, crate::RulesetSource)> {
-        self.organisation(org).await?;
-        self.svc.ruleset_for(Some(org)).await
-    }
-
-    /// Loads (Some) or removes (None) an organisation's own criteria set:
-    /// an operator, or the organisation itself.
-    pub async fn set_criteria(&self, org: &OrgCode, text: Option<&str>) -> AppResult<()> {
-        self.require_issuer(org)?;
-        self.require_role(Role::Approver, "setting the publishing gate's criteria")?;
-        if let Some(t) = text {
-            crate::quality::parse_ruleset(t, "criteria file")?;
-        }
-        self.svc
-            .set_criteria(&self.principal.actor(), org, text)
-            .await
-    }
-
-    /// Creates a draft for the caller's own organisation.
-    pub async fn create_draft(&self, mut body: Value) -> AppResult<Recommendation> {
-        self.require_role(Role::Author, "drafting a recommendation")?;
-        if body
-            .get("status")
-            .and_then(Value::as_str)
-            .is_some_and(|s| !s.trim().eq_ignore_ascii_case("draft"))
-        {
-            self.require_role(Role::Approver, "publishing a recommendation")?;
-        }
-        let override_gate = self.take_override(&mut body)?;
-        let own = self.principal.org().cloned();
-        if let (Some(own), Some(given)) = (&own, body.get("issuer").and_then(Value::as_str))
-            && !own.as_str().eq_ignore_ascii_case(given.trim())
-        {
-            return Err(AppError::Forbidden(format!(
-                "{own} cannot issue recommendations as {given}"
-            )));
-        }
-        if own.is_none() && body.get("issuer").is_none() {
-            return Err(AppError::Invalid("field issuer: is required".into()));
-        }
-        self.svc
-            .create(
-                &self.principal.actor(),
-                body,
-                own.as_ref(),
-                override_gate.as_deref(),
-            )
-            .await
-            .inspect(|_| self.svc.search_changed())
-    }
-
-    /// Edits a recommendation: the body holds `version` (the version the
-    /// caller last saw) and the fields to change.
-    pub async fn edit(&self, id: &RecommendationId, body: Value) -> AppResult<Recommendation> {
-        self.edit_with(id, body, true).await
-    }
-
-    /// `check_roles`: false when another use case has already decided who
-    /// may make this change (links are decided by oversight or assessors).
-    pub(crate) async fn edit_with(
-        &self,
-        id: &RecommendationId,
-        mut body: Value,
-        check_roles: bool,
-    ) -> AppResult<Recommendation> {
-        self.require_writer()?;
-        if check_roles && let Some(fields) = body.as_object() {
-            // Content needs an author; a change of status (publishing,
-            // withdrawing, with the date of publication) needs an approver.
-            if fields.keys().any(|k| {
-                !matches!(
-                    k.as_str(),
-                    "version" | "status" | "published" | "override_gate"
-                )
-            }) {
-                self.require_role(Role::Author, "editing a recommendation")?;
-            }
-            if fields.contains_key("status") {
-                self.require_role(Role::Approver, "changing a recommendation's status")?;
-            }
-        }
-        let override_gate = self.take_override(&mut body)?;
-        let Value::Object(mut fields) = body else {
-            return Err(AppError::BadInput("the body must be a JSON object".into()));
-        };
-        let version = match fields.remove("version") {
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
-            Some(_) => {
-                return Err(AppError::Invalid(
-                    "field version: must be a whole number".into(),
-                ));
-            }
-            None => {
-                return Err(AppError::Invalid(
-                    "field version: is required (the version you are editing, for safe concurrent edits)".into(),
-                ));
-            }
-        };
-        let current = self.recommendation(id).await?;
-        self.require_issuer(&current.data.issuer)?;
-        self.svc
-            .patch(
-                &self.principal.actor(),
-                current,
-                version,
-                fields,
-                override_gate.as_deref(),
-            )
-            .await
-            .inspect(|_| self.svc.search_changed())
     }
 
     pub async fn import(
@@ -354,7 +314,6 @@ impl Authorized<'_> {
         opts: &ImportOptions,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> AppResult<ImportReport> {
-        self.require_operator("importing files")?;
         self.svc
             .import(&self.principal.actor(), files, opts, progress)
             .await
@@ -367,28 +326,95 @@ impl Authorized<'_> {
         out: &mut (dyn Write + Send),
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> AppResult<u64> {
-        self.require_operator("a full export")?;
         self.svc.export(format, out, progress).await
     }
 
-    /// A token with every role but administrator.
-    pub async fn create_token(&self, org: &OrgCode, label: &str) -> AppResult<NewToken> {
-        self.create_token_with_roles(org, label, RoleSet::token_default())
-            .await
-    }
-
     pub async fn backup(&self, out: &mut (dyn Write + Send)) -> AppResult<u64> {
-        self.require_operator("a backup")?;
         self.svc.backup(out).await
     }
 
     pub async fn restore(&self, input: &mut (dyn std::io::BufRead + Send)) -> AppResult<u64> {
-        self.require_operator("a restore")?;
         self.svc.restore(input).await
     }
 
     pub async fn load_demo(&self) -> AppResult<ImportReport> {
-        self.require_operator("loading the demo data")?;
         self.svc.load_demo(&self.principal.actor()).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn org(roles: &[Role]) -> Principal {
+        Principal::Organisation {
+            org: OrgCode::parse("HSSIB").unwrap(),
+            label: "token:1:t".into(),
+            roles: RoleSet::from_roles(roles.iter().copied()),
+        }
+    }
+
+    /// Every action, asked by every kind of caller: the shape of the policy.
+    #[test]
+    fn every_action_by_every_caller() {
+        let own = OrgCode::parse("HSSIB").unwrap();
+        let other = OrgCode::parse("NHSE").unwrap();
+        let operator = Principal::Operator {
+            label: "cli".into(),
+        };
+        for &a in Action::ALL {
+            assert!(matches!(
+                permit(&Principal::Anonymous, a, Some(&own)),
+                Err(AppError::Unauthenticated(_))
+            ));
+            assert!(permit(&operator, a, Some(&other)).is_ok(), "{a:?}");
+            let all = org(Role::ALL);
+            let none = org(&[]);
+            match a.needs() {
+                Needs::Operator => {
+                    assert!(matches!(
+                        permit(&all, a, Some(&own)),
+                        Err(AppError::Forbidden(_))
+                    ));
+                }
+                Needs::Nothing => assert!(permit(&none, a, Some(&own)).is_ok()),
+                Needs::AnyRole(any) => {
+                    assert!(permit(&all, a, Some(&own)).is_ok(), "{a:?}");
+                    assert!(permit(&all, a, None).is_ok(), "{a:?}");
+                    // Acting for another organisation: never, whatever the roles.
+                    assert!(matches!(
+                        permit(&all, a, Some(&other)),
+                        Err(AppError::Forbidden(_))
+                    ));
+                    assert!(matches!(
+                        permit(&none, a, Some(&own)),
+                        Err(AppError::Forbidden(_))
+                    ));
+                    for &r in Role::ALL {
+                        assert_eq!(
+                            permit(&org(&[r]), a, Some(&own)).is_ok(),
+                            any.contains(&r),
+                            "{a:?} by {r}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn refusals_say_what_and_who() {
+        let e = permit(&org(&[Role::Respondent]), Action::Publish, None).unwrap_err();
+        let m = e.to_string();
+        assert!(
+            m.contains("approver role") && m.contains("respondent"),
+            "{m}"
+        );
+        let e = permit(
+            &org(Role::ALL),
+            Action::Draft,
+            Some(&OrgCode::parse("CQC").unwrap()),
+        );
+        assert!(e.unwrap_err().to_string().contains("only CQC itself"));
     }
 }

@@ -14,7 +14,7 @@ use concord_domain::account::{
 use concord_domain::{Actor, OrgCode};
 use concord_store::{SessionRecord, TokenRecord};
 
-use crate::access::Authorized;
+use crate::access::{Action, Authorized};
 use crate::error::{AppError, AppResult};
 use crate::principal::{Principal, hash_token, new_token_secret};
 use crate::services::{NewToken, Services};
@@ -61,6 +61,10 @@ pub fn secrets_match(given: &str, expected: &str) -> bool {
     use subtle::ConstantTimeEq;
     !expected.is_empty() && bool::from(given.as_bytes().ct_eq(expected.as_bytes()))
 }
+
+/// How long an API token works, from the day it is made: a token copied
+/// into a system and forgotten stops working rather than living for ever.
+pub const TOKEN_LIFETIME_DAYS: i64 = 365;
 
 /// The one message for a wrong email or a wrong password.
 pub const WRONG_EMAIL_OR_PASSWORD: &str = "The email address or password is wrong.";
@@ -120,14 +124,25 @@ impl Services {
     pub async fn sign_in(&self, email: &str, password: &str, client: &str) -> AppResult<SignedIn> {
         let key = email.trim().to_lowercase();
         let limit = SignInLimit::default();
+        // Counted and checked under this account's lock, so that attempts
+        // made at the same moment cannot all read the count before any of
+        // them is recorded.
+        let account = self.sign_ins.account(&key);
+        let _turn = account.lock().await;
         let now = self.clock().now();
-        let failures = self
-            .store()
-            .sign_in_failures(&key, client, limit.since(now))
-            .await?;
+        let since = limit.since(now);
+        let failures = self.store().sign_in_failures(&key, client, since).await?;
         if limit.blocked(failures) {
             return Err(AppError::TooManyRequests(format!(
                 "Too many wrong passwords for this email address. Wait {} minutes and try again.",
+                limit.window.num_minutes()
+            )));
+        }
+        // One password tried on many accounts from one place.
+        let from_client = self.store().sign_in_failures_from(client, since).await?;
+        if limit.blocked_client(from_client) {
+            return Err(AppError::TooManyRequests(format!(
+                "Too many wrong passwords from your network. Wait {} minutes and try again.",
                 limit.window.num_minutes()
             )));
         }
@@ -137,13 +152,20 @@ impl Services {
             }
             _ => None,
         };
-        let ok = match &found {
-            Some(u) => verify_password(password, &u.password_hash) && !u.user.disabled,
-            None => {
-                let _ = verify_password(password, dummy_hash());
-                false
-            }
+        let (given, hash, live) = match &found {
+            Some(u) => (
+                password.to_string(),
+                u.password_hash.clone(),
+                !u.user.disabled,
+            ),
+            None => (password.to_string(), dummy_hash().to_string(), false),
         };
+        let ok = self
+            .sign_ins
+            .hash(move || verify_password(&given, &hash))
+            .await?
+            && live
+            && found.is_some();
         self.store().record_sign_in(&key, client, ok, now).await?;
         let Some(user) = found.filter(|_| ok).map(|u| u.user) else {
             return Err(AppError::Unauthenticated(WRONG_EMAIL_OR_PASSWORD.into()));
@@ -216,6 +238,88 @@ impl Services {
         }))
     }
 
+    /// Deletes sign-in attempts older than a day (throttling looks back
+    /// minutes) and sessions that have expired: a server does this hourly.
+    pub async fn prune_sign_ins(&self) -> AppResult<(u64, u64)> {
+        let now = self.clock().now();
+        Ok(self
+            .store()
+            .prune_sign_ins(now - chrono::Duration::days(1), now)
+            .await?)
+    }
+
+    /// A signed-in person changes their own password: the current one
+    /// first (checked as a sign-in is, throttled with it), then a new one
+    /// by the same rules as when the account was made. Every other session
+    /// of theirs ends; this one goes on.
+    pub async fn change_password(
+        &self,
+        cookie: &str,
+        current: &str,
+        new: &str,
+        client: &str,
+    ) -> AppResult<()> {
+        let Some(view) = self.session(cookie).await? else {
+            return Err(AppError::Unauthenticated(
+                "your session has ended; sign in again".into(),
+            ));
+        };
+        let key = view.user.email.to_string();
+        let account = self.sign_ins.account(&key);
+        let _turn = account.lock().await;
+        let limit = SignInLimit::default();
+        let now = self.clock().now();
+        let failures = self
+            .store()
+            .sign_in_failures(&key, client, limit.since(now))
+            .await?;
+        if limit.blocked(failures) {
+            return Err(AppError::TooManyRequests(format!(
+                "Too many wrong passwords for this account. Wait {} minutes and try again.",
+                limit.window.num_minutes()
+            )));
+        }
+        let Some(stored) = self.store().user(view.user.id).await? else {
+            return Err(AppError::Unauthenticated(
+                "your session has ended; sign in again".into(),
+            ));
+        };
+        let (given, hash) = (current.to_string(), stored.password_hash.clone());
+        let ok = current.len() <= concord_domain::account::MAX_PASSWORD_BYTES
+            && self
+                .sign_ins
+                .hash(move || verify_password(&given, &hash))
+                .await?;
+        self.store().record_sign_in(&key, client, ok, now).await?;
+        if !ok {
+            return Err(AppError::Invalid(
+                "field current: is not your current password".into(),
+            ));
+        }
+        check_password(new, &view.user.email, &view.user.name)
+            .map_err(|e| AppError::Invalid(e.to_string().replace("field password", "field new")))?;
+        let new = new.to_string();
+        let hash = self.sign_ins.hash(move || hash_password(&new)).await??;
+        let actor = Actor {
+            label: format!(
+                "user:{}:{}",
+                view.user.id,
+                view.org.as_ref().map(|o| o.as_str()).unwrap_or("-")
+            ),
+            org: view.org.clone(),
+        };
+        self.store()
+            .set_password(
+                &actor,
+                view.user.id,
+                &hash,
+                Some(&hash_token(cookie.trim())),
+                now,
+            )
+            .await?;
+        Ok(())
+    }
+
     pub async fn sign_out(&self, cookie: &str) -> AppResult<()> {
         Ok(self
             .store()
@@ -273,14 +377,33 @@ impl Services {
         result
     }
 
+    /// Named callers' refusals are all written; anonymous ones within a
+    /// budget (see `crate::guards`), with the count of those left out. Long
+    /// paths and reasons are cut: a refusal never costs more than a row.
     pub async fn audit_refusal(&self, who: &Principal, what: &str, target: &str, reason: &str) {
-        let actor = match who {
-            Principal::Anonymous => Actor::system("anonymous"),
-            p => p.actor(),
+        use crate::guards::{REFUSAL_TEXT, cut};
+        let (actor, reason) = match who {
+            Principal::Anonymous => {
+                let Some(unwritten) = self.refusal_budget.take() else {
+                    return;
+                };
+                let reason = cut(reason, 2 * REFUSAL_TEXT);
+                let reason = if unwritten > 0 {
+                    format!(
+                        "{reason} (and {unwritten} earlier refusals of anonymous callers, \
+                         not written one by one)"
+                    )
+                } else {
+                    reason
+                };
+                (Actor::system("anonymous"), reason)
+            }
+            p => (p.actor(), cut(reason, 2 * REFUSAL_TEXT)),
         };
+        let (what, target) = (cut(what, REFUSAL_TEXT), cut(target, REFUSAL_TEXT));
         if let Err(e) = self
             .store()
-            .record_refusal(&actor, what, target, reason, self.clock().now())
+            .record_refusal(&actor, &what, &target, &reason, self.clock().now())
             .await
         {
             tracing::error!(
@@ -292,44 +415,23 @@ impl Services {
 }
 
 impl Authorized<'_> {
-    /// Refuses a caller without the role (401 if not signed in at all).
-    pub(crate) fn require_role(&self, role: Role, what: &str) -> AppResult<()> {
-        self.require_writer()?;
-        let p = self.principal();
-        if p.has_role(role) {
-            return Ok(());
-        }
-        Err(AppError::Forbidden(format!(
-            "{what} needs the {role} role; {} has {}",
-            p.describe(),
-            roles_text(p.roles())
-        )))
-    }
-
     /// The operator, or an administrator of `org` acting for it.
-    fn require_admin_of(&self, org: &OrgCode, what: &str) -> AppResult<()> {
-        self.require_writer()?;
-        match self.principal() {
-            Principal::Operator { .. } => Ok(()),
-            Principal::Organisation { org: own, .. } if own != org => Err(AppError::Forbidden(
-                format!("{what}: {own} cannot manage {org}"),
-            )),
-            _ => self.require_role(Role::Administrator, what),
-        }
+    fn require_admin_of(&self, org: &OrgCode) -> AppResult<()> {
+        self.permit(Action::ManagePeople, Some(org))
     }
 
     /// The organisation whose people and tokens this caller manages: the
     /// one asked for (operator), or its own (administrator).
-    fn managed_org(&self, org: Option<&OrgCode>, what: &str) -> AppResult<Option<OrgCode>> {
+    fn managed_org(&self, org: Option<&OrgCode>) -> AppResult<Option<OrgCode>> {
         match (self.principal(), org) {
             (Principal::Operator { .. }, o) => Ok(o.cloned()),
             (Principal::Organisation { org: own, .. }, o) => {
                 let o = o.unwrap_or(own).clone();
-                self.require_admin_of(&o, what)?;
+                self.require_admin_of(&o)?;
                 Ok(Some(o))
             }
             (Principal::Anonymous, _) => {
-                self.require_writer()?;
+                self.permit(Action::Change, None)?;
                 Ok(None)
             }
         }
@@ -347,12 +449,12 @@ impl Authorized<'_> {
     /// Adds a user. An administrator may add people to its own organisation
     /// only; the operator to any.
     pub async fn add_user(&self, new: NewUser) -> AppResult<User> {
-        self.require_writer()?;
+        self.permit(Action::Change, None)?;
         for m in &new.memberships {
-            self.require_admin_of(&m.org, "adding a user")?;
+            self.require_admin_of(&m.org)?;
         }
         if new.memberships.is_empty() {
-            self.require_operator("adding a user with no organisation")?;
+            self.permit(Action::ManageAccounts, None)?;
         }
         let email = Email::parse(&new.email).map_err(AppError::from)?;
         let name = check_display_name(&new.name)?;
@@ -385,7 +487,7 @@ impl Authorized<'_> {
 
     /// The users of an organisation (all of them for the operator with `None`).
     pub async fn users(&self, org: Option<&OrgCode>) -> AppResult<Vec<(User, Vec<Membership>)>> {
-        let org = self.managed_org(org, "listing users")?;
+        let org = self.managed_org(org)?;
         let mut all = self.services().store().users(org.as_ref()).await?;
         // An administrator sees only its own organisation's memberships.
         if let (Some(o), false) = (&org, self.principal().is_operator()) {
@@ -399,7 +501,7 @@ impl Authorized<'_> {
     /// Finds a user to add to `org`: only its administrators (or the
     /// operator) learn whether an email has an account.
     pub async fn user_by_email(&self, org: &OrgCode, email: &str) -> AppResult<User> {
-        self.require_admin_of(org, "finding a user")?;
+        self.require_admin_of(org)?;
         let e = Email::parse(email)?;
         let found = self.services().store().user_by_email(&e).await?;
         match found {
@@ -412,7 +514,7 @@ impl Authorized<'_> {
     /// it). An administrator changes only its own members (new members come
     /// through [`Self::add_member`]); the operator may add anyone anywhere.
     pub async fn set_roles(&self, user_id: i64, org: &OrgCode, roles: RoleSet) -> AppResult<()> {
-        self.require_admin_of(org, "changing roles")?;
+        self.require_admin_of(org)?;
         self.known_org(org).await?;
         let svc = self.services();
         if svc.store().user(user_id).await?.is_none() {
@@ -463,7 +565,7 @@ impl Authorized<'_> {
     /// Disables a user everywhere (or enables them again): operators only,
     /// since a user may belong to several organisations.
     pub async fn set_user_disabled(&self, user_id: i64, disabled: bool) -> AppResult<()> {
-        self.require_operator("disabling a user")?;
+        self.permit(Action::ManageAccounts, None)?;
         let svc = self.services();
         Ok(svc
             .store()
@@ -483,7 +585,7 @@ impl Authorized<'_> {
         label: &str,
         roles: RoleSet,
     ) -> AppResult<NewToken> {
-        self.require_admin_of(org, "creating API tokens")?;
+        self.require_admin_of(org)?;
         let label = label.trim();
         if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
             return Err(AppError::Invalid(
@@ -503,15 +605,19 @@ impl Authorized<'_> {
             )));
         }
         let secret = new_token_secret();
+        let now = svc.clock().now();
         let record = svc
             .store()
             .add_token_with_roles(
                 &self.principal().actor(),
-                org,
-                label,
-                roles,
-                &hash_token(&secret),
-                svc.clock().now(),
+                &concord_store::TokenGrant {
+                    org,
+                    label,
+                    roles,
+                    secret_hash: &hash_token(&secret),
+                    expires_at: Some(now + chrono::Duration::days(TOKEN_LIFETIME_DAYS)),
+                },
+                now,
             )
             .await?;
         Ok(NewToken { secret, record })
@@ -520,18 +626,18 @@ impl Authorized<'_> {
     /// The tokens of an organisation (revoked ones too); the secrets are
     /// never kept, so never shown.
     pub async fn tokens(&self, org: Option<&OrgCode>) -> AppResult<Vec<TokenRecord>> {
-        let org = self.managed_org(org, "listing API tokens")?;
+        let org = self.managed_org(org)?;
         Ok(self.services().store().tokens(org.as_ref()).await?)
     }
 
     /// Revokes a token: the operator, or an administrator of its organisation.
     pub async fn revoke_token(&self, id: i64) -> AppResult<()> {
-        self.require_writer()?;
+        self.permit(Action::Change, None)?;
         let svc = self.services();
         let Some(t) = svc.store().token(id).await? else {
             return Err(AppError::NotFound(format!("token {id} was not found")));
         };
-        self.require_admin_of(&t.org, "revoking API tokens")?;
+        self.require_admin_of(&t.org)?;
         Ok(svc
             .store()
             .revoke_token(&self.principal().actor(), id, svc.clock().now())
@@ -540,7 +646,7 @@ impl Authorized<'_> {
 
     /// The refusals recorded against one address or record (operators only).
     pub async fn refusals(&self, target: &str) -> AppResult<Vec<concord_domain::AuditEvent>> {
-        self.require_operator("reading refusals")?;
+        self.permit(Action::ReadRefusals, None)?;
         Ok(self
             .services()
             .store()
@@ -549,14 +655,6 @@ impl Authorized<'_> {
             .into_iter()
             .filter(|e| e.action == "refused")
             .collect())
-    }
-}
-
-fn roles_text(r: RoleSet) -> String {
-    if r.is_empty() {
-        "no roles".into()
-    } else {
-        format!("the roles {r}")
     }
 }
 

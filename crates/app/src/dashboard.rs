@@ -265,7 +265,7 @@ impl Authorized<'_> {
     /// Builds the fact table again from the database (`concord reindex`):
     /// for operators.
     pub async fn dashboard_rebuild(&self) -> AppResult<usize> {
-        self.require_operator("rebuilding the dashboard's figures")?;
+        self.permit(crate::access::Action::Rebuild, None)?;
         let svc = self.services();
         {
             let mut st = svc.dashboard.0.clone().lock_owned().await;

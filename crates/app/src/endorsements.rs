@@ -3,7 +3,6 @@
 //! approver role (as publishing does); a body does not endorse its own
 //! recommendations, and only published ones can be endorsed.
 
-use concord_domain::account::Role;
 use concord_domain::{Endorsement, Lifecycle, OrgCode, Recommendation, RecommendationId};
 
 use crate::access::Authorized;
@@ -34,7 +33,7 @@ impl Authorized<'_> {
 
     /// The caller's organisation and its approver role, or the refusal.
     fn endorsing_org(&self, what: &str) -> AppResult<OrgCode> {
-        self.require_role(Role::Approver, what)?;
+        self.permit(crate::access::Action::Endorse, None)?;
         self.principal().org().cloned().ok_or_else(|| {
             AppError::Forbidden(format!(
                 "{what} is done for an organisation: act as one (a token, or --as ORG)"

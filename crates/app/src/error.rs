@@ -29,6 +29,9 @@ pub enum AppError {
     /// Too many attempts (sign-in throttling).
     #[error("{0}")]
     TooManyRequests(String),
+    /// Not ready yet (a list still being worked out at start): try again.
+    #[error("{0}")]
+    NotReady(String),
     #[error("{0}")]
     Io(String),
     #[error("internal error: {0}")]
@@ -48,6 +51,7 @@ impl AppError {
             AppError::Forbidden(_) => "forbidden",
             AppError::Refused(_) => "refused",
             AppError::TooManyRequests(_) => "too_many_requests",
+            AppError::NotReady(_) => "not_ready",
             AppError::Io(_) => "io_error",
             AppError::Internal(_) => "internal",
         }
@@ -62,6 +66,7 @@ impl AppError {
             AppError::Unauthenticated(_) => 401,
             AppError::Forbidden(_) => 403,
             AppError::TooManyRequests(_) => 429,
+            AppError::NotReady(_) => 503,
             AppError::Io(_) | AppError::Internal(_) => 500,
         }
     }

@@ -13,6 +13,7 @@ pub mod demo;
 mod endorsements;
 mod error;
 mod feeds;
+mod guards;
 mod lifecycle;
 mod links;
 mod meaning;
@@ -22,6 +23,7 @@ mod principal;
 mod priorities;
 mod quality;
 mod readiness;
+mod register;
 mod result_set;
 mod rules;
 mod search;
@@ -30,10 +32,10 @@ mod similar;
 mod work;
 mod workstreams;
 
-pub use access::Authorized;
+pub use access::{Action, Authorized, Operator, permit};
 pub use accounts::{
-    NewUser, SessionView, SignedIn, WRONG_EMAIL_OR_PASSWORD, hash_password, secrets_match,
-    verify_password,
+    NewUser, SessionView, SignedIn, TOKEN_LIFETIME_DAYS, WRONG_EMAIL_OR_PASSWORD, hash_password,
+    secrets_match, verify_password,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use concord_ingest::Format;
@@ -51,10 +53,11 @@ pub use meaning::{
 };
 pub use overdue::{EscalationTaken, NextEscalation, OverdueItem, OverdueReport};
 pub use oversight::{RelatedItem, RelatedView, SuspectedPair};
-pub use principal::{Principal, hash_token, new_token_secret};
+pub use principal::{Principal, hash_token, new_token_secret, public_actor};
 pub use priorities::{MAX_PRIORITIES, PriorityList};
 pub use quality::{RulesetSource, parse_ruleset};
 pub use readiness::{IndexLag, Readiness};
+pub use register::MAX_CHECK_DRAFTS;
 pub use result_set::{MAX_DOWNLOAD, ResultSet, write_records};
 pub use rules::{IssuerRule, RULES_FRESH, RuleChange, RuleOrigin, RulesView};
 pub use search::SearchQuery;

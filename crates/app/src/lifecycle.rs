@@ -3,13 +3,12 @@
 //! ([`concord_domain::lifecycle`]); here we load, check who is asking, apply,
 //! and store with an audit event named for the move.
 
-use concord_domain::account::Role;
 use concord_domain::lifecycle::{self, Move, MoveError, Standing};
 use concord_domain::{
     Addressee, AddresseeStatus, Recommendation, RecommendationData, RecommendationId,
 };
 
-use crate::access::Authorized;
+use crate::access::{Action, Authorized};
 use crate::error::{AppError, AppResult};
 
 /// How often a move is retried when someone else changed the record between
@@ -94,17 +93,20 @@ pub fn find_addressee(rec: &RecommendationData, which: &str) -> AppResult<usize>
 impl Authorized<'_> {
     /// Refuses anonymous callers (401) before anything else is looked at.
     pub fn require_signed_in(&self) -> AppResult<()> {
-        self.require_writer()
+        self.permit(Action::Change, None)
     }
 
     /// Answering is the respondent's; judging the answer the assessor's.
     fn require_move_role(&self, move_name: &str) -> AppResult<()> {
-        let role = if lifecycle::is_addressees_move(move_name) {
-            Role::Respondent
+        let action = if lifecycle::is_addressees_move(move_name) {
+            Action::Answer
         } else {
-            Role::Assessor
+            Action::Judge
         };
-        self.require_role(role, &format!("the move {move_name}"))
+        self.permit(action, None).map_err(|e| match e {
+            AppError::Forbidden(m) => AppError::Forbidden(format!("the move {move_name}: {m}")),
+            e => e,
+        })
     }
 
     /// Whether the caller may make the move of this name on the addressee
@@ -179,6 +181,48 @@ impl Authorized<'_> {
     }
 }
 
+/// Whether an addressee has said or been judged anything.
+fn has_history(a: &Addressee) -> bool {
+    !a.responses.is_empty()
+        || a.acceptance.is_some()
+        || a.assessment.is_some()
+        || a.closure.is_some()
+        || !a.escalations.is_empty()
+}
+
+/// A new addressee (on a new record, or added by an edit) starts awaiting
+/// its response, or not required, with nothing said for it: what a body
+/// says and does is recorded only through its own moves.
+fn starts_fresh(i: usize, a: &Addressee) -> AppResult<()> {
+    let fresh = Addressee {
+        name: a.name.clone(),
+        org: a.org.clone(),
+        due: a.due,
+        status: a.status,
+        ..Default::default()
+    };
+    let simple = matches!(
+        a.status,
+        AddresseeStatus::AwaitingResponse | AddresseeStatus::NotRequired
+    );
+    if !simple || *a != fresh {
+        return Err(AppError::Invalid(format!(
+            "field addressees[{i}]: a new addressee starts awaiting its response; \
+             responses, assessments and closures are recorded through the lifecycle moves"
+        )));
+    }
+    Ok(())
+}
+
+/// What a caller creates: every addressee starts fresh (the same rule an
+/// edit keeps for addressees it adds).
+pub(crate) fn fresh_addressees(data: &RecommendationData) -> AppResult<()> {
+    data.addressees
+        .iter()
+        .enumerate()
+        .try_for_each(|(i, a)| starts_fresh(i, a))
+}
+
 /// An edit by the issuer may rename addressees, set their due dates, add
 /// new ones or mark one as not required; what an addressee said and did,
 /// and the issuer's own judgements, change only through the moves. This
@@ -223,6 +267,17 @@ pub(crate) fn keep_lifecycle(
                         old.name, old.status, new.status
                     )));
                 };
+                // Another body's answers stay that body's: an addressee that
+                // has said or been judged anything keeps its organisation (an
+                // edit to none and then to a third body would hand them over).
+                if has_history(old) && new.org != old.org {
+                    return Err(AppError::Invalid(format!(
+                        "field addressees[{i}].org: {} has a response or lifecycle history, so its \
+                         organisation cannot be changed by an edit (an operator merges organisations \
+                         that are the same body)",
+                        old.name
+                    )));
+                }
                 let (name, org, due) = (new.name.clone(), new.org.clone(), new.due);
                 *new = old.clone();
                 new.name = name;
@@ -230,30 +285,11 @@ pub(crate) fn keep_lifecycle(
                 new.due = due;
                 new.status = status;
             }
-            None => {
-                let fresh = Addressee {
-                    name: new.name.clone(),
-                    org: new.org.clone(),
-                    due: new.due,
-                    status: new.status,
-                    ..Default::default()
-                };
-                if !simple(new.status) || *new != fresh {
-                    return Err(AppError::Invalid(format!(
-                        "field addressees[{i}]: a new addressee starts awaiting its response; \
-                         responses, assessments and closures are recorded through the lifecycle moves"
-                    )));
-                }
-            }
+            None => starts_fresh(i, new)?,
         }
     }
     for (j, old) in current.addressees.iter().enumerate() {
-        let active = !old.responses.is_empty()
-            || old.acceptance.is_some()
-            || old.assessment.is_some()
-            || old.closure.is_some()
-            || !old.escalations.is_empty();
-        if !used[j] && active {
+        if !used[j] && has_history(old) {
             return Err(AppError::Invalid(format!(
                 "field addressees: {} has a response or lifecycle history and cannot be removed; \
                  close its part instead (reason no_longer_applicable or withdrawn)",

@@ -9,10 +9,9 @@ use concord_domain::{
     find_references,
 };
 
-use crate::access::Authorized;
+use crate::access::{Action, Authorized};
 use crate::error::{AppError, AppResult};
 use concord_domain::Recommendation;
-use concord_domain::account::Role;
 
 /// The canonical target of a reference: a Concord id (PFD numbers map to
 /// `PFD-YYYY-NNNN`) or an external reference as written canonically.
@@ -90,6 +89,41 @@ pub(crate) fn add_mentioned(
         added += 1;
     }
     added
+}
+
+/// Links written in a record's body (on create, or an edit that sends the
+/// whole list) are the caller's suggestions: any link not stored before in
+/// exactly this form starts `suggested`, asserted by `who`, whatever state
+/// and asserter the body claims. Confirming and dismissing are decisions of
+/// their own ([`Authorized::assert_link`], [`Authorized::set_link_state`]),
+/// so a decided link the body leaves out is kept.
+pub(crate) fn as_suggestions(current: &[Link], given: Vec<Link>, who: &str) -> Vec<Link> {
+    let mut out: Vec<Link> = given
+        .into_iter()
+        .map(|l| {
+            if current.contains(&l) {
+                l
+            } else {
+                Link {
+                    kind: l.kind,
+                    target: l.target,
+                    state: LinkState::Suggested,
+                    asserted_by: Some(who.to_string()),
+                    asserted_at: None,
+                }
+            }
+        })
+        .collect();
+    for kept in current {
+        if kept.state != LinkState::Suggested
+            && !out
+                .iter()
+                .any(|l| l.target.eq_ignore_ascii_case(&kept.target))
+        {
+            out.push(kept.clone());
+        }
+    }
+    out
 }
 
 fn parse_target(target: &str) -> AppResult<String> {
@@ -176,6 +210,29 @@ impl Authorized<'_> {
         .await
     }
 
+    /// Who a link says asserted it: the organisation and the token or
+    /// person acting for it.
+    pub(crate) fn asserter(&self) -> String {
+        let who = self.principal().actor();
+        match &who.org {
+            Some(org) => format!("{org} ({})", who.label),
+            None => who.label.clone(),
+        }
+    }
+
+    /// Rewrites the `links` of a body a caller sent (see [`as_suggestions`]);
+    /// a list that does not parse is left for validation to report.
+    pub(crate) fn links_from_body(&self, current: &[Link], body: &mut serde_json::Value) {
+        let Some(given) = body.get("links").cloned() else {
+            return;
+        };
+        if let Ok(given) = serde_json::from_value::<Vec<Link>>(given)
+            && let Ok(v) = serde_json::to_value(as_suggestions(current, given, &self.asserter()))
+        {
+            body["links"] = v;
+        }
+    }
+
     /// Whether the caller may change this record's links: `Ok` or the
     /// refusal the change itself would meet (401, 404, 403), so that a
     /// caller reading a request can answer those before a bad field.
@@ -187,21 +244,9 @@ impl Authorized<'_> {
     /// callers are refused first (401), then an unknown record (404), then
     /// another organisation's (403).
     pub(crate) async fn writable(&self, id: &RecommendationId) -> AppResult<Recommendation> {
-        self.require_writer()?;
+        self.permit(Action::Change, None)?;
         let current = self.recommendation(id).await?;
-        self.require_issuer(&current.data.issuer)?;
-        let p = self.principal();
-        if !(p.has_role(Role::Oversight) || p.has_role(Role::Assessor)) {
-            return Err(AppError::Forbidden(format!(
-                "deciding links needs the oversight or assessor role; {} has {}",
-                p.describe(),
-                if p.roles().is_empty() {
-                    "no roles".to_string()
-                } else {
-                    format!("the roles {}", p.roles())
-                }
-            )));
-        }
+        self.permit(Action::DecideLinks, Some(&current.data.issuer))?;
         Ok(current)
     }
 
@@ -212,11 +257,7 @@ impl Authorized<'_> {
         current: Recommendation,
         change: impl FnOnce(&mut Vec<Link>, &str) -> AppResult<()>,
     ) -> AppResult<Recommendation> {
-        let who = self.principal().actor();
-        let who = match &who.org {
-            Some(org) => format!("{org} ({})", who.label),
-            None => who.label.clone(),
-        };
+        let who = self.asserter();
         let mut links = current.data.links.clone();
         change(&mut links, &who)?;
         let body = serde_json::json!({

@@ -226,8 +226,14 @@ impl Authorized<'_> {
     /// A pair with a dismissed link between them (either way) is left out;
     /// a confirmed `contradicts` link marks it confirmed.
     pub async fn contradictions(&self) -> AppResult<Vec<SuspectedPair>> {
-        let mut st = self.services().similar_ready().await?;
-        let found = st.contradictions(&viewer(self.principal()));
+        let swept = self.services().corpus_lists().await?;
+        let st = self.services().similar_ready().await?;
+        let v = viewer(self.principal());
+        let found = swept
+            .contradictions
+            .iter()
+            .filter(|p| p.ids.iter().all(|id| st.index.visible_to(id, &v)))
+            .cloned();
         let mut seen: HashSet<[String; 2]> = HashSet::new();
         let mut out: Vec<SuspectedPair> = Vec::new();
         let confirmed = |a: &str, b: &str| {

@@ -121,3 +121,86 @@ mod tests {
         );
     }
 }
+
+/// An audit trail's actor as the public reads it: "HSSIB (person 4)", "API
+/// token 3" (a token's label is the administrator's note, not shown); other
+/// actors (imports, operators, the system) as recorded.
+pub fn public_actor(actor: &str) -> String {
+    let parts: Vec<&str> = actor.splitn(3, ':').collect();
+    match parts.as_slice() {
+        ["user", n, org] => format!("{org} (person {n})"),
+        ["token", n, _] => format!("API token {n}"),
+        _ => actor.to_string(),
+    }
+}
+
+/// A record's events for someone other than an operator: actors named
+/// publicly; unless `issuer`, nothing from while it was a draft (the event
+/// that published it keeps only what it published).
+pub(crate) fn public_history(
+    events: Vec<concord_domain::AuditEvent>,
+    issuer: bool,
+) -> Vec<concord_domain::AuditEvent> {
+    let draft = |v: &Option<serde_json::Value>| {
+        v.as_ref()
+            .and_then(|v| v.get("status"))
+            .and_then(serde_json::Value::as_str)
+            == Some("draft")
+    };
+    events
+        .into_iter()
+        .filter(|e| issuer || !draft(&e.after))
+        .map(|mut e| {
+            e.actor = public_actor(&e.actor);
+            if !issuer && draft(&e.before) {
+                e.before = None;
+            }
+            e
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod public_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn event(
+        action: &str,
+        before: Option<&str>,
+        after: Option<&str>,
+    ) -> concord_domain::AuditEvent {
+        let v = |s: Option<&str>| s.map(|s| json!({"status": s, "text": format!("{s} text")}));
+        concord_domain::AuditEvent {
+            seq: 1,
+            at: chrono::Utc::now(),
+            actor: "token:5:full access for Ann".into(),
+            action: action.into(),
+            entity: "recommendation".into(),
+            entity_id: "HSSIB-2026-0001".into(),
+            before: v(before),
+            after: v(after),
+        }
+    }
+
+    #[test]
+    fn the_public_sees_a_record_from_publication_on() {
+        let events = vec![
+            event("create", None, Some("draft")),
+            event("update", Some("draft"), Some("draft")),
+            event("update", Some("draft"), Some("published")),
+            event("respond", Some("published"), Some("published")),
+        ];
+        let public = public_history(events.clone(), false);
+        assert_eq!(public.len(), 2, "{public:?}");
+        assert_eq!(public[0].before, None, "the draft's text is not shown");
+        assert_eq!(public[0].after, events[2].after);
+        assert!(public.iter().all(|e| e.actor == "API token 5"));
+        let own = public_history(events, true);
+        assert_eq!(own.len(), 4);
+        assert!(own[1].before.is_some());
+        assert_eq!(public_actor("user:4:HSSIB"), "HSSIB (person 4)");
+        assert_eq!(public_actor("token:3:case system: NHSE"), "API token 3");
+        assert_eq!(public_actor("import"), "import");
+    }
+}

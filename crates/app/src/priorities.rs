@@ -14,7 +14,6 @@ use serde::Serialize;
 
 use crate::access::Authorized;
 use crate::error::{AppError, AppResult};
-use concord_domain::account::Role;
 
 /// How many records each route into the list reads (newest first).
 const PER_ROUTE: u64 = 2_000;
@@ -67,7 +66,7 @@ impl Authorized<'_> {
         &self,
         profile: ProviderProfile,
     ) -> AppResult<ProviderProfile> {
-        self.require_role(Role::Respondent, "setting a provider profile")?;
+        self.permit(crate::access::Action::DescribeProvider, None)?;
         if let Some(own) = self.principal().org()
             && *own != profile.org
         {
@@ -269,13 +268,9 @@ impl PriorityList {
     /// The list as an action plan (CSV): one row per item, best first.
     pub fn to_csv(&self) -> String {
         let cell = |s: &str| {
-            // Quoted always; a leading = + - @ is defused so that a
-            // spreadsheet never runs a cell as a formula.
-            let t = if s.starts_with(['=', '+', '-', '@']) {
-                format!("'{s}")
-            } else {
-                s.to_string()
-            };
+            // Quoted always; a leading = + - @ (or tab, CR, apostrophe) is
+            // defused so that a spreadsheet never runs a cell as a formula.
+            let t = concord_domain::text::spreadsheet_safe(s);
             format!("\"{}\"", t.replace('"', "\"\""))
         };
         let mut out = PLAN_HEADERS.join(",");

@@ -22,14 +22,12 @@ use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
 
 use concord_domain::OrgCode;
-use concord_domain::account::Role;
 use concord_domain::lifecycle::{LadderStep, ResponseRules, RulesBook};
 use serde::Serialize;
 use serde_json::Value;
 
 use crate::access::Authorized;
 use crate::error::{AppError, AppResult};
-use crate::principal::Principal;
 use crate::services::Services;
 
 /// How long the merged book is trusted before it is read again.
@@ -306,19 +304,9 @@ impl Authorized<'_> {
     }
 
     fn may_set_rules(&self, issuer: &OrgCode) -> AppResult<()> {
-        match self.principal() {
-            Principal::Anonymous => Err(AppError::Unauthenticated(
-                "changing deadline rules needs an API token (Authorization: Bearer TOKEN)".into(),
-            )),
-            Principal::Organisation { org, .. } if org != issuer => {
-                Err(AppError::Forbidden(format!(
-                    "{org} cannot change the deadline rules of {issuer}: only {issuer} itself or an operator may"
-                )))
-            }
-            // An issuer's deadlines are its policy, like its publishing
-            // gate: its approvers set them.
-            _ => self.require_role(Role::Approver, "changing deadline rules"),
-        }
+        // An issuer's deadlines are its policy, like its publishing gate:
+        // its approvers set them.
+        self.permit(crate::access::Action::SetDeadlineRules, Some(issuer))
     }
 
     async fn registered_issuer(&self, issuer: &OrgCode) -> AppResult<()> {

@@ -33,6 +33,10 @@ pub struct Services {
     pub(crate) rules: crate::rules::RulesCache,
     /// The dashboard's fact table, built on first use (see `crate::dashboard`).
     pub(crate) dashboard: crate::dashboard::DashboardEngine,
+    /// Anonymous refusals written to the audit trail (see `crate::guards`).
+    pub(crate) refusal_budget: crate::guards::RefusalBudget,
+    /// Password checks (see `crate::guards`).
+    pub(crate) sign_ins: crate::guards::SignInGate,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -180,6 +184,8 @@ impl Services {
             meaning: Default::default(),
             rules: Default::default(),
             dashboard: Default::default(),
+            refusal_budget: Default::default(),
+            sign_ins: Default::default(),
         }
     }
 
@@ -336,6 +342,7 @@ impl Services {
                 .or_insert_with(|| Value::from(code.as_str()));
         }
         let mut data = data_from_json(body)?.validate()?;
+        crate::lifecycle::fresh_addressees(&data)?;
         crate::links::add_mentioned(None, &mut data);
         if self.store.organisation(&data.issuer).await?.is_none() {
             return Err(AppError::Invalid(format!(
@@ -646,6 +653,15 @@ impl Services {
 
     pub async fn authenticate_token(&self, secret: &str) -> AppResult<crate::Principal> {
         match self.store.token_by_hash(&hash_token(secret.trim())).await? {
+            Some(t) if t.expires_at.is_some_and(|at| at <= self.clock.now()) => {
+                Err(AppError::Unauthenticated(format!(
+                    "the API token expired on {}; an administrator of {} makes a new one",
+                    t.expires_at
+                        .map(|at| at.date_naive().to_string())
+                        .unwrap_or_default(),
+                    t.org
+                )))
+            }
             Some(t) => Ok(crate::Principal::Organisation {
                 org: t.org,
                 label: format!("token:{}:{}", t.id, t.label),

@@ -10,7 +10,6 @@
 //! What a caller sees is decided by its principal: drafts only by their
 //! issuer (operators see everything).
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use concord_domain::{Recommendation, RecommendationId};
@@ -32,35 +31,39 @@ pub(crate) struct State {
     pub(crate) links: crate::oversight::LinkBook,
     /// The last outbox row applied (None: not built yet).
     seq: Option<i64>,
-    /// The engine's suspected contradictions per viewer, with the outbox row
-    /// they were found at: finding them compares every record with cues
-    /// against its neighbours (minutes at 100,000 records), and they change
-    /// only when the register does.
-    kept_contradictions: HashMap<String, (Option<i64>, Vec<Pair>)>,
+    /// Counts builds of the index: a sweep begun on one build is begun
+    /// again on the next (its places in the index mean nothing there).
+    build: u64,
 }
 
-/// The most viewers whose contradictions are kept at once (each
-/// organisation sees its own drafts, so each is a viewer).
-const KEPT_VIEWERS: usize = 64;
+/// The corpus-wide lists (duplicates, contradictions) as of one outbox row,
+/// found by a sweep in the background (see [`Services::start_corpus_sweeper`])
+/// and served from memory to every caller, each seeing what it may.
+#[derive(Debug)]
+pub(crate) struct Swept {
+    /// The outbox row the index had reached when the sweep began.
+    pub(crate) seq: i64,
+    pub(crate) duplicates: Vec<concord_similar::DuplicatePair>,
+    pub(crate) contradictions: Vec<Pair>,
+}
 
-impl State {
-    /// The engine's suspected contradictions as `v` may see them, found
-    /// again only after a change to the register has been applied.
-    pub(crate) fn contradictions(&mut self, v: &Viewer) -> Vec<Pair> {
-        let key = format!("{v:?}");
-        if let Some((seq, pairs)) = self.kept_contradictions.get(&key)
-            && *seq == self.seq
-        {
-            return pairs.clone();
-        }
-        let pairs = self.index.contradictions(v);
-        if self.kept_contradictions.len() >= KEPT_VIEWERS {
-            self.kept_contradictions.clear();
-        }
-        self.kept_contradictions
-            .insert(key, (self.seq, pairs.clone()));
-        pairs
-    }
+/// Records swept while holding the index, between two looks at the clock.
+const SWEEP_SLOTS: usize = 8;
+/// The longest the index is held by the sweep at once: pages that need it
+/// wait at most this long behind it.
+const SWEEP_HOLD: std::time::Duration = std::time::Duration::from_millis(15);
+/// How long a caller of the corpus-wide lists waits for a sweep that
+/// includes the latest change before it is given the last complete one.
+const FRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// The corpus-wide lists and whether a background sweeper keeps them.
+#[derive(Default)]
+pub(crate) struct Sweeps {
+    last: std::sync::RwLock<Option<Arc<Swept>>>,
+    /// Told when a sweep completes (and woken for a new change).
+    done: tokio::sync::Notify,
+    wake: tokio::sync::Notify,
+    running: std::sync::atomic::AtomicBool,
 }
 
 /// The services' handle on the similarity index: empty until first used,
@@ -72,6 +75,7 @@ pub(crate) struct SimilarEngine(
     /// engine's matches beside other content need not wait for the first
     /// build (minutes at a million records).
     pub(crate) Arc<std::sync::atomic::AtomicBool>,
+    pub(crate) Arc<Sweeps>,
 );
 
 impl Default for SimilarEngine {
@@ -81,8 +85,9 @@ impl Default for SimilarEngine {
                 index: Index::new(),
                 links: Default::default(),
                 seq: None,
-                kept_contradictions: HashMap::new(),
+                build: 0,
             })),
+            Arc::default(),
             Arc::default(),
         )
     }
@@ -165,6 +170,7 @@ impl Services {
             st.index = index;
             st.links = links;
             st.seq = Some(last);
+            st.build += 1;
             self.similar
                 .1
                 .store(true, std::sync::atomic::Ordering::Release);
@@ -329,15 +335,14 @@ impl Authorized<'_> {
         Ok(matches)
     }
 
-    /// Corpus-wide groups of duplicates the principal may see, largest first.
-    /// Below 50,000 records every record is also queried on the rare-term
-    /// route (catches paraphrases); above, the LSH buckets alone are used.
+    /// Corpus-wide groups of duplicates the principal may see, largest first,
+    /// from the last sweep (see [`Services::corpus_lists`]).
     pub async fn duplicate_groups(&self) -> AppResult<Vec<Group>> {
-        let st = self.services().similar_ready().await?;
-        let thorough = st.index.len() <= 50_000;
-        let groups = st
-            .index
-            .duplicate_groups(&viewer(self.principal()), thorough);
+        let swept = self.services().corpus_lists().await?;
+        let st = self.services().similar.0.lock().await;
+        let v = viewer(self.principal());
+        let groups =
+            concord_similar::groups_of(&swept.duplicates, |id| st.index.visible_to(id, &v));
         // A pair a person dismissed is not a duplicate, whatever the engine says.
         Ok(crate::oversight::split_dismissed(groups, &st.links))
     }
@@ -345,7 +350,7 @@ impl Authorized<'_> {
     /// Rebuilds the engine's index from the database (`concord reindex`):
     /// for operators.
     pub async fn similar_rebuild(&self) -> AppResult<usize> {
-        self.require_operator("rebuilding the similarity index")?;
+        self.permit(crate::access::Action::Rebuild, None)?;
         let svc = self.services();
         {
             let mut st = svc.similar.0.clone().lock_owned().await;
@@ -356,6 +361,156 @@ impl Authorized<'_> {
 }
 
 impl Services {
+    /// The corpus-wide lists, as of a sweep that includes every change made
+    /// before this call if one completes within [`FRESH_WAIT`], else the
+    /// last complete one. With a background sweeper (a server), nothing
+    /// heavy runs here: the caller waits without holding anything. Without
+    /// one (a command), the sweep runs here.
+    pub(crate) async fn corpus_lists(&self) -> AppResult<Arc<Swept>> {
+        use std::sync::atomic::Ordering;
+        let sweeps = self.similar.2.clone();
+        let now = self.similar_ready().await?.seq.unwrap_or(0);
+        let current = |sweeps: &Sweeps| {
+            sweeps
+                .last
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+        };
+        if !sweeps.running.load(Ordering::Acquire) {
+            if let Some(s) = current(&sweeps).filter(|s| s.seq >= now) {
+                return Ok(s);
+            }
+            return self.sweep_once().await;
+        }
+        let deadline = tokio::time::Instant::now() + FRESH_WAIT;
+        loop {
+            let done = sweeps.done.notified();
+            let last = current(&sweeps);
+            if let Some(s) = &last
+                && s.seq >= now
+            {
+                return Ok(s.clone());
+            }
+            sweeps.wake.notify_one();
+            if tokio::time::timeout_at(deadline, done).await.is_err() {
+                return last.ok_or_else(|| {
+                    AppError::NotReady(
+                        "the lists of duplicates and contradictions are being worked out for the \
+                         first time; try again in a minute"
+                            .into(),
+                    )
+                });
+            }
+        }
+    }
+
+    /// One whole sweep, a few records at a time, the index held only while
+    /// a step runs (off the async workers).
+    async fn sweep_once(&self) -> AppResult<Arc<Swept>> {
+        'again: loop {
+            let (start, build) = {
+                let st = self.similar_ready().await?;
+                (st.seq.unwrap_or(0), st.build)
+            };
+            let mut sweep = concord_similar::Sweep::default();
+            loop {
+                let guard = self.similar.0.clone().lock_owned().await;
+                if guard.build != build {
+                    continue 'again;
+                }
+                let (s, done) = tokio::task::spawn_blocking(move || {
+                    let began = std::time::Instant::now();
+                    let mut done = false;
+                    while !done && began.elapsed() < SWEEP_HOLD {
+                        done = guard.index.sweep_step(&mut sweep, SWEEP_SLOTS);
+                    }
+                    drop(guard);
+                    (sweep, done)
+                })
+                .await
+                .map_err(|e| AppError::Internal(format!("the corpus sweep failed: {e}")))?;
+                sweep = s;
+                if done {
+                    break;
+                }
+                tokio::task::yield_now().await;
+            }
+            let swept = Arc::new(Swept {
+                seq: start,
+                duplicates: sweep.duplicates,
+                contradictions: sweep.contradictions,
+            });
+            let sweeps = &self.similar.2;
+            *sweeps.last.write().unwrap_or_else(|p| p.into_inner()) = Some(swept.clone());
+            sweeps.done.notify_waiters();
+            return Ok(swept);
+        }
+    }
+
+    /// Keeps the corpus-wide lists in step with the register, in the
+    /// background: a sweep after each change (at most half the time of one
+    /// core: after a sweep that took t, the next waits t), until `shutdown`.
+    pub fn start_corpus_sweeper(
+        self: &Arc<Self>,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        use std::sync::atomic::Ordering;
+        let svc = self.clone();
+        svc.similar.2.running.store(true, Ordering::Release);
+        tokio::spawn(async move {
+            tokio::pin!(shutdown);
+            let sweeps = svc.similar.2.clone();
+            loop {
+                let behind = match svc.similar_ready().await {
+                    Ok(st) => {
+                        let now = st.seq.unwrap_or(0);
+                        drop(st);
+                        sweeps
+                            .last
+                            .read()
+                            .unwrap_or_else(|p| p.into_inner())
+                            .as_ref()
+                            .is_none_or(|s| s.seq < now)
+                    }
+                    Err(e) => {
+                        tracing::warn!("similarity: could not catch up for the corpus lists: {e}");
+                        false
+                    }
+                };
+                if behind {
+                    let began = std::time::Instant::now();
+                    let swept = tokio::select! {
+                        _ = &mut shutdown => break,
+                        r = svc.sweep_once() => r,
+                    };
+                    match swept {
+                        Ok(s) => tracing::debug!(
+                            "similarity: corpus lists as of outbox row {} in {:?}",
+                            s.seq,
+                            began.elapsed()
+                        ),
+                        Err(e) => tracing::warn!("similarity: the corpus sweep failed: {e}"),
+                    }
+                    let rest = began.elapsed().max(std::time::Duration::from_millis(50));
+                    tokio::select! {
+                        _ = &mut shutdown => break,
+                        _ = tokio::time::sleep(rest) => {}
+                    }
+                    continue;
+                }
+                // Idle: woken by a caller after a change here, or looking
+                // again now and then for changes made by another node.
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = sweeps.wake.notified() => {}
+                    _ = tokio::time::sleep(crate::meaning::VECTOR_POLL) => {}
+                }
+            }
+            sweeps.running.store(false, Ordering::Release);
+        })
+    }
+
     /// Which of these records the engine judges duplicates of each other
     /// (pairs of positions in `ids`). Used to collapse a provider's priority
     /// list; quadratic, so callers pass a short list.

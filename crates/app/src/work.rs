@@ -121,7 +121,7 @@ impl Authorized<'_> {
 
     /// One page of one queue of the caller's organisation.
     pub async fn work_queue(&self, queue: WorkQueue, page: Page) -> AppResult<ListPage> {
-        self.require_writer()?;
+        self.permit(crate::access::Action::Change, None)?;
         let Some(org) = self.principal().org().cloned() else {
             return Err(AppError::Forbidden(
                 "work queues belong to an organisation; act for one first".into(),

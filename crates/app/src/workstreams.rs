@@ -33,7 +33,6 @@ use crate::access::Authorized;
 use crate::error::{AppError, AppResult};
 use crate::principal::Principal;
 use crate::services::Services;
-use concord_domain::account::Role;
 
 /// How many overlaps are shown at most.
 pub const MAX_OVERLAPS: usize = 50;
@@ -168,7 +167,7 @@ impl Authorized<'_> {
 
     /// Registration needs a token; an organisation registers only its own work.
     fn may_lead(&self, body: &Value) -> AppResult<()> {
-        self.require_role(Role::Author, "registering a workstream")?;
+        self.permit(crate::access::Action::RegisterWork, None)?;
         if let (Some(own), Some(given)) = (
             self.principal().org(),
             body.get("lead").and_then(Value::as_str),
@@ -240,7 +239,7 @@ impl Authorized<'_> {
     /// Registers several: every one is checked before any is stored, so a
     /// file with one bad workstream stores nothing.
     pub async fn register_workstreams(&self, bodies: &[Value]) -> AppResult<Vec<Registered>> {
-        self.require_writer()?;
+        self.permit(crate::access::Action::Change, None)?;
         let mut ready = Vec::with_capacity(bodies.len());
         for (i, b) in bodies.iter().enumerate() {
             let ws = self.prepare(b).await.map_err(|e| {
@@ -278,7 +277,7 @@ impl Authorized<'_> {
     /// Edits a workstream: `version` (the version the caller last saw) and
     /// the fields to replace. Only its lead (or an operator).
     pub async fn edit_workstream(&self, id: &str, body: Value) -> AppResult<StoredWorkstream> {
-        self.require_role(Role::Author, "editing a workstream")?;
+        self.permit(crate::access::Action::RegisterWork, None)?;
         let current = self.workstream(id).await?;
         if let Principal::Organisation { org, .. } = self.principal()
             && *org != current.workstream.lead

@@ -46,7 +46,7 @@ fn overlaps_found_and_not_found() {
         let url = format!("sqlite://{}/t.db", dir.path().display());
         let svc = Services::open(&url).await.unwrap();
         let auth = svc.as_principal(operator());
-        auth.load_demo().await.unwrap();
+        auth.operator().unwrap().load_demo().await.unwrap();
         let fixture: Value = serde_json::from_str(FIXTURE).unwrap();
         let items = fixture["workstreams"].as_array().unwrap();
         assert!(items.len() >= 15, "{} workstreams", items.len());

@@ -59,6 +59,11 @@ enum Command {
         /// HTTPS; without it only requests with X-Forwarded-Proto: https).
         #[arg(long)]
         secure_cookies: bool,
+        /// The reverse proxy's address (e.g. 127.0.0.1 for nginx on the same
+        /// machine): only its requests have the client's address read from
+        /// X-Forwarded-For, for sign-in throttling.
+        #[arg(long, value_name = "IP")]
+        trusted_proxy: Option<std::net::IpAddr>,
     },
     /// Fill a fresh database in a temporary folder with the demo data and serve it.
     Demo {
@@ -460,6 +465,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             addr,
             secure_cookies,
+            trusted_proxy,
         } => {
             let services = Arc::new(open(&cli.db).await?);
             search_cmd::attach(&services, &cli.db, cli.index_dir.as_deref())?;
@@ -467,12 +473,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "{}",
                 similar::enable_embeddings(&services, &cli.db, cli.index_dir.as_deref())
             );
-            let options = concord_server::ServerOptions { secure_cookies };
+            let options = concord_server::ServerOptions {
+                secure_cookies,
+                trusted_proxy,
+                ..Default::default()
+            };
             serve(services, &addr, options).await
         }
         Command::Demo { load: true, .. } => {
             let services = open(&cli.db).await?;
-            let report = services.as_principal(operator()).load_demo().await?;
+            let report = services
+                .as_principal(operator())
+                .operator()?
+                .load_demo()
+                .await?;
             search_cmd::after_write(&services, &cli.db, cli.index_dir.as_deref()).await;
             println!("{}", report.summary());
             Ok(())
@@ -484,7 +498,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .context("cannot make a temporary folder")?;
             let url = format!("sqlite://{}", dir.path().join("demo.db").display());
             let services = Arc::new(open(&url).await?);
-            let report = services.as_principal(operator()).load_demo().await?;
+            let report = services
+                .as_principal(operator())
+                .operator()?
+                .load_demo()
+                .await?;
             let accounts = services
                 .as_principal(operator())
                 .add_demo_accounts()
@@ -601,7 +619,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let n = write_atomically(&file, |w| {
                 let rt = tokio::runtime::Handle::current();
                 tokio::task::block_in_place(|| {
-                    rt.block_on(services.as_principal(operator()).backup(w))
+                    rt.block_on(services.as_principal(operator()).operator()?.backup(w))
                 })
                 .map_err(anyhow::Error::new)
             })?;
@@ -669,6 +687,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let services = open(&cli.db).await?;
             let n = services
                 .as_principal(operator())
+                .operator()?
                 .restore(&mut BufReader::new(f))
                 .await?;
             search_cmd::after_write(&services, &cli.db, cli.index_dir.as_deref()).await;
@@ -733,6 +752,7 @@ async fn import(db: &str, args: ImportArgs) -> anyhow::Result<()> {
     let bar = progress::bar("importing");
     let report = services
         .as_principal(operator())
+        .operator()?
         .import(&args.files, &opts, &|n| bar.set_position(n))
         .await;
     bar.finish_and_clear();
@@ -768,7 +788,7 @@ async fn export(db: &str, format: ExportFormatArg, out: Option<PathBuf>) -> anyh
     let run = |w: &mut (dyn Write + Send)| -> anyhow::Result<u64> {
         let rt = tokio::runtime::Handle::current();
         tokio::task::block_in_place(|| {
-            rt.block_on(auth.export(format, w, &|n| bar.set_position(n)))
+            rt.block_on(auth.operator()?.export(format, w, &|n| bar.set_position(n)))
         })
         .map_err(anyhow::Error::new)
     };
@@ -965,7 +985,7 @@ async fn org(db: &str, cmd: OrgCommand) -> anyhow::Result<()> {
             if org.name.is_empty() {
                 anyhow::bail!("--name: is empty");
             }
-            if auth.add_organisation(&org).await? {
+            if auth.operator()?.add_organisation(&org).await? {
                 println!("added {} ({})", org.code, org.name);
             } else {
                 anyhow::bail!(
@@ -994,7 +1014,7 @@ async fn org(db: &str, cmd: OrgCommand) -> anyhow::Result<()> {
             }
         }
         OrgCommand::Unresolved { limit, json } => {
-            let names = auth.unresolved_addressees(limit).await?;
+            let names = auth.operator()?.unresolved_addressees(limit).await?;
             let mut out = std::io::stdout().lock();
             if json {
                 let items: Vec<_> = names
@@ -1032,6 +1052,7 @@ async fn org(db: &str, cmd: OrgCommand) -> anyhow::Result<()> {
                 None => None,
             };
             let o = auth
+                .operator()?
                 .confirm_organisation(&code, name.as_deref(), kind)
                 .await?;
             println!("{} confirmed: {} ({})", o.code, o.name, o.kind);
@@ -1041,13 +1062,16 @@ async fn org(db: &str, cmd: OrgCommand) -> anyhow::Result<()> {
             if name.trim().is_empty() {
                 anyhow::bail!("--name: is empty");
             }
-            let o = auth.confirm_organisation(&code, Some(&name), None).await?;
+            let o = auth
+                .operator()?
+                .confirm_organisation(&code, Some(&name), None)
+                .await?;
             println!("{} is now {}", o.code, o.name);
         }
         OrgCommand::Merge { from, into } => {
             let from = OrgCode::parse(&from).map_err(|e| anyhow::anyhow!("FROM: {e}"))?;
             let into = OrgCode::parse(&into).map_err(|e| anyhow::anyhow!("--into: {e}"))?;
-            let m = auth.merge_organisations(&from, &into).await?;
+            let m = auth.operator()?.merge_organisations(&from, &into).await?;
             println!(
                 "merged {} into {}: {} addressee entries of {} recommendations moved (undo: concord org unmerge {})",
                 m.from, m.into, m.moved, m.recommendations, m.from
@@ -1055,7 +1079,7 @@ async fn org(db: &str, cmd: OrgCommand) -> anyhow::Result<()> {
         }
         OrgCommand::Unmerge { code } => {
             let code = OrgCode::parse(&code).map_err(|e| anyhow::anyhow!("CODE: {e}"))?;
-            let m = auth.unmerge_organisation(&code).await?;
+            let m = auth.operator()?.unmerge_organisation(&code).await?;
             println!(
                 "{} is separate from {} again: {} addressee entries of {} recommendations moved back",
                 m.from, m.into, m.moved, m.recommendations
@@ -1078,8 +1102,14 @@ async fn token(db: &str, cmd: TokenCommand) -> anyhow::Result<()> {
                     .await?
             };
             eprintln!(
-                "token {} for {} ({}) created; copy it now, it is not shown again:",
-                t.record.id, t.record.org, t.record.roles
+                "token {} for {} ({}) created, working until {}; copy it now, it is not shown again:",
+                t.record.id,
+                t.record.org,
+                t.record.roles,
+                t.record
+                    .expires_at
+                    .map(|at| at.date_naive().to_string())
+                    .unwrap_or_else(|| "revoked".into())
             );
             println!("{}", t.secret);
         }

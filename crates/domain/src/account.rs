@@ -278,7 +278,11 @@ impl SessionPolicy {
 /// from one address within `window`.
 #[derive(Debug, Clone, Copy)]
 pub struct SignInLimit {
+    /// Failures for one email from one client.
     pub max_failures: u32,
+    /// Failures from one client, whatever the email (a password sprayed
+    /// over many accounts).
+    pub max_from_client: u32,
     pub window: Duration,
 }
 
@@ -286,6 +290,7 @@ impl Default for SignInLimit {
     fn default() -> Self {
         SignInLimit {
             max_failures: 5,
+            max_from_client: 30,
             window: Duration::minutes(15),
         }
     }
@@ -299,6 +304,10 @@ impl SignInLimit {
 
     pub fn blocked(&self, recent_failures: u32) -> bool {
         recent_failures >= self.max_failures
+    }
+
+    pub fn blocked_client(&self, recent_failures: u32) -> bool {
+        recent_failures >= self.max_from_client
     }
 }
 

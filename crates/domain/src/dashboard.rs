@@ -1092,13 +1092,8 @@ impl Dashboard {
                     out.push(',');
                 }
                 first = false;
-                let guarded;
-                let c = if c.starts_with(['=', '+', '-', '@']) {
-                    guarded = format!("'{c}");
-                    guarded.as_str()
-                } else {
-                    c
-                };
+                let guarded = crate::text::spreadsheet_safe(c);
+                let c = guarded.as_ref();
                 if c.contains([',', '"', '\n', '\r']) {
                     out.push('"');
                     out.push_str(&c.replace('"', "\"\""));

@@ -71,3 +71,33 @@ mod tests {
         );
     }
 }
+
+/// Characters that make a spreadsheet read a cell as a formula (`= + - @`,
+/// and a tab or carriage return before them), and the apostrophe that
+/// marks a guarded cell.
+pub const SPREADSHEET_GUARDED: &[char] = &['=', '+', '-', '@', '\t', '\r', '\''];
+
+/// Makes a value safe to open in a spreadsheet: one that starts with a
+/// guarded character gets one leading apostrophe, so that no cell a
+/// stranger wrote is ever run as a formula.
+pub fn spreadsheet_safe(value: &str) -> std::borrow::Cow<'_, str> {
+    if value.starts_with(SPREADSHEET_GUARDED) {
+        format!("'{value}").into()
+    } else {
+        value.into()
+    }
+}
+
+#[cfg(test)]
+mod spreadsheet_tests {
+    use super::*;
+
+    #[test]
+    fn formulas_never_reach_a_spreadsheet() {
+        for bad in ["=1+1", "+SUM(A1)", "-2", "@cmd", "\t=1", "\r=1", "'=1"] {
+            assert!(spreadsheet_safe(bad).starts_with('\''), "{bad:?}");
+        }
+        assert_eq!(spreadsheet_safe("Sepsis"), "Sepsis");
+        assert_eq!(spreadsheet_safe(""), "");
+    }
+}

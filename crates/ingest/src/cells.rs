@@ -55,19 +55,12 @@ pub(crate) fn utf8<'a>(path: &Path, bytes: &'a [u8], what: &str) -> Result<&'a s
     Ok(text)
 }
 
-/// Characters that make a spreadsheet read a cell as a formula (or that we
-/// use to mark a guarded cell).
-const GUARDED: &[char] = &['=', '+', '-', '@', '\t', '\r', '\''];
+use concord_domain::text::SPREADSHEET_GUARDED as GUARDED;
 
-/// Makes a value safe to open in a spreadsheet: a value that starts with
-/// `= + - @`, a tab or a carriage return (or an apostrophe, so that the
-/// marker stays unambiguous) gets one leading apostrophe.
+/// Makes a value safe to open in a spreadsheet (see
+/// [`concord_domain::text::spreadsheet_safe`]).
 pub(crate) fn guard(value: &str) -> std::borrow::Cow<'_, str> {
-    if value.starts_with(GUARDED) {
-        format!("'{value}").into()
-    } else {
-        value.into()
-    }
+    concord_domain::text::spreadsheet_safe(value)
 }
 
 /// Undoes [`guard`]: removes one leading apostrophe when it is followed by

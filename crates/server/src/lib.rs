@@ -31,6 +31,7 @@ use utoipa_swagger_ui::SwaggerUi;
 pub mod api;
 pub mod assets;
 pub mod auth;
+pub mod connections;
 pub mod dashboard_page;
 pub mod error;
 pub mod extract;
@@ -60,10 +61,17 @@ pub struct AppState {
 /// How this server is run.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ServerOptions {
-    /// Mark cookies `Secure` on every response (`concord serve
-    /// --secure-cookies`, behind HTTPS); without it only requests that came
-    /// with `X-Forwarded-Proto: https` get them.
+    /// Mark cookies `Secure` on every response and send HSTS (`concord
+    /// serve --secure-cookies`, behind HTTPS); without it only requests that
+    /// came with `X-Forwarded-Proto: https` get secure cookies.
     pub secure_cookies: bool,
+    /// The reverse proxy in front of this server (`--trusted-proxy IP`):
+    /// only requests from it have their client's address taken from
+    /// `X-Forwarded-For` (for sign-in throttling). Without it, the peer's
+    /// address is the client's.
+    pub trusted_proxy: Option<std::net::IpAddr>,
+    /// Caps and timeouts on connections.
+    pub connections: connections::ConnectionLimits,
 }
 
 /// The longest a request may take: past it, the answer is 503 rather than
@@ -125,6 +133,12 @@ pub fn router_with(services: Arc<Services>, options: ServerOptions) -> Router {
         .route("/readyz", get(api::health::readyz))
         .fallback(not_found)
         .with_state(state.clone())
+        // Behind HTTPS (secure cookies), browsers are told to come back only
+        // over HTTPS for a year.
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            middleware::strict_transport,
+        ))
         .layer(
             ServiceBuilder::new()
                 .layer(TraceLayer::new_for_http())
@@ -191,6 +205,12 @@ pub async fn serve_with(
     let vectors = services.start_vector_worker(async {
         let _ = vectors_stopped.await;
     });
+    // The corpus-wide lists (duplicates, contradictions), swept in the
+    // background after changes and served from memory.
+    let (stop_sweeper, sweeper_stopped) = tokio::sync::oneshot::channel::<()>();
+    let sweeper = services.start_corpus_sweeper(async {
+        let _ = sweeper_stopped.await;
+    });
     // Build the dashboard's figures and the similarity index now, in the
     // background, so that the first visitor does not wait for them (at a
     // million records they take minutes to build). Failures are only logged:
@@ -205,12 +225,27 @@ pub async fn serve_with(
             tracing::warn!("could not build the similarity index at start: {e}");
         }
     });
-    // The peer's address is what sign-in throttling counts by.
-    let app = router_with(services, options)
-        .into_make_service_with_connect_info::<std::net::SocketAddr>();
-    let served = axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await;
+    // Old sign-in attempts and expired sessions, hourly.
+    let pruner = services.clone();
+    let pruning = tokio::spawn(async move {
+        let mut every = tokio::time::interval(Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            match pruner.prune_sign_ins().await {
+                Ok((attempts, sessions)) if attempts + sessions > 0 => tracing::info!(
+                    "pruned {attempts} old sign-in attempts and {sessions} expired sessions"
+                ),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("could not prune sign-in attempts and sessions: {e}"),
+            }
+        }
+    });
+    let limits = options.connections;
+    let app = router_with(services, options);
+    let served = connections::serve(listener, app, limits, shutdown).await;
+    pruning.abort();
+    let _ = stop_sweeper.send(());
+    let _ = sweeper.await;
     let _ = stop_indexer.send(());
     let _ = stop_vectors.send(());
     warming.abort();

@@ -33,6 +33,23 @@ pub fn security_headers() -> [SetResponseHeaderLayer<HeaderValue>; 4] {
     ]
 }
 
+/// `Strict-Transport-Security` when the server is told it runs behind
+/// HTTPS (`--secure-cookies`).
+pub async fn strict_transport(
+    axum::extract::State(state): axum::extract::State<crate::AppState>,
+    req: Request,
+    next: Next,
+) -> Response<Body> {
+    let mut res = next.run(req).await;
+    if state.options.secure_cookies {
+        res.headers_mut().insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+        );
+    }
+    res
+}
+
 pub fn is_api_path(path: &str) -> bool {
     path == "/api" || path.starts_with("/api/")
 }

@@ -11,7 +11,6 @@ use axum::routing::{get, post};
 use concord_app::{AppError, Principal};
 use concord_domain::OrgCode;
 use concord_domain::ProviderKind;
-use concord_domain::account::Role;
 use concord_domain::priority::ProviderProfile;
 
 use crate::AppState;
@@ -68,7 +67,12 @@ struct PrioritiesPage {
 /// as for the API).
 fn may_edit(session: Option<&Session>, code: &OrgCode) -> bool {
     session.is_some_and(|s| {
-        s.view.org.as_ref() == Some(code) && s.view.roles().contains(Role::Respondent)
+        concord_app::permit(
+            &s.view.principal,
+            concord_app::Action::DescribeProvider,
+            Some(code),
+        )
+        .is_ok()
     })
 }
 

@@ -116,12 +116,29 @@ pub fn clear_session_cookie(secure: bool) -> HeaderValue {
     set_cookie(SESSION_COOKIE, "", "/", 0, secure)
 }
 
-/// The client's address for sign-in throttling (the peer, never a header
-/// a client could choose).
-pub fn client_address(req_ext: &axum::http::Extensions) -> String {
-    req_ext
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip().to_string())
+/// The client's address for sign-in throttling: the peer, unless the peer
+/// is the configured reverse proxy, which then says whom it forwards in
+/// `X-Forwarded-For` (its last entry: the one the proxy itself appended;
+/// earlier ones a client could have written).
+pub fn client_address(
+    req_ext: &axum::http::Extensions,
+    headers: &HeaderMap,
+    trusted_proxy: Option<std::net::IpAddr>,
+) -> String {
+    let peer = req_ext.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip());
+    if let (Some(peer), Some(proxy)) = (peer, trusted_proxy)
+        && peer == proxy
+        && let Some(forwarded) = headers
+            .get_all("x-forwarded-for")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .next_back()
+            .and_then(|a| a.trim().parse::<std::net::IpAddr>().ok())
+    {
+        return forwarded.to_string();
+    }
+    peer.map(|p| p.to_string())
         .unwrap_or_else(|| "unknown".into())
 }
 

@@ -38,6 +38,7 @@ pub fn routes() -> Router<AppState> {
         .route("/sign-out", post(sign_out))
         .route("/account", get(account))
         .route("/account/organisation", post(switch_organisation))
+        .route("/account/password", post(change_password))
         .route("/admin", get(admin))
         .route("/admin/users", post(add_user))
         .route("/admin/members", post(add_member))
@@ -66,11 +67,18 @@ impl<S: Send + Sync> FromRequestParts<S> for MaybeSession {
 /// The address of the client, for sign-in throttling.
 pub struct Client(pub String);
 
-impl<S: Send + Sync> FromRequestParts<S> for Client {
+impl FromRequestParts<AppState> for Client {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Client(client_address(&parts.extensions)))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Client(client_address(
+            &parts.extensions,
+            &parts.headers,
+            state.options.trusted_proxy,
+        )))
     }
 }
 
@@ -313,12 +321,39 @@ struct AccountPage {
     acting: Option<String>,
     memberships: Vec<MembershipRow>,
     admin: bool,
+    /// What went wrong with the password form, and in which field.
+    password_error: Option<(String, String)>,
+    password_changed: bool,
+    password_fields: Vec<PasswordField>,
 }
 
-async fn account(s: MaybeSession) -> Response {
+struct PasswordField {
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    autocomplete: &'static str,
+    error: Option<String>,
+}
+
+async fn account(
+    s: MaybeSession,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
     let Some(session) = s.0 else {
         return Redirect::to("/sign-in").into_response();
     };
+    account_page(
+        &session,
+        None,
+        q.get("password").is_some_and(|v| v == "changed"),
+    )
+}
+
+fn account_page(
+    session: &Session,
+    password_error: Option<(String, String)>,
+    password_changed: bool,
+) -> Response {
     let v = &session.view;
     let mut layout = Layout::new("Your account");
     layout.csrf = Some(v.csrf.clone());
@@ -342,7 +377,65 @@ async fn account(s: MaybeSession) -> Response {
             })
             .collect(),
         admin: v.roles().contains(Role::Administrator),
+        password_changed,
+        password_fields: [
+            ("current", "Your current password", "", "current-password"),
+            (
+                "new",
+                "A new password",
+                "At least 12 characters. Three random words work well.",
+                "new-password",
+            ),
+        ]
+        .into_iter()
+        .map(|(name, label, hint, autocomplete)| PasswordField {
+            name,
+            label,
+            hint,
+            autocomplete,
+            error: password_error
+                .as_ref()
+                .filter(|e| e.0 == name)
+                .map(|e| e.1.clone()),
+        })
+        .collect(),
+        password_error,
     }))
+}
+
+/// A signed-in person changes their own password (the current one first).
+async fn change_password(
+    State(state): State<AppState>,
+    Client(client): Client,
+    SignedForm(session, form): SignedForm,
+) -> Response {
+    match state
+        .services
+        .change_password(
+            &session.cookie,
+            &form.text("current"),
+            &form.text("new"),
+            &client,
+        )
+        .await
+    {
+        Ok(()) => Redirect::to("/account?password=changed").into_response(),
+        Err(AppError::Invalid(m)) => {
+            let field = if m.starts_with("field current") {
+                "current"
+            } else {
+                "new"
+            };
+            let message = m
+                .split_once(": ")
+                .map(|(_, rest)| rest.to_string())
+                .unwrap_or(m.clone());
+            let mut res = account_page(&session, Some((field.to_string(), message)), false);
+            *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+            res
+        }
+        Err(e) => error_response(e),
+    }
 }
 
 async fn switch_organisation(
@@ -403,12 +496,20 @@ struct TokenRow {
     label: String,
     roles: String,
     created: String,
+    /// The day it stops working ("never" for tokens made before expiry).
+    expires: String,
     revoked: Option<String>,
 }
 
 struct CreatedToken {
     label: String,
     secret: String,
+    expires: String,
+}
+
+fn works_until(at: Option<chrono::DateTime<chrono::Utc>>) -> String {
+    at.map(|a| a.format("%-d %B %Y").to_string())
+        .unwrap_or_else(|| "no end date".into())
 }
 
 #[derive(Template)]
@@ -485,6 +586,7 @@ async fn admin_page(
                     .collect::<Vec<_>>()
                     .join(", "),
                 created: t.created_at.format("%-d %B %Y %H:%M UTC").to_string(),
+                expires: works_until(t.expires_at),
                 revoked: t
                     .revoked_at
                     .map(|r| r.format("%-d %B %Y %H:%M UTC").to_string()),
@@ -616,6 +718,7 @@ async fn create_token(
             let created = CreatedToken {
                 label: t.record.label.clone(),
                 secret: t.secret,
+                expires: works_until(t.record.expires_at),
             };
             admin_page(&state, session, Some(created), None).await
         }

@@ -13,7 +13,6 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::get;
 use concord_app::{AppError, DEFAULT_OVERLAPS, Principal};
 use concord_domain::StoredWorkstream;
-use concord_domain::account::Role;
 use serde_json::{Map, Value};
 
 use crate::layout::{Layout, render};
@@ -446,7 +445,7 @@ fn may_register(session: &Session) -> Option<&'static str> {
     let v = &session.view;
     if v.org.is_none() {
         Some("You are not a member of any organisation, so you cannot register work.")
-    } else if !v.roles().contains(Role::Author) {
+    } else if concord_app::permit(&v.principal, concord_app::Action::RegisterWork, None).is_err() {
         Some(
             "You need the author role in your organisation to register work. \
              Ask your organisation's Concord administrator.",

@@ -438,6 +438,8 @@ async fn stored_xss_is_escaped_on_every_page() {
     let evil_text = "<script>alert('text')</script> NHS England should act by 31 March 2026.";
     app.services
         .as_principal(operator())
+        .operator()
+        .unwrap()
         .add_organisation(&Organisation {
             status: Default::default(),
             code: code("EVIL"),

@@ -32,6 +32,8 @@ async fn fingerprint(app: &TestApp) -> Vec<String> {
     let mut out = Vec::new();
     app.services
         .as_principal(operator())
+        .operator()
+        .unwrap()
         .backup(&mut out)
         .await
         .unwrap();
@@ -284,6 +286,39 @@ fn api_actions() -> Vec<Action> {
                     Method::PATCH,
                     format!("/api/v1/recommendations/{id}"),
                     json!({"version": 1, "status": "published", "published": "2025-01-10"}),
+                )
+            }),
+        },
+        Action {
+            // Issue #14, finding 6: a date of publication alone is the
+            // approver's to change, as the status is.
+            name: "re-date a published record",
+            owner: "HSSIB",
+            needs: Needs::All(&[Approver]),
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                req(
+                    Method::PATCH,
+                    format!("/api/v1/recommendations/{id}"),
+                    json!({"version": 1, "published": "2023-06-01"}),
+                )
+            }),
+        },
+        Action {
+            // A PATCH that names no field still moves the version on.
+            name: "an empty edit",
+            owner: "HSSIB",
+            needs: Needs::All(&[Author]),
+            ok: StatusCode::OK,
+            other: StatusCode::FORBIDDEN,
+            setup: setup!(|app| {
+                let id = app.published_rec("sepsis screening").await;
+                req(
+                    Method::PATCH,
+                    format!("/api/v1/recommendations/{id}"),
+                    json!({"version": 1}),
                 )
             }),
         },

@@ -139,6 +139,8 @@ async fn import(app: &TestApp, name: &str, recs: &[Recommendation]) {
     let report = app
         .services
         .as_principal(operator())
+        .operator()
+        .unwrap()
         .import(&[path], &ImportOptions::default(), &|_| {})
         .await
         .expect("import");
@@ -149,6 +151,8 @@ async fn app_with_register() -> TestApp {
     let app = spawn_app().await;
     app.services
         .as_principal(operator())
+        .operator()
+        .unwrap()
         .add_organisation(&Organisation {
             status: Default::default(),
             code: OrgCode::parse("RXX").unwrap(),

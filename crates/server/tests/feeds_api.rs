@@ -448,6 +448,8 @@ async fn imported_records_appear_with_their_replies() {
     let report = app
         .services
         .as_principal(operator())
+        .operator()
+        .unwrap()
         .import(&[file], &ImportOptions::default(), &|_| {})
         .await
         .expect("import");
@@ -510,6 +512,8 @@ async fn a_providers_priority_list_is_a_feed_in_rank_order() {
     let app = spawn_app().await;
     app.services
         .as_principal(operator())
+        .operator()
+        .unwrap()
         .load_demo()
         .await
         .unwrap();

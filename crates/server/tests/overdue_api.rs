@@ -25,6 +25,8 @@ async fn overdue_answers_as_the_service_does() {
     let app = spawn_app().await;
     app.services
         .as_principal(operator())
+        .operator()
+        .unwrap()
         .load_demo()
         .await
         .expect("demo loads");

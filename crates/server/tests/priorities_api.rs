@@ -21,6 +21,8 @@ async fn priorities_and_profiles_over_http() {
     let app = spawn_app().await;
     app.services
         .as_principal(operator())
+        .operator()
+        .unwrap()
         .load_demo()
         .await
         .unwrap();
@@ -158,7 +160,7 @@ async fn the_priority_page_and_the_profile_form() {
 
     let app = spawn_app().await;
     let svc = app.services.as_principal(operator());
-    svc.load_demo().await.unwrap();
+    svc.operator().unwrap().load_demo().await.unwrap();
     for (email, org, role) in [
         ("lead@ambnh.example.org", "AMBNH", Role::Respondent),
         ("author@ambnh.example.org", "AMBNH", Role::Author),
@@ -251,6 +253,8 @@ async fn endorsements_count_on_the_priority_list() {
     let app = spawn_app().await;
     app.services
         .as_principal(operator())
+        .operator()
+        .unwrap()
         .load_demo()
         .await
         .unwrap();

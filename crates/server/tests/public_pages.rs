@@ -11,6 +11,8 @@ async fn demo_app() -> TestApp {
     let (services, dir) = open_services().await;
     services
         .as_principal(operator())
+        .operator()
+        .unwrap()
         .load_demo()
         .await
         .expect("demo data");

@@ -15,6 +15,8 @@ async fn spawn_app() -> TestApp {
     let (services, dir) = open_services().await;
     services
         .as_principal(operator())
+        .operator()
+        .unwrap()
         .load_demo()
         .await
         .expect("demo data");

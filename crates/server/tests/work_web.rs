@@ -454,35 +454,45 @@ async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
     }
     let (_, html) = author.get(&app, "/work/to-assess").await;
     assert!(!html.contains(&assess), "assessed: out of the queue");
-    // The history, for anyone: each change, by whom, what it touched.
-    let (s, html) = Browser::new()
+    // The history: each change, by whom, what it touched. The issuer's
+    // people see it all; anyone else from publication on (issue #14: what a
+    // draft said before it was published is the issuer's).
+    let history_rows = |html: &str| -> Vec<(String, String)> {
+        html.split("<tr class=\"nhsuk-table__row\">")
+            .skip(2)
+            .map(|r| {
+                let cells: Vec<String> = r
+                    .split("<td class=\"nhsuk-table__cell\">")
+                    .skip(1)
+                    .map(|c| c.split("</td>").next().unwrap().to_string())
+                    .collect();
+                (cells[1].clone(), r.to_string())
+            })
+            .collect()
+    };
+    let (s, html) = author
         .get(&app, &format!("/recommendations/{id}/history"))
         .await;
     assert_eq!(s, StatusCode::OK);
-    let rows: Vec<&str> = html
-        .split("<tr class=\"nhsuk-table__row\">")
-        .skip(2)
-        .collect();
-    let changes: Vec<String> = rows
-        .iter()
-        .map(|r| {
-            r.split("<td class=\"nhsuk-table__cell\">")
-                .nth(2)
-                .unwrap()
-                .split("</td>")
-                .next()
-                .unwrap()
-                .to_string()
-        })
-        .collect();
+    let rows = history_rows(&html);
+    let changes: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
     assert_eq!(
         changes,
         ["create", "update", "update", "respond", "update", "assess"],
         "{html}"
     );
-    assert!(rows[0].contains(">created<"));
-    assert!(rows[2].contains("status"), "{}", rows[2]);
-    assert!(rows[3].contains("NHSE (person 2)"), "{}", rows[3]);
+    assert!(rows[0].1.contains(">created<"));
+    assert!(rows[2].1.contains("status"), "{}", rows[2].1);
+    assert!(rows[3].1.contains("NHSE (person 2)"), "{}", rows[3].1);
+    let (s, html) = Browser::new()
+        .get(&app, &format!("/recommendations/{id}/history"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    let rows = history_rows(&html);
+    let changes: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    assert_eq!(changes, ["update", "respond", "update", "assess"], "{html}");
+    assert!(rows[0].1.contains(">published<"), "{}", rows[0].1);
+    assert!(rows[1].1.contains("NHSE (person 2)"), "{}", rows[1].1);
     assert!(!html.contains("@"), "no email address is published");
 }
 

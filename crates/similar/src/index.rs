@@ -159,6 +159,104 @@ struct Slot {
     cues: Box<[StoredCue]>,
 }
 
+/// Two records the engine judges duplicates of each other (ids in order).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DuplicatePair {
+    pub ids: [Box<str>; 2],
+    pub score: f32,
+}
+
+/// A corpus-wide sweep in progress (see [`Index::sweep_step`]): what it has
+/// found so far and where it is.
+#[derive(Debug, Default)]
+pub struct Sweep {
+    next: usize,
+    seen: HashSet<u64>,
+    pub duplicates: Vec<DuplicatePair>,
+    /// Strongest first once the sweep is done.
+    pub contradictions: Vec<Pair>,
+}
+
+impl Sweep {
+    /// How many records' places the sweep has passed.
+    pub fn position(&self) -> usize {
+        self.next
+    }
+}
+
+/// Groups of duplicates from duplicate pairs, among the records `keep`
+/// accepts, largest first. Complete linkage: strongest pairs first; a
+/// record joins a group only if it is a duplicate of every member, and two
+/// groups never merge, so one record that bridges two topics cannot chain
+/// them.
+pub fn groups_of(pairs: &[DuplicatePair], keep: impl Fn(&str) -> bool) -> Vec<Group> {
+    let mut edges: Vec<(&str, &str, f32)> = pairs
+        .iter()
+        .filter(|p| keep(&p.ids[0]) && keep(&p.ids[1]))
+        .map(|p| {
+            let (a, b) = (&*p.ids[0], &*p.ids[1]);
+            if a < b {
+                (a, b, p.score)
+            } else {
+                (b, a, p.score)
+            }
+        })
+        .collect();
+    edges.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
+    let dup: HashMap<(&str, &str), f32> = edges.iter().map(|&(a, b, s)| ((a, b), s)).collect();
+    fn ordered<'a>(a: &'a str, b: &'a str) -> (&'a str, &'a str) {
+        if a < b { (a, b) } else { (b, a) }
+    }
+    let score_of = |a: &str, b: &str| dup.get(&ordered(a, b)).copied();
+    let mut group_of: HashMap<&str, usize> = HashMap::new();
+    let mut members: Vec<Vec<&str>> = Vec::new();
+    for &(a, b, _) in &edges {
+        match (group_of.get(a).copied(), group_of.get(b).copied()) {
+            (None, None) => {
+                group_of.insert(a, members.len());
+                group_of.insert(b, members.len());
+                members.push(vec![a, b]);
+            }
+            (Some(g), None) | (None, Some(g)) => {
+                let x = if group_of.contains_key(a) { b } else { a };
+                if members[g].iter().all(|m| score_of(m, x).is_some()) {
+                    group_of.insert(x, g);
+                    members[g].push(x);
+                }
+            }
+            (Some(_), Some(_)) => {}
+        }
+    }
+    let mut out: Vec<Group> = members
+        .into_iter()
+        .map(|mut m| {
+            let (mut total, mut count) = (0.0f32, 0u32);
+            for i in 0..m.len() {
+                for j in i + 1..m.len() {
+                    if let Some(s) = score_of(m[i], m[j]) {
+                        total += s;
+                        count += 1;
+                    }
+                }
+            }
+            m.sort_unstable();
+            m.dedup();
+            Group {
+                ids: m.into_iter().map(str::to_string).collect(),
+                score: (f64::from(total / count.max(1) as f32) * 1000.0).round() / 1000.0,
+            }
+        })
+        .collect();
+    out.sort_by(|a, b| {
+        b.ids
+            .len()
+            .cmp(&a.ids.len())
+            .then(b.score.total_cmp(&a.score))
+            .then(a.ids.cmp(&b.ids))
+    });
+    out
+}
+
 /// The index. Slots are never reused: a record that changes gets a new
 /// slot and its old one is marked dead (a rebuild compacts).
 #[derive(Debug, Default)]
@@ -820,70 +918,97 @@ impl Index {
                 }
             }
         }
-        // Complete linkage: strongest pairs first; a record joins a group
-        // only if it is a duplicate of every member, and two groups never
-        // merge, so one record that bridges two topics cannot chain them.
-        edges.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
-        let dup: HashMap<(u32, u32), f32> = edges.iter().map(|&(a, b, s)| ((a, b), s)).collect();
-        let pair = |a: u32, b: u32| if a < b { (a, b) } else { (b, a) };
-        let mut group_of: HashMap<u32, usize> = HashMap::new();
-        let mut members: Vec<Vec<u32>> = Vec::new();
-        for &(a, b, _) in &edges {
-            match (group_of.get(&a).copied(), group_of.get(&b).copied()) {
-                (None, None) => {
-                    group_of.insert(a, members.len());
-                    group_of.insert(b, members.len());
-                    members.push(vec![a, b]);
+        let edges: Vec<DuplicatePair> = edges
+            .into_iter()
+            .map(|(a, b, score)| DuplicatePair {
+                ids: [
+                    self.slots[a as usize].id.clone(),
+                    self.slots[b as usize].id.clone(),
+                ],
+                score,
+            })
+            .collect();
+        groups_of(&edges, |_| true)
+    }
+
+    /// Advances a corpus-wide sweep (duplicates and contradictions among
+    /// every record, drafts included) by up to `slots` records; true when
+    /// it has reached the end. Between two steps the index may change: a
+    /// record added meanwhile is swept when the sweep reaches it, one
+    /// removed is skipped; the caller filters the result by what a viewer
+    /// may see. Every live record is queried on the candidate routes (the
+    /// thorough route of [`Self::duplicate_groups`]), once for both lists.
+    pub fn sweep_step(&self, sw: &mut Sweep, slots: usize) -> bool {
+        let n = self.slots.len();
+        let end = sw.next.saturating_add(slots).min(n);
+        let floor = DUPLICATE_LONG.min(CONTRADICTION_MIN);
+        for s in sw.next..end {
+            let slot = &self.slots[s];
+            if !slot.alive {
+                continue;
+            }
+            let s = s as u32;
+            let q = self.side_of_slot(s);
+            let pool = self.pool(&q, &Viewer::All);
+            for (c, ub) in self.bounded(&q, pool) {
+                if ub < floor {
+                    break;
                 }
-                (Some(g), None) | (None, Some(g)) => {
-                    let x = if group_of.contains_key(&a) { b } else { a };
-                    if members[g].iter().all(|&m| dup.contains_key(&pair(m, x))) {
-                        group_of.insert(x, g);
-                        members[g].push(x);
+                if c == s {
+                    continue;
+                }
+                let (a, b) = if self.slots[s as usize].id < self.slots[c as usize].id {
+                    (s, c)
+                } else {
+                    (c, s)
+                };
+                if !sw
+                    .seen
+                    .insert((u64::from(a.min(b)) << 32) | u64::from(a.max(b)))
+                {
+                    continue;
+                }
+                let (pa, pb) = (self.side_of_slot(a), self.side_of_slot(b));
+                let Some(v) = classify(self, Side(&pa), Side(&pb)) else {
+                    continue;
+                };
+                let ids = || {
+                    [
+                        self.slots[a as usize].id.clone(),
+                        self.slots[b as usize].id.clone(),
+                    ]
+                };
+                match v.relation {
+                    Relation::Duplicate if ub >= DUPLICATE_LONG => {
+                        sw.duplicates.push(DuplicatePair {
+                            ids: ids(),
+                            score: v.score,
+                        })
                     }
+                    Relation::Contradicts
+                        if ub >= CONTRADICTION_MIN
+                            && !self.slots[a as usize].cues.is_empty()
+                            && !self.slots[b as usize].cues.is_empty() =>
+                    {
+                        let [x, y] = ids();
+                        sw.contradictions.push(Pair {
+                            ids: [x.to_string(), y.to_string()],
+                            score: (f64::from(v.score) * 1000.0).round() / 1000.0,
+                            reason: v.reason,
+                        })
+                    }
+                    _ => {}
                 }
-                (Some(_), Some(_)) => {}
             }
         }
-        let groups: Vec<(Vec<u32>, f32, u32)> = members
-            .into_iter()
-            .map(|m| {
-                let (mut total, mut count) = (0.0f32, 0u32);
-                for i in 0..m.len() {
-                    for j in i + 1..m.len() {
-                        if let Some(s) = dup.get(&pair(m[i], m[j])) {
-                            total += s;
-                            count += 1;
-                        }
-                    }
-                }
-                (m, total, count.max(1))
-            })
-            .collect();
-        let mut out: Vec<Group> = groups
-            .into_iter()
-            .map(|(mut m, total, count)| {
-                m.sort_unstable();
-                m.dedup();
-                let mut ids: Vec<String> = m
-                    .iter()
-                    .map(|&s| self.slots[s as usize].id.to_string())
-                    .collect();
-                ids.sort();
-                Group {
-                    ids,
-                    score: (f64::from(total / count as f32) * 1000.0).round() / 1000.0,
-                }
-            })
-            .collect();
-        out.sort_by(|a, b| {
-            b.ids
-                .len()
-                .cmp(&a.ids.len())
-                .then(b.score.total_cmp(&a.score))
-                .then(a.ids.cmp(&b.ids))
-        });
-        out
+        sw.next = end;
+        if end >= n {
+            sw.contradictions
+                .sort_by(|x, y| y.score.total_cmp(&x.score).then(x.ids.cmp(&y.ids)));
+            true
+        } else {
+            false
+        }
     }
 
     /// Every pair of records the caller may see that the engine judges

@@ -20,5 +20,7 @@ pub mod semantic;
 pub mod text;
 
 pub use classify::{CONTRADICTION_MIN, DUPLICATE, RELATED, SUPPORTS};
-pub use index::{Doc, Group, Index, Match, Pair, QueryOptions, Relation, Viewer};
+pub use index::{
+    Doc, DuplicatePair, Group, Index, Match, Pair, QueryOptions, Relation, Sweep, Viewer, groups_of,
+};
 pub use text::{MAX_TEXT_BYTES, TextProblem, check_text};

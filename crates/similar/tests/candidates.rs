@@ -85,4 +85,34 @@ fn bounded_ranking_equals_brute_force_and_finds_contradictions() {
     let mut seen = std::collections::HashSet::new();
     assert!(c.iter().all(|p| seen.insert(p.ids.clone())));
     assert!(c.windows(2).all(|w| w[0].score >= w[1].score));
+
+    // The sweep a server runs in the background, a few records at a time
+    // (with a record changed half way), finds the same pairs as the
+    // one-pass lists.
+    ix.set_budget(None);
+    ix.upsert(&doc(
+        "D-2024-0001",
+        "Staff on surgical wards should review the early warning score of every patient \
+         within 1 hours of admission and record the result.",
+    ));
+    let mut sweep = concord_similar::Sweep::default();
+    let mut steps = 0;
+    while !ix.sweep_step(&mut sweep, 3) {
+        steps += 1;
+        if steps == 4 {
+            ix.upsert(&doc(&texts[0].0, &texts[0].1));
+        }
+    }
+    assert!(steps > 5, "swept in {steps} steps");
+    assert_eq!(sweep.contradictions, ix.contradictions(&Viewer::All));
+    let groups = concord_similar::groups_of(&sweep.duplicates, |_| true);
+    assert!(!groups.is_empty());
+    assert_eq!(groups, ix.duplicate_groups(&Viewer::All, true));
+    // What a viewer may not see is left out of the groups.
+    let without = concord_similar::groups_of(&sweep.duplicates, |id| id != "D-2024-0001");
+    assert!(
+        without
+            .iter()
+            .all(|g| !g.ids.iter().any(|i| i == "D-2024-0001"))
+    );
 }

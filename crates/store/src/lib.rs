@@ -131,6 +131,19 @@ pub struct TokenRecord {
     pub revoked_at: Option<DateTime<Utc>>,
     /// What the token may do for its organisation.
     pub roles: RoleSet,
+    /// After this, the token no longer works (None: tokens made before
+    /// tokens expired, which never do).
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A new API token as asked for (its secret only as a hash).
+#[derive(Debug, Clone)]
+pub struct TokenGrant<'a> {
+    pub org: &'a OrgCode,
+    pub label: &'a str,
+    pub roles: RoleSet,
+    pub secret_hash: &'a str,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A user as stored, with the hash of their password (PHC string).
@@ -383,10 +396,13 @@ pub trait Store: Send + Sync {
     ) -> Result<TokenRecord> {
         self.add_token_with_roles(
             actor,
-            org,
-            label,
-            RoleSet::token_default(),
-            secret_hash,
+            &TokenGrant {
+                org,
+                label,
+                roles: RoleSet::token_default(),
+                secret_hash,
+                expires_at: None,
+            },
             now,
         )
         .await
@@ -394,10 +410,7 @@ pub trait Store: Send + Sync {
     async fn add_token_with_roles(
         &self,
         actor: &Actor,
-        org: &OrgCode,
-        label: &str,
-        roles: RoleSet,
-        secret_hash: &str,
+        grant: &TokenGrant<'_>,
         now: DateTime<Utc>,
     ) -> Result<TokenRecord>;
     /// The live (not revoked) token with this hash.
@@ -429,6 +442,16 @@ pub trait Store: Send + Sync {
         user_id: i64,
         org: &OrgCode,
         roles: RoleSet,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Sets a user's password (its hash); ends every session of theirs but
+    /// the one whose hash is `keep_session`.
+    async fn set_password(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        password_hash: &str,
+        keep_session: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()>;
     /// Disabling also ends every session of the user.
@@ -465,6 +488,12 @@ pub trait Store: Send + Sync {
         client: &str,
         since: DateTime<Utc>,
     ) -> Result<u32>;
+    /// Failures from this client after `since`, whatever the email.
+    async fn sign_in_failures_from(&self, client: &str, since: DateTime<Utc>) -> Result<u32>;
+    /// Deletes sign-in attempts older than `before` and sessions that have
+    /// expired by `now`; how many of each.
+    async fn prune_sign_ins(&self, before: DateTime<Utc>, now: DateTime<Utc>)
+    -> Result<(u64, u64)>;
     /// Writes a refusal by access control into the audit trail.
     async fn record_refusal(
         &self,

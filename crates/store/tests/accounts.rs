@@ -333,10 +333,13 @@ async fn tokens_keep_their_roles_and_refusals_are_audited() {
         let a = s
             .add_token_with_roles(
                 &actor(),
-                &code("HSSIB"),
-                "ro",
-                roles("respondent"),
-                "h1",
+                &concord_store::TokenGrant {
+                    org: &code("HSSIB"),
+                    label: "ro",
+                    roles: roles("respondent"),
+                    secret_hash: "h1",
+                    expires_at: None,
+                },
                 now(),
             )
             .await
@@ -404,9 +407,19 @@ async fn accounts_survive_backup_and_restore() {
             )
             .await
             .unwrap();
-        s.add_token_with_roles(&actor(), &code("HSSIB"), "t", roles("author"), "h", now())
-            .await
-            .unwrap();
+        s.add_token_with_roles(
+            &actor(),
+            &concord_store::TokenGrant {
+                org: &code("HSSIB"),
+                label: "t",
+                roles: roles("author"),
+                secret_hash: "h",
+                expires_at: None,
+            },
+            now(),
+        )
+        .await
+        .unwrap();
         let mut out = Vec::new();
         s.backup(&mut out).await.unwrap();
         let dir = tempfile::tempdir().unwrap();

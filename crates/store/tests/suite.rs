@@ -2060,6 +2060,23 @@ async fn restore_refuses_a_non_empty_database(db: &Db) {
     ));
     assert_eq!(other.dump().await, before);
     other.finish().await;
+
+    // So does a person alone (no records, no organisations of its own): a
+    // restore would delete their account (issue #14, finding 10).
+    let people = db.sibling(db.backend, "restore_people").await;
+    let email = concord_domain::account::Email::parse("ann@example.nhs.uk").unwrap();
+    people
+        .store
+        .add_user(&actor(), &email, "Ann Lee", "$argon2id$fake", &[], now())
+        .await
+        .unwrap();
+    let before = people.dump().await;
+    match restore(&people.store, dump.clone()).await {
+        Err(StoreError::Refused(m)) => assert!(m.contains("users"), "{m}"),
+        other => panic!("a restore over an account must be refused, got {other:?}"),
+    }
+    assert_eq!(people.dump().await, before, "the account is still there");
+    people.finish().await;
 }
 
 async fn restore_reports_bad_lines(db: &Db) {

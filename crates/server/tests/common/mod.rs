@@ -116,14 +116,28 @@ pub async fn open_services() -> (Arc<Services>, TempDir) {
 
 /// Serves these services until the returned app is dropped.
 pub async fn serve(services: Arc<Services>, dir: TempDir) -> TestApp {
+    serve_with(services, dir, Default::default()).await
+}
+
+/// [`serve`] with options (connection limits, a trusted proxy).
+pub async fn serve_with(
+    services: Arc<Services>,
+    dir: TempDir,
+    options: concord_server::ServerOptions,
+) -> TestApp {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
-    tokio::spawn(concord_server::serve(listener, services.clone(), async {
-        let _ = stopped.await;
-    }));
+    tokio::spawn(concord_server::serve_with(
+        listener,
+        services.clone(),
+        options,
+        async {
+            let _ = stopped.await;
+        },
+    ));
     TestApp {
         base,
         client: Client::new(),

@@ -127,6 +127,38 @@ impl Browser {
         b
     }
 
+    /// Loads the form, then posts it with `X-Forwarded-For: forwarded`, as
+    /// a reverse proxy would (or a client pretending to be one).
+    #[allow(dead_code)] // not every test binary signs in through a proxy
+    pub async fn try_sign_in_from(
+        &mut self,
+        app: &TestApp,
+        email: &str,
+        password: &str,
+        forwarded: &str,
+    ) -> Response {
+        let (s, html) = self.get(app, "/sign-in").await;
+        assert_eq!(s, StatusCode::OK);
+        let form = &html[html.find("action=\"/sign-in\"").expect("the sign-in form")..];
+        let csrf = csrf_field(form).expect("the sign-in form has a csrf field");
+        let mut body = form_urlencoded::Serializer::new(String::new());
+        body.append_pair("email", email);
+        body.append_pair("password", password);
+        body.append_pair("csrf", &csrf);
+        let res = self
+            .client
+            .post(app.url("/sign-in"))
+            .header("cookie", self.cookie_header())
+            .header("x-forwarded-for", forwarded)
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(body.finish())
+            .send()
+            .await
+            .unwrap();
+        self.absorb(&res);
+        res
+    }
+
     /// Loads the form, then posts it.
     pub async fn try_sign_in(&mut self, app: &TestApp, email: &str, password: &str) -> Response {
         let (s, html) = self.get(app, "/sign-in").await;

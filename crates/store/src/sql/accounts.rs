@@ -268,6 +268,53 @@ impl SqlStore {
     }
 
     /// Disables (or enables again) a user; disabling ends every session.
+    /// A new password hash; every session of the user but `keep` ends.
+    pub(crate) async fn put_password(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        password_hash: &str,
+        keep: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        let done =
+            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+                .bind(password_hash.to_string())
+                .bind(fmt_ts(now))
+                .bind(user_id)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+        if done == 0 {
+            return Err(StoreError::NotFound {
+                entity: "user",
+                id: user_id.to_string(),
+            });
+        }
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+            .bind(user_id)
+            .bind(keep.unwrap_or("").to_string())
+            .execute(&mut *tx)
+            .await?;
+        // The audit says that it changed, never the hash.
+        write_audit(
+            &mut tx,
+            codec::audit_vals(
+                now,
+                actor,
+                "change_password",
+                "user",
+                &format!("user:{user_id}"),
+                None,
+                Some(serde_json::json!({"id": user_id}).to_string()),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
     pub(crate) async fn put_user_disabled(
         &self,
         actor: &Actor,
@@ -421,6 +468,39 @@ impl SqlStore {
         .fetch_one(&self.pool)
         .await?;
         Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    pub(crate) async fn count_failures_from(
+        &self,
+        client: &str,
+        since: DateTime<Utc>,
+    ) -> Result<u32> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM sign_in_attempts WHERE client = $1 AND succeeded = 0 AND at > $2",
+        )
+        .bind(client.to_string())
+        .bind(fmt_ts(since))
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(u32::try_from(n).unwrap_or(u32::MAX))
+    }
+
+    pub(crate) async fn prune_attempts_and_sessions(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(u64, u64)> {
+        let attempts = sqlx::query("DELETE FROM sign_in_attempts WHERE at < $1")
+            .bind(fmt_ts(before))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        let sessions = sqlx::query("DELETE FROM sessions WHERE expires_at <= $1")
+            .bind(fmt_ts(now))
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok((attempts, sessions))
     }
 
     /// A refusal by access control, kept in the audit trail: who asked, for

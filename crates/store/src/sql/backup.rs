@@ -185,6 +185,7 @@ const TABLES: &[Table] = &[
             ("created_at", Text),
             ("revoked_at", Text),
             ("roles", Text),
+            ("expires_at", Text),
         ],
         order: "id",
         serial: Some("id"),
@@ -344,13 +345,26 @@ fn bad(line: u64, message: impl Into<String>) -> StoreError {
 /// Whether the database holds nothing a restore would lose: no records and
 /// no organisations beyond the built-in seed list.
 async fn is_empty(conn: &mut AnyConnection) -> Result<std::result::Result<(), String>> {
-    let recs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM recommendations")
+    // Every table a restore replaces, but the organisations (the seeds are
+    // always there) and the audit trail and outbox (the seeds' own rows):
+    // accounts, tokens and workstreams are as much the installation's as its
+    // records, and a restore deletes them.
+    for t in TABLES {
+        if matches!(t.name, "organisations" | "audit_events" | "outbox") {
+            continue;
+        }
+        let rows: i64 = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) FROM {}",
+            t.name
+        )))
         .fetch_one(&mut *conn)
         .await?;
-    if recs > 0 {
-        return Ok(Err(format!(
-            "the database already holds {recs} recommendations"
-        )));
+        if rows > 0 {
+            return Ok(Err(format!(
+                "the database already holds {rows} {}",
+                t.name.replace('_', " ")
+            )));
+        }
     }
     let seeds: HashSet<String> = concord_domain::seed_organisations()
         .into_iter()

@@ -63,6 +63,11 @@ const SQLITE: &[Migration] = &[
         name: "provenance",
         sql: include_str!("../../migrations/sqlite/0011_provenance.sql"),
     },
+    Migration {
+        version: 12,
+        name: "trust",
+        sql: include_str!("../../migrations/sqlite/0012_trust.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -110,6 +115,11 @@ const POSTGRES: &[Migration] = &[
         version: 11,
         name: "provenance",
         sql: include_str!("../../migrations/postgres/0011_provenance.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "trust",
+        sql: include_str!("../../migrations/postgres/0012_trust.sql"),
     },
 ];
 

@@ -20,7 +20,7 @@ use sqlx::{AnyConnection, AnyPool};
 
 use crate::{
     Backend, ImportSummary, ListPage, OutboxRow, Page, RecommendationFilter, Result, SessionRecord,
-    Store, StoreError, TokenRecord, UserRecord, Visitor,
+    Store, StoreError, TokenGrant, TokenRecord, UserRecord, Visitor,
 };
 use concord_domain::account::{Email, Membership, RoleSet, User};
 
@@ -359,6 +359,10 @@ fn token_from_row(row: &sqlx::any::AnyRow) -> Result<TokenRecord> {
             .map(|s| parse_ts(&s))
             .transpose()?,
         roles: accounts::token_roles(row.try_get("roles")?)?,
+        expires_at: row
+            .try_get::<Option<String>, _>("expires_at")?
+            .map(|s| parse_ts(&s))
+            .transpose()?,
     })
 }
 
@@ -808,27 +812,32 @@ impl Store for SqlStore {
     async fn add_token_with_roles(
         &self,
         actor: &Actor,
-        org: &OrgCode,
-        label: &str,
-        roles: RoleSet,
-        secret_hash: &str,
+        grant: &TokenGrant<'_>,
         now: DateTime<Utc>,
     ) -> Result<TokenRecord> {
+        let TokenGrant {
+            org,
+            label,
+            roles,
+            secret_hash,
+            expires_at,
+        } = grant.clone();
         let mut tx = self.begin_write().await?;
         let row = sqlx::query(
-            "INSERT INTO api_tokens (org, label, token_hash, created_at, roles) VALUES ($1, $2, $3, $4, $5) \
-             RETURNING id, org, label, created_at, revoked_at, roles",
+            "INSERT INTO api_tokens (org, label, token_hash, created_at, roles, expires_at) VALUES ($1, $2, $3, $4, $5, $6) \
+             RETURNING id, org, label, created_at, revoked_at, roles, expires_at",
         )
         .bind(org.as_str())
         .bind(label.to_string())
         .bind(secret_hash.to_string())
         .bind(fmt_ts(now))
         .bind(roles.to_string())
+        .bind(expires_at.map(fmt_ts))
         .fetch_one(&mut *tx)
         .await
         .map_err(|e| map_unique(e, || "a token with this secret already exists".into()))?;
         let token = token_from_row(&row)?;
-        let after = serde_json::json!({"id": token.id, "org": org, "label": label, "roles": roles, "created_at": fmt_ts(now)});
+        let after = serde_json::json!({"id": token.id, "org": org, "label": label, "roles": roles, "created_at": fmt_ts(now), "expires_at": expires_at.map(fmt_ts)});
         write_audit(
             &mut tx,
             codec::audit_vals(
@@ -848,7 +857,7 @@ impl Store for SqlStore {
 
     async fn token_by_hash(&self, secret_hash: &str) -> Result<Option<TokenRecord>> {
         let row = sqlx::query(
-            "SELECT id, org, label, created_at, revoked_at, roles FROM api_tokens \
+            "SELECT id, org, label, created_at, revoked_at, roles, expires_at FROM api_tokens \
              WHERE token_hash = $1 AND revoked_at IS NULL",
         )
         .bind(secret_hash.to_string())
@@ -859,7 +868,7 @@ impl Store for SqlStore {
 
     async fn token(&self, id: i64) -> Result<Option<TokenRecord>> {
         let row = sqlx::query(
-            "SELECT id, org, label, created_at, revoked_at, roles FROM api_tokens WHERE id = $1",
+            "SELECT id, org, label, created_at, revoked_at, roles, expires_at FROM api_tokens WHERE id = $1",
         )
         .bind(id)
         .fetch_optional(&self.pool)
@@ -871,7 +880,7 @@ impl Store for SqlStore {
         let rows = match org {
             Some(o) => {
                 sqlx::query(
-                    "SELECT id, org, label, created_at, revoked_at, roles FROM api_tokens \
+                    "SELECT id, org, label, created_at, revoked_at, roles, expires_at FROM api_tokens \
                      WHERE org = $1 ORDER BY id",
                 )
                 .bind(o.as_str())
@@ -879,7 +888,7 @@ impl Store for SqlStore {
                 .await?
             }
             None => sqlx::query(
-                "SELECT id, org, label, created_at, revoked_at, roles FROM api_tokens ORDER BY id",
+                "SELECT id, org, label, created_at, revoked_at, roles, expires_at FROM api_tokens ORDER BY id",
             )
             .fetch_all(&self.pool)
             .await?,
@@ -925,6 +934,18 @@ impl Store for SqlStore {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.put_membership(actor, user_id, org, roles, now).await
+    }
+
+    async fn set_password(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        password_hash: &str,
+        keep_session: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.put_password(actor, user_id, password_hash, keep_session, now)
+            .await
     }
 
     async fn set_user_disabled(
@@ -978,6 +999,18 @@ impl Store for SqlStore {
         since: DateTime<Utc>,
     ) -> Result<u32> {
         self.count_failures(email, client, since).await
+    }
+
+    async fn sign_in_failures_from(&self, client: &str, since: DateTime<Utc>) -> Result<u32> {
+        self.count_failures_from(client, since).await
+    }
+
+    async fn prune_sign_ins(
+        &self,
+        before: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<(u64, u64)> {
+        self.prune_attempts_and_sessions(before, now).await
     }
 
     async fn record_refusal(

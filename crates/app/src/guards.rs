@@ -1,0 +1,163 @@
+//! What keeps one caller from costing everyone else: the budget of refusals
+//! written to the audit trail for callers nobody can name, and the gate in
+//! front of password checks (one check per account at a time, a bounded
+//! number hashing at once, off the async workers).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use crate::error::{AppError, AppResult};
+
+/// The longest request description kept in a refusal's audit row: enough
+/// to tell which endpoint and record, never a path an attacker made long.
+pub(crate) const REFUSAL_TEXT: usize = 200;
+
+/// Refusals of anonymous callers (no credentials, or credentials that do
+/// not work) written one by one: a burst of this many, then this many per
+/// second. Beyond it they are counted, and the count goes into the next row
+/// written, so that the trail still says that they happened.
+const ANONYMOUS_REFUSALS_BURST: f64 = 300.0;
+const ANONYMOUS_REFUSALS_PER_SEC: f64 = 2.0;
+
+/// Cuts a text to at most `max` bytes on a character boundary, saying so.
+pub(crate) fn cut(text: &str, max: usize) -> String {
+    if text.len() <= max {
+        return text.to_string();
+    }
+    let mut end = max;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &text[..end], text.len())
+}
+
+pub(crate) struct RefusalBudget {
+    state: Mutex<BudgetState>,
+}
+
+struct BudgetState {
+    tokens: f64,
+    at: Instant,
+    /// Refusals not written since the last one that was.
+    unrecorded: u64,
+}
+
+impl Default for RefusalBudget {
+    fn default() -> Self {
+        RefusalBudget {
+            state: Mutex::new(BudgetState {
+                tokens: ANONYMOUS_REFUSALS_BURST,
+                at: Instant::now(),
+                unrecorded: 0,
+            }),
+        }
+    }
+}
+
+impl RefusalBudget {
+    /// Whether to write this anonymous refusal: `Some(n)` with the number
+    /// of refusals left unwritten before it, or `None` (counted instead).
+    pub(crate) fn take(&self) -> Option<u64> {
+        let mut s = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        let now = Instant::now();
+        let gained = now.duration_since(s.at).as_secs_f64() * ANONYMOUS_REFUSALS_PER_SEC;
+        s.tokens = (s.tokens + gained).min(ANONYMOUS_REFUSALS_BURST);
+        s.at = now;
+        if s.tokens >= 1.0 {
+            s.tokens -= 1.0;
+            Some(std::mem::take(&mut s.unrecorded))
+        } else {
+            s.unrecorded += 1;
+            None
+        }
+    }
+}
+
+/// How many password checks wait for their turn before more are turned
+/// away (each takes tens of milliseconds of one core).
+const PASSWORD_QUEUE: usize = 64;
+
+pub(crate) struct SignInGate {
+    /// One sign-in per account at a time, so that the failure count read
+    /// before a check includes every check before it (on this node).
+    accounts: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Password hashing at once: one core's worth, leaving the other for
+    /// everything else.
+    hashing: Arc<tokio::sync::Semaphore>,
+    waiting: std::sync::atomic::AtomicUsize,
+}
+
+impl Default for SignInGate {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        SignInGate {
+            accounts: Mutex::new(HashMap::new()),
+            hashing: Arc::new(tokio::sync::Semaphore::new((cores / 2).max(1))),
+            waiting: Default::default(),
+        }
+    }
+}
+
+impl SignInGate {
+    /// The lock of one account's sign-ins (held across check and record).
+    pub(crate) fn account(&self, key: &str) -> Arc<tokio::sync::Mutex<()>> {
+        let mut map = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+        // Locks nobody holds or waits for are dropped as the map grows.
+        if map.len() > 1024 {
+            map.retain(|_, l| Arc::strong_count(l) > 1);
+        }
+        map.entry(key.to_string()).or_default().clone()
+    }
+
+    /// Runs a password check off the async workers, at most a core's worth
+    /// at once; too many waiting is a refusal to try again shortly.
+    pub(crate) async fn hash<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> AppResult<T> {
+        use std::sync::atomic::Ordering;
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= PASSWORD_QUEUE {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(AppError::TooManyRequests(
+                "Too many people are signing in at this moment. Try again in a minute.".into(),
+            ));
+        }
+        let permit = self.hashing.clone().acquire_owned().await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let permit = permit.map_err(|e| AppError::Internal(e.to_string()))?;
+        let out = tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("a password check failed: {e}")))?;
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_texts_are_cut_on_a_character() {
+        assert_eq!(cut("short", 10), "short");
+        let long = "é".repeat(200);
+        let c = cut(&long, 5);
+        assert!(c.starts_with("éé…"), "{c}");
+        assert!(c.ends_with("(400 bytes)"), "{c}");
+    }
+
+    #[test]
+    fn the_budget_counts_what_it_does_not_write() {
+        let b = RefusalBudget::default();
+        let written = (0..1000).filter_map(|_| b.take()).count();
+        // The burst, and perhaps a token or two refilled meanwhile.
+        assert!((300..=305).contains(&written), "{written} written of 1000");
+        // The next one written carries the count of the unwritten.
+        std::thread::sleep(std::time::Duration::from_millis(600));
+        assert_eq!(b.take(), Some(1000 - written as u64));
+    }
+}

@@ -1,0 +1,270 @@
+//! The register's own use cases: reading recommendations and their
+//! history, drafting, editing and publishing them, and the quality check.
+
+use concord_domain::account::RoleSet;
+use concord_domain::{AuditEvent, OrgCode, Organisation, Recommendation, RecommendationId};
+use concord_store::{ListPage, Page, RecommendationFilter};
+use serde_json::Value;
+
+use crate::access::{Action, Authorized};
+use crate::error::{AppError, AppResult};
+use crate::services::NewToken;
+
+/// How many close recommendations the cross_reference criterion is shown.
+const CROSS_REFERENCE_HITS: usize = 5;
+
+/// The most drafts one request may check (each is compared with the whole
+/// register); operators checking a file from the command line are not
+/// bounded.
+pub const MAX_CHECK_DRAFTS: usize = 50;
+
+impl Authorized<'_> {
+    /// One recommendation; drafts are invisible (not found) outside their issuer.
+    pub async fn recommendation(&self, id: &RecommendationId) -> AppResult<Recommendation> {
+        match self.services().get(id).await? {
+            Some(rec) if self.can_see(&rec) => Ok(rec),
+            _ => Err(AppError::NotFound(format!(
+                "recommendation {id} was not found"
+            ))),
+        }
+    }
+
+    pub async fn recommendations(
+        &self,
+        mut filter: RecommendationFilter,
+        page: Page,
+    ) -> AppResult<ListPage> {
+        filter.drafts = self.drafts();
+        self.services().list(&filter, page).await
+    }
+
+    pub async fn count(&self) -> AppResult<u64> {
+        self.services().count().await
+    }
+
+    /// A record's audit trail as this caller may read it: operators see it
+    /// as stored; the issuer sees its drafting too; anyone else sees it from
+    /// publication on (what a draft said before it was published is the
+    /// issuer's). Actors are named as the pages name them, never by a
+    /// token's label (an administrator's note).
+    pub async fn history(&self, id: &RecommendationId) -> AppResult<Vec<AuditEvent>> {
+        let rec = self.recommendation(id).await?;
+        let events = self.services().history(id).await?;
+        if self.principal().is_operator() {
+            return Ok(events);
+        }
+        let issuer = self.principal().org() == Some(&rec.data.issuer);
+        Ok(crate::principal::public_history(events, issuer))
+    }
+
+    pub async fn organisations(&self) -> AppResult<Vec<Organisation>> {
+        self.services().organisations().await
+    }
+
+    pub async fn organisation(&self, code: &OrgCode) -> AppResult<Organisation> {
+        self.services()
+            .organisation(code)
+            .await?
+            .ok_or_else(|| AppError::NotFound(format!("organisation {code} was not found")))
+    }
+
+    /// Takes `override_gate` (a reason) out of a body. Overriding the
+    /// publishing gate is for operators only (the full roles model comes
+    /// later); the reason is recorded in the audit trail.
+    fn take_override(&self, body: &mut Value) -> AppResult<Option<String>> {
+        let Some(obj) = body.as_object_mut() else {
+            return Ok(None);
+        };
+        match obj.remove("override_gate") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::String(s)) if !s.trim().is_empty() => {
+                self.permit(Action::OverrideGate, None)?;
+                Ok(Some(s))
+            }
+            Some(_) => Err(AppError::Invalid(
+                "field override_gate: must be the reason for publishing despite the gate, as text"
+                    .into(),
+            )),
+        }
+    }
+
+    /// Checks drafts against the quality criteria: `ruleset` if given, else
+    /// each draft's issuer's own set, else the default. Anyone may check:
+    /// it reads and writes nothing.
+    pub async fn check(
+        &self,
+        body: &Value,
+        ruleset: Option<&concord_domain::quality::Ruleset>,
+    ) -> AppResult<Vec<concord_domain::quality::QualityReport>> {
+        // cross_reference: what the similarity engine finds close to each
+        // draft (only what this caller may see).
+        if !self.principal().is_operator()
+            && let Some(many) = body.as_array()
+            && many.len() > MAX_CHECK_DRAFTS
+        {
+            return Err(AppError::Invalid(format!(
+                "field (drafts): {} drafts in one request; at most {MAX_CHECK_DRAFTS} are checked at once",
+                many.len()
+            )));
+        }
+        let drafts = concord_domain::quality::Draft::many_from_json(body)
+            .map_err(|e| AppError::Invalid(e.to_string()))?;
+        let mut similar = Vec::with_capacity(drafts.len());
+        for d in &drafts {
+            let hits = match self.similar_to_text(&d.text, CROSS_REFERENCE_HITS).await {
+                Ok(found) => found
+                    .into_iter()
+                    .map(|m| concord_domain::quality::SimilarHit {
+                        id: m.id,
+                        score: m.score,
+                        relation: Some(m.relation.to_string()),
+                    })
+                    .collect(),
+                // A text the engine cannot compare (another script, no words)
+                // has no hits; the other criteria still judge it.
+                Err(AppError::Invalid(_)) => Vec::new(),
+                Err(e) => return Err(e),
+            };
+            similar.push(hits);
+        }
+        self.services().check(body, ruleset, Some(&similar)).await
+    }
+
+    /// The criteria set that applies to an organisation, and where it came from.
+    pub async fn criteria(
+        &self,
+        org: &OrgCode,
+    ) -> AppResult<(concord_domain::quality::Ruleset, crate::RulesetSource)> {
+        self.organisation(org).await?;
+        self.services().ruleset_for(Some(org)).await
+    }
+
+    /// Loads (Some) or removes (None) an organisation's own criteria set:
+    /// an operator, or the organisation itself.
+    pub async fn set_criteria(&self, org: &OrgCode, text: Option<&str>) -> AppResult<()> {
+        self.permit(Action::SetCriteria, Some(org))?;
+        if let Some(t) = text {
+            crate::quality::parse_ruleset(t, "criteria file")?;
+        }
+        self.services()
+            .set_criteria(&self.principal().actor(), org, text)
+            .await
+    }
+
+    /// Creates a draft for the caller's own organisation.
+    pub async fn create_draft(&self, mut body: Value) -> AppResult<Recommendation> {
+        self.permit(Action::Draft, None)?;
+        if body
+            .get("status")
+            .and_then(Value::as_str)
+            .is_some_and(|s| !s.trim().eq_ignore_ascii_case("draft"))
+        {
+            self.permit(Action::Publish, None)?;
+        }
+        let override_gate = self.take_override(&mut body)?;
+        let own = self.principal().org().cloned();
+        // An organisation issues only its own (an issuer that is not a
+        // code at all is for validation to name).
+        if let Some(given) = body.get("issuer").and_then(Value::as_str)
+            && let Ok(issuer) = OrgCode::parse(given.trim())
+        {
+            self.permit(Action::Draft, Some(&issuer))?;
+        }
+        if own.is_none() && body.get("issuer").is_none() {
+            return Err(AppError::Invalid("field issuer: is required".into()));
+        }
+        // Nobody creates a link another body decided.
+        self.links_from_body(&[], &mut body);
+        self.services()
+            .create(
+                &self.principal().actor(),
+                body,
+                own.as_ref(),
+                override_gate.as_deref(),
+            )
+            .await
+            .inspect(|_| self.services().search_changed())
+    }
+
+    /// Edits a recommendation: the body holds `version` (the version the
+    /// caller last saw) and the fields to change.
+    pub async fn edit(&self, id: &RecommendationId, body: Value) -> AppResult<Recommendation> {
+        self.edit_with(id, body, true).await
+    }
+
+    /// `check_roles`: false when another use case has already decided who
+    /// may make this change (links are decided by oversight or assessors).
+    pub(crate) async fn edit_with(
+        &self,
+        id: &RecommendationId,
+        mut body: Value,
+        check_roles: bool,
+    ) -> AppResult<Recommendation> {
+        self.permit(Action::Change, None)?;
+        if check_roles && let Some(fields) = body.as_object() {
+            // Content needs an author; a change of status (publishing,
+            // withdrawing, with the date of publication) needs an approver.
+            if fields.keys().any(|k| {
+                !matches!(
+                    k.as_str(),
+                    "version" | "status" | "published" | "override_gate"
+                )
+            }) {
+                self.permit(Action::Edit, None)?;
+            }
+            if fields.contains_key("status") || fields.contains_key("published") {
+                self.permit(Action::Publish, None)?;
+            }
+            // A request that asks for nothing is still a change of the
+            // record (its version moves on): it needs an author.
+            if fields
+                .keys()
+                .all(|k| matches!(k.as_str(), "version" | "override_gate"))
+            {
+                self.permit(Action::Edit, None)?;
+            }
+        }
+        let override_gate = self.take_override(&mut body)?;
+        let Value::Object(mut fields) = body else {
+            return Err(AppError::BadInput("the body must be a JSON object".into()));
+        };
+        let version = match fields.remove("version") {
+            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
+            Some(_) => {
+                return Err(AppError::Invalid(
+                    "field version: must be a whole number".into(),
+                ));
+            }
+            None => {
+                return Err(AppError::Invalid(
+                    "field version: is required (the version you are editing, for safe concurrent edits)".into(),
+                ));
+            }
+        };
+        let current = self.recommendation(id).await?;
+        self.permit(Action::Change, Some(&current.data.issuer))?;
+        if check_roles && fields.contains_key("links") {
+            let mut links = Value::Object(std::mem::take(&mut fields));
+            self.links_from_body(&current.data.links, &mut links);
+            if let Value::Object(f) = links {
+                fields = f;
+            }
+        }
+        self.services()
+            .patch(
+                &self.principal().actor(),
+                current,
+                version,
+                fields,
+                override_gate.as_deref(),
+            )
+            .await
+            .inspect(|_| self.services().search_changed())
+    }
+
+    /// A token with every role but administrator.
+    pub async fn create_token(&self, org: &OrgCode, label: &str) -> AppResult<NewToken> {
+        self.create_token_with_roles(org, label, RoleSet::token_default())
+            .await
+    }
+}
