@@ -108,6 +108,15 @@ fn principal_for(user: &User, org: Option<&OrgCode>, memberships: &[Membership])
     }
 }
 
+/// What adding an existing account to an organisation did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Added {
+    /// They are a member now (they were already, or an operator added them).
+    Member,
+    /// They are invited, and become a member when they accept.
+    Invited,
+}
+
 /// A new user as asked for (from the command line or the admin page).
 #[derive(Debug, Clone)]
 pub struct NewUser {
@@ -320,6 +329,44 @@ impl Services {
         Ok(())
     }
 
+    /// The signed-in person's open invitations.
+    pub async fn invitations(&self, cookie: &str) -> AppResult<Vec<concord_store::Invitation>> {
+        let Some(view) = self.session(cookie).await? else {
+            return Err(AppError::Unauthenticated(
+                "your session has ended; sign in again".into(),
+            ));
+        };
+        Ok(self.store().invitations(view.user.id).await?)
+    }
+
+    /// The signed-in person accepts or declines an invitation into `org`.
+    pub async fn answer_invitation(
+        &self,
+        cookie: &str,
+        org: &OrgCode,
+        accept: bool,
+    ) -> AppResult<()> {
+        let Some(view) = self.session(cookie).await? else {
+            return Err(AppError::Unauthenticated(
+                "your session has ended; sign in again".into(),
+            ));
+        };
+        let actor = Actor {
+            label: format!("user:{}:{}", view.user.id, org),
+            org: Some(org.clone()),
+        };
+        match self
+            .store()
+            .answer_invitation(&actor, view.user.id, org, accept, self.clock().now())
+            .await?
+        {
+            Some(_) => Ok(()),
+            None => Err(AppError::NotFound(format!(
+                "there is no invitation from {org} for you"
+            ))),
+        }
+    }
+
     pub async fn sign_out(&self, cookie: &str) -> AppResult<()> {
         Ok(self
             .store()
@@ -503,11 +550,22 @@ impl Authorized<'_> {
     pub async fn user_by_email(&self, org: &OrgCode, email: &str) -> AppResult<User> {
         self.require_admin_of(org)?;
         let e = Email::parse(email)?;
-        let found = self.services().store().user_by_email(&e).await?;
-        match found {
-            Some(u) => Ok(u.user),
-            None => Err(AppError::NotFound(format!("no user has the email {e}"))),
-        }
+        let store = self.services().store();
+        let found = match store.user_by_email(&e).await? {
+            // An administrator sees only its own organisation's people.
+            Some(u)
+                if self.principal().is_operator()
+                    || store
+                        .memberships(u.user.id)
+                        .await?
+                        .iter()
+                        .any(|m| &m.org == org) =>
+            {
+                Some(u.user)
+            }
+            _ => None,
+        };
+        found.ok_or_else(|| AppError::NotFound(format!("no member of {org} has the email {e}")))
     }
 
     /// Sets a user's roles in an organisation (empty removes them from
@@ -536,16 +594,45 @@ impl Authorized<'_> {
     }
 
     /// Adds someone who already has an account to `org` with these roles.
-    pub async fn add_member(&self, org: &OrgCode, email: &str, roles: RoleSet) -> AppResult<User> {
-        let user = self.user_by_email(org, email).await?;
+    /// An administrator invites them (they become a member when they
+    /// accept, on their account page: nobody is made to act for a body
+    /// without saying yes), unless they are a member already (their roles
+    /// change); the operator adds them at once.
+    pub async fn add_member(&self, org: &OrgCode, email: &str, roles: RoleSet) -> AppResult<Added> {
+        self.require_admin_of(org)?;
         if roles.is_empty() {
             return Err(AppError::Invalid(format!(
                 "field role: give at least one role; the roles are: {}",
                 Role::allowed()
             )));
         }
-        self.store_roles(user.id, org, roles).await?;
-        Ok(user)
+        let e = Email::parse(email)?;
+        let svc = self.services();
+        let Some(user) = svc.store().user_by_email(&e).await? else {
+            return Err(AppError::NotFound(format!(
+                "no account has the email {e}; add them as a new person instead"
+            )));
+        };
+        let member = svc
+            .store()
+            .memberships(user.user.id)
+            .await?
+            .iter()
+            .any(|m| &m.org == org);
+        if member || self.principal().is_operator() {
+            self.store_roles(user.user.id, org, roles).await?;
+            return Ok(Added::Member);
+        }
+        svc.store()
+            .invite(
+                &self.principal().actor(),
+                user.user.id,
+                org,
+                roles,
+                svc.clock().now(),
+            )
+            .await?;
+        Ok(Added::Invited)
     }
 
     async fn store_roles(&self, user_id: i64, org: &OrgCode, roles: RoleSet) -> AppResult<()> {

@@ -34,8 +34,8 @@ mod workstreams;
 
 pub use access::{Action, Authorized, Operator, permit};
 pub use accounts::{
-    NewUser, SessionView, SignedIn, TOKEN_LIFETIME_DAYS, WRONG_EMAIL_OR_PASSWORD, hash_password,
-    secrets_match, verify_password,
+    Added, NewUser, SessionView, SignedIn, TOKEN_LIFETIME_DAYS, WRONG_EMAIL_OR_PASSWORD,
+    hash_password, secrets_match, verify_password,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use concord_ingest::Format;

@@ -64,6 +64,9 @@ pub(crate) struct Sweeps {
     done: tokio::sync::Notify,
     wake: tokio::sync::Notify,
     running: std::sync::atomic::AtomicBool,
+    /// Sweeps completed since start (what the tests and operators read to
+    /// see that asking for the lists does not redo the work).
+    completed: std::sync::atomic::AtomicU64,
 }
 
 /// The services' handle on the similarity index: empty until first used,
@@ -361,6 +364,15 @@ impl Authorized<'_> {
 }
 
 impl Services {
+    /// How many corpus-wide sweeps (duplicates and contradictions) have
+    /// completed since this process started.
+    pub fn corpus_sweeps(&self) -> u64 {
+        self.similar
+            .2
+            .completed
+            .load(std::sync::atomic::Ordering::Acquire)
+    }
+
     /// The corpus-wide lists, as of a sweep that includes every change made
     /// before this call if one completes within [`FRESH_WAIT`], else the
     /// last complete one. With a background sweeper (a server), nothing
@@ -443,6 +455,9 @@ impl Services {
             });
             let sweeps = &self.similar.2;
             *sweeps.last.write().unwrap_or_else(|p| p.into_inner()) = Some(swept.clone());
+            sweeps
+                .completed
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
             sweeps.done.notify_waiters();
             return Ok(swept);
         }

@@ -39,6 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/account", get(account))
         .route("/account/organisation", post(switch_organisation))
         .route("/account/password", post(change_password))
+        .route("/account/invitations/{org}", post(answer_invitation))
         .route("/admin", get(admin))
         .route("/admin/users", post(add_user))
         .route("/admin/members", post(add_member))
@@ -325,6 +326,13 @@ struct AccountPage {
     password_error: Option<(String, String)>,
     password_changed: bool,
     password_fields: Vec<PasswordField>,
+    invitations: Vec<InvitationRow>,
+}
+
+struct InvitationRow {
+    org: String,
+    roles: String,
+    when: String,
 }
 
 struct PasswordField {
@@ -336,6 +344,7 @@ struct PasswordField {
 }
 
 async fn account(
+    State(state): State<AppState>,
     s: MaybeSession,
     axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
 ) -> Response {
@@ -343,17 +352,24 @@ async fn account(
         return Redirect::to("/sign-in").into_response();
     };
     account_page(
+        &state,
         &session,
         None,
         q.get("password").is_some_and(|v| v == "changed"),
     )
+    .await
 }
 
-fn account_page(
+async fn account_page(
+    state: &AppState,
     session: &Session,
     password_error: Option<(String, String)>,
     password_changed: bool,
 ) -> Response {
+    let invitations = match state.services.invitations(&session.cookie).await {
+        Ok(list) => list,
+        Err(e) => return error_response(e),
+    };
     let v = &session.view;
     let mut layout = Layout::new("Your account");
     layout.csrf = Some(v.csrf.clone());
@@ -377,6 +393,19 @@ fn account_page(
             })
             .collect(),
         admin: v.roles().contains(Role::Administrator),
+        invitations: invitations
+            .into_iter()
+            .map(|i| InvitationRow {
+                org: i.org.to_string(),
+                roles: i
+                    .roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                when: i.created_at.format("%-d %B %Y").to_string(),
+            })
+            .collect(),
         password_changed,
         password_fields: [
             ("current", "Your current password", "", "current-password"),
@@ -401,6 +430,33 @@ fn account_page(
         .collect(),
         password_error,
     }))
+}
+
+/// The signed-in person accepts or declines an invitation.
+async fn answer_invitation(
+    State(state): State<AppState>,
+    Path(org): Path<String>,
+    SignedForm(session, form): SignedForm,
+) -> Response {
+    let org = match OrgCode::parse(&org) {
+        Ok(o) => o,
+        Err(e) => return error_response(AppError::NotFound(format!("organisation: {e}"))),
+    };
+    let accept = match form.text("answer").as_str() {
+        "accept" => true,
+        "decline" => false,
+        _ => {
+            return error_response(AppError::Invalid("field answer: accept or decline".into()));
+        }
+    };
+    match state
+        .services
+        .answer_invitation(&session.cookie, &org, accept)
+        .await
+    {
+        Ok(()) => Redirect::to("/account").into_response(),
+        Err(e) => error_response(e),
+    }
 }
 
 /// A signed-in person changes their own password (the current one first).
@@ -430,7 +486,8 @@ async fn change_password(
                 .split_once(": ")
                 .map(|(_, rest)| rest.to_string())
                 .unwrap_or(m.clone());
-            let mut res = account_page(&session, Some((field.to_string(), message)), false);
+            let mut res =
+                account_page(&state, &session, Some((field.to_string(), message)), false).await;
             *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
             res
         }
@@ -523,6 +580,8 @@ struct AdminPage {
     roles: Vec<RoleBox>,
     created: Option<CreatedToken>,
     error: Option<String>,
+    /// An invitation was just sent.
+    invited: bool,
 }
 
 /// The admin page for the organisation the session acts for; refused
@@ -532,6 +591,7 @@ async fn admin_page(
     session: &Session,
     created: Option<CreatedToken>,
     error: Option<(StatusCode, String)>,
+    invited: bool,
 ) -> Response {
     let v = &session.view;
     let Some(org) = v.org.clone() else {
@@ -595,17 +655,23 @@ async fn admin_page(
         roles: role_boxes(RoleSet::EMPTY),
         created,
         error,
+        invited,
     };
     let mut res = no_store(render(&page));
     *res.status_mut() = status;
     res
 }
 
-async fn admin(State(state): State<AppState>, s: MaybeSession) -> Response {
+async fn admin(
+    State(state): State<AppState>,
+    s: MaybeSession,
+    axum::extract::Query(q): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Response {
     let Some(session) = &s.0 else {
         return Redirect::to("/sign-in").into_response();
     };
-    admin_page(&state, session, None, None).await
+    // After an invitation: say what happens next.
+    admin_page(&state, session, None, None, q.contains_key("invited")).await
 }
 
 /// After an admin action: back to the page, or the page with the error
@@ -619,7 +685,14 @@ async fn after(state: &AppState, session: &Session, done: Result<(), AppError>) 
         Err(e) => {
             let status =
                 StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
-            admin_page(state, session, None, Some((status, e.public_message()))).await
+            admin_page(
+                state,
+                session,
+                None,
+                Some((status, e.public_message())),
+                false,
+            )
+            .await
         }
     }
 }
@@ -670,10 +743,13 @@ async fn add_member(
             .as_principal(session.view.principal.clone())
             .add_member(&org, &form.text("email"), roles)
             .await
-            .map(|_| ())
     }
     .await;
-    after(&state, session, done).await
+    match done {
+        Ok(concord_app::Added::Invited) => Redirect::to("/admin?invited=1").into_response(),
+        Ok(concord_app::Added::Member) => after(&state, session, Ok(())).await,
+        Err(e) => after(&state, session, Err(e)).await,
+    }
 }
 
 async fn set_roles(
@@ -720,7 +796,7 @@ async fn create_token(
                 secret: t.secret,
                 expires: works_until(t.record.expires_at),
             };
-            admin_page(&state, session, Some(created), None).await
+            admin_page(&state, session, Some(created), None, false).await
         }
         Err(e) => after(&state, session, Err(e)).await,
     }

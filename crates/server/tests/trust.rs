@@ -408,11 +408,19 @@ async fn anonymous_refusals_cannot_fill_the_disk() {
 /// another client is still answered, and idle ones are closed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_cannot_hold_the_server() {
+    // One address over its share; then many connections filling every
+    // place (the longest idle makes room for a newcomer).
+    for (max_open, max_per_address) in [(1000, 50), (100, 1000)] {
+        idle_connections_against(max_open, max_per_address).await;
+    }
+}
+
+async fn idle_connections_against(max_open: usize, max_per_address: usize) {
     let (services, dir) = open_services().await;
     let options = concord_server::ServerOptions {
         connections: concord_server::connections::ConnectionLimits {
-            max_open: 1000,
-            max_per_address: 50,
+            max_open,
+            max_per_address,
             header_read: Duration::from_secs(1),
         },
         ..Default::default()
@@ -687,4 +695,176 @@ async fn people_change_their_own_password() {
         .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
     browser::Browser::sign_in(&app, "ann@hssib.example.org", "a brand new passphrase").await;
+}
+
+/// Accounts: an administrator cannot make someone act for its organisation
+/// without their consent: adding an existing account invites it, and the
+/// person accepts or declines on their account page.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn membership_of_another_organisation_needs_consent() {
+    let (services, dir) = open_services().await;
+    let add = |email: &str, org: &str, roles: RoleSet| NewUser {
+        email: email.into(),
+        name: format!("Person {email}"),
+        password: "plum tractor velvet 42".into(),
+        memberships: vec![Membership {
+            org: code(org),
+            roles,
+        }],
+    };
+    for u in [
+        add(
+            "admin@hssib.example.org",
+            "HSSIB",
+            RoleSet::from_roles([Role::Administrator]),
+        ),
+        add(
+            "bob@nhse.example.org",
+            "NHSE",
+            RoleSet::from_roles([Role::Respondent]),
+        ),
+        add(
+            "cat@nhse.example.org",
+            "NHSE",
+            RoleSet::from_roles([Role::Respondent]),
+        ),
+    ] {
+        services.as_principal(operator()).add_user(u).await.unwrap();
+    }
+    let app = serve(services.clone(), dir).await;
+    let password = "plum tractor velvet 42";
+    let mut admin = browser::Browser::sign_in(&app, "admin@hssib.example.org", password).await;
+    let csrf = admin.csrf(&app).await;
+    for email in ["bob@nhse.example.org", "cat@nhse.example.org"] {
+        let res = admin
+            .post_form(
+                &app,
+                "/admin/members",
+                &[("email", email.into()), ("role", "author".into())],
+                Some(&csrf),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(res.headers()["location"], "/admin?invited=1");
+    }
+    let (_, html) = admin.get(&app, "/admin?invited=1").await;
+    assert!(html.contains("Invitation sent"), "{html}");
+    // Not members yet: the administrator does not see them.
+    assert!(!html.contains("bob@nhse.example.org"), "{html}");
+    let members = |email: &'static str| {
+        let svc = services.clone();
+        async move {
+            let users = svc
+                .as_principal(operator())
+                .users(Some(&code("HSSIB")))
+                .await
+                .unwrap();
+            users.iter().any(|(u, _)| u.email.to_string() == email)
+        }
+    };
+    assert!(!members("bob@nhse.example.org").await);
+
+    // Bob accepts; Cat declines.
+    for (email, answer, member) in [
+        ("bob@nhse.example.org", "accept", true),
+        ("cat@nhse.example.org", "decline", false),
+    ] {
+        let mut b = browser::Browser::sign_in(&app, email, password).await;
+        let (_, html) = b.get(&app, "/account").await;
+        assert!(html.contains("HSSIB invites you"), "{html}");
+        let csrf = b.csrf(&app).await;
+        let res = b
+            .post_form(
+                &app,
+                "/account/invitations/HSSIB",
+                &[("answer", answer.into())],
+                Some(&csrf),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER);
+        assert_eq!(members(email).await, member, "{email} {answer}");
+        let (_, html) = b.get(&app, "/account").await;
+        assert!(
+            !html.contains("HSSIB invites you"),
+            "the invitation is answered"
+        );
+        // Answering again: there is nothing to answer.
+        let res = b
+            .post_form(
+                &app,
+                "/account/invitations/HSSIB",
+                &[("answer", "accept".into())],
+                Some(&csrf),
+            )
+            .await;
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    }
+    assert!(!members("cat@nhse.example.org").await);
+}
+
+/// Finding 2: asking for the corpus-wide lists never starts the work; the
+/// background sweep does it once per change, however many ask.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn asking_for_the_heavy_lists_does_not_redo_them() {
+    let (services, dir) = open_services().await;
+    let text = "Hospitals should screen adults for sepsis at emergency department triage and give antibiotics within one hour of arrival.";
+    for title in ["Sepsis screening", "Sepsis at triage"] {
+        services
+            .as_principal(operator())
+            .create_draft(json!({
+                "issuer": "HSSIB", "status": "published", "published": "2025-01-04",
+                "title": title, "text": text,
+                "addressees": [{"name": "NHS England", "org": "NHSE"}],
+                "override_gate": "test data"
+            }))
+            .await
+            .unwrap();
+    }
+    let app = serve(services.clone(), dir).await;
+    let groups = |app: &TestApp| {
+        let rb = app.client.get(app.url("/api/v1/duplicates"));
+        async move {
+            let res = rb.send().await.unwrap();
+            assert_eq!(res.status(), StatusCode::OK);
+            res.json::<Value>().await.unwrap()["groups"]
+                .as_array()
+                .unwrap()
+                .len()
+        }
+    };
+    assert_eq!(groups(&app).await, 1);
+    let swept = services.corpus_sweeps();
+    let mut tasks = tokio::task::JoinSet::new();
+    for i in 0..24 {
+        let (client, url) = (
+            app.client.clone(),
+            app.url(if i % 2 == 0 {
+                "/api/v1/duplicates"
+            } else {
+                "/api/v1/contradictions"
+            }),
+        );
+        tasks.spawn(async move { client.get(url).send().await.unwrap().status() });
+    }
+    while let Some(s) = tasks.join_next().await {
+        assert_eq!(s.unwrap(), StatusCode::OK);
+    }
+    assert_eq!(
+        services.corpus_sweeps(),
+        swept,
+        "24 requests, no change: no new sweep"
+    );
+    // A change: the next caller gets a sweep that includes it.
+    services
+        .as_principal(operator())
+        .create_draft(json!({
+            "issuer": "NHSE", "status": "published", "published": "2025-02-04",
+            "title": "Falls", "text": "Wards should assess older inpatients for falls risk on admission and review sedative medicines after any fall.",
+            "addressees": [{"name": "Care Quality Commission", "org": "CQC"}],
+            "override_gate": "test data"
+        }))
+        .await
+        .unwrap();
+    assert_eq!(groups(&app).await, 1);
+    assert!(services.corpus_sweeps() > swept);
 }

@@ -136,6 +136,16 @@ pub struct TokenRecord {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// An open invitation into an organisation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invitation {
+    pub org: OrgCode,
+    pub roles: RoleSet,
+    /// Who invited (an audit label).
+    pub invited_by: String,
+    pub created_at: DateTime<Utc>,
+}
+
 /// A new API token as asked for (its secret only as a hash).
 #[derive(Debug, Clone)]
 pub struct TokenGrant<'a> {
@@ -444,6 +454,28 @@ pub trait Store: Send + Sync {
         roles: RoleSet,
         now: DateTime<Utc>,
     ) -> Result<()>;
+    /// Invites a user into an organisation with these roles (replacing an
+    /// earlier invitation to it); audited.
+    async fn invite(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        org: &OrgCode,
+        roles: RoleSet,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// A user's open invitations, oldest first.
+    async fn invitations(&self, user_id: i64) -> Result<Vec<Invitation>>;
+    /// The user accepts (a membership with the invited roles) or declines
+    /// an invitation, which then ends; None when there was none.
+    async fn answer_invitation(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        org: &OrgCode,
+        accept: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RoleSet>>;
     /// Sets a user's password (its hash); ends every session of theirs but
     /// the one whose hash is `keep_session`.
     async fn set_password(

@@ -9,7 +9,7 @@ use sqlx::Row;
 
 use super::codec::{self, fmt_ts, parse_ts};
 use super::{SqlStore, map_unique, write_audit};
-use crate::{Result, SessionRecord, StoreError, UserRecord};
+use crate::{Invitation, Result, SessionRecord, StoreError, UserRecord};
 
 fn user_from_row(row: &sqlx::any::AnyRow) -> Result<UserRecord> {
     let email: String = row.try_get("email")?;
@@ -268,6 +268,131 @@ impl SqlStore {
     }
 
     /// Disables (or enables again) a user; disabling ends every session.
+    pub(crate) async fn put_invitation(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        org: &OrgCode,
+        roles: RoleSet,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query(
+            "INSERT INTO invitations (user_id, org, roles, invited_by, created_at) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, org) DO UPDATE SET roles = excluded.roles, \
+             invited_by = excluded.invited_by, created_at = excluded.created_at",
+        )
+        .bind(user_id)
+        .bind(org.as_str())
+        .bind(roles.to_string())
+        .bind(actor.label.clone())
+        .bind(fmt_ts(now))
+        .execute(&mut *tx)
+        .await?;
+        write_audit(
+            &mut tx,
+            codec::audit_vals(
+                now,
+                actor,
+                "invite",
+                "user",
+                &format!("user:{user_id}"),
+                None,
+                Some(
+                    serde_json::json!({"user": user_id, "org": org, "roles": roles.to_string()})
+                        .to_string(),
+                ),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn find_invitations(&self, user_id: i64) -> Result<Vec<Invitation>> {
+        let rows = sqlx::query(
+            "SELECT org, roles, invited_by, created_at FROM invitations \
+             WHERE user_id = $1 ORDER BY created_at, org",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let org: String = r.try_get("org")?;
+                Ok(Invitation {
+                    org: OrgCode::parse(&org)
+                        .map_err(|e| StoreError::Corrupt(format!("invitation org: {e}")))?,
+                    roles: roles_from(&r.try_get::<String, _>("roles")?)?,
+                    invited_by: r.try_get("invited_by")?,
+                    created_at: parse_ts(&r.try_get::<String, _>("created_at")?)?,
+                })
+            })
+            .collect()
+    }
+
+    pub(crate) async fn take_invitation(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        org: &OrgCode,
+        accept: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RoleSet>> {
+        let mut tx = self.begin_write().await?;
+        let Some(roles) =
+            sqlx::query("SELECT roles FROM invitations WHERE user_id = $1 AND org = $2")
+                .bind(user_id)
+                .bind(org.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .map(|r| r.try_get::<String, _>(0))
+                .transpose()?
+        else {
+            return Ok(None);
+        };
+        let roles = roles_from(&roles)?;
+        sqlx::query("DELETE FROM invitations WHERE user_id = $1 AND org = $2")
+            .bind(user_id)
+            .bind(org.as_str())
+            .execute(&mut *tx)
+            .await?;
+        if accept {
+            sqlx::query(
+                "INSERT INTO memberships (user_id, org, roles, updated_at) VALUES ($1, $2, $3, $4) \
+                 ON CONFLICT (user_id, org) DO UPDATE SET roles = excluded.roles, updated_at = excluded.updated_at",
+            )
+            .bind(user_id)
+            .bind(org.as_str())
+            .bind(roles.to_string())
+            .bind(fmt_ts(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        write_audit(
+            &mut tx,
+            codec::audit_vals(
+                now,
+                actor,
+                if accept {
+                    "accept_invitation"
+                } else {
+                    "decline_invitation"
+                },
+                "user",
+                &format!("user:{user_id}"),
+                None,
+                Some(
+                    serde_json::json!({"user": user_id, "org": org, "roles": roles.to_string()})
+                        .to_string(),
+                ),
+            ),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(Some(roles))
+    }
+
     /// A new password hash; every session of the user but `keep` ends.
     pub(crate) async fn put_password(
         &self,

@@ -218,6 +218,18 @@ const TABLES: &[Table] = &[
         serial: None,
     },
     Table {
+        name: "invitations",
+        cols: &[
+            ("user_id", Int),
+            ("org", Text),
+            ("roles", Text),
+            ("invited_by", Text),
+            ("created_at", Text),
+        ],
+        order: "user_id, org",
+        serial: None,
+    },
+    Table {
         name: "workstreams",
         cols: &[
             ("id", Text),

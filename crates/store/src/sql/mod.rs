@@ -19,8 +19,8 @@ use sqlx::{Any, Row, Transaction};
 use sqlx::{AnyConnection, AnyPool};
 
 use crate::{
-    Backend, ImportSummary, ListPage, OutboxRow, Page, RecommendationFilter, Result, SessionRecord,
-    Store, StoreError, TokenGrant, TokenRecord, UserRecord, Visitor,
+    Backend, ImportSummary, Invitation, ListPage, OutboxRow, Page, RecommendationFilter, Result,
+    SessionRecord, Store, StoreError, TokenGrant, TokenRecord, UserRecord, Visitor,
 };
 use concord_domain::account::{Email, Membership, RoleSet, User};
 
@@ -934,6 +934,32 @@ impl Store for SqlStore {
         now: DateTime<Utc>,
     ) -> Result<()> {
         self.put_membership(actor, user_id, org, roles, now).await
+    }
+
+    async fn invite(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        org: &OrgCode,
+        roles: RoleSet,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.put_invitation(actor, user_id, org, roles, now).await
+    }
+
+    async fn invitations(&self, user_id: i64) -> Result<Vec<Invitation>> {
+        self.find_invitations(user_id).await
+    }
+
+    async fn answer_invitation(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        org: &OrgCode,
+        accept: bool,
+        now: DateTime<Utc>,
+    ) -> Result<Option<RoleSet>> {
+        self.take_invitation(actor, user_id, org, accept, now).await
     }
 
     async fn set_password(
