@@ -43,7 +43,7 @@ pub(crate) struct State {
 pub(crate) struct Swept {
     /// The outbox row the index had reached when the sweep began.
     pub(crate) seq: i64,
-    pub(crate) duplicates: Vec<concord_similar::DuplicatePair>,
+    pub(crate) duplicates: concord_similar::DuplicatePairs,
     pub(crate) contradictions: Vec<Pair>,
 }
 

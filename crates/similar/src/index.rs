@@ -159,11 +159,41 @@ struct Slot {
     cues: Box<[StoredCue]>,
 }
 
-/// Two records the engine judges duplicates of each other (ids in order).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DuplicatePair {
-    pub ids: [Box<str>; 2],
-    pub score: f32,
+/// Pairs of records the engine judges duplicates of each other, compactly:
+/// each record named once, each pair three numbers (a synthetic register
+/// of 30,000 records has millions of such pairs).
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct DuplicatePairs {
+    ids: Vec<Box<str>>,
+    /// By id, not by slot: a record changed during a sweep has two slots.
+    by_id: HashMap<Box<str>, u32>,
+    pairs: Vec<(u32, u32, f32)>,
+}
+
+impl DuplicatePairs {
+    fn name(&mut self, index: &Index, slot: u32) -> u32 {
+        let id = &index.slots[slot as usize].id;
+        if let Some(&n) = self.by_id.get(id) {
+            return n;
+        }
+        let n = self.ids.len() as u32;
+        self.ids.push(id.clone());
+        self.by_id.insert(id.clone(), n);
+        n
+    }
+
+    fn push(&mut self, index: &Index, a: u32, b: u32, score: f32) {
+        let (x, y) = (self.name(index, a), self.name(index, b));
+        self.pairs.push((x, y, score));
+    }
+
+    pub fn len(&self) -> usize {
+        self.pairs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.pairs.is_empty()
+    }
 }
 
 /// A corpus-wide sweep in progress (see [`Index::sweep_step`]): what it has
@@ -172,7 +202,9 @@ pub struct DuplicatePair {
 pub struct Sweep {
     next: usize,
     seen: HashSet<u64>,
-    pub duplicates: Vec<DuplicatePair>,
+    /// The size of `seen` after it was last pruned.
+    pruned_at: usize,
+    pub duplicates: DuplicatePairs,
     /// Strongest first once the sweep is done.
     pub contradictions: Vec<Pair>,
 }
@@ -189,37 +221,37 @@ impl Sweep {
 /// record joins a group only if it is a duplicate of every member, and two
 /// groups never merge, so one record that bridges two topics cannot chain
 /// them.
-pub fn groups_of(pairs: &[DuplicatePair], keep: impl Fn(&str) -> bool) -> Vec<Group> {
-    let mut edges: Vec<(&str, &str, f32)> = pairs
+pub fn groups_of(found: &DuplicatePairs, keep: impl Fn(&str) -> bool) -> Vec<Group> {
+    let kept: Vec<bool> = found.ids.iter().map(|id| keep(id)).collect();
+    let ordered = |a: u32, b: u32| if a < b { (a, b) } else { (b, a) };
+    let mut edges: Vec<(u32, u32, f32)> = found
+        .pairs
         .iter()
-        .filter(|p| keep(&p.ids[0]) && keep(&p.ids[1]))
-        .map(|p| {
-            let (a, b) = (&*p.ids[0], &*p.ids[1]);
-            if a < b {
-                (a, b, p.score)
-            } else {
-                (b, a, p.score)
-            }
+        .filter(|(a, b, _)| kept[*a as usize] && kept[*b as usize])
+        .map(|&(a, b, s)| {
+            let (a, b) = ordered(a, b);
+            (a, b, s)
         })
         .collect();
-    edges.sort_by(|x, y| y.2.total_cmp(&x.2).then((x.0, x.1).cmp(&(y.0, y.1))));
-    let dup: HashMap<(&str, &str), f32> = edges.iter().map(|&(a, b, s)| ((a, b), s)).collect();
-    fn ordered<'a>(a: &'a str, b: &'a str) -> (&'a str, &'a str) {
-        if a < b { (a, b) } else { (b, a) }
-    }
-    let score_of = |a: &str, b: &str| dup.get(&ordered(a, b)).copied();
-    let mut group_of: HashMap<&str, usize> = HashMap::new();
-    let mut members: Vec<Vec<&str>> = Vec::new();
+    let name = |i: u32| &*found.ids[i as usize];
+    edges.sort_by(|x, y| {
+        y.2.total_cmp(&x.2)
+            .then((name(x.0), name(x.1)).cmp(&(name(y.0), name(y.1))))
+    });
+    let dup: HashMap<(u32, u32), f32> = edges.iter().map(|&(a, b, s)| ((a, b), s)).collect();
+    let score_of = |a: u32, b: u32| dup.get(&ordered(a, b)).copied();
+    let mut group_of: HashMap<u32, usize> = HashMap::new();
+    let mut members: Vec<Vec<u32>> = Vec::new();
     for &(a, b, _) in &edges {
-        match (group_of.get(a).copied(), group_of.get(b).copied()) {
+        match (group_of.get(&a).copied(), group_of.get(&b).copied()) {
             (None, None) => {
                 group_of.insert(a, members.len());
                 group_of.insert(b, members.len());
                 members.push(vec![a, b]);
             }
             (Some(g), None) | (None, Some(g)) => {
-                let x = if group_of.contains_key(a) { b } else { a };
-                if members[g].iter().all(|m| score_of(m, x).is_some()) {
+                let x = if group_of.contains_key(&a) { b } else { a };
+                if members[g].iter().all(|&m| score_of(m, x).is_some()) {
                     group_of.insert(x, g);
                     members[g].push(x);
                 }
@@ -229,7 +261,7 @@ pub fn groups_of(pairs: &[DuplicatePair], keep: impl Fn(&str) -> bool) -> Vec<Gr
     }
     let mut out: Vec<Group> = members
         .into_iter()
-        .map(|mut m| {
+        .map(|m| {
             let (mut total, mut count) = (0.0f32, 0u32);
             for i in 0..m.len() {
                 for j in i + 1..m.len() {
@@ -239,10 +271,11 @@ pub fn groups_of(pairs: &[DuplicatePair], keep: impl Fn(&str) -> bool) -> Vec<Gr
                     }
                 }
             }
-            m.sort_unstable();
-            m.dedup();
+            let mut ids: Vec<String> = m.iter().map(|&i| name(i).to_string()).collect();
+            ids.sort();
+            ids.dedup();
             Group {
-                ids: m.into_iter().map(str::to_string).collect(),
+                ids,
                 score: (f64::from(total / count.max(1) as f32) * 1000.0).round() / 1000.0,
             }
         })
@@ -918,17 +951,11 @@ impl Index {
                 }
             }
         }
-        let edges: Vec<DuplicatePair> = edges
-            .into_iter()
-            .map(|(a, b, score)| DuplicatePair {
-                ids: [
-                    self.slots[a as usize].id.clone(),
-                    self.slots[b as usize].id.clone(),
-                ],
-                score,
-            })
-            .collect();
-        groups_of(&edges, |_| true)
+        let mut found = DuplicatePairs::default();
+        for (a, b, score) in edges {
+            found.push(self, a, b, score);
+        }
+        groups_of(&found, |_| true)
     }
 
     /// Advances a corpus-wide sweep (duplicates and contradictions among
@@ -947,6 +974,7 @@ impl Index {
             if !slot.alive {
                 continue;
             }
+            let cues = !slot.cues.is_empty();
             let s = s as u32;
             let q = self.side_of_slot(s);
             let pool = self.pool(&q, &Viewer::All);
@@ -954,7 +982,23 @@ impl Index {
                 if ub < floor {
                     break;
                 }
-                if c == s {
+                // Below a duplicate's bound only a contradiction is possible,
+                // and only between two records that ask something.
+                if c == s
+                    || (ub < DUPLICATE_LONG && (!cues || self.slots[c as usize].cues.is_empty()))
+                {
+                    continue;
+                }
+                // Each pair once. Slots are swept in order, so a pair is
+                // remembered from its lower slot until its higher one is
+                // swept (then forgotten): the set holds only open pairs.
+                let key = (u64::from(s.min(c)) << 32) | u64::from(s.max(c));
+                let judged = if c < s {
+                    sw.seen.remove(&key)
+                } else {
+                    !sw.seen.insert(key)
+                };
+                if judged {
                     continue;
                 }
                 let (a, b) = if self.slots[s as usize].id < self.slots[c as usize].id {
@@ -962,12 +1006,6 @@ impl Index {
                 } else {
                     (c, s)
                 };
-                if !sw
-                    .seen
-                    .insert((u64::from(a.min(b)) << 32) | u64::from(a.max(b)))
-                {
-                    continue;
-                }
                 let (pa, pb) = (self.side_of_slot(a), self.side_of_slot(b));
                 let Some(v) = classify(self, Side(&pa), Side(&pb)) else {
                     continue;
@@ -980,10 +1018,7 @@ impl Index {
                 };
                 match v.relation {
                     Relation::Duplicate if ub >= DUPLICATE_LONG => {
-                        sw.duplicates.push(DuplicatePair {
-                            ids: ids(),
-                            score: v.score,
-                        })
+                        sw.duplicates.push(self, a, b, v.score)
                     }
                     Relation::Contradicts
                         if ub >= CONTRADICTION_MIN
@@ -1002,6 +1037,13 @@ impl Index {
             }
         }
         sw.next = end;
+        // Pairs whose higher slot has been swept without finding them back
+        // are never looked up again.
+        if sw.seen.len() > 1 << 16 && sw.seen.len() > 4 * sw.pruned_at {
+            let next = end as u64;
+            sw.seen.retain(|k| (k & 0xffff_ffff) >= next);
+            sw.pruned_at = sw.seen.len();
+        }
         if end >= n {
             sw.contradictions
                 .sort_by(|x, y| y.score.total_cmp(&x.score).then(x.ids.cmp(&y.ids)));

@@ -21,6 +21,7 @@ pub mod text;
 
 pub use classify::{CONTRADICTION_MIN, DUPLICATE, RELATED, SUPPORTS};
 pub use index::{
-    Doc, DuplicatePair, Group, Index, Match, Pair, QueryOptions, Relation, Sweep, Viewer, groups_of,
+    Doc, DuplicatePairs, Group, Index, Match, Pair, QueryOptions, Relation, Sweep, Viewer,
+    groups_of,
 };
 pub use text::{MAX_TEXT_BYTES, TextProblem, check_text};
