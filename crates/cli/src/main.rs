@@ -64,6 +64,11 @@ enum Command {
         /// X-Forwarded-For, for sign-in throttling.
         #[arg(long, value_name = "IP")]
         trusted_proxy: Option<std::net::IpAddr>,
+        /// The address the public reaches Concord at (e.g.
+        /// https://concord.example.nhs.uk): the start of the links in feeds,
+        /// whatever Host a request names.
+        #[arg(long, value_name = "URL", value_parser = public_url)]
+        public_url: Option<String>,
     },
     /// Fill a fresh database in a temporary folder with the demo data and serve it.
     Demo {
@@ -460,12 +465,31 @@ async fn open(db: &str) -> anyhow::Result<Services> {
         .map_err(|e| anyhow::Error::new(e).context(format!("cannot open the database {db}")))
 }
 
+/// `--public-url`: an http(s) address with a host and nothing a link
+/// could be broken out of.
+fn public_url(text: &str) -> Result<String, String> {
+    let t = text.trim().trim_end_matches('/');
+    let rest = t
+        .strip_prefix("https://")
+        .or_else(|| t.strip_prefix("http://"))
+        .ok_or("must start with https:// (or http://)")?;
+    if rest.is_empty()
+        || !rest
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b':' | b'/' | b'_'))
+    {
+        return Err("must be a plain address such as https://concord.example.nhs.uk".into());
+    }
+    Ok(t.to_string())
+}
+
 async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve {
             addr,
             secure_cookies,
             trusted_proxy,
+            public_url,
         } => {
             let services = Arc::new(open(&cli.db).await?);
             search_cmd::attach(&services, &cli.db, cli.index_dir.as_deref())?;
@@ -476,6 +500,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let options = concord_server::ServerOptions {
                 secure_cookies,
                 trusted_proxy,
+                public_url,
                 ..Default::default()
             };
             serve(services, &addr, options).await

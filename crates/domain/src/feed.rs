@@ -131,7 +131,12 @@ fn addressee_label(a: &Addressee) -> String {
 /// The addressee in `before` that `a` (at `index` in `after`) continues:
 /// the same position with the same name, else the first of the same name.
 fn matching<'b>(before: &'b [Addressee], index: usize, a: &Addressee) -> Option<&'b Addressee> {
-    let same = |b: &Addressee| b.name.trim().eq_ignore_ascii_case(a.name.trim()) && b.org == a.org;
+    // An organisation is the addressee whatever it is called (an issuer
+    // may rename it; its answers stay its own); without one, the name.
+    let same = |b: &Addressee| match (&a.org, &b.org) {
+        (Some(x), Some(y)) => x == y,
+        _ => b.name.trim().eq_ignore_ascii_case(a.name.trim()),
+    };
     before
         .get(index)
         .filter(|b| same(b))
@@ -574,6 +579,25 @@ mod tests {
         assert_eq!(entries[1].happened_on, None);
         assert_eq!(entries[1].summary, "Response received (date not given).");
         assert_eq!(entries[1].part, 1);
+    }
+
+    #[test]
+    fn renaming_an_addressee_repeats_nothing_it_said() {
+        let mut before = rec(Lifecycle::Published);
+        let a = &mut before.data.addressees[1];
+        a.responses.push(accepted());
+        a.acceptance = Some(Acceptance::Accepted);
+        a.status = AddresseeStatus::ResponseReceived;
+        assert!(
+            before.data.addressees[1].org.is_some(),
+            "the test needs an org"
+        );
+        let mut after = before.clone();
+        after.data.addressees[1].name = "NHS England (national)".into();
+        assert!(
+            titles(&event("update", Some(before), after)).is_empty(),
+            "a rename is not a new response"
+        );
     }
 
     #[test]

@@ -70,10 +70,16 @@ fn ts(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
-/// The address the client used, for absolute links (feed readers need
-/// them): the Host header when it looks like a host, else none (links
-/// stay relative to the feed's own address).
-fn base_url(headers: &HeaderMap) -> String {
+/// The address links start with (feed readers need absolute ones): the
+/// public address the server was given (`--public-url`), whatever the
+/// request said; without one, the address the client used (its Host
+/// header, when it looks like a host, with https when the proxy says so),
+/// else none (links stay relative to the feed's own address).
+fn base_url(public_url: Option<&str>, https: bool, headers: &HeaderMap) -> String {
+    if let Some(public) = public_url {
+        return public.trim_end_matches('/').to_string();
+    }
+    let scheme = if https { "https" } else { "http" };
     let host = headers
         .get(header::HOST)
         .and_then(|h| h.to_str().ok())
@@ -86,7 +92,7 @@ fn base_url(headers: &HeaderMap) -> String {
                 })
         });
     match host {
-        Some(h) => format!("http://{h}"),
+        Some(h) => format!("{scheme}://{h}"),
         None => String::new(),
     }
 }
@@ -151,7 +157,7 @@ async fn serve(
         Ok(req) => auth.feed(&req).await,
         Err(e) => Err(e),
     };
-    respond(headers, feed)
+    respond(state, headers, feed)
 }
 
 /// A provider's priority list, followed as a feed.
@@ -161,10 +167,10 @@ async fn priorities(
     Path(code): Path<String>,
 ) -> Response {
     let auth = state.services.as_principal(Principal::Anonymous);
-    respond(&headers, auth.priority_feed(&code).await)
+    respond(&state, &headers, auth.priority_feed(&code).await)
 }
 
-fn respond(headers: &HeaderMap, feed: Result<Feed, AppError>) -> Response {
+fn respond(state: &AppState, headers: &HeaderMap, feed: Result<Feed, AppError>) -> Response {
     match feed {
         Ok(feed) => (
             [
@@ -174,7 +180,14 @@ fn respond(headers: &HeaderMap, feed: Result<Feed, AppError>) -> Response {
                     HeaderValue::from_static("public, max-age=60"),
                 ),
             ],
-            atom(&feed, &base_url(headers)),
+            atom(
+                &feed,
+                &base_url(
+                    state.options.public_url.as_deref(),
+                    crate::session::is_https(state, headers),
+                    headers,
+                ),
+            ),
         )
             .into_response(),
         Err(e) => PageError::from(e).into_response(),
@@ -240,12 +253,19 @@ mod tests {
     }
 
     #[test]
-    fn only_plain_hosts_make_absolute_links() {
+    fn links_start_with_the_public_address_or_a_plain_host() {
         let mut h = HeaderMap::new();
         h.insert(header::HOST, HeaderValue::from_static("127.0.0.1:8080"));
-        assert_eq!(base_url(&h), "http://127.0.0.1:8080");
+        assert_eq!(base_url(None, false, &h), "http://127.0.0.1:8080");
+        assert_eq!(base_url(None, true, &h), "https://127.0.0.1:8080");
+        // A public address wins over whatever Host a request carried.
+        h.insert(header::HOST, HeaderValue::from_static("evil.example"));
+        assert_eq!(
+            base_url(Some("https://concord.example.nhs.uk/"), false, &h),
+            "https://concord.example.nhs.uk"
+        );
         h.insert(header::HOST, HeaderValue::from_static("evil\"><x"));
-        assert_eq!(base_url(&h), "");
+        assert_eq!(base_url(None, false, &h), "");
     }
 
     #[test]

@@ -59,7 +59,7 @@ pub struct AppState {
 }
 
 /// How this server is run.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct ServerOptions {
     /// Mark cookies `Secure` on every response and send HSTS (`concord
     /// serve --secure-cookies`, behind HTTPS); without it only requests that
@@ -72,6 +72,11 @@ pub struct ServerOptions {
     pub trusted_proxy: Option<std::net::IpAddr>,
     /// Caps and timeouts on connections.
     pub connections: connections::ConnectionLimits,
+    /// The address the public reaches this server at (`--public-url
+    /// https://concord.example.nhs.uk`): the start of the absolute links in
+    /// feeds, which are cached publicly. Without it they follow the
+    /// request's Host header.
+    pub public_url: Option<String>,
 }
 
 /// The longest a request may take: past it, the answer is 503 rather than

@@ -868,3 +868,31 @@ async fn asking_for_the_heavy_lists_does_not_redo_them() {
     assert_eq!(groups(&app).await, 1);
     assert!(services.corpus_sweeps() > swept);
 }
+
+/// Low: links in the publicly cached Atom feeds start with the public
+/// address the server was given, whatever Host a request named.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn feed_links_follow_the_public_address_not_the_host_header() {
+    let (services, dir) = open_services().await;
+    let options = concord_server::ServerOptions {
+        public_url: Some("https://concord.example.nhs.uk".into()),
+        ..Default::default()
+    };
+    let app = serve_with(services, dir, options).await;
+    published(&app).await;
+    let feed = app
+        .client
+        .get(app.url("/feeds/recommendations.atom"))
+        .header("host", "evil.example")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(!feed.contains("evil.example"), "{feed}");
+    assert!(
+        feed.contains("href=\"https://concord.example.nhs.uk/recommendations/HSSIB-2025-0001\""),
+        "{feed}"
+    );
+}
