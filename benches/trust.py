@@ -331,7 +331,9 @@ def main():
     ap.add_argument("--seconds", type=int, default=60)
     ap.add_argument("--work", default="/tmp/concord-trust-bench")
     a = ap.parse_args()
-    register = build_register(a.bin, Path(a.work), a.records)
+    # Made by the older build when there is one: a newer build migrates
+    # the copy it serves forward; an older one cannot read a newer schema.
+    register = build_register(a.bin_before or a.bin, Path(a.work), a.records)
     runs = [("now", a.bin)] + ([("before", a.bin_before)] if a.bin_before else [])
     results = {label: measure(b, register, a.seconds, label) for label, b in runs}
     f = lambda x: "—" if x != x else f"{x:.0f}"  # noqa: E731
