@@ -482,10 +482,16 @@ async fn change_password(
             } else {
                 "new"
             };
-            let message = m
+            // The service names the field; the page says it in a sentence.
+            let rest = m
                 .split_once(": ")
                 .map(|(_, rest)| rest.to_string())
                 .unwrap_or(m.clone());
+            let message = if field == "current" {
+                format!("The password you gave {rest}")
+            } else {
+                format!("Your new password {rest}")
+            };
             let mut res =
                 account_page(&state, &session, Some((field.to_string(), message)), false).await;
             *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
