@@ -94,18 +94,38 @@ impl SessionView {
     }
 }
 
+/// The person by number and the organisation they act for ("-": none):
+/// the audit trail is public through the history, email addresses are not
+/// (an operator finds the person by the number).
+fn person_label(user: &User, org: Option<&OrgCode>) -> String {
+    format!(
+        "user:{}:{}",
+        user.id,
+        org.map(|o| o.as_str()).unwrap_or("-")
+    )
+}
+
+/// A signed-in person acting on their own account, for the audit trail.
+fn person_actor(user: &User, org: Option<&OrgCode>) -> Actor {
+    Actor {
+        label: person_label(user, org),
+        org: org.cloned(),
+    }
+}
+
 fn principal_for(user: &User, org: Option<&OrgCode>, memberships: &[Membership]) -> Principal {
     match org.and_then(|o| memberships.iter().find(|m| &m.org == o)) {
         Some(m) => Principal::Organisation {
             org: m.org.clone(),
-            // The person by number and the organisation they act for: the
-            // audit trail is public through the history, email addresses
-            // are not (an operator finds the person by the number).
-            label: format!("user:{}:{}", user.id, m.org),
+            label: person_label(user, Some(&m.org)),
             roles: m.roles,
         },
         None => Principal::Anonymous,
     }
+}
+
+fn session_ended() -> AppError {
+    AppError::Unauthenticated("your session has ended; sign in again".into())
 }
 
 /// What adding an existing account to an organisation did.
@@ -130,17 +150,27 @@ impl Services {
     /// Signs in: throttled per email and client (5 failures in 15 minutes
     /// → 429), the same answer for an unknown email and a wrong password,
     /// and always a new session (never one the browser brought along).
-    pub async fn sign_in(&self, email: &str, password: &str, client: &str) -> AppResult<SignedIn> {
-        let key = email.trim().to_lowercase();
+    /// One password tried for the account `key` from `client`, checked and
+    /// recorded as every sign-in is: this account's attempts one at a time
+    /// (so attempts made at the same moment cannot all read the count
+    /// before any is recorded), throttled per account and client and per
+    /// client across accounts, the hash checked off the async workers.
+    /// `stored`: the account's hash and whether it may sign in (None: no
+    /// such account; a dummy hash is checked so that the answer takes as
+    /// long). True when the password is right for a live account.
+    async fn attempt_password(
+        &self,
+        key: &str,
+        client: &str,
+        password: &str,
+        stored: Option<(String, bool)>,
+    ) -> AppResult<bool> {
         let limit = SignInLimit::default();
-        // Counted and checked under this account's lock, so that attempts
-        // made at the same moment cannot all read the count before any of
-        // them is recorded.
-        let account = self.sign_ins.account(&key);
+        let account = self.sign_ins.account(key);
         let _turn = account.lock().await;
         let now = self.clock().now();
         let since = limit.since(now);
-        let failures = self.store().sign_in_failures(&key, client, since).await?;
+        let failures = self.store().sign_in_failures(key, client, since).await?;
         if limit.blocked(failures) {
             return Err(AppError::TooManyRequests(format!(
                 "Too many wrong passwords for this email address. Wait {} minutes and try again.",
@@ -155,27 +185,33 @@ impl Services {
                 limit.window.num_minutes()
             )));
         }
+        let (hash, live) = stored.unwrap_or_else(|| (dummy_hash().to_string(), false));
+        let given = password.to_string();
+        let ok = password.len() <= concord_domain::account::MAX_PASSWORD_BYTES
+            && self
+                .sign_ins
+                .hash(move || verify_password(&given, &hash))
+                .await?
+            && live;
+        self.store().record_sign_in(key, client, ok, now).await?;
+        Ok(ok)
+    }
+
+    pub async fn sign_in(&self, email: &str, password: &str, client: &str) -> AppResult<SignedIn> {
+        let key = email.trim().to_lowercase();
         let found = match Email::parse(&key) {
             Ok(e) if password.len() <= concord_domain::account::MAX_PASSWORD_BYTES => {
                 self.store().user_by_email(&e).await?
             }
             _ => None,
         };
-        let (given, hash, live) = match &found {
-            Some(u) => (
-                password.to_string(),
-                u.password_hash.clone(),
-                !u.user.disabled,
-            ),
-            None => (password.to_string(), dummy_hash().to_string(), false),
-        };
+        let stored = found
+            .as_ref()
+            .map(|u| (u.password_hash.clone(), !u.user.disabled));
         let ok = self
-            .sign_ins
-            .hash(move || verify_password(&given, &hash))
-            .await?
-            && live
-            && found.is_some();
-        self.store().record_sign_in(&key, client, ok, now).await?;
+            .attempt_password(&key, client, password, stored)
+            .await?;
+        let now = self.clock().now();
         let Some(user) = found.filter(|_| ok).map(|u| u.user) else {
             return Err(AppError::Unauthenticated(WRONG_EMAIL_OR_PASSWORD.into()));
         };
@@ -247,6 +283,11 @@ impl Services {
         }))
     }
 
+    /// The session a cookie names, or the refusal to sign in again.
+    async fn live_session(&self, cookie: &str) -> AppResult<SessionView> {
+        self.session(cookie).await?.ok_or_else(session_ended)
+    }
+
     /// Deletes sign-in attempts older than a day (throttling looks back
     /// minutes) and sessions that have expired: a server does this hourly.
     pub async fn prune_sign_ins(&self) -> AppResult<(u64, u64)> {
@@ -268,38 +309,14 @@ impl Services {
         new: &str,
         client: &str,
     ) -> AppResult<()> {
-        let Some(view) = self.session(cookie).await? else {
-            return Err(AppError::Unauthenticated(
-                "your session has ended; sign in again".into(),
-            ));
+        let view = self.live_session(cookie).await?;
+        let Some(stored) = self.store().user(view.user.id).await? else {
+            return Err(session_ended());
         };
         let key = view.user.email.to_string();
-        let account = self.sign_ins.account(&key);
-        let _turn = account.lock().await;
-        let limit = SignInLimit::default();
-        let now = self.clock().now();
-        let failures = self
-            .store()
-            .sign_in_failures(&key, client, limit.since(now))
+        let ok = self
+            .attempt_password(&key, client, current, Some((stored.password_hash, true)))
             .await?;
-        if limit.blocked(failures) {
-            return Err(AppError::TooManyRequests(format!(
-                "Too many wrong passwords for this account. Wait {} minutes and try again.",
-                limit.window.num_minutes()
-            )));
-        }
-        let Some(stored) = self.store().user(view.user.id).await? else {
-            return Err(AppError::Unauthenticated(
-                "your session has ended; sign in again".into(),
-            ));
-        };
-        let (given, hash) = (current.to_string(), stored.password_hash.clone());
-        let ok = current.len() <= concord_domain::account::MAX_PASSWORD_BYTES
-            && self
-                .sign_ins
-                .hash(move || verify_password(&given, &hash))
-                .await?;
-        self.store().record_sign_in(&key, client, ok, now).await?;
         if !ok {
             return Err(AppError::Invalid(
                 "field current: is not your current password".into(),
@@ -309,21 +326,14 @@ impl Services {
             .map_err(|e| AppError::Invalid(e.to_string().replace("field password", "field new")))?;
         let new = new.to_string();
         let hash = self.sign_ins.hash(move || hash_password(&new)).await??;
-        let actor = Actor {
-            label: format!(
-                "user:{}:{}",
-                view.user.id,
-                view.org.as_ref().map(|o| o.as_str()).unwrap_or("-")
-            ),
-            org: view.org.clone(),
-        };
+        let actor = person_actor(&view.user, view.org.as_ref());
         self.store()
             .set_password(
                 &actor,
                 view.user.id,
                 &hash,
                 Some(&hash_token(cookie.trim())),
-                now,
+                self.clock().now(),
             )
             .await?;
         Ok(())
@@ -331,11 +341,7 @@ impl Services {
 
     /// The signed-in person's open invitations.
     pub async fn invitations(&self, cookie: &str) -> AppResult<Vec<concord_store::Invitation>> {
-        let Some(view) = self.session(cookie).await? else {
-            return Err(AppError::Unauthenticated(
-                "your session has ended; sign in again".into(),
-            ));
-        };
+        let view = self.live_session(cookie).await?;
         Ok(self.store().invitations(view.user.id).await?)
     }
 
@@ -346,15 +352,8 @@ impl Services {
         org: &OrgCode,
         accept: bool,
     ) -> AppResult<()> {
-        let Some(view) = self.session(cookie).await? else {
-            return Err(AppError::Unauthenticated(
-                "your session has ended; sign in again".into(),
-            ));
-        };
-        let actor = Actor {
-            label: format!("user:{}:{}", view.user.id, org),
-            org: Some(org.clone()),
-        };
+        let view = self.live_session(cookie).await?;
+        let actor = person_actor(&view.user, Some(org));
         match self
             .store()
             .answer_invitation(&actor, view.user.id, org, accept, self.clock().now())
@@ -376,11 +375,7 @@ impl Services {
 
     /// Acts for another of the user's organisations from now on.
     pub async fn switch_organisation(&self, cookie: &str, org: &OrgCode) -> AppResult<()> {
-        let Some(view) = self.session(cookie).await? else {
-            return Err(AppError::Unauthenticated(
-                "your session has ended; sign in again".into(),
-            ));
-        };
+        let view = self.live_session(cookie).await?;
         if !view.memberships.iter().any(|m| &m.org == org) {
             return Err(AppError::Forbidden(format!(
                 "you are not a member of {org}"
@@ -428,13 +423,14 @@ impl Services {
     /// budget (see `crate::guards`), with the count of those left out. Long
     /// paths and reasons are cut: a refusal never costs more than a row.
     pub async fn audit_refusal(&self, who: &Principal, what: &str, target: &str, reason: &str) {
-        use crate::guards::{REFUSAL_TEXT, cut};
+        use crate::guards::REFUSAL_TEXT;
+        use concord_domain::feed::clip;
         let (actor, reason) = match who {
             Principal::Anonymous => {
                 let Some(unwritten) = self.refusal_budget.take() else {
                     return;
                 };
-                let reason = cut(reason, 2 * REFUSAL_TEXT);
+                let reason = clip(reason, 2 * REFUSAL_TEXT);
                 let reason = if unwritten > 0 {
                     format!(
                         "{reason} (and {unwritten} earlier refusals of anonymous callers, \
@@ -445,9 +441,9 @@ impl Services {
                 };
                 (Actor::system("anonymous"), reason)
             }
-            p => (p.actor(), cut(reason, 2 * REFUSAL_TEXT)),
+            p => (p.actor(), clip(reason, 2 * REFUSAL_TEXT)),
         };
-        let (what, target) = (cut(what, REFUSAL_TEXT), cut(target, REFUSAL_TEXT));
+        let (what, target) = (clip(what, REFUSAL_TEXT), clip(target, REFUSAL_TEXT));
         if let Err(e) = self
             .store()
             .record_refusal(&actor, &what, &target, &reason, self.clock().now())

@@ -9,8 +9,9 @@ use std::time::Instant;
 
 use crate::error::{AppError, AppResult};
 
-/// The longest request description kept in a refusal's audit row: enough
-/// to tell which endpoint and record, never a path an attacker made long.
+/// The longest request description kept in a refusal's audit row, in
+/// characters: enough to tell which endpoint and record, never a path an
+/// attacker made long.
 pub(crate) const REFUSAL_TEXT: usize = 200;
 
 /// Refusals of anonymous callers (no credentials, or credentials that do
@@ -19,18 +20,6 @@ pub(crate) const REFUSAL_TEXT: usize = 200;
 /// written, so that the trail still says that they happened.
 const ANONYMOUS_REFUSALS_BURST: f64 = 300.0;
 const ANONYMOUS_REFUSALS_PER_SEC: f64 = 2.0;
-
-/// Cuts a text to at most `max` bytes on a character boundary, saying so.
-pub(crate) fn cut(text: &str, max: usize) -> String {
-    if text.len() <= max {
-        return text.to_string();
-    }
-    let mut end = max;
-    while !text.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{}… ({} bytes)", &text[..end], text.len())
-}
 
 pub(crate) struct RefusalBudget {
     state: Mutex<BudgetState>,
@@ -140,15 +129,6 @@ impl SignInGate {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn long_texts_are_cut_on_a_character() {
-        assert_eq!(cut("short", 10), "short");
-        let long = "é".repeat(200);
-        let c = cut(&long, 5);
-        assert!(c.starts_with("éé…"), "{c}");
-        assert!(c.ends_with("(400 bytes)"), "{c}");
-    }
 
     #[test]
     fn the_budget_counts_what_it_does_not_write() {

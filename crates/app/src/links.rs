@@ -222,14 +222,18 @@ impl Authorized<'_> {
 
     /// Rewrites the `links` of a body a caller sent (see [`as_suggestions`]);
     /// a list that does not parse is left for validation to report.
-    pub(crate) fn links_from_body(&self, current: &[Link], body: &mut serde_json::Value) {
-        let Some(given) = body.get("links").cloned() else {
+    pub(crate) fn links_from_body(
+        &self,
+        current: &[Link],
+        fields: &mut serde_json::Map<String, serde_json::Value>,
+    ) {
+        let Some(links) = fields.get_mut("links") else {
             return;
         };
-        if let Ok(given) = serde_json::from_value::<Vec<Link>>(given)
+        if let Ok(given) = serde_json::from_value::<Vec<Link>>(links.clone())
             && let Ok(v) = serde_json::to_value(as_suggestions(current, given, &self.asserter()))
         {
-            body["links"] = v;
+            *links = v;
         }
     }
 

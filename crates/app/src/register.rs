@@ -174,7 +174,9 @@ impl Authorized<'_> {
             return Err(AppError::Invalid("field issuer: is required".into()));
         }
         // Nobody creates a link another body decided.
-        self.links_from_body(&[], &mut body);
+        if let Some(fields) = body.as_object_mut() {
+            self.links_from_body(&[], fields);
+        }
         self.services()
             .create(
                 &self.principal().actor(),
@@ -243,12 +245,8 @@ impl Authorized<'_> {
         };
         let current = self.recommendation(id).await?;
         self.permit(Action::Change, Some(&current.data.issuer))?;
-        if check_roles && fields.contains_key("links") {
-            let mut links = Value::Object(std::mem::take(&mut fields));
-            self.links_from_body(&current.data.links, &mut links);
-            if let Value::Object(f) = links {
-                fields = f;
-            }
+        if check_roles {
+            self.links_from_body(&current.data.links, &mut fields);
         }
         self.services()
             .patch(

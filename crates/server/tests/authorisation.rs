@@ -27,26 +27,6 @@ fn code(s: &str) -> OrgCode {
     OrgCode::parse(s).unwrap()
 }
 
-/// Every table but the audit trail and the outbox, as the backup writes them.
-async fn fingerprint(app: &TestApp) -> Vec<String> {
-    let mut out = Vec::new();
-    app.services
-        .as_principal(operator())
-        .operator()
-        .unwrap()
-        .backup(&mut out)
-        .await
-        .unwrap();
-    String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .filter(|l| {
-            !l.contains("\"table\":\"audit_events\"") && !l.contains("\"table\":\"outbox\"")
-        })
-        .map(str::to_string)
-        .collect()
-}
-
 async fn refusals(app: &TestApp, path: &str) -> usize {
     app.services
         .as_principal(operator())
@@ -689,7 +669,7 @@ async fn authorisation_table_of_the_api() {
     for action in api_actions() {
         for who in callers() {
             let r = (action.setup)(&app).await;
-            let before = fingerprint(&app).await;
+            let before = app.fingerprint().await;
             let refused_before = refusals(&app, &r.path).await;
             let mut rb = app
                 .client
@@ -729,7 +709,7 @@ async fn authorisation_table_of_the_api() {
                 ));
                 continue;
             }
-            let after = fingerprint(&app).await;
+            let after = app.fingerprint().await;
             let refused_after = refusals(&app, &r.path).await;
             let changed = before != after;
             // 401, 403 and 429 are refusals and audited; a 404 hides a
@@ -887,7 +867,7 @@ async fn authorisation_table_of_the_pages() {
             if *name == "create an account" {
                 fields.push(("email", format!("person{n}@example.nhs.uk")));
             }
-            let before = fingerprint(&app).await;
+            let before = app.fingerprint().await;
             let refused_before = refusals(&app, &path).await;
             let (status, expected) = match who {
                 None => {
@@ -916,7 +896,7 @@ async fn authorisation_table_of_the_pages() {
                 ));
                 continue;
             }
-            let after = fingerprint(&app).await;
+            let after = app.fingerprint().await;
             let refused_after = refusals(&app, &path).await;
             if status.is_client_error() {
                 assert_eq!(
@@ -1129,7 +1109,7 @@ async fn authorisation_table_of_the_work_pages() {
                 }
             };
             let path = path_of(&id);
-            let before = fingerprint(&app).await;
+            let before = app.fingerprint().await;
             let refused_before = refusals(&app, &path).await;
             let label = who.map(|w| w.0.as_str()).unwrap_or("anonymous");
             let (status, expected) = match who {
@@ -1156,7 +1136,7 @@ async fn authorisation_table_of_the_work_pages() {
                 ));
                 continue;
             }
-            let after = fingerprint(&app).await;
+            let after = app.fingerprint().await;
             let refused_after = refusals(&app, &path).await;
             if status.is_client_error() {
                 assert_eq!(

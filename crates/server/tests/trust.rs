@@ -50,51 +50,13 @@ async fn published(app: &TestApp) -> String {
         .to_string()
 }
 
-/// Every table but the audit trail and outbox, as a backup writes them.
-async fn fingerprint(app: &TestApp) -> Vec<String> {
-    let mut out = Vec::new();
-    app.services
-        .as_principal(operator())
-        .operator()
-        .unwrap()
-        .backup(&mut out)
-        .await
-        .unwrap();
-    String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .filter(|l| {
-            !l.contains("\"table\":\"audit_events\"") && !l.contains("\"table\":\"outbox\"")
-        })
-        .map(str::to_string)
-        .collect()
-}
-
-/// The audit trail's rows, as a backup writes them.
-async fn audit_rows(app: &TestApp) -> Vec<String> {
-    let mut out = Vec::new();
-    app.services
-        .as_principal(operator())
-        .operator()
-        .unwrap()
-        .backup(&mut out)
-        .await
-        .unwrap();
-    String::from_utf8(out)
-        .unwrap()
-        .lines()
-        .filter(|l| l.contains("\"table\":\"audit_events\""))
-        .map(str::to_string)
-        .collect()
-}
-
 /// Finding 1: an issuer creating a record cannot publish another body's
 /// answer, nor a link another body confirmed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_new_record_says_nothing_for_its_addressees() {
     let app = spawn_app().await;
     let hssib = token(&app, "HSSIB", &[Role::Author, Role::Approver]).await;
-    let before = fingerprint(&app).await;
+    let before = app.fingerprint().await;
     let forged = [
         json!({"name": "NHS England", "org": "NHSE", "status": "closed",
                "acceptance": "accepted"}),
@@ -131,7 +93,7 @@ async fn a_new_record_says_nothing_for_its_addressees() {
             "{body}"
         );
     }
-    assert_eq!(fingerprint(&app).await, before, "nothing was stored");
+    assert_eq!(app.fingerprint().await, before, "nothing was stored");
 
     // A link the body claims another organisation confirmed is stored as
     // the caller's suggestion.
@@ -194,7 +156,7 @@ async fn an_answer_stays_with_the_body_that_gave_it() {
         .await
         .unwrap();
     let hssib = token(&app, "HSSIB", &[Role::Author]).await;
-    let before = fingerprint(&app).await;
+    let before = app.fingerprint().await;
     for org in [Value::Null, json!("CQC")] {
         let res = app
             .client
@@ -216,7 +178,7 @@ async fn an_answer_stays_with_the_body_that_gave_it() {
             "{body}"
         );
     }
-    assert_eq!(fingerprint(&app).await, before);
+    assert_eq!(app.fingerprint().await, before);
     // Renaming it is still the issuer's to do.
     let res = app
         .client
@@ -330,7 +292,7 @@ async fn a_check_takes_a_bounded_number_of_drafts() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn anonymous_refusals_cannot_fill_the_disk() {
     let app = spawn_app().await;
-    let before = audit_rows(&app).await;
+    let before = app.audit_rows().await;
     let long = "x".repeat(20_000);
     let path = format!("/api/v1/recommendations/HSSIB-2025-0001/addressees/{long}/respond");
     let requests = 600;
@@ -357,7 +319,7 @@ async fn anonymous_refusals_cannot_fill_the_disk() {
     while let Some(s) = tasks.join_next().await {
         assert_eq!(s.unwrap(), StatusCode::UNAUTHORIZED);
     }
-    let after = audit_rows(&app).await;
+    let after = app.audit_rows().await;
     let new: Vec<&String> = after.iter().filter(|r| !before.contains(r)).collect();
     // The burst (300) and what refilled while the requests ran.
     assert!(
@@ -381,7 +343,7 @@ async fn anonymous_refusals_cannot_fill_the_disk() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    let last = audit_rows(&app).await;
+    let last = app.audit_rows().await;
     assert!(
         last.iter()
             .any(|r| r.contains("earlier refusals of anonymous callers")),
@@ -389,7 +351,7 @@ async fn anonymous_refusals_cannot_fill_the_disk() {
     );
     // A named caller's refusals are all written.
     let respondent = token(&app, "HSSIB", &[Role::Respondent]).await;
-    let n = audit_rows(&app).await.len();
+    let n = app.audit_rows().await.len();
     for _ in 0..5 {
         let res = app
             .client
@@ -401,7 +363,7 @@ async fn anonymous_refusals_cannot_fill_the_disk() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::FORBIDDEN);
     }
-    assert_eq!(audit_rows(&app).await.len(), n + 5);
+    assert_eq!(app.audit_rows().await.len(), n + 5);
 }
 
 /// Finding 4: idle connections from one address cannot hold the server;

@@ -1054,7 +1054,10 @@ impl Index {
     }
 
     /// Every pair of records the caller may see that the engine judges
-    /// contradictory, strongest first, each pair once (ids in order). Each
+    /// contradictory, strongest first, each pair once (ids in order), in
+    /// one pass. A server uses [`Self::sweep_step`] instead; this is the
+    /// reference the sweep is checked against, and what the benchmark
+    /// times. Each
     /// record that carries a cue (an instruction, a direction or a figure) is
     /// queried on the candidate routes; only pairs whose bound reaches
     /// [`CONTRADICTION_MIN`] and where both sides carry cues are classified.

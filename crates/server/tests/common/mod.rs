@@ -158,6 +158,40 @@ impl TestApp {
         format!("{}{}", self.base, path)
     }
 
+    /// Every row of the database, one line each, as a backup writes them.
+    pub async fn backup_lines(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        self.services
+            .as_principal(operator())
+            .operator()
+            .unwrap()
+            .backup(&mut out)
+            .await
+            .unwrap();
+        String::from_utf8(out)
+            .unwrap()
+            .lines()
+            .map(str::to_string)
+            .collect()
+    }
+
+    /// Every table but the audit trail and the outbox: what a refused
+    /// request must leave as it was.
+    pub async fn fingerprint(&self) -> Vec<String> {
+        let mut lines = self.backup_lines().await;
+        lines.retain(|l| {
+            !l.contains("\"table\":\"audit_events\"") && !l.contains("\"table\":\"outbox\"")
+        });
+        lines
+    }
+
+    /// The audit trail's rows.
+    pub async fn audit_rows(&self) -> Vec<String> {
+        let mut lines = self.backup_lines().await;
+        lines.retain(|l| l.contains("\"table\":\"audit_events\""));
+        lines
+    }
+
     /// A new API token for an organisation.
     pub async fn token(&self, org: &str) -> String {
         self.services

@@ -30,6 +30,64 @@ fn roles_from(text: &str) -> Result<RoleSet> {
     RoleSet::parse("roles", text).map_err(|e| StoreError::Corrupt(format!("stored roles: {e}")))
 }
 
+/// An audit row about one user (`user:ID`).
+async fn audit_user(
+    conn: &mut sqlx::AnyConnection,
+    now: DateTime<Utc>,
+    actor: &Actor,
+    action: &str,
+    user_id: i64,
+    before: Option<String>,
+    after: Option<serde_json::Value>,
+) -> Result<()> {
+    write_audit(
+        conn,
+        codec::audit_vals(
+            now,
+            actor,
+            action,
+            "user",
+            &format!("user:{user_id}"),
+            before,
+            after.map(|a| a.to_string()),
+        ),
+    )
+    .await
+}
+
+/// What the audit says of a membership (or an invitation to one).
+fn membership_json(user_id: i64, org: &OrgCode, roles: &str) -> serde_json::Value {
+    serde_json::json!({"user": user_id, "org": org, "roles": roles})
+}
+
+/// A membership with these roles, made or replaced.
+async fn upsert_membership(
+    conn: &mut sqlx::AnyConnection,
+    user_id: i64,
+    org: &OrgCode,
+    roles: RoleSet,
+    now: DateTime<Utc>,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO memberships (user_id, org, roles, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (user_id, org) DO UPDATE SET roles = excluded.roles, updated_at = excluded.updated_at",
+    )
+    .bind(user_id)
+    .bind(org.as_str())
+    .bind(roles.to_string())
+    .bind(fmt_ts(now))
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+fn no_user(user_id: i64) -> StoreError {
+    StoreError::NotFound {
+        entity: "user",
+        id: user_id.to_string(),
+    }
+}
+
 fn membership_from_row(row: &sqlx::any::AnyRow) -> Result<Membership> {
     let org: String = row.try_get("org")?;
     Ok(Membership {
@@ -105,19 +163,7 @@ impl SqlStore {
         let after = serde_json::json!({
             "id": user.id, "email": email, "name": name, "memberships": memberships,
         });
-        write_audit(
-            &mut tx,
-            codec::audit_vals(
-                now,
-                actor,
-                "add_user",
-                "user",
-                &format!("user:{}", user.id),
-                None,
-                Some(after.to_string()),
-            ),
-        )
-        .await?;
+        audit_user(&mut tx, now, actor, "add_user", user.id, None, Some(after)).await?;
         tx.commit().await?;
         Ok(user)
     }
@@ -207,10 +253,7 @@ impl SqlStore {
             .await?
             .is_some();
         if !exists {
-            return Err(StoreError::NotFound {
-                entity: "user",
-                id: user_id.to_string(),
-            });
+            return Err(no_user(user_id));
         }
         let before: Option<String> =
             sqlx::query("SELECT roles FROM memberships WHERE user_id = $1 AND org = $2")
@@ -232,37 +275,18 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?;
         } else {
-            sqlx::query(
-                "INSERT INTO memberships (user_id, org, roles, updated_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (user_id, org) DO UPDATE SET roles = excluded.roles, updated_at = excluded.updated_at",
-            )
-            .bind(user_id)
-            .bind(org.as_str())
-            .bind(roles.to_string())
-            .bind(fmt_ts(now))
-            .execute(&mut *tx)
-            .await?;
+            upsert_membership(&mut tx, user_id, org, roles, now).await?;
         }
-        let wrap = |r: Option<String>| {
-            r.map(|r| serde_json::json!({"user": user_id, "org": org, "roles": r}).to_string())
+        let (action, after) = if roles.is_empty() {
+            ("remove_membership", None)
+        } else {
+            (
+                "set_membership",
+                Some(membership_json(user_id, org, &roles.to_string())),
+            )
         };
-        write_audit(
-            &mut tx,
-            codec::audit_vals(
-                now,
-                actor,
-                if roles.is_empty() {
-                    "remove_membership"
-                } else {
-                    "set_membership"
-                },
-                "user",
-                &format!("user:{user_id}"),
-                wrap(before),
-                wrap((!roles.is_empty()).then(|| roles.to_string())),
-            ),
-        )
-        .await?;
+        let before = before.map(|r| membership_json(user_id, org, &r).to_string());
+        audit_user(&mut tx, now, actor, action, user_id, before, after).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -289,22 +313,8 @@ impl SqlStore {
         .bind(fmt_ts(now))
         .execute(&mut *tx)
         .await?;
-        write_audit(
-            &mut tx,
-            codec::audit_vals(
-                now,
-                actor,
-                "invite",
-                "user",
-                &format!("user:{user_id}"),
-                None,
-                Some(
-                    serde_json::json!({"user": user_id, "org": org, "roles": roles.to_string()})
-                        .to_string(),
-                ),
-            ),
-        )
-        .await?;
+        let after = Some(membership_json(user_id, org, &roles.to_string()));
+        audit_user(&mut tx, now, actor, "invite", user_id, None, after).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -358,37 +368,15 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         if accept {
-            sqlx::query(
-                "INSERT INTO memberships (user_id, org, roles, updated_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (user_id, org) DO UPDATE SET roles = excluded.roles, updated_at = excluded.updated_at",
-            )
-            .bind(user_id)
-            .bind(org.as_str())
-            .bind(roles.to_string())
-            .bind(fmt_ts(now))
-            .execute(&mut *tx)
-            .await?;
+            upsert_membership(&mut tx, user_id, org, roles, now).await?;
         }
-        write_audit(
-            &mut tx,
-            codec::audit_vals(
-                now,
-                actor,
-                if accept {
-                    "accept_invitation"
-                } else {
-                    "decline_invitation"
-                },
-                "user",
-                &format!("user:{user_id}"),
-                None,
-                Some(
-                    serde_json::json!({"user": user_id, "org": org, "roles": roles.to_string()})
-                        .to_string(),
-                ),
-            ),
-        )
-        .await?;
+        let action = if accept {
+            "accept_invitation"
+        } else {
+            "decline_invitation"
+        };
+        let after = Some(membership_json(user_id, org, &roles.to_string()));
+        audit_user(&mut tx, now, actor, action, user_id, None, after).await?;
         tx.commit().await?;
         Ok(Some(roles))
     }
@@ -412,10 +400,7 @@ impl SqlStore {
                 .await?
                 .rows_affected();
         if done == 0 {
-            return Err(StoreError::NotFound {
-                entity: "user",
-                id: user_id.to_string(),
-            });
+            return Err(no_user(user_id));
         }
         sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
             .bind(user_id)
@@ -423,19 +408,8 @@ impl SqlStore {
             .execute(&mut *tx)
             .await?;
         // The audit says that it changed, never the hash.
-        write_audit(
-            &mut tx,
-            codec::audit_vals(
-                now,
-                actor,
-                "change_password",
-                "user",
-                &format!("user:{user_id}"),
-                None,
-                Some(serde_json::json!({"id": user_id}).to_string()),
-            ),
-        )
-        .await?;
+        let after = Some(serde_json::json!({"id": user_id}));
+        audit_user(&mut tx, now, actor, "change_password", user_id, None, after).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -456,10 +430,7 @@ impl SqlStore {
             .await?
             .rows_affected();
         if done == 0 {
-            return Err(StoreError::NotFound {
-                entity: "user",
-                id: user_id.to_string(),
-            });
+            return Err(no_user(user_id));
         }
         if disabled {
             sqlx::query("DELETE FROM sessions WHERE user_id = $1")
@@ -467,23 +438,13 @@ impl SqlStore {
                 .execute(&mut *tx)
                 .await?;
         }
-        write_audit(
-            &mut tx,
-            codec::audit_vals(
-                now,
-                actor,
-                if disabled {
-                    "disable_user"
-                } else {
-                    "enable_user"
-                },
-                "user",
-                &format!("user:{user_id}"),
-                None,
-                Some(serde_json::json!({"id": user_id, "disabled": disabled}).to_string()),
-            ),
-        )
-        .await?;
+        let action = if disabled {
+            "disable_user"
+        } else {
+            "enable_user"
+        };
+        let after = Some(serde_json::json!({"id": user_id, "disabled": disabled}));
+        audit_user(&mut tx, now, actor, action, user_id, None, after).await?;
         tx.commit().await?;
         Ok(())
     }
