@@ -67,7 +67,8 @@ pub enum Action {
 }
 
 /// What an action needs beyond a signed-in caller.
-enum Needs {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Needs {
     Nothing,
     /// Any one of these roles, in the organisation acted for.
     AnyRole(&'static [Role]),
@@ -122,7 +123,9 @@ impl Action {
         }
     }
 
-    fn needs(self) -> Needs {
+    /// What the policy asks of a caller for this action (the tables of
+    /// the HTTP tests derive what each caller should get from it).
+    pub fn needs(self) -> Needs {
         use Role::*;
         match self {
             Action::Change => Needs::Nothing,

@@ -106,6 +106,16 @@ fn person_label(user: &User, org: Option<&OrgCode>) -> String {
 }
 
 /// A signed-in person acting on their own account, for the audit trail.
+/// How long a password reset link works.
+pub const PASSWORD_RESET_HOURS: i64 = 24;
+
+fn reset_gone() -> AppError {
+    AppError::NotFound(
+        "This password reset link has been used or has expired. Ask your administrator for a new one."
+            .into(),
+    )
+}
+
 fn person_actor(user: &User, org: Option<&OrgCode>) -> Actor {
     Actor {
         label: person_label(user, org),
@@ -339,6 +349,43 @@ impl Services {
         Ok(())
     }
 
+    /// The person a password reset link is for, if the link still works
+    /// (for the page that asks for the new password).
+    pub async fn password_reset_for(&self, secret: &str) -> AppResult<User> {
+        let now = self.clock().now();
+        let found = match self
+            .store()
+            .password_reset(&hash_token(secret.trim()), now)
+            .await?
+        {
+            Some(id) => self.store().user(id).await?,
+            None => None,
+        };
+        found.map(|u| u.user).ok_or_else(reset_gone)
+    }
+
+    /// Sets a new password through a one-time reset link: the link ends,
+    /// and so does every session of the person. The new password follows
+    /// the same rules as any other.
+    pub async fn use_password_reset(&self, secret: &str, new: &str) -> AppResult<User> {
+        let user = self.password_reset_for(secret).await?;
+        check_password(new, &user.email, &user.name)
+            .map_err(|e| AppError::Invalid(e.to_string().replace("field password", "field new")))?;
+        let new = new.to_string();
+        let hash = self.sign_ins.hash(move || hash_password(&new)).await??;
+        let used = self
+            .store()
+            .use_password_reset(
+                &person_actor(&user, None),
+                &hash_token(secret.trim()),
+                user.id,
+                &hash,
+                self.clock().now(),
+            )
+            .await?;
+        if used { Ok(user) } else { Err(reset_gone()) }
+    }
+
     /// The signed-in person's open invitations.
     pub async fn invitations(&self, cookie: &str) -> AppResult<Vec<concord_store::Invitation>> {
         let view = self.live_session(cookie).await?;
@@ -541,6 +588,18 @@ impl Authorized<'_> {
         Ok(all)
     }
 
+    /// Which of `org`'s members also act for another organisation (whose
+    /// passwords only an operator may reset), without saying which.
+    pub async fn acting_elsewhere(&self, org: &OrgCode) -> AppResult<Vec<i64>> {
+        self.require_admin_of(org)?;
+        let all = self.services().store().users(Some(org)).await?;
+        Ok(all
+            .into_iter()
+            .filter(|(_, ms)| ms.iter().any(|m| &m.org != org))
+            .map(|(u, _)| u.id)
+            .collect())
+    }
+
     /// Finds a user to add to `org`: only its administrators (or the
     /// operator) learn whether an email has an account.
     pub async fn user_by_email(&self, org: &OrgCode, email: &str) -> AppResult<User> {
@@ -643,6 +702,47 @@ impl Authorized<'_> {
                 svc.clock().now(),
             )
             .await?)
+    }
+
+    /// A one-time link's secret that lets the person set a new password,
+    /// for the administrator to pass on (it works once, within
+    /// [`PASSWORD_RESET_HOURS`]; a new one replaces the last). An
+    /// administrator resets only people who belong to no organisation but
+    /// theirs: whoever holds the link holds the account, and with it the
+    /// person's roles everywhere. Operators reset anyone.
+    pub async fn reset_password(&self, user_id: i64) -> AppResult<String> {
+        let svc = self.services();
+        let Some(user) = svc.store().user(user_id).await? else {
+            return Err(AppError::NotFound(format!("user {user_id} was not found")));
+        };
+        if let Principal::Organisation { org, .. } = self.principal() {
+            self.require_admin_of(org)?;
+            let memberships = svc.store().memberships(user_id).await?;
+            if !memberships.iter().any(|m| &m.org == org) {
+                return Err(AppError::NotFound(format!(
+                    "user {user_id} is not a member of {org}"
+                )));
+            }
+            if memberships.iter().any(|m| &m.org != org) {
+                return Err(AppError::Forbidden(format!(
+                    "{} also acts for another organisation: only an operator may reset their \
+                     password",
+                    user.user.name
+                )));
+            }
+        }
+        let secret = new_token_secret();
+        let now = svc.clock().now();
+        svc.store()
+            .issue_password_reset(
+                &self.principal().actor(),
+                user_id,
+                &hash_token(&secret),
+                now + chrono::Duration::hours(PASSWORD_RESET_HOURS),
+                now,
+            )
+            .await?;
+        Ok(secret)
     }
 
     /// Disables a user everywhere (or enables them again): operators only,

@@ -1,7 +1,8 @@
 //! What keeps one caller from costing everyone else: the budget of refusals
-//! written to the audit trail for callers nobody can name, and the gate in
+//! written to the audit trail for callers nobody can name, the gate in
 //! front of password checks (one check per account at a time, a bounded
-//! number hashing at once, off the async workers).
+//! number hashing at once, off the async workers), and the budget of
+//! CPU-heavy questions (similarity) run off the async workers at once.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -123,6 +124,39 @@ impl SignInGate {
         .await
         .map_err(|e| AppError::Internal(format!("a password check failed: {e}")))?;
         Ok(out)
+    }
+}
+
+/// CPU-heavy questions (the similarity engine's) run off the async workers,
+/// no more at once than there are cores: the rest wait their turn, and the
+/// workers stay free for pages that need no such work.
+pub(crate) struct CpuBudget(Arc<tokio::sync::Semaphore>);
+
+impl Default for CpuBudget {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        CpuBudget(Arc::new(tokio::sync::Semaphore::new(cores)))
+    }
+}
+
+impl CpuBudget {
+    pub(crate) async fn run<T: Send + 'static>(
+        &self,
+        work: impl FnOnce() -> T + Send + 'static,
+    ) -> AppResult<T> {
+        let permit = self
+            .0
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))?;
+        tokio::task::spawn_blocking(move || {
+            let out = work();
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|e| AppError::Internal(format!("a similarity question failed: {e}")))
     }
 }
 

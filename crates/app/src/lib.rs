@@ -32,10 +32,10 @@ mod similar;
 mod work;
 mod workstreams;
 
-pub use access::{Action, Authorized, Operator, permit};
+pub use access::{Action, Authorized, Needs, Operator, permit};
 pub use accounts::{
-    Added, NewUser, SessionView, SignedIn, TOKEN_LIFETIME_DAYS, WRONG_EMAIL_OR_PASSWORD,
-    hash_password, secrets_match, verify_password,
+    Added, NewUser, PASSWORD_RESET_HOURS, SessionView, SignedIn, TOKEN_LIFETIME_DAYS,
+    WRONG_EMAIL_OR_PASSWORD, hash_password, secrets_match, verify_password,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use concord_ingest::Format;

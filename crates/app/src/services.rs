@@ -37,6 +37,8 @@ pub struct Services {
     pub(crate) refusal_budget: crate::guards::RefusalBudget,
     /// Password checks (see `crate::guards`).
     pub(crate) sign_ins: crate::guards::SignInGate,
+    /// Similarity questions off the async workers (see `crate::guards`).
+    pub(crate) cpu: crate::guards::CpuBudget,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -186,6 +188,7 @@ impl Services {
             dashboard: Default::default(),
             refusal_budget: Default::default(),
             sign_ins: Default::default(),
+            cpu: Default::default(),
         }
     }
 

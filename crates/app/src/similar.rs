@@ -7,6 +7,12 @@
 //! outbox before every query, exactly like the search index. Nothing is
 //! stored; a restart rebuilds it.
 //!
+//! The index sits behind a read-write lock: questions and the corpus sweep
+//! share it (a long sweep never holds up a page), and only applying a change
+//! from the outbox takes it alone, for as long as that change takes. The
+//! questions themselves run off the async workers, within the services' CPU
+//! budget.
+//!
 //! What a caller sees is decided by its principal: drafts only by their
 //! issuer (operators see everything).
 
@@ -73,7 +79,7 @@ pub(crate) struct Sweeps {
 /// shared by every clone of the handle (one per open store).
 #[derive(Clone)]
 pub(crate) struct SimilarEngine(
-    Arc<tokio::sync::Mutex<State>>,
+    Arc<tokio::sync::RwLock<State>>,
     /// Whether the index has been built once: a page that only shows the
     /// engine's matches beside other content need not wait for the first
     /// build (minutes at a million records).
@@ -84,7 +90,7 @@ pub(crate) struct SimilarEngine(
 impl Default for SimilarEngine {
     fn default() -> Self {
         SimilarEngine(
-            Arc::new(tokio::sync::Mutex::new(State {
+            Arc::new(tokio::sync::RwLock::new(State {
                 index: Index::new(),
                 links: Default::default(),
                 seq: None,
@@ -143,10 +149,19 @@ impl Services {
         self.similar.1.load(std::sync::atomic::Ordering::Acquire)
     }
 
-    /// The index, built on first use and caught up from the outbox.
-    pub(crate) async fn similar_ready(&self) -> AppResult<tokio::sync::OwnedMutexGuard<State>> {
-        let mut st = self.similar.0.clone().lock_owned().await;
+    /// The index, built on first use and caught up from the outbox, held
+    /// for reading (shared with every other reader).
+    pub(crate) async fn similar_ready(&self) -> AppResult<Ready> {
         let store = self.store();
+        {
+            let st = self.similar.0.clone().read_owned().await;
+            if let Some(seq) = st.seq
+                && store.outbox_after(seq, 1).await?.is_empty()
+            {
+                return Ok(st);
+            }
+        }
+        let mut st = self.similar.0.clone().write_owned().await;
         if st.seq.is_none() {
             // Note where the outbox ends first, then read every record: a
             // change made meanwhile is applied again below (idempotent).
@@ -205,29 +220,37 @@ impl Services {
                 st.seq = Some(row.seq);
             }
         }
-        Ok(st)
+        Ok(st.downgrade())
     }
 }
+
+/// The index held for reading.
+pub(crate) type Ready = tokio::sync::OwnedRwLockReadGuard<State>;
 
 impl Authorized<'_> {
     /// Existing recommendations that duplicate, support, contradict or
     /// relate to `text`, best first, as `principal` may see them.
     pub async fn similar_to_text(&self, text: &str, limit: usize) -> AppResult<Vec<Match>> {
         concord_similar::check_text(text).map_err(bad_text)?;
-        let principal = self.principal();
-        let st = self.services().similar_ready().await?;
-        st.index
-            .similar_to(
-                &Doc {
-                    text,
-                    ..Default::default()
-                },
-                &QueryOptions {
-                    limit: limit.clamp(1, MAX_LIMIT),
-                    viewer: viewer(principal),
-                    exclude: None,
-                },
-            )
+        let options = QueryOptions {
+            limit: limit.clamp(1, MAX_LIMIT),
+            viewer: viewer(self.principal()),
+            exclude: None,
+        };
+        let svc = self.services();
+        let st = svc.similar_ready().await?;
+        let text = text.to_owned();
+        svc.cpu
+            .run(move || {
+                st.index.similar_to(
+                    &Doc {
+                        text: &text,
+                        ..Default::default()
+                    },
+                    &options,
+                )
+            })
+            .await?
             .map_err(bad_text)
     }
 
@@ -303,37 +326,41 @@ impl Authorized<'_> {
         limit: usize,
     ) -> AppResult<Vec<Match>> {
         let rec = self.recommendation(id).await?;
-        let principal = self.principal();
-        let st = self.services().similar_ready().await?;
         let id_s = id.to_string();
         // A link a person dismissed is not suggested again.
-        let dismissed: Vec<&str> = rec
+        let dismissed: Vec<String> = rec
             .data
             .links
             .iter()
             .filter(|l| l.state == concord_domain::LinkState::Dismissed)
-            .map(|l| l.target.as_str())
+            .map(|l| l.target.clone())
             .collect();
-        let mut matches = st
-            .index
-            .similar_to(
-                &Doc {
-                    id: &id_s,
-                    title: &rec.data.title,
-                    text: &rec.data.text,
-                    addressees: names(&rec),
-                    settings: rec.data.settings.clone(),
-                    themes: rec.data.themes.clone(),
-                    draft_of: None,
-                },
-                &QueryOptions {
-                    limit: (limit.clamp(1, MAX_LIMIT) + dismissed.len()).min(MAX_LIMIT),
-                    viewer: viewer(principal),
-                    exclude: Some(id_s.clone()),
-                },
-            )
+        let options = QueryOptions {
+            limit: (limit.clamp(1, MAX_LIMIT) + dismissed.len()).min(MAX_LIMIT),
+            viewer: viewer(self.principal()),
+            exclude: Some(id_s.clone()),
+        };
+        let svc = self.services();
+        let st = svc.similar_ready().await?;
+        let mut matches = svc
+            .cpu
+            .run(move || {
+                st.index.similar_to(
+                    &Doc {
+                        id: &id_s,
+                        title: &rec.data.title,
+                        text: &rec.data.text,
+                        addressees: names(&rec),
+                        settings: rec.data.settings.clone(),
+                        themes: rec.data.themes.clone(),
+                        draft_of: None,
+                    },
+                    &options,
+                )
+            })
+            .await?
             .map_err(bad_text)?;
-        matches.retain(|m| !dismissed.contains(&m.id.as_str()));
+        matches.retain(|m| !dismissed.contains(&m.id));
         matches.truncate(limit.clamp(1, MAX_LIMIT));
         Ok(matches)
     }
@@ -342,7 +369,7 @@ impl Authorized<'_> {
     /// from the last sweep (see [`Services::corpus_lists`]).
     pub async fn duplicate_groups(&self) -> AppResult<Vec<Group>> {
         let swept = self.services().corpus_lists().await?;
-        let st = self.services().similar.0.lock().await;
+        let st = self.services().similar.0.read().await;
         let v = viewer(self.principal());
         let groups =
             concord_similar::groups_of(&swept.duplicates, |id| st.index.visible_to(id, &v));
@@ -356,7 +383,7 @@ impl Authorized<'_> {
         self.permit(crate::access::Action::Rebuild, None)?;
         let svc = self.services();
         {
-            let mut st = svc.similar.0.clone().lock_owned().await;
+            let mut st = svc.similar.0.write().await;
             st.seq = None;
         }
         Ok(svc.similar_ready().await?.index.len())
@@ -427,7 +454,7 @@ impl Services {
             };
             let mut sweep = concord_similar::Sweep::default();
             loop {
-                let guard = self.similar.0.clone().lock_owned().await;
+                let guard = self.similar.0.clone().read_owned().await;
                 if guard.build != build {
                     continue 'again;
                 }
@@ -554,5 +581,49 @@ impl Authorized<'_> {
     /// records in it.
     pub async fn similar_warm(&self) -> AppResult<usize> {
         Ok(self.services().similar_ready().await?.index.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A question answers while the corpus sweep holds the index for
+    /// reading (with one lock for both, a page waited out every sweep
+    /// step, and the whole of a one-pass sweep before that).
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_question_is_not_held_up_by_a_sweep() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}/t.db", dir.path().display());
+        let svc = Services::open(&url).await.unwrap();
+        let op = svc.as_principal(Principal::Operator {
+            label: "test".into(),
+        });
+        for title in ["Sepsis screening at triage", "Falls in care homes"] {
+            op.create_draft(serde_json::json!({
+                "issuer": "HSSIB", "status": "published", "published": "2024-01-10",
+                "title": title,
+                "text": format!("NHS England should review {title} by 31 March 2026."),
+                "override_gate": "test data"
+            }))
+            .await
+            .unwrap();
+        }
+        assert_eq!(op.similar_warm().await.unwrap(), 2);
+        let sweep_step = svc.similar.0.clone().read_owned().await;
+        // Generous: the point is that the answer comes while the hold lasts
+        // (a lock the question could not share would never let it).
+        let answer = tokio::time::timeout(
+            std::time::Duration::from_secs(120),
+            op.similar_to_text("Sepsis screening should happen at triage", 5),
+        )
+        .await
+        .expect("the question waited for the sweep's hold")
+        .unwrap();
+        drop(sweep_step);
+        assert!(
+            answer.iter().any(|m| m.score > 0.0),
+            "nothing similar found: {answer:?}"
+        );
     }
 }

@@ -55,10 +55,16 @@ enum Command {
         /// Address to listen on; port 0 picks a free port.
         #[arg(long, default_value = "127.0.0.1:8080")]
         addr: String,
-        /// Mark session cookies Secure on every response (when served over
-        /// HTTPS; without it only requests with X-Forwarded-Proto: https).
+        /// Mark cookies Secure on every response and send HSTS. The default
+        /// when the server listens beyond loopback, has a --trusted-proxy or
+        /// an https --public-url; otherwise only requests that came with
+        /// X-Forwarded-Proto: https get Secure cookies.
         #[arg(long)]
         secure_cookies: bool,
+        /// Never mark cookies Secure by default (a server others reach over
+        /// plain HTTP, on a closed network): sessions then travel unencrypted.
+        #[arg(long, conflicts_with = "secure_cookies")]
+        insecure_cookies: bool,
         /// The reverse proxy's address (e.g. 127.0.0.1 for nginx on the same
         /// machine): only its requests have the client's address read from
         /// X-Forwarded-For, for sign-in throttling.
@@ -488,6 +494,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve {
             addr,
             secure_cookies,
+            insecure_cookies,
             trusted_proxy,
             public_url,
         } => {
@@ -503,7 +510,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 public_url,
                 ..Default::default()
             };
-            serve(services, &addr, options).await
+            let cookies = match (secure_cookies, insecure_cookies) {
+                (true, _) => Cookies::Secure,
+                (_, true) => Cookies::Insecure,
+                _ => Cookies::ByDefault,
+            };
+            serve(services, &addr, options, cookies).await
         }
         Command::Demo { load: true, .. } => {
             let services = open(&cli.db).await?;
@@ -552,7 +564,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     a.about
                 );
             }
-            let result = serve(services, &addr, concord_server::ServerOptions::default()).await;
+            // A throwaway copy with made-up accounts, often reached over
+            // plain HTTP from another machine: Secure cookies would only
+            // stop its sign-in working there.
+            let result = serve(
+                services,
+                &addr,
+                concord_server::ServerOptions::default(),
+                Cookies::Insecure,
+            )
+            .await;
             drop(dir);
             result
         }
@@ -732,15 +753,42 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     }
 }
 
+/// What the operator said about Secure cookies.
+enum Cookies {
+    Secure,
+    Insecure,
+    /// Neither: decided by where the server listens (see
+    /// `concord_server::secure_cookies_by_default`).
+    ByDefault,
+}
+
 async fn serve(
     services: Arc<Services>,
     addr: &str,
-    options: concord_server::ServerOptions,
+    mut options: concord_server::ServerOptions,
+    cookies: Cookies,
 ) -> anyhow::Result<()> {
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .with_context(|| format!("cannot listen on {addr}"))?;
     let local = listener.local_addr()?;
+    options.secure_cookies = match cookies {
+        Cookies::Secure => true,
+        Cookies::Insecure => false,
+        Cookies::ByDefault => concord_server::secure_cookies_by_default(
+            local.ip(),
+            options.trusted_proxy,
+            options.public_url.as_deref(),
+        ),
+    };
+    eprintln!(
+        "{}",
+        if options.secure_cookies {
+            "cookies are marked Secure and HSTS is sent: sign-in works only over HTTPS"
+        } else {
+            "cookies are not marked Secure (a local copy over plain HTTP)"
+        }
+    );
     // Scripts read this first line to learn the port.
     println!("listening on http://{local}");
     std::io::stdout().flush()?;

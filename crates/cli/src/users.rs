@@ -43,6 +43,15 @@ pub enum UserCommand {
     Disable { email: String },
     /// Let a disabled user sign in again.
     Enable { email: String },
+    /// Make a one-time link for the user to set a new password (it works
+    /// once, within a day). Prints the link: give it to them yourself.
+    ResetPassword {
+        email: String,
+        /// Where people reach Concord (e.g. https://concord.example.nhs.uk):
+        /// the start of the link. Without it, only the path is printed.
+        #[arg(long, value_name = "URL")]
+        public_url: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -130,6 +139,18 @@ async fn find(
 pub async fn run(svc: &Services, op: Principal, cmd: UserCommand) -> anyhow::Result<()> {
     let auth = svc.as_principal(op.clone());
     match cmd {
+        UserCommand::ResetPassword { email, public_url } => {
+            let u = find(svc, &op, &email).await?;
+            let secret = auth.reset_password(u.id).await?;
+            let base = public_url.unwrap_or_default();
+            println!("{}/reset-password/{secret}", base.trim_end_matches('/'));
+            eprintln!(
+                "a one-time link for {} ({}): it works once, within {} hours",
+                u.name,
+                u.email,
+                concord_app::PASSWORD_RESET_HOURS
+            );
+        }
         UserCommand::Add {
             email,
             name,

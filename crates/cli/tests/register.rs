@@ -367,6 +367,74 @@ fn serve_prints_its_address_and_answers() {
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
 }
 
+/// Starts `concord serve` with these arguments; the response to one GET of
+/// `path`, as raw text.
+fn serve_and_get(args: &[&str], path: &str) -> String {
+    let db = sqlite();
+    let mut child = Command::new(bin())
+        .arg("serve")
+        .args(args)
+        .env("CONCORD_DB", &db.url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    let listening: std::net::SocketAddr = first
+        .trim()
+        .strip_prefix("listening on http://")
+        .unwrap_or_else(|| panic!("first line: {first:?}"))
+        .parse()
+        .unwrap();
+    let addr = std::net::SocketAddr::from(([127, 0, 0, 1], listening.port()));
+    let mut s = std::net::TcpStream::connect(addr).unwrap();
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    child.kill().ok();
+    child.wait().ok();
+    resp
+}
+
+/// A server others can reach marks its cookies Secure and sends HSTS
+/// unless told otherwise; a local copy on loopback does not.
+#[test]
+fn cookies_are_secure_by_default_beyond_loopback() {
+    let head = |r: &str| {
+        r.split("\r\n\r\n")
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase()
+    };
+    let local = head(&serve_and_get(&["--addr", "127.0.0.1:0"], "/sign-in"));
+    assert!(local.contains("set-cookie:"), "{local}");
+    assert!(!local.contains("; secure"), "{local}");
+    assert!(!local.contains("strict-transport-security"), "{local}");
+    let open = head(&serve_and_get(&["--addr", "0.0.0.0:0"], "/sign-in"));
+    assert!(open.contains("; secure"), "{open}");
+    assert!(open.contains("strict-transport-security"), "{open}");
+    let told = head(&serve_and_get(
+        &["--addr", "0.0.0.0:0", "--insecure-cookies"],
+        "/sign-in",
+    ));
+    assert!(
+        told.contains("set-cookie:") && !told.contains("; secure"),
+        "{told}"
+    );
+    let proxied = head(&serve_and_get(
+        &["--addr", "127.0.0.1:0", "--trusted-proxy", "127.0.0.1"],
+        "/sign-in",
+    ));
+    assert!(proxied.contains("; secure"), "{proxied}");
+}
+
 #[test]
 fn backup_and_restore_across_backends() {
     for db in backends() {

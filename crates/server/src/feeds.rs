@@ -75,7 +75,7 @@ fn ts(t: DateTime<Utc>) -> String {
 /// request said; without one, the address the client used (its Host
 /// header, when it looks like a host, with https when the proxy says so),
 /// else none (links stay relative to the feed's own address).
-fn base_url(public_url: Option<&str>, https: bool, headers: &HeaderMap) -> String {
+pub(crate) fn base_url(public_url: Option<&str>, https: bool, headers: &HeaderMap) -> String {
     if let Some(public) = public_url {
         return public.trim_end_matches('/').to_string();
     }

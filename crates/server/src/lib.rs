@@ -79,6 +79,21 @@ pub struct ServerOptions {
     pub public_url: Option<String>,
 }
 
+/// Whether cookies are `Secure` when the operator said neither
+/// `--secure-cookies` nor `--insecure-cookies`: yes, unless everything says
+/// this is one machine's own copy over plain HTTP (listening on loopback, no
+/// proxy in front, no https public address), as `concord demo` is. A server
+/// others reach sends its session only over HTTPS unless told otherwise.
+pub fn secure_cookies_by_default(
+    listening: std::net::IpAddr,
+    trusted_proxy: Option<std::net::IpAddr>,
+    public_url: Option<&str>,
+) -> bool {
+    !listening.is_loopback()
+        || trusted_proxy.is_some()
+        || public_url.is_some_and(|u| u.starts_with("https://"))
+}
+
 /// The longest a request may take: past it, the answer is 503 rather than
 /// a connection held for ever.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
@@ -262,4 +277,25 @@ pub async fn serve_with(
         let _ = task.await;
     }
     served
+}
+
+#[cfg(test)]
+mod tests {
+    use super::secure_cookies_by_default as secure;
+    use std::net::IpAddr;
+
+    #[test]
+    fn cookies_are_secure_unless_everything_says_local() {
+        let lo: IpAddr = "127.0.0.1".parse().unwrap();
+        let lo6: IpAddr = "::1".parse().unwrap();
+        let any: IpAddr = "0.0.0.0".parse().unwrap();
+        let lan: IpAddr = "10.1.2.3".parse().unwrap();
+        assert!(!secure(lo, None, None));
+        assert!(!secure(lo6, None, None));
+        assert!(!secure(lo, None, Some("http://localhost:8080")));
+        assert!(secure(any, None, None));
+        assert!(secure(lan, None, None));
+        assert!(secure(lo, Some(lo), None));
+        assert!(secure(lo, None, Some("https://concord.example.nhs.uk")));
+    }
 }

@@ -46,6 +46,9 @@ pub fn routes() -> Router<AppState> {
         .route("/admin/users/{id}/roles", post(set_roles))
         .route("/admin/tokens", post(create_token))
         .route("/admin/tokens/{id}/revoke", post(revoke_token))
+        .route("/admin/users/{id}/password-reset", post(reset_password))
+        .route("/reset-password/{secret}", get(reset_password_form))
+        .route("/reset-password", post(use_password_reset))
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
 
@@ -520,6 +523,88 @@ async fn switch_organisation(
     }
 }
 
+// ------------------------------------------------------------ password reset
+
+#[derive(Template)]
+#[template(path = "reset_password.html")]
+struct ResetPasswordPage {
+    layout: Layout,
+    name: String,
+    email: String,
+    secret: String,
+    error: Option<String>,
+    done: bool,
+}
+
+/// The reset pages carry the link's secret: never cached, never sent on
+/// as a referrer.
+fn secret_page(res: Response) -> Response {
+    let mut res = no_store(res);
+    res.headers_mut().insert(
+        axum::http::header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
+    res
+}
+
+fn reset_page(
+    user: &concord_domain::account::User,
+    secret: String,
+    error: Option<String>,
+) -> Response {
+    let mut layout = Layout::new("Set a new password");
+    layout.error = error.is_some();
+    secret_page(render(&ResetPasswordPage {
+        layout,
+        name: user.name.clone(),
+        email: user.email.to_string(),
+        secret,
+        error,
+        done: false,
+    }))
+}
+
+async fn reset_password_form(
+    State(state): State<AppState>,
+    Path(secret): Path<String>,
+) -> Response {
+    match state.services.password_reset_for(&secret).await {
+        Ok(user) => reset_page(&user, secret, None),
+        Err(e) => secret_page(error_response(e)),
+    }
+}
+
+/// Sets the password through the link. No session and no CSRF secret: the
+/// link's own secret, posted in the form, is what allows it.
+async fn use_password_reset(State(state): State<AppState>, body: Bytes) -> Response {
+    let form = Form::read(&body);
+    let secret = form.text("reset");
+    match state
+        .services
+        .use_password_reset(&secret, &form.text("new"))
+        .await
+    {
+        Ok(_) => secret_page(render(&ResetPasswordPage {
+            layout: Layout::new("Your password has been set"),
+            name: String::new(),
+            email: String::new(),
+            secret: String::new(),
+            error: None,
+            done: true,
+        })),
+        Err(AppError::Invalid(m)) => match state.services.password_reset_for(&secret).await {
+            Ok(user) => {
+                let rest = m.split_once(": ").map_or(m.as_str(), |(_, r)| r);
+                let mut res = reset_page(&user, secret, Some(format!("Your new password {rest}")));
+                *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
+                res
+            }
+            Err(e) => secret_page(error_response(e)),
+        },
+        Err(e) => secret_page(error_response(e)),
+    }
+}
+
 // ------------------------------------------------------------ admin
 
 struct RoleBox {
@@ -552,6 +637,16 @@ struct UserRow {
     email: String,
     disabled: bool,
     roles: Vec<RoleBox>,
+    /// They also act for another organisation: only an operator may reset
+    /// their password.
+    acts_elsewhere: bool,
+}
+
+/// A password reset link just made, shown once.
+struct ResetLink {
+    name: String,
+    link: String,
+    until: String,
 }
 
 struct TokenRow {
@@ -564,6 +659,7 @@ struct TokenRow {
     revoked: Option<String>,
 }
 
+#[derive(Clone)]
 struct CreatedToken {
     label: String,
     secret: String,
@@ -585,9 +681,18 @@ struct AdminPage {
     /// The empty boxes of the add forms.
     roles: Vec<RoleBox>,
     created: Option<CreatedToken>,
+    reset: Option<ResetLink>,
     error: Option<String>,
     /// An invitation was just sent.
     invited: bool,
+}
+
+/// What the admin page shows once, after an action.
+enum Shown {
+    Nothing,
+    Invited,
+    Token(CreatedToken),
+    Reset(ResetLink),
 }
 
 /// The admin page for the organisation the session acts for; refused
@@ -595,9 +700,8 @@ struct AdminPage {
 async fn admin_page(
     state: &AppState,
     session: &Session,
-    created: Option<CreatedToken>,
+    shown: Shown,
     error: Option<(StatusCode, String)>,
-    invited: bool,
 ) -> Response {
     let v = &session.view;
     let Some(org) = v.org.clone() else {
@@ -611,6 +715,10 @@ async fn admin_page(
         Ok(u) => u,
         Err(e) => return error_response(e),
     };
+    let elsewhere = match auth.acting_elsewhere(&org).await {
+        Ok(e) => e,
+        Err(e) => return error_response(e),
+    };
     let tokens = match auth.tokens(Some(&org)).await {
         Ok(t) => t,
         Err(e) => return error_response(e),
@@ -622,6 +730,7 @@ async fn admin_page(
         Some((s, m)) => (s, Some(m)),
         None => (StatusCode::OK, None),
     };
+    let invited = matches!(shown, Shown::Invited);
     let page = AdminPage {
         layout,
         org: org.to_string(),
@@ -638,6 +747,7 @@ async fn admin_page(
                         .map(|m| m.roles)
                         .unwrap_or_default(),
                 ),
+                acts_elsewhere: elsewhere.contains(&u.id),
             })
             .collect(),
         tokens: tokens
@@ -659,7 +769,14 @@ async fn admin_page(
             })
             .collect(),
         roles: role_boxes(RoleSet::EMPTY),
-        created,
+        created: match &shown {
+            Shown::Token(t) => Some(t.clone()),
+            _ => None,
+        },
+        reset: match shown {
+            Shown::Reset(r) => Some(r),
+            _ => None,
+        },
         error,
         invited,
     };
@@ -677,7 +794,12 @@ async fn admin(
         return Redirect::to("/sign-in").into_response();
     };
     // After an invitation: say what happens next.
-    admin_page(&state, session, None, None, q.contains_key("invited")).await
+    let shown = if q.contains_key("invited") {
+        Shown::Invited
+    } else {
+        Shown::Nothing
+    };
+    admin_page(&state, session, shown, None).await
 }
 
 /// After an admin action: back to the page, or the page with the error
@@ -694,9 +816,8 @@ async fn after(state: &AppState, session: &Session, done: Result<(), AppError>) 
             admin_page(
                 state,
                 session,
-                None,
+                Shown::Nothing,
                 Some((status, e.public_message())),
-                false,
             )
             .await
         }
@@ -802,7 +923,7 @@ async fn create_token(
                 secret: t.secret,
                 expires: works_until(t.record.expires_at),
             };
-            admin_page(&state, session, Some(created), None, false).await
+            admin_page(&state, session, Shown::Token(created), None).await
         }
         Err(e) => after(&state, session, Err(e)).await,
     }
@@ -826,4 +947,49 @@ async fn revoke_token(
     }
     .await;
     after(&state, session, done).await
+}
+
+/// An administrator makes a one-time link for a member to set a new
+/// password, shown once for them to pass on.
+async fn reset_password(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    SignedForm(session, _): SignedForm,
+) -> Response {
+    let session = &session;
+    let made = async {
+        let id: i64 = id
+            .parse()
+            .map_err(|_| AppError::NotFound(format!("user {id} was not found")))?;
+        let auth = state.services.as_principal(session.view.principal.clone());
+        let secret = auth.reset_password(id).await?;
+        let name = auth
+            .users(session.view.org.as_ref())
+            .await?
+            .into_iter()
+            .find(|(u, _)| u.id == id)
+            .map(|(u, _)| u.name)
+            .unwrap_or_default();
+        Ok::<_, AppError>((name, secret))
+    }
+    .await;
+    match made {
+        Ok((name, secret)) => {
+            let base = crate::feeds::base_url(
+                state.options.public_url.as_deref(),
+                is_https(&state, &headers),
+                &headers,
+            );
+            let until = state.services.clock().now()
+                + chrono::Duration::hours(concord_app::PASSWORD_RESET_HOURS);
+            let reset = ResetLink {
+                name,
+                link: format!("{base}/reset-password/{secret}"),
+                until: until.format("%-d %B %Y %H:%M UTC").to_string(),
+            };
+            secret_page(admin_page(&state, session, Shown::Reset(reset), None).await)
+        }
+        Err(e) => after(&state, session, Err(e)).await,
+    }
 }

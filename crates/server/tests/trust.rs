@@ -858,3 +858,152 @@ async fn feed_links_follow_the_public_address_not_the_host_header() {
         "{feed}"
     );
 }
+
+/// Accounts: an administrator resets a member's password with a one-time
+/// link (never learning the password); the link works once and ends every
+/// session; a person who also acts for another body is the operator's to
+/// reset.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_administrator_resets_a_password_with_a_one_time_link() {
+    let (services, dir) = open_services().await;
+    let add = |email: &str, ms: Vec<Membership>| NewUser {
+        email: email.into(),
+        name: format!("Person {email}"),
+        password: "plum tractor velvet 42".into(),
+        memberships: ms,
+    };
+    let m = |org: &str, r: Role| Membership {
+        org: code(org),
+        roles: RoleSet::from_roles([r]),
+    };
+    let mut ids = std::collections::HashMap::new();
+    for (email, ms) in [
+        (
+            "admin@hssib.example.org",
+            vec![m("HSSIB", Role::Administrator)],
+        ),
+        ("dan@hssib.example.org", vec![m("HSSIB", Role::Author)]),
+        (
+            "eve@hssib.example.org",
+            vec![m("HSSIB", Role::Author), m("NHSE", Role::Respondent)],
+        ),
+        ("fay@nhse.example.org", vec![m("NHSE", Role::Respondent)]),
+    ] {
+        let u = services
+            .as_principal(operator())
+            .add_user(add(email, ms))
+            .await
+            .unwrap();
+        ids.insert(email, u.id);
+    }
+    let app = serve(services.clone(), dir).await;
+    let old = "plum tractor velvet 42";
+    let mut admin = browser::Browser::sign_in(&app, "admin@hssib.example.org", old).await;
+    let mut dan_elsewhere = browser::Browser::sign_in(&app, "dan@hssib.example.org", old).await;
+    let csrf = admin.csrf(&app).await;
+    let reset = |id: i64| format!("/admin/users/{id}/password-reset");
+
+    // Someone who also acts for NHSE, and someone not in HSSIB: refused,
+    // and no link is made.
+    let before = app.fingerprint().await;
+    let res = admin
+        .post_form(&app, &reset(ids["eve@hssib.example.org"]), &[], Some(&csrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert!(res.text().await.unwrap().contains("only an operator"));
+    let res = admin
+        .post_form(&app, &reset(ids["fay@nhse.example.org"]), &[], Some(&csrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // Without the form's secret: refused.
+    let res = admin
+        .post_form(&app, &reset(ids["dan@hssib.example.org"]), &[], None)
+        .await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        app.fingerprint().await,
+        before,
+        "a refusal changed something"
+    );
+    let (_, page) = admin.get(&app, "/admin").await;
+    assert!(page.contains("only an operator can reset"), "{page}");
+
+    // Dan's link, shown once on the admin page.
+    let res = admin
+        .post_form(&app, &reset(ids["dan@hssib.example.org"]), &[], Some(&csrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.headers()["referrer-policy"], "no-referrer");
+    let html = res.text().await.unwrap();
+    let at = html.find("/reset-password/").expect("the link is shown");
+    let secret: String = html[at + "/reset-password/".len()..]
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '-' || *c == '_')
+        .collect();
+    assert!(secret.len() >= 32, "{secret}");
+    let link = format!("/reset-password/{secret}");
+    let (_, again) = admin.get(&app, "/admin").await;
+    assert!(!again.contains(&secret), "the link is shown only once");
+
+    // Anyone with the link sees whose it is and sets the password.
+    let mut dan = browser::Browser::new();
+    let (s, html) = dan.get(&app, &link).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("dan@hssib.example.org"), "{html}");
+    let set = |new: &str| vec![("reset", secret.clone()), ("new", new.to_string())];
+    let res = dan
+        .post_form(&app, "/reset-password", &set("short"), None)
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(res.text().await.unwrap().contains("too short"));
+    let res = dan
+        .post_form(
+            &app,
+            "/reset-password",
+            &set("a brand new passphrase"),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert!(
+        res.text()
+            .await
+            .unwrap()
+            .contains("Your password has been set")
+    );
+    // Once only; a made-up link is no link.
+    let res = dan
+        .post_form(
+            &app,
+            "/reset-password",
+            &set("another new passphrase"),
+            None,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    assert_eq!(dan.get(&app, &link).await.0, StatusCode::NOT_FOUND);
+    let made_up = format!("/reset-password/{}", "A".repeat(43));
+    assert_eq!(dan.get(&app, &made_up).await.0, StatusCode::NOT_FOUND);
+
+    // Dan's other session ended; the old password no longer works.
+    let (_, html) = dan_elsewhere.get(&app, "/account").await;
+    assert!(!html.contains("Change your password"), "still signed in");
+    let res = browser::Browser::new()
+        .try_sign_in(&app, "dan@hssib.example.org", old)
+        .await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    browser::Browser::sign_in(&app, "dan@hssib.example.org", "a brand new passphrase").await;
+
+    // The operator may reset Eve; the trail says who made each link.
+    let op = services.as_principal(operator());
+    op.reset_password(ids["eve@hssib.example.org"])
+        .await
+        .unwrap();
+    let trail = app.audit_rows().await;
+    let made = trail
+        .iter()
+        .filter(|r| r.contains("issue_password_reset"))
+        .count();
+    assert_eq!(made, 2, "{trail:?}");
+    assert!(trail.iter().any(|r| r.contains("reset_password")));
+}

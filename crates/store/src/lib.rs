@@ -486,6 +486,29 @@ pub trait Store: Send + Sync {
         keep_session: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<()>;
+    /// Issues a one-time password reset for a user (the hash of its secret),
+    /// replacing any earlier one of theirs; audited.
+    async fn issue_password_reset(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The user a live (unexpired) password reset is for.
+    async fn password_reset(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<i64>>;
+    /// Uses a password reset: the reset ends, the password is set and every
+    /// session of the user ends, all at once; false (nothing changed) when
+    /// the reset was used or expired meanwhile.
+    async fn use_password_reset(
+        &self,
+        actor: &Actor,
+        token_hash: &str,
+        user_id: i64,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool>;
     /// Disabling also ends every session of the user.
     async fn set_user_disabled(
         &self,

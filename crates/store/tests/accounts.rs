@@ -441,3 +441,87 @@ async fn accounts_survive_backup_and_restore() {
     })
     .await;
 }
+
+/// A password reset: one live link per person, found only before it
+/// expires, used once (password set, sessions ended, audited), pruned.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn password_resets_work_once_and_expire() {
+    on_both(|s| async move {
+        let u = s
+            .add_user(
+                &actor(),
+                &Email::parse("dan@hssib.org.uk").unwrap(),
+                "Dan",
+                "old-hash",
+                &[],
+                now(),
+            )
+            .await
+            .unwrap();
+        let until = now() + Duration::hours(24);
+        s.issue_password_reset(&actor(), u.id, "first", until, now())
+            .await
+            .unwrap();
+        // A new link replaces the last.
+        s.issue_password_reset(&actor(), u.id, "second", until, now())
+            .await
+            .unwrap();
+        assert_eq!(s.password_reset("first", now()).await.unwrap(), None);
+        assert_eq!(s.password_reset("second", now()).await.unwrap(), Some(u.id));
+        assert_eq!(s.password_reset("second", until).await.unwrap(), None);
+        s.create_session(&SessionRecord {
+            id_hash: "dan-session".into(),
+            user_id: u.id,
+            org: None,
+            csrf: "c".into(),
+            created_at: now(),
+            last_seen: now(),
+            expires_at: now() + Duration::hours(2),
+        })
+        .await
+        .unwrap();
+        // Expired: nothing changes.
+        assert!(
+            !s.use_password_reset(&actor(), "second", u.id, "new-hash", until)
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            s.user(u.id).await.unwrap().unwrap().password_hash,
+            "old-hash"
+        );
+        // In time: once.
+        assert!(
+            s.use_password_reset(&actor(), "second", u.id, "new-hash", now())
+                .await
+                .unwrap()
+        );
+        assert!(
+            !s.use_password_reset(&actor(), "second", u.id, "other-hash", now())
+                .await
+                .unwrap()
+        );
+        assert_eq!(
+            s.user(u.id).await.unwrap().unwrap().password_hash,
+            "new-hash"
+        );
+        assert!(s.session("dan-session").await.unwrap().is_none());
+        let trail = audit_actions(&s, &format!("user:{}", u.id)).await;
+        assert_eq!(
+            trail
+                .iter()
+                .filter(|a| a.as_str() == "issue_password_reset")
+                .count(),
+            2,
+            "{trail:?}"
+        );
+        assert!(trail.iter().any(|a| a == "reset_password"), "{trail:?}");
+        // Pruning takes expired links.
+        s.issue_password_reset(&actor(), u.id, "third", until, now())
+            .await
+            .unwrap();
+        s.prune_sign_ins(now(), until).await.unwrap();
+        assert_eq!(s.password_reset("third", now()).await.unwrap(), None);
+    })
+    .await;
+}

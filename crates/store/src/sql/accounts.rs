@@ -391,27 +391,108 @@ impl SqlStore {
         now: DateTime<Utc>,
     ) -> Result<()> {
         let mut tx = self.begin_write().await?;
-        let done =
-            sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
-                .bind(password_hash.to_string())
-                .bind(fmt_ts(now))
-                .bind(user_id)
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-        if done == 0 {
-            return Err(no_user(user_id));
-        }
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
-            .bind(user_id)
-            .bind(keep.unwrap_or("").to_string())
-            .execute(&mut *tx)
-            .await?;
-        // The audit says that it changed, never the hash.
-        let after = Some(serde_json::json!({"id": user_id}));
-        audit_user(&mut tx, now, actor, "change_password", user_id, None, after).await?;
+        write_password(
+            &mut tx,
+            actor,
+            user_id,
+            password_hash,
+            keep,
+            now,
+            "change_password",
+        )
+        .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    pub(crate) async fn put_password_reset(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        let mut tx = self.begin_write().await?;
+        sqlx::query("DELETE FROM password_resets WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "INSERT INTO password_resets (token_hash, user_id, issued_by, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5)",
+        )
+        .bind(token_hash.to_string())
+        .bind(user_id)
+        .bind(actor.label.clone())
+        .bind(fmt_ts(now))
+        .bind(fmt_ts(expires_at))
+        .execute(&mut *tx)
+        .await?;
+        let after = Some(serde_json::json!({"id": user_id, "expires_at": fmt_ts(expires_at)}));
+        audit_user(
+            &mut tx,
+            now,
+            actor,
+            "issue_password_reset",
+            user_id,
+            None,
+            after,
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    pub(crate) async fn find_password_reset(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<i64>> {
+        Ok(sqlx::query_scalar(
+            "SELECT user_id FROM password_resets WHERE token_hash = $1 AND expires_at > $2",
+        )
+        .bind(token_hash.to_string())
+        .bind(fmt_ts(now))
+        .fetch_optional(&self.pool)
+        .await?)
+    }
+
+    pub(crate) async fn take_password_reset(
+        &self,
+        actor: &Actor,
+        token_hash: &str,
+        user_id: i64,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        let mut tx = self.begin_write().await?;
+        // Deleting the reset is what claims it: of two uses at once, one
+        // deletes the row and goes on; the other finds none.
+        let claimed = sqlx::query(
+            "DELETE FROM password_resets WHERE token_hash = $1 AND user_id = $2 AND expires_at > $3",
+        )
+        .bind(token_hash.to_string())
+        .bind(user_id)
+        .bind(fmt_ts(now))
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if claimed == 0 {
+            return Ok(false);
+        }
+        write_password(
+            &mut tx,
+            actor,
+            user_id,
+            password_hash,
+            None,
+            now,
+            "reset_password",
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     pub(crate) async fn put_user_disabled(
@@ -586,6 +667,10 @@ impl SqlStore {
             .execute(&self.pool)
             .await?
             .rows_affected();
+        sqlx::query("DELETE FROM password_resets WHERE expires_at <= $1")
+            .bind(fmt_ts(now))
+            .execute(&self.pool)
+            .await?;
         Ok((attempts, sessions))
     }
 
@@ -617,4 +702,35 @@ impl SqlStore {
         )
         .await
     }
+}
+
+/// Sets a password hash in a transaction; every session of the user but
+/// `keep` ends.
+async fn write_password(
+    tx: &mut sqlx::AnyConnection,
+    actor: &Actor,
+    user_id: i64,
+    password_hash: &str,
+    keep: Option<&str>,
+    now: DateTime<Utc>,
+    action: &str,
+) -> Result<()> {
+    let done = sqlx::query("UPDATE users SET password_hash = $1, updated_at = $2 WHERE id = $3")
+        .bind(password_hash.to_string())
+        .bind(fmt_ts(now))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+    if done == 0 {
+        return Err(no_user(user_id));
+    }
+    sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND id_hash <> $2")
+        .bind(user_id)
+        .bind(keep.unwrap_or("").to_string())
+        .execute(&mut *tx)
+        .await?;
+    // The audit says that it changed, never the hash.
+    let after = Some(serde_json::json!({"id": user_id}));
+    audit_user(tx, now, actor, action, user_id, None, after).await
 }

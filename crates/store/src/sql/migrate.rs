@@ -68,6 +68,11 @@ const SQLITE: &[Migration] = &[
         name: "trust",
         sql: include_str!("../../migrations/sqlite/0012_trust.sql"),
     },
+    Migration {
+        version: 13,
+        name: "password_resets",
+        sql: include_str!("../../migrations/sqlite/0013_password_resets.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -120,6 +125,11 @@ const POSTGRES: &[Migration] = &[
         version: 12,
         name: "trust",
         sql: include_str!("../../migrations/postgres/0012_trust.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "password_resets",
+        sql: include_str!("../../migrations/postgres/0013_password_resets.sql"),
     },
 ];
 

@@ -974,6 +974,34 @@ impl Store for SqlStore {
             .await
     }
 
+    async fn issue_password_reset(
+        &self,
+        actor: &Actor,
+        user_id: i64,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<()> {
+        self.put_password_reset(actor, user_id, token_hash, expires_at, now)
+            .await
+    }
+
+    async fn password_reset(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<i64>> {
+        self.find_password_reset(token_hash, now).await
+    }
+
+    async fn use_password_reset(
+        &self,
+        actor: &Actor,
+        token_hash: &str,
+        user_id: i64,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.take_password_reset(actor, token_hash, user_id, password_hash, now)
+            .await
+    }
+
     async fn set_user_disabled(
         &self,
         actor: &Actor,
