@@ -360,6 +360,52 @@ test("a care home's priority list, from its organisation page", { timeout: 90_00
   await page.context().close();
 });
 
+test("an administrator gives a member who forgot their password a one-time link", { timeout: 120_000 }, async () => {
+  const page = await signIn(LEAD);
+  await page.goto(base + "/admin");
+  await axe(page, "admin");
+  // A new member, with a first password the administrator chose.
+  await page.fill("#new-email", "ravi.patel@hssib.example.org");
+  await page.fill("#new-name", "Ravi Patel");
+  await page.fill("#new-password", "a first password for ravi");
+  await page.check("#new-role-author");
+  await page.click("text=Create account");
+  await page.waitForURL(/\/admin$/);
+  // Ravi forgets it: the administrator makes a link, shown once.
+  await page.click("button:has-text('Make a password reset link for Ravi Patel')");
+  const link = (await page.textContent("#reset-link code")).trim();
+  assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/reset-password\/concord_[0-9a-f]{64}$/);
+  await axe(page, "reset link shown");
+  await shot(page, "admin-reset-link");
+  await page.context().close();
+
+  // Ravi opens it on a phone.
+  const phone = await open({ viewport: { width: 390, height: 844 }, isMobile: true });
+  await phone.goto(link);
+  assert.match(await phone.textContent("main"), /ravi\.patel@hssib\.example\.org/);
+  await axe(phone, "set a new password");
+  await phone.fill("#new", "too short");
+  await phone.click("text=Set password");
+  assert.match(await phone.textContent(".nhsuk-error-summary"), /Your new password is too short/);
+  phone.problems.length = 0; // the 422 itself is logged by the browser
+  await axe(phone, "set a new password, error");
+  await shot(phone, "reset-password-error-phone");
+  await phone.fill("#new", "lantern orchard copper 7");
+  await phone.click("text=Set password");
+  await phone.locator("h1", { hasText: "Your password has been set" }).waitFor();
+  await axe(phone, "password set");
+  // The link is spent; the new password works.
+  const again = await phone.goto(link);
+  assert.equal(again.status(), 404);
+  phone.problems.length = 0; // the 404 itself is logged by the browser
+  await phone.goto(base + "/sign-in");
+  await phone.fill("#email", "ravi.patel@hssib.example.org");
+  await phone.fill("#password", "lantern orchard copper 7");
+  await phone.click("main button[type=submit]");
+  await phone.waitForURL(/\/account$/);
+  await phone.context().close();
+});
+
 test("every kind of page was checked by axe-core", () => {
   for (const label of [
     "home",
@@ -385,6 +431,11 @@ test("every kind of page was checked by axe-core", () => {
     "history",
     "dashboard, signed in",
     "priorities",
+    "admin",
+    "reset link shown",
+    "set a new password",
+    "set a new password, error",
+    "password set",
   ]) {
     assert.ok(checked.has(label), `no axe check of ${label}`);
   }
