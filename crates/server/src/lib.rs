@@ -36,6 +36,7 @@ pub mod dashboard_page;
 pub mod error;
 pub mod extract;
 pub mod feeds;
+mod filters;
 pub mod layout;
 pub mod middleware;
 pub mod openapi;

@@ -1,10 +1,16 @@
-//! The web pages, for now plain semantic HTML without scripts: the home page
-//! and one page per recommendation. Every value from the register goes
-//! through [`esc`] on its way into the HTML; links to outside addresses are
-//! made only for http(s) URLs.
+//! The home page, one page per recommendation and its history, and the
+//! error page, each an askama template (`templates/home.html`,
+//! `templates/recommendation/`, `templates/error.html`) filled from a view
+//! of the record. Links to outside addresses are made only for http(s)
+//! URLs.
 //!
-//! Pages are read as an anonymous visitor (sessions come with sign-in), so
-//! they show what is published and never a draft.
+//! Pages are read as an anonymous visitor unless someone is signed in: then
+//! the record page also shows their organisation's drafts and what they
+//! can do with the record.
+//!
+//! [`esc`], [`date`] and the page wrappers below serve the pages that still
+//! build markup in Rust (the dashboard and the workstream pages), until
+//! they are templates too.
 
 use askama::Template;
 use std::fmt::{self, Display, Write};
@@ -19,6 +25,7 @@ use concord_app::{AppError, Page, Principal, RecommendationFilter};
 use concord_domain::{Lifecycle, Recommendation, RecommendationData, RecommendationId, Reference};
 
 use crate::AppState;
+use crate::filters;
 use crate::layout::Layout;
 use crate::sign_in_pages::MaybeSession;
 
@@ -102,6 +109,13 @@ impl IntoResponse for PageError {
     }
 }
 
+#[derive(Template)]
+#[template(path = "error.html")]
+struct ErrorPage<'a> {
+    layout: Layout,
+    message: &'a str,
+}
+
 /// A whole page for an error status (used for unknown addresses too).
 pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
     let title = match status {
@@ -110,16 +124,17 @@ pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
         s if s.is_server_error() => "Sorry, there is a problem with the service",
         _ => "This page cannot be shown",
     };
-    let mut body = String::new();
-    let _ = write!(
-        body,
-        "<h1>{}</h1>\n<p>{}</p>\n<p><a href=\"/\">Go to the home page</a></p>\n",
-        esc(title),
-        esc(message)
-    );
-    let mut frame = Layout::new(title);
-    frame.error = true;
-    Html(crate::layout::wrap(frame, &body))
+    let mut layout = Layout::new(title);
+    layout.error = true;
+    let page = ErrorPage { layout, message };
+    Html(page.render().unwrap_or_else(|e| {
+        tracing::error!(detail = %e, "the error page failed to render");
+        format!(
+            "<!DOCTYPE html><html lang=\"en-GB\"><title>{}</title><h1>{}</h1></html>",
+            esc(title),
+            esc(title)
+        )
+    }))
 }
 
 /// A page that can be followed: `feed` is the path of its Atom feed and
@@ -158,79 +173,18 @@ pub(crate) fn opt_date(d: Option<NaiveDate>) -> String {
     d.map(date).unwrap_or_else(|| "not given".to_string())
 }
 
-/// `awaiting_response` reads as `awaiting response`.
-pub(crate) fn words(s: &str) -> String {
-    s.replace('_', " ")
-}
+pub(crate) use crate::filters::words;
 
-/// `£6,000,000` for pounds, `EUR 1,250.50` for other currencies.
-fn money(currency: &str, amount: f64) -> String {
-    let cents = (amount * 100.0).round() as u64;
-    let (whole, frac) = (cents / 100, cents % 100);
-    let digits = whole.to_string();
-    let mut grouped = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
-            grouped.push(',');
-        }
-        grouped.push(c);
-    }
-    if frac != 0 {
-        grouped.push_str(&format!(".{frac:02}"));
-    }
-    match currency {
-        "GBP" => format!("£{grouped}"),
-        other => format!("{} {grouped}", esc(other)),
-    }
-}
-
-fn is_web_url(url: &str) -> bool {
-    let lower = url.trim().to_ascii_lowercase();
-    lower.starts_with("https://") || lower.starts_with("http://")
-}
-
-/// An outside address as a link when it is a web address, else as text.
-pub(crate) fn url_link(url: &str, label: &str) -> String {
-    if is_web_url(url) {
-        format!(
-            "<a href=\"{}\" rel=\"noopener noreferrer\">{}</a>",
-            esc(url.trim()),
-            esc(label)
-        )
-    } else {
-        esc(label).to_string()
-    }
-}
-
-/// Text as one segment of a path: everything but unreserved characters
-/// percent-encoded (so `/`, `?`, `#` and spaces stay inside the segment).
-pub(crate) fn path_segment(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for b in text.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-fn rec_link(id: &RecommendationId) -> String {
-    format!("<a href=\"/recommendations/{id}\">{id}</a>")
-}
-
-/// Free text as paragraphs: blank lines separate them, single line breaks
-/// are kept by the stylesheet.
+/// Free text as paragraphs, as markup (see [`filters::paragraphs`]).
 pub(crate) fn paragraphs(text: &str) -> String {
     let mut out = String::new();
-    for p in text.split("\n\n").map(str::trim).filter(|p| !p.is_empty()) {
-        let _ = writeln!(out, "<p class=\"text\">{}</p>", esc(p));
+    for p in filters::paragraphs(text) {
+        let _ = writeln!(out, "<p class=\"text\">{}</p>", esc(&p));
     }
     out
 }
 
-async fn home(State(state): State<AppState>) -> Result<Html<String>, PageError> {
+async fn home(State(state): State<AppState>) -> Result<Response, PageError> {
     let auth = state.services.as_principal(Principal::Anonymous);
     let filter = RecommendationFilter {
         status: Some(Lifecycle::Published),
@@ -262,76 +216,48 @@ async fn home(State(state): State<AppState>) -> Result<Html<String>, PageError> 
     } else {
         auth.recommendations(filter, first).await?
     };
-    let mut m = String::new();
-    m.push_str(
-        "<h1>Concord</h1>
-<p class=\"lead\">A register of the patient-safety recommendations made to the NHS in England by
-investigators, regulators, coroners and national bodies: what was recommended, to whom, and where
-each answer stands.</p>\n",
+    let mut layout = Layout::new("NHS patient-safety recommendations").section("/");
+    layout = layout.feed(
+        "/feeds/recommendations.atom",
+        "new recommendations, responses and status changes",
     );
-    m.push_str(
-        "<search>
-<form action=\"/search\" method=\"get\" class=\"nhsuk-u-margin-bottom-6\">
-<div class=\"nhsuk-form-group\">
-<label class=\"nhsuk-label nhsuk-label--m\" for=\"home-q\">Search the register</label>
-<div class=\"nhsuk-hint\" id=\"home-q-hint\">Words from a recommendation, an issuer or an organisation, for example: sepsis at triage</div>
-<input class=\"nhsuk-input\" id=\"home-q\" name=\"q\" type=\"search\" aria-describedby=\"home-q-hint\">
-</div>
-<button class=\"nhsuk-button\" data-module=\"nhsuk-button\" type=\"submit\">Search</button>
-</form>
-</search>\n",
-    );
-    let n = recent.total;
-    let _ = writeln!(
-        m,
-        "<p>The register holds <strong>{n}</strong> published recommendation{}.</p>",
-        if n == 1 { "" } else { "s" }
-    );
-    m.push_str("<h2>Recently published</h2>\n");
-    if recent.items.is_empty() {
-        m.push_str("<p>Nothing has been published yet.</p>\n");
-    } else {
-        m.push_str(
-            "<table>\n<thead><tr><th scope=\"col\">Identifier</th><th scope=\"col\">Issuer</th>\
-             <th scope=\"col\">Title</th><th scope=\"col\">Published</th></tr></thead>\n<tbody>\n",
-        );
-        for rec in &recent.items {
-            let _ = writeln!(
-                m,
-                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                rec_link(&rec.id),
-                esc(rec.data.issuer.as_str()),
-                esc(&rec.data.title),
-                opt_date(rec.data.published)
-            );
-        }
-        m.push_str("</tbody>\n</table>\n");
-    }
-    m.push_str(
-        "<h2>For developers</h2>
-<ul>
-<li><a href=\"/api/docs/\">API documentation</a> (Swagger UI)</li>
-<li><a href=\"/api/v1/openapi.json\">OpenAPI document</a></li>
-<li><a href=\"/api/v1/recommendations\">Recommendations as JSON</a></li>
-<li><a href=\"/api/v1/organisations\">Organisations as JSON</a></li>
-</ul>\n",
-    );
-    Ok(Html(layout_in(
-        Some("/"),
-        "NHS patient-safety recommendations",
-        &m,
-        Some((
-            "/feeds/recommendations.atom",
-            "new recommendations, responses and status changes",
-        )),
-    )))
+    Ok(crate::layout::render(&HomePage {
+        layout,
+        total: recent.total,
+        recent: recent
+            .items
+            .iter()
+            .map(|r| RecentRow {
+                id: r.id.to_string(),
+                issuer: r.data.issuer.to_string(),
+                title: r.data.title.clone(),
+                published: r.data.published,
+            })
+            .collect(),
+    }))
+}
+
+struct RecentRow {
+    id: String,
+    issuer: String,
+    title: String,
+    published: Option<NaiveDate>,
+}
+
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage {
+    layout: Layout,
+    /// Published recommendations in the register.
+    total: u64,
+    recent: Vec<RecentRow>,
 }
 
 async fn recommendation(
     State(state): State<AppState>,
     s: MaybeSession,
     Path(raw): Path<String>,
-) -> Result<Html<String>, PageError> {
+) -> Result<Response, PageError> {
     let id = RecommendationId::parse(&raw).map_err(|e| PageError {
         status: StatusCode::NOT_FOUND,
         message: e.to_string(),
@@ -344,34 +270,197 @@ async fn recommendation(
             .unwrap_or(Principal::Anonymous);
     let auth = state.services.as_principal(who.clone());
     let rec = auth.recommendation(&id).await?;
-    let feed = format!("/feeds/recommendations/{}.atom", rec.id);
     let endorsements = auth.endorsements_of(&rec).await?;
-    let mut body = record_html(&rec, state.services.clock().today());
-    if !rec.provenance.is_empty() {
-        body.push_str(
-            &ProvenanceSection::of(&rec)
-                .render()
-                .map_err(|e| PageError {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    message: format!("the sources of the record could not be shown: {e}"),
-                })?,
-        );
-    }
-    body.push_str(&endorsements_html(&endorsements));
     let endorsers: Vec<concord_domain::OrgCode> =
         endorsements.iter().map(|e| e.org.clone()).collect();
-    body.push_str(&crate::work_pages::record_actions(
-        &auth,
-        &rec,
-        s.0.as_ref(),
-        &endorsers,
-    ));
-    body.push_str(&crate::related_html::sections(&state.services, who, &rec.id).await);
-    Ok(Html(layout_with_feed(
-        &format!("{} {}", rec.id, rec.data.title),
-        &body,
-        Some((&feed, "responses and status changes of this recommendation")),
-    )))
+    let actions = crate::work_pages::record_actions(&auth, &rec, s.0.as_ref(), &endorsers);
+    let related = crate::related_html::sections(&state.services, who, &rec.id).await;
+    let mut layout = Layout::new(format!("{} {}", rec.id, rec.data.title)).feed(
+        format!("/feeds/recommendations/{}.atom", rec.id),
+        "responses and status changes of this recommendation",
+    );
+    layout.csrf = s.0.as_ref().map(|s| s.view.csrf.clone());
+    Ok(crate::layout::render(&RecommendationPage {
+        layout,
+        r: RecordView::of(&rec, state.services.clock().today()),
+        provenance: (!rec.provenance.is_empty()).then(|| ProvenanceSection::of(&rec)),
+        endorsements: endorsements
+            .iter()
+            .map(|e| EndorsementRow {
+                org: e.org.to_string(),
+                on: e.at.date_naive(),
+                note: e.note.clone(),
+            })
+            .collect(),
+        actions,
+        related,
+    }))
+}
+
+#[derive(Template)]
+#[template(path = "recommendation/page.html")]
+struct RecommendationPage {
+    layout: Layout,
+    r: RecordView,
+    provenance: Option<ProvenanceSection>,
+    endorsements: Vec<EndorsementRow>,
+    actions: Option<crate::work_pages::RecordActions>,
+    related: crate::related_html::Related,
+}
+
+/// A body that stands behind the recommendation.
+struct EndorsementRow {
+    org: String,
+    on: NaiveDate,
+    note: Option<String>,
+}
+
+/// A link of the record to another one, as the page shows it.
+struct LinkRow {
+    kind: String,
+    /// The other record's id when it is in Concord (then a link).
+    concord_id: Option<String>,
+    target: String,
+    /// Shown unless confirmed.
+    state: Option<String>,
+}
+
+/// Where the recommendation was published.
+struct SourceView {
+    url: Option<String>,
+    title: String,
+    local_ref: Option<String>,
+    date: Option<NaiveDate>,
+}
+
+/// A recommendation as its page shows it (`templates/recommendation/
+/// record.html`).
+pub(crate) struct RecordView {
+    id: String,
+    title: String,
+    issuer: String,
+    kind: String,
+    status: String,
+    published: Option<NaiveDate>,
+    local_ref: Option<String>,
+    level: Option<String>,
+    risk: Option<String>,
+    response_deadline: Option<NaiveDate>,
+    paragraphs: Vec<String>,
+    addressees: Vec<crate::progress_html::AddresseeView>,
+    themes: Vec<String>,
+    settings: Vec<String>,
+    links: Vec<LinkRow>,
+    source: Option<SourceView>,
+    evidence: Option<String>,
+    patient_impact: Option<String>,
+    cost: Option<String>,
+    equality: Option<String>,
+    version: i64,
+    updated: NaiveDate,
+}
+
+impl RecordView {
+    pub(crate) fn of(rec: &Recommendation, today: NaiveDate) -> Self {
+        let d: &RecommendationData = &rec.data;
+        let evidence = d.evidence.as_ref().map(|ev| {
+            let mut parts = Vec::new();
+            if let Some(k) = ev.kind {
+                parts.push(words(k.as_str()));
+            }
+            if let Some(s) = ev.strength {
+                parts.push(format!("strength: {}", s.as_str()));
+            }
+            parts.extend(ev.references.iter().cloned());
+            parts.join("; ")
+        });
+        let cost = d.cost.as_ref().map(|c| {
+            let mut parts = Vec::new();
+            if let Some(v) = c.one_off {
+                parts.push(format!("{} one-off", filters::money(&c.currency, v)));
+            }
+            if let Some(v) = c.recurring {
+                parts.push(format!("{} a year", filters::money(&c.currency, v)));
+            }
+            if let Some(conf) = c.confidence {
+                parts.push(format!("{} confidence", conf.as_str()));
+            }
+            if let Some(ce) = &c.cost_effectiveness {
+                parts.push(ce.clone());
+            }
+            parts.join("; ")
+        });
+        let equality = d.equality.as_ref().map(|eq| {
+            let mut parts = Vec::new();
+            if !eq.groups.is_empty() {
+                parts.push(format!("Groups: {}.", eq.groups.join(", ")));
+            }
+            parts.push(format!(
+                "Effect on inequalities: {}.",
+                eq.direction.as_str()
+            ));
+            if let Some(x) = &eq.mitigation {
+                parts.push(format!("Mitigation: {x}"));
+            }
+            parts.join(" ")
+        });
+        RecordView {
+            id: rec.id.to_string(),
+            title: d.title.clone(),
+            issuer: d.issuer.to_string(),
+            kind: d.kind.as_str().to_string(),
+            status: d.status.as_str().to_string(),
+            published: d.published,
+            local_ref: d.local_ref.clone(),
+            level: d.level.map(|l| l.as_str().to_string()),
+            risk: d.risk.map(|r| r.as_str().to_string()),
+            response_deadline: d.response_deadline,
+            paragraphs: filters::paragraphs(&d.text),
+            addressees: crate::progress_html::addressees(d, today),
+            themes: d.themes.clone(),
+            settings: d.settings.clone(),
+            links: d
+                .links
+                .iter()
+                .map(|l| LinkRow {
+                    kind: l.kind.as_str().to_string(),
+                    concord_id: Reference::parse(&l.target)
+                        .ok()
+                        .and_then(|r| r.concord_id())
+                        .map(|id| id.to_string()),
+                    target: l.target.clone(),
+                    state: (l.state.as_str() != "confirmed").then(|| l.state.as_str().to_string()),
+                })
+                .collect(),
+            source: d.source.as_ref().map(|src| SourceView {
+                url: src.url.as_deref().and_then(filters::web_url),
+                title: src
+                    .title
+                    .clone()
+                    .unwrap_or_else(|| "the issuer's report".into()),
+                local_ref: src.local_ref.clone(),
+                date: src.date,
+            }),
+            evidence,
+            patient_impact: d.patient_impact.clone(),
+            cost,
+            equality,
+            version: rec.version,
+            updated: rec.updated_at.date_naive(),
+        }
+    }
+
+    fn has_background(&self) -> bool {
+        self.source.is_some()
+            || self.evidence.is_some()
+            || self.patient_impact.is_some()
+            || self.cost.is_some()
+            || self.equality.is_some()
+    }
+
+    fn any_story(&self) -> bool {
+        self.addressees.iter().any(|a| a.story.is_some())
+    }
 }
 
 struct PartRow {
@@ -389,9 +478,8 @@ struct VariantRow {
     why: String,
 }
 
-/// The record page's "Where this record came from" section.
-#[derive(askama::Template)]
-#[template(path = "recommendation/provenance.html")]
+/// The record page's "Where this record came from" section
+/// (`templates/recommendation/provenance.html`).
 struct ProvenanceSection {
     id: String,
     parts: Vec<PartRow>,
@@ -538,205 +626,6 @@ async fn history(
     }))
 }
 
-/// "Endorsed by": the bodies that stand behind the recommendation.
-fn endorsements_html(list: &[concord_domain::Endorsement]) -> String {
-    if list.is_empty() {
-        return String::new();
-    }
-    let mut m = String::from(
-        "<section class=\"endorsements\" id=\"endorsed-by\">\n<h2>Endorsed by</h2>\n<ul>\n",
-    );
-    for e in list {
-        let note = e
-            .note
-            .as_deref()
-            .map(|n| format!(": {}", esc(n)))
-            .unwrap_or_default();
-        let _ = writeln!(
-            m,
-            "<li><a href=\"/organisations/{code}\">{code}</a>, {}{note}</li>",
-            date(e.at.date_naive()),
-            code = esc(e.org.as_str())
-        );
-    }
-    m.push_str("</ul>\n</section>\n");
-    m
-}
-
-/// The body of a recommendation's page.
-pub fn record_html(rec: &Recommendation, today: NaiveDate) -> String {
-    let d: &RecommendationData = &rec.data;
-    let mut m = String::new();
-    let _ = writeln!(
-        m,
-        "<p class=\"concord-id\">{}</p>\n<h1>{}</h1>",
-        rec.id,
-        esc(&d.title)
-    );
-    let _ = writeln!(m, "<dl class=\"facts\">");
-    let mut fact = |name: &str, value: String| {
-        let _ = writeln!(m, "<dt>{}</dt><dd>{value}</dd>", esc(name));
-    };
-    fact(
-        "Issued by",
-        format!(
-            "<a href=\"/organisations/{code}\">{code}</a>",
-            code = esc(d.issuer.as_str())
-        ),
-    );
-    fact("Kind", esc(&words(d.kind.as_str())).to_string());
-    fact("Status", esc(&words(d.status.as_str())).to_string());
-    fact("Published", opt_date(d.published));
-    if let Some(r) = &d.local_ref {
-        fact("Issuer's reference", esc(r).to_string());
-    }
-    if let Some(level) = d.level {
-        fact("Aimed at", format!("{} level", esc(level.as_str())));
-    }
-    if let Some(risk) = d.risk {
-        fact("Risk", esc(risk.as_str()).to_string());
-    }
-    if let Some(deadline) = d.response_deadline {
-        fact("Responses due", date(deadline));
-    }
-    let _ = writeln!(m, "</dl>");
-
-    m.push_str("<h2>Recommendation</h2>\n");
-    m.push_str(&paragraphs(&d.text));
-
-    m.push_str("<h2>Addressed to</h2>\n");
-    m.push_str(&crate::progress_html::addressees_html(d, today));
-
-    if !d.themes.is_empty() || !d.settings.is_empty() {
-        m.push_str("<h2>Themes and settings</h2>\n<dl class=\"facts\">\n");
-        for (name, tags) in [("Themes", &d.themes), ("Care settings", &d.settings)] {
-            if !tags.is_empty() {
-                let list: Vec<String> = if name == "Themes" {
-                    tags.iter()
-                        .map(|t| {
-                            format!(
-                                "<a href=\"/themes/{}\">{}</a>",
-                                esc(&path_segment(t)),
-                                esc(t)
-                            )
-                        })
-                        .collect()
-                } else {
-                    tags.iter().map(|t| esc(t).to_string()).collect()
-                };
-                let _ = writeln!(m, "<dt>{name}</dt><dd>{}</dd>", list.join(", "));
-            }
-        }
-        m.push_str("</dl>\n");
-    }
-
-    if !d.links.is_empty() {
-        m.push_str("<h2>Related recommendations</h2>\n<ul>\n");
-        for l in &d.links {
-            let target = match Reference::parse(&l.target)
-                .ok()
-                .and_then(|r| r.concord_id())
-            {
-                Some(id) => rec_link(&id),
-                None => esc(&l.target).to_string(),
-            };
-            let state = if l.state.as_str() == "confirmed" {
-                String::new()
-            } else {
-                format!(" ({})", esc(l.state.as_str()))
-            };
-            let _ = writeln!(
-                m,
-                "<li>{} {target}{state}</li>",
-                esc(&words(l.kind.as_str()))
-            );
-        }
-        m.push_str("</ul>\n");
-    }
-
-    let mut more = String::new();
-    if let Some(src) = &d.source {
-        let title = src.title.as_deref().unwrap_or("the issuer's report");
-        let shown = match &src.url {
-            Some(url) => url_link(url, title),
-            None => esc(title).to_string(),
-        };
-        let when = src
-            .date
-            .map(|d| format!(", {}", date(d)))
-            .unwrap_or_default();
-        let r = src
-            .local_ref
-            .as_deref()
-            .map(|r| format!(" ({})", esc(r)))
-            .unwrap_or_default();
-        let _ = writeln!(more, "<dt>Source</dt><dd>{shown}{r}{when}</dd>");
-    }
-    if let Some(ev) = &d.evidence {
-        let mut parts = Vec::new();
-        if let Some(k) = ev.kind {
-            parts.push(esc(&words(k.as_str())).to_string());
-        }
-        if let Some(s) = ev.strength {
-            parts.push(format!("strength: {}", esc(s.as_str())));
-        }
-        for r in &ev.references {
-            parts.push(esc(r).to_string());
-        }
-        let _ = writeln!(more, "<dt>Evidence</dt><dd>{}</dd>", parts.join("; "));
-    }
-    if let Some(p) = &d.patient_impact {
-        let _ = writeln!(more, "<dt>Impact on patients</dt><dd>{}</dd>", esc(p));
-    }
-    if let Some(c) = &d.cost {
-        let mut parts = Vec::new();
-        if let Some(v) = c.one_off {
-            parts.push(format!("{} one-off", money(&c.currency, v)));
-        }
-        if let Some(v) = c.recurring {
-            parts.push(format!("{} a year", money(&c.currency, v)));
-        }
-        if let Some(conf) = c.confidence {
-            parts.push(format!("{} confidence", esc(conf.as_str())));
-        }
-        if let Some(ce) = &c.cost_effectiveness {
-            parts.push(esc(ce).to_string());
-        }
-        let _ = writeln!(more, "<dt>Cost</dt><dd>{}</dd>", parts.join("; "));
-    }
-    if let Some(eq) = &d.equality {
-        let mut parts = Vec::new();
-        if !eq.groups.is_empty() {
-            let groups: Vec<String> = eq.groups.iter().map(|g| esc(g).to_string()).collect();
-            parts.push(format!("Groups: {}.", groups.join(", ")));
-        }
-        parts.push(format!(
-            "Effect on inequalities: {}.",
-            esc(eq.direction.as_str())
-        ));
-        if let Some(x) = &eq.mitigation {
-            parts.push(format!("Mitigation: {}", esc(x)));
-        }
-        let _ = writeln!(more, "<dt>Equality</dt><dd>{}</dd>", parts.join(" "));
-    }
-    if !more.is_empty() {
-        let _ = write!(
-            m,
-            "<h2>Background</h2>\n<dl class=\"facts\">\n{more}</dl>\n"
-        );
-    }
-
-    let _ = writeln!(
-        m,
-        "<p class=\"meta\">Version {} · last changed {} · <a href=\"/recommendations/{id}/history\">history of changes</a> · \
-         <a href=\"/api/v1/recommendations/{id}\">JSON</a></p>",
-        rec.version,
-        date(rec.updated_at.date_naive()),
-        id = rec.id
-    );
-    m
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -777,32 +666,6 @@ mod tests {
         );
         assert_eq!(esc("").to_string(), "");
         assert_eq!(esc("&amp;").to_string(), "&amp;amp;");
-    }
-
-    #[test]
-    fn amounts_read_as_money() {
-        assert_eq!(money("GBP", 6_000_000.0), "£6,000,000");
-        assert_eq!(money("EUR", 1250.5), "EUR 1,250.50");
-        assert_eq!(money("GBP", 999.0), "£999");
-        assert_eq!(money("<b>", 0.0), "&lt;b&gt; 0");
-    }
-
-    #[test]
-    fn only_web_addresses_become_links() {
-        assert!(
-            url_link("https://example.org/a?b=1&c=2", "x")
-                .contains("href=\"https://example.org/a?b=1&amp;c=2\"")
-        );
-        assert_eq!(url_link("javascript:alert(1)", "x"), "x");
-        assert_eq!(url_link("\" onmouseover=\"x", "<b>"), "&lt;b&gt;");
-    }
-
-    #[test]
-    fn path_segments_keep_slashes_and_queries_inside() {
-        assert_eq!(path_segment("mental health"), "mental%20health");
-        assert_eq!(path_segment("../a/b?c#d"), "..%2Fa%2Fb%3Fc%23d");
-        assert_eq!(path_segment("A&E"), "A%26E");
-        assert_eq!(path_segment("naïve"), "na%C3%AFve");
     }
 
     #[test]

@@ -14,8 +14,9 @@ use concord_domain::ProviderKind;
 use concord_domain::priority::ProviderProfile;
 
 use crate::AppState;
+use crate::filters;
+use crate::filters::words;
 use crate::layout::{Layout, render};
-use crate::pages::words;
 use crate::session::Session;
 use crate::sign_in_pages::{
     Form, MAX_FORM_BYTES, MaybeSession, SignedForm, error_response, refused,
@@ -55,7 +56,7 @@ struct PrioritiesPage {
     kind_words: String,
     settings: String,
     stored: bool,
-    as_of: String,
+    as_of: chrono::NaiveDate,
     considered: usize,
     items: Vec<ItemView>,
     can_edit: bool,
@@ -160,7 +161,7 @@ async fn render_page(
         kind_words: words(list.profile.kind.as_str()),
         settings: list.profile.settings.join(", "),
         stored: list.profile_stored,
-        as_of: crate::pages::date(list.as_of),
+        as_of: list.as_of,
         considered: list.considered,
         items,
         can_edit,

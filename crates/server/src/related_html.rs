@@ -1,48 +1,66 @@
 //! The "Also said by", "Contradicted by" and "Similar recommendations"
-//! sections of a recommendation's page: stored links and the similarity
-//! engine's matches combined (`Authorized::related`), dismissed pairs never
-//! shown, suggestions marked as such. Every value is escaped; no scripts.
+//! sections of a recommendation's page (`templates/recommendation/
+//! related.html`): stored links and the similarity engine's matches
+//! combined (`Authorized::related`), dismissed pairs never shown,
+//! suggestions marked as such.
 
-use std::fmt::Write;
 use std::sync::Arc;
 
 use concord_app::{Principal, RelatedItem, Services};
 use concord_domain::{LinkState, RecommendationId};
 
-use crate::pages::esc;
+/// One related record, as the page shows it.
+pub(crate) struct RelatedRow {
+    pub id: String,
+    pub issuer: String,
+    pub title: String,
+    pub kind: String,
+    /// `confirmed` or `suggested` (also its class).
+    pub state: &'static str,
+    pub score: Option<f64>,
+    pub reason: String,
+}
 
-fn item(m: &mut String, i: &RelatedItem) {
-    let score = i
-        .score
-        .map(|s| format!(" <span class=\"score\">{s:.2}</span>"))
-        .unwrap_or_default();
-    let state = match i.state {
-        LinkState::Confirmed => "confirmed",
-        _ => "suggested",
-    };
-    let _ = writeln!(
-        m,
-        "<li class=\"related {state}\"><a href=\"/recommendations/{id}\">{id}</a> \
-         <span class=\"issuer\">{issuer}</span> {title} <span class=\"kind\">({kind}, {state})</span>{score}\
-         <br><span class=\"reason\">{reason}</span></li>",
-        id = esc(&i.id),
-        issuer = esc(&i.issuer),
-        title = esc(&i.title),
-        kind = esc(&i.kind.as_str().replace('_', " ")),
-        reason = esc(&i.reason),
-    );
+pub(crate) struct RelatedSection {
+    pub heading: &'static str,
+    pub class: &'static str,
+    pub items: Vec<RelatedRow>,
+}
+
+/// What the page shows of related records.
+#[derive(Default)]
+pub(crate) struct Related {
+    /// The similarity index is still being built for the first time.
+    pub pending: bool,
+    /// Only the sections with something in them.
+    pub sections: Vec<RelatedSection>,
+}
+
+fn row(i: &RelatedItem) -> RelatedRow {
+    RelatedRow {
+        id: i.id.clone(),
+        issuer: i.issuer.clone(),
+        title: i.title.clone(),
+        kind: i.kind.as_str().to_string(),
+        state: match i.state {
+            LinkState::Confirmed => "confirmed",
+            _ => "suggested",
+        },
+        score: i.score,
+        reason: i.reason.clone(),
+    }
 }
 
 /// How long a page waits for the similarity index's first build.
 const FIRST_BUILD_WAIT: std::time::Duration = std::time::Duration::from_secs(3);
 
-/// The sections for one record, as the visitor may see them; empty when
+/// The sections for one record, as the visitor may see them; none when
 /// nothing relates to it (or the engine cannot answer: the page still shows).
 pub(crate) async fn sections(
     services: &Arc<Services>,
     who: Principal,
     id: &RecommendationId,
-) -> String {
+) -> Related {
     let view = if services.similar_built() {
         services.as_principal(who).related(id).await
     } else {
@@ -55,31 +73,31 @@ pub(crate) async fn sections(
         match tokio::time::timeout(FIRST_BUILD_WAIT, task).await {
             Ok(Ok(view)) => view,
             _ => {
-                return "<section class=\"similar\">\n<h2>Similar recommendations</h2>\n\
-                        <p>Duplicates, contradictions and similar recommendations are \
-                        still being worked out for the whole register. Reload this page \
-                        in a few minutes to see them.</p>\n</section>\n"
-                    .to_string();
+                return Related {
+                    pending: true,
+                    sections: Vec::new(),
+                };
             }
         }
     };
     let Ok(view) = view else {
-        return String::new();
+        return Related::default();
     };
-    let mut m = String::new();
-    for (heading, class, list) in [
+    let sections = [
         ("Also said by", "also-said-by", &view.also_said_by),
         ("Contradicted by", "contradicted-by", &view.contradicted_by),
         ("Similar recommendations", "similar", &view.related),
-    ] {
-        if list.is_empty() {
-            continue;
-        }
-        let _ = writeln!(m, "<section class=\"{class}\">\n<h2>{heading}</h2>\n<ul>");
-        for i in list {
-            item(&mut m, i);
-        }
-        m.push_str("</ul>\n</section>\n");
+    ]
+    .into_iter()
+    .filter(|(_, _, list)| !list.is_empty())
+    .map(|(heading, class, list)| RelatedSection {
+        heading,
+        class,
+        items: list.iter().map(row).collect(),
+    })
+    .collect();
+    Related {
+        pending: false,
+        sections,
     }
-    m
 }

@@ -29,8 +29,9 @@ use concord_domain::{AddresseeStatus, Lifecycle, Recommendation, RecommendationI
 use serde_json::{Map, Value};
 
 use crate::AppState;
+use crate::filters;
+use crate::filters::words;
 use crate::layout::{Layout, render};
-use crate::pages::words;
 use crate::session::Session;
 use crate::sign_in_pages::{
     Form, MAX_FORM_BYTES, MaybeSession, SignedForm, error_response, no_store, refused,
@@ -251,7 +252,8 @@ fn comma_list(text: &str) -> Vec<Value> {
 struct WorkItem {
     id: String,
     title: String,
-    state: String,
+    /// Where each part stands: (what, due by), joined by "; ".
+    state: Vec<(String, Option<chrono::NaiveDate>)>,
     actions: Vec<(String, String)>,
 }
 
@@ -325,7 +327,7 @@ fn work_item(rec: &Recommendation, q: WorkQueue, org: &str) -> WorkItem {
     let mut state = Vec::new();
     match q {
         WorkQueue::Drafts => {
-            state.push(format!("Draft, version {}", rec.version));
+            state.push((format!("Draft, version {}", rec.version), None));
             actions.push((
                 format!("/recommendations/{id}/edit"),
                 "Edit the draft".into(),
@@ -349,11 +351,7 @@ fn work_item(rec: &Recommendation, q: WorkQueue, org: &str) -> WorkItem {
                 if !wanted {
                     continue;
                 }
-                let due = a
-                    .due
-                    .map(|d| format!(", due {}", crate::pages::date(d)))
-                    .unwrap_or_default();
-                state.push(format!("{}: {}{due}", a.name, addressee_state(a.status)));
+                state.push((format!("{}: {}", a.name, addressee_state(a.status)), a.due));
                 let base = format!("/recommendations/{id}/addressees/{n}");
                 match q {
                     WorkQueue::ToAnswer => {
@@ -375,7 +373,7 @@ fn work_item(rec: &Recommendation, q: WorkQueue, org: &str) -> WorkItem {
     WorkItem {
         id,
         title: rec.data.title.clone(),
-        state: state.join("; "),
+        state,
         actions,
     }
 }
@@ -1699,19 +1697,25 @@ async fn make_move(
 /// "What you can do" on a recommendation's page for a signed-in person:
 /// edit their organisation's draft, answer or update as an addressee,
 /// assess or close as the issuer. Empty for everyone else.
+/// What the signed-in organisation can do with a record, on its page
+/// (`templates/recommendation/actions.html`).
+pub(crate) struct RecordActions {
+    pub org: String,
+    /// (address, what it does)
+    pub links: Vec<(String, String)>,
+    /// Whether the organisation may endorse the record: Some(true) when it
+    /// already does (then it may withdraw).
+    pub endorse: Option<bool>,
+}
+
 pub(crate) fn record_actions(
     auth: &Authorized<'_>,
     rec: &Recommendation,
     session: Option<&Session>,
     endorsers: &[concord_domain::OrgCode],
-) -> String {
-    use crate::pages::esc;
-    let Some(session) = session else {
-        return String::new();
-    };
-    let Some(org) = session.view.org.as_ref() else {
-        return String::new();
-    };
+) -> Option<RecordActions> {
+    let session = session?;
+    let org = session.view.org.as_ref()?;
     let roles = session.view.roles();
     let id = &rec.id;
     let mut links: Vec<(String, String)> = Vec::new();
@@ -1757,54 +1761,18 @@ pub(crate) fn record_actions(
     }
     // Another body's published recommendation: its approvers may stand
     // behind it (or stop).
-    let endorse = if auth.may_endorse(rec).is_ok() {
-        let csrf = esc(&session.view.csrf).to_string();
-        if endorsers.contains(org) {
-            format!(
-                "<form action=\"/recommendations/{id}/endorse\" method=\"post\">\n\
-                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
-                 <p>{org} endorses this recommendation.</p>\n\
-                 <button class=\"nhsuk-button nhsuk-button--secondary\" data-module=\"nhsuk-button\" type=\"submit\" name=\"action\" value=\"withdraw\">Withdraw {org}'s endorsement</button>\n\
-                 </form>\n",
-                org = esc(org.as_str())
-            )
-        } else {
-            format!(
-                "<form action=\"/recommendations/{id}/endorse\" method=\"post\" id=\"endorse\">\n\
-                 <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\n\
-                 <div class=\"nhsuk-form-group\">\n\
-                 <label class=\"nhsuk-label\" for=\"endorse-note\">Instead of publishing a repeat, {org} can stand behind this recommendation. What does {org} add? (optional)</label>\n\
-                 <textarea class=\"nhsuk-textarea\" id=\"endorse-note\" name=\"note\" rows=\"3\"></textarea>\n\
-                 </div>\n\
-                 <button class=\"nhsuk-button nhsuk-button--secondary\" data-module=\"nhsuk-button\" type=\"submit\" name=\"action\" value=\"endorse\">Endorse for {org}</button>\n\
-                 </form>\n",
-                org = esc(org.as_str())
-            )
-        }
-    } else {
-        String::new()
-    };
-    if links.is_empty() && endorse.is_empty() {
-        return String::new();
+    let endorse = auth
+        .may_endorse(rec)
+        .is_ok()
+        .then(|| endorsers.contains(org));
+    if links.is_empty() && endorse.is_none() {
+        return None;
     }
-    let mut m = format!(
-        "<section class=\"concord-actions\">\n<h2>What {} can do</h2>\n",
-        esc(org.as_str())
-    );
-    if !links.is_empty() {
-        m.push_str("<ul>\n");
-        for (href, label) in links {
-            m.push_str(&format!(
-                "<li><a href=\"{}\">{}</a></li>\n",
-                esc(&href),
-                esc(&label)
-            ));
-        }
-        m.push_str("</ul>\n");
-    }
-    m.push_str(&endorse);
-    m.push_str("</section>\n");
-    m
+    Some(RecordActions {
+        org: org.to_string(),
+        links,
+        endorse,
+    })
 }
 
 /// The endorse / withdraw form of a recommendation's page.

@@ -700,7 +700,7 @@ async fn pages_show_the_register_and_escape_what_it_holds() {
         !html.contains("<script>alert(1)"),
         "home page holds raw markup"
     );
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
+    assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
     assert!(html.contains(&format!("href=\"/recommendations/{id}\"")));
     assert!(html.contains(&format!(
         "href=\"/recommendations/{}\"",
@@ -721,8 +721,8 @@ async fn pages_show_the_register_and_escape_what_it_holds() {
             && !html.contains("<b>bold"),
         "{html}"
     );
-    assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(html.contains("Line one &amp; &lt;b&gt;bold&lt;/b&gt;"));
+    assert!(html.contains("&#60;script&#62;alert(1)&#60;/script&#62;"));
+    assert!(html.contains("Line one &#38; &#60;b&#62;bold&#60;/b&#62;"));
     assert!(!html.contains("href=\"javascript:"), "{html}");
     assert!(html.contains("NHS England"));
     assert!(html.contains("awaiting response"));

@@ -275,7 +275,7 @@ async fn endorsing_from_the_record_page() {
     assert!(public.contains("<h2>Endorsed by</h2>"), "{public}");
     assert!(public.contains("href=\"/organisations/NICE\">NICE</a>"));
     assert!(
-        public.contains("&lt;b&gt;Yes&lt;/b&gt;") && !public.contains("<b>Yes"),
+        public.contains("&#60;b&#62;Yes&#60;/b&#62;") && !public.contains("<b>Yes"),
         "escaped"
     );
     let (_, html) = b.get(&app, &page).await;

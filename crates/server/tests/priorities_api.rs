@@ -182,6 +182,8 @@ async fn the_priority_page_and_the_profile_form() {
     let (s, html) = Browser::new().get(&app, page).await;
     assert_eq!(s, StatusCode::OK);
     assert!(html.contains("<h1>Priorities for"), "{html}");
+    // The day as a date, not escaped markup (issue #18).
+    assert!(html.contains("As of <time datetime=\""), "{html}");
     assert!(html.contains("as care home"), "{html}");
     assert!(html.contains("priorities?format=csv"));
     assert!(html.contains("class=\"concord-priorities\""));
