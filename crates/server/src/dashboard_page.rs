@@ -1,22 +1,23 @@
-//! `/dashboard`: the oversight dashboard as a page. Charts are SVG drawn
-//! here (no script: the CSP allows none inline), bars told apart by pattern
-//! (solid, hatched) as well as by shade and each labelled with its value, so
-//! that nothing depends on colour; every chart has the same figures as a
-//! table beneath it and a link to them as CSV. Every value from the
-//! register goes through [`esc`].
+//! `/dashboard`: the oversight dashboard as a page (`templates/dashboard/
+//! page.html`). Charts are SVG (`templates/dashboard/chart.html`; no
+//! script: the CSP allows none inline), their geometry worked out here,
+//! bars told apart by pattern (solid, hatched) as well as by shade and each
+//! labelled with its value, so that nothing depends on colour; every chart
+//! has the same figures as a table beneath it and a link to them as CSV.
 
-use std::fmt::Write;
-
+use askama::Template;
 use axum::Router;
 use axum::extract::{RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use concord_app::{DashboardRequest, Principal};
 use concord_domain::dashboard::{Dashboard, Row, Table};
 
 use crate::AppState;
-use crate::pages::{error_page, esc};
+use crate::filters;
+use crate::layout::Layout;
+use crate::pages::error_page;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/dashboard", get(page))
@@ -43,7 +44,7 @@ async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Respo
         .dashboard(&req)
         .await
     {
-        Ok(d) => Html(render(&d, &req)).into_response(),
+        Ok(d) => crate::layout::render(&view(d, &req)),
         Err(e) => {
             let status =
                 StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
@@ -70,26 +71,57 @@ fn filters_query(req: &DashboardRequest, as_of: chrono::NaiveDate) -> String {
     s.finish()
 }
 
-/// The page's HTML.
-pub fn render(d: &Dashboard, req: &DashboardRequest) -> String {
+/// What the filter boxes hold.
+struct FormView {
+    issuer: String,
+    theme: String,
+    setting: String,
+    year: String,
+}
+
+/// One table of counts (by issuer, addressee...) and its chart.
+struct CountsSection {
+    id: &'static str,
+    title: &'static str,
+    rows: Vec<Row>,
+    chart: Option<Chart>,
+    csv: String,
+    /// For the busiest addressees: how many there are in all, when more
+    /// than shown.
+    of_total: Option<u64>,
+}
+
+/// What lands on one kind of provider, the money already written.
+struct LandingView {
+    label: String,
+    open_recommendations: u64,
+    open_items: u64,
+    costed: u64,
+    one_off: String,
+    recurring: String,
+}
+
+#[derive(Template)]
+#[template(path = "dashboard/page.html")]
+struct DashboardPage {
+    layout: Layout,
+    d: Dashboard,
+    form: FormView,
+    sections: Vec<CountsSection>,
+    response_chart: Option<Chart>,
+    provider_chart: Option<Chart>,
+    landing: Vec<LandingView>,
+    /// The filters as a query string (for the CSV and JSON links).
+    query: String,
+    csv_response_times: String,
+    csv_oldest_overdue: String,
+    csv_provider_kind: String,
+}
+
+fn view(d: Dashboard, req: &DashboardRequest) -> DashboardPage {
     let q = filters_query(req, d.as_of);
     let csv = |t: Table| format!("/api/v1/dashboard.csv?table={t}&{q}");
-    let mut m = String::new();
-    let _ = writeln!(
-        m,
-        "<h1>Oversight dashboard</h1>\n<p class=\"lead\">Published recommendations and where each answer stands, as of {}. \
-         Counts are of items: one recommendation to one addressee. Drafts never count.</p>",
-        crate::pages::date(d.as_of)
-    );
-    form(&mut m, req, d);
-    let t = &d.totals;
-    let _ = writeln!(
-        m,
-        "<h2 id=\"totals\">In total</h2>\n<table class=\"figures\"><caption>Totals</caption>\n<thead><tr><th scope=\"col\">recommendations</th><th scope=\"col\">items</th><th scope=\"col\">open</th><th scope=\"col\">overdue</th><th scope=\"col\">answered</th><th scope=\"col\">implemented</th></tr></thead>\n\
-         <tbody><tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr></tbody></table>",
-        t.recommendations, t.items, t.open, t.overdue, t.answered, t.implemented
-    );
-    for (id, title, rows, table) in [
+    let sections = [
         ("issuer", "By issuer", &d.by_issuer, Table::Issuer),
         (
             "addressee",
@@ -100,25 +132,31 @@ pub fn render(d: &Dashboard, req: &DashboardRequest) -> String {
         ("theme", "By theme", &d.by_theme, Table::Theme),
         ("setting", "By care setting", &d.by_setting, Table::Setting),
         ("year", "By year of publication", &d.by_year, Table::Year),
-    ] {
-        counts_section(&mut m, id, title, rows, &csv(table));
-        if id == "addressee" && d.addressees_total > rows.len() as u64 {
-            let _ = writeln!(
-                m,
-                "<p>{} of {} addressees shown; <a href=\"{}\">every addressee as CSV</a>.</p>",
-                rows.len(),
-                d.addressees_total,
-                esc(&csv(Table::Addressee))
-            );
+    ]
+    .into_iter()
+    .map(|(id, title, rows, table)| {
+        let bars: Vec<(String, Vec<u64>)> = rows
+            .iter()
+            .take(CHART_ROWS)
+            .map(|r| (r.label.clone(), vec![r.counts.open, r.counts.overdue]))
+            .collect();
+        CountsSection {
+            id,
+            title,
+            rows: rows.clone(),
+            chart: chart(
+                id,
+                &format!("Open and overdue, {}", title.to_lowercase()),
+                &["open", "overdue"],
+                &bars,
+            ),
+            csv: csv(table),
+            of_total: (id == "addressee" && d.addressees_total > rows.len() as u64)
+                .then_some(d.addressees_total),
         }
-    }
-
-    // Response times.
-    let _ = writeln!(
-        m,
-        "<h2 id=\"response_times\">Response times</h2>\n<p>Days from publication to the first dated response.</p>"
-    );
-    let bars: Vec<(String, Vec<u64>)> = d
+    })
+    .collect();
+    let response_bars: Vec<(String, Vec<u64>)> = d
         .response_times
         .iter()
         .filter(|r| r.answers > 0)
@@ -133,129 +171,51 @@ pub fn render(d: &Dashboard, req: &DashboardRequest) -> String {
             )
         })
         .collect();
-    chart(
-        &mut m,
-        "response_times",
-        "Response times in days by issuer",
-        &["median", "90th percentile"],
-        &bars,
-    );
-    let _ = writeln!(
-        m,
-        "<table class=\"figures\"><caption>Response times (days)</caption>\n<thead><tr><th scope=\"col\">issuer</th><th scope=\"col\">answers</th><th scope=\"col\">median</th><th scope=\"col\">90th percentile</th></tr></thead><tbody>"
-    );
-    for r in &d.response_times {
-        let o = |v: Option<u32>| v.map(|x| x.to_string()).unwrap_or_else(|| "–".into());
-        let _ = writeln!(
-            m,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&r.key),
-            r.answers,
-            o(r.median_days),
-            o(r.p90_days)
-        );
-    }
-    let _ = writeln!(
-        m,
-        "</tbody></table>\n<p><a href=\"{}\">Response times as CSV</a></p>",
-        esc(&csv(Table::ResponseTimes))
-    );
-
-    // The oldest overdue.
-    let _ = writeln!(
-        m,
-        "<h2 id=\"oldest_overdue\">The oldest overdue answers</h2>"
-    );
-    if d.oldest_overdue.is_empty() {
-        m.push_str("<p>No answer is overdue.</p>\n");
-    } else {
-        m.push_str("<table class=\"figures\"><caption>Longest overdue first</caption>\n<thead><tr><th scope=\"col\">recommendation</th><th scope=\"col\">addressee</th><th scope=\"col\">due</th><th scope=\"col\">days overdue</th></tr></thead><tbody>\n");
-        for o in &d.oldest_overdue {
-            let _ = writeln!(
-                m,
-                "<tr><td><a href=\"/recommendations/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&o.id),
-                esc(&o.id),
-                esc(&o.addressee),
-                crate::pages::date(o.due),
-                o.days_overdue
-            );
-        }
-        m.push_str("</tbody></table>\n");
-    }
-    let _ = writeln!(
-        m,
-        "<p><a href=\"{}\">The oldest overdue as CSV</a></p>",
-        esc(&csv(Table::OldestOverdue))
-    );
-
-    // Landing on each kind of provider.
-    let _ = writeln!(
-        m,
-        "<h2 id=\"provider_kind\">Open recommendations landing on each kind of provider</h2>\n\
-         <p>Each open recommendation counts once for every kind of addressee it is open with; its cost (GBP) is added once per kind. \
-         The kind is the register's, else inferred from the addressee's name.</p>"
-    );
-    let bars: Vec<(String, Vec<u64>)> = d
+    let provider_bars: Vec<(String, Vec<u64>)> = d
         .by_provider_kind
         .iter()
         .map(|l| (l.label.clone(), vec![l.open_recommendations, l.costed]))
         .collect();
-    chart(
-        &mut m,
-        "provider_kind",
-        "Open recommendations by kind of provider",
-        &["open recommendations", "of which costed"],
-        &bars,
-    );
-    m.push_str("<table class=\"figures\"><caption>Open recommendations and their cost by kind of provider</caption>\n<thead><tr><th scope=\"col\">kind</th><th scope=\"col\">open recommendations</th><th scope=\"col\">open items</th><th scope=\"col\">costed</th><th scope=\"col\">one-off (£)</th><th scope=\"col\">recurring a year (£)</th></tr></thead><tbody>\n");
-    for l in &d.by_provider_kind {
-        let _ = writeln!(
-            m,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&l.label),
-            l.open_recommendations,
-            l.open_items,
-            l.costed,
-            money(l.one_off_gbp),
-            money(l.recurring_gbp)
-        );
+    let text = |x: &Option<String>| x.clone().unwrap_or_default();
+    DashboardPage {
+        layout: Layout::new("Oversight dashboard").section("/dashboard"),
+        form: FormView {
+            issuer: text(&req.issuer),
+            theme: text(&req.theme),
+            setting: text(&req.setting),
+            year: req.year.map(|y| y.to_string()).unwrap_or_default(),
+        },
+        sections,
+        response_chart: chart(
+            "response_times",
+            "Response times in days by issuer",
+            &["median", "90th percentile"],
+            &response_bars,
+        ),
+        provider_chart: chart(
+            "provider_kind",
+            "Open recommendations by kind of provider",
+            &["open recommendations", "of which costed"],
+            &provider_bars,
+        ),
+        landing: d
+            .by_provider_kind
+            .iter()
+            .map(|l| LandingView {
+                label: l.label.clone(),
+                open_recommendations: l.open_recommendations,
+                open_items: l.open_items,
+                costed: l.costed,
+                one_off: money(l.one_off_gbp),
+                recurring: money(l.recurring_gbp),
+            })
+            .collect(),
+        csv_response_times: csv(Table::ResponseTimes),
+        csv_oldest_overdue: csv(Table::OldestOverdue),
+        csv_provider_kind: csv(Table::ProviderKind),
+        query: q.clone(),
+        d,
     }
-    let _ = writeln!(
-        m,
-        "</tbody></table>\n<p><a href=\"{}\">By kind of provider as CSV</a> · <a href=\"/api/v1/dashboard?{}\">every figure as JSON</a></p>",
-        esc(&csv(Table::ProviderKind)),
-        esc(&q)
-    );
-
-    // What carries no cost estimate at all.
-    let _ = writeln!(
-        m,
-        "<h2 id=\"uncosted\">Open recommendations with no cost estimate</h2>\n<p>{} open recommendation{} carr{} no cost estimate at all.</p>",
-        d.uncosted_total,
-        if d.uncosted_total == 1 { "" } else { "s" },
-        if d.uncosted_total == 1 { "ies" } else { "y" }
-    );
-    if !d.uncosted.is_empty() {
-        let _ = writeln!(
-            m,
-            "<table class=\"figures\"><caption>The {} newest</caption>\n<thead><tr><th scope=\"col\">recommendation</th><th scope=\"col\">issuer</th><th scope=\"col\">published</th><th scope=\"col\">lands on</th></tr></thead><tbody>",
-            d.uncosted.len()
-        );
-        for u in &d.uncosted {
-            let _ = writeln!(
-                m,
-                "<tr><td><a href=\"/recommendations/{}\">{}</a></td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(&u.id),
-                esc(&u.id),
-                esc(&u.issuer),
-                crate::pages::opt_date(u.published),
-                esc(&u.lands_on.join(", "))
-            );
-        }
-        m.push_str("</tbody></table>\n");
-    }
-    crate::pages::layout_in(Some("/dashboard"), "Oversight dashboard", &m, None)
 }
 
 fn money(v: f64) -> String {
@@ -271,71 +231,6 @@ fn money(v: f64) -> String {
     if whole < 0 { format!("-{out}") } else { out }
 }
 
-fn form(m: &mut String, req: &DashboardRequest, d: &Dashboard) {
-    let v = |x: &Option<String>| x.as_deref().map(|s| esc(s).to_string()).unwrap_or_default();
-    let _ = writeln!(
-        m,
-        "<form method=\"get\" action=\"/dashboard\" class=\"filters\">\n\
-         <label>Issuer <input name=\"issuer\" value=\"{}\" size=\"8\"></label>\n\
-         <label>Theme <input name=\"theme\" value=\"{}\"></label>\n\
-         <label>Setting <input name=\"setting\" value=\"{}\"></label>\n\
-         <label>Year <input name=\"year\" value=\"{}\" size=\"5\" inputmode=\"numeric\"></label>\n\
-         <label>As of <input name=\"as_of\" type=\"date\" value=\"{}\"></label>\n\
-         <button type=\"submit\">Show</button>\n</form>",
-        v(&req.issuer),
-        v(&req.theme),
-        v(&req.setting),
-        req.year.map(|y| y.to_string()).unwrap_or_default(),
-        d.as_of
-    );
-}
-
-fn counts_section(m: &mut String, id: &str, title: &str, rows: &[Row], csv: &str) {
-    let _ = writeln!(m, "<h2 id=\"{id}\">{}</h2>", esc(title));
-    if rows.is_empty() {
-        m.push_str("<p>Nothing to count.</p>\n");
-        return;
-    }
-    let bars: Vec<(String, Vec<u64>)> = rows
-        .iter()
-        .take(CHART_ROWS)
-        .map(|r| (r.label.clone(), vec![r.counts.open, r.counts.overdue]))
-        .collect();
-    chart(
-        m,
-        id,
-        &format!("Open and overdue, {}", title.to_lowercase()),
-        &["open", "overdue"],
-        &bars,
-    );
-    let _ = writeln!(
-        m,
-        "<table class=\"figures\"><caption>{}</caption>\n<thead><tr><th scope=\"col\">{}</th><th scope=\"col\">recommendations</th><th scope=\"col\">items</th><th scope=\"col\">open</th><th scope=\"col\">overdue</th><th scope=\"col\">answered</th><th scope=\"col\">implemented</th></tr></thead><tbody>",
-        esc(title),
-        esc(id)
-    );
-    for r in rows {
-        let c = &r.counts;
-        let _ = writeln!(
-            m,
-            "<tr><th scope=\"row\">{}</th><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-            esc(&r.label),
-            c.recommendations,
-            c.items,
-            c.open,
-            c.overdue,
-            c.answered,
-            c.implemented
-        );
-    }
-    let _ = writeln!(
-        m,
-        "</tbody></table>\n<p><a href=\"{}\">{} as CSV</a></p>",
-        esc(csv),
-        esc(title)
-    );
-}
-
 fn short(s: &str, n: usize) -> String {
     if s.chars().count() <= n {
         s.to_string()
@@ -346,85 +241,131 @@ fn short(s: &str, n: usize) -> String {
     }
 }
 
-/// A horizontal grouped bar chart: one group per row, one bar per series;
-/// the first series solid, the second hatched, each bar labelled with its
-/// value, a legend naming the patterns.
-pub fn chart(m: &mut String, id: &str, title: &str, series: &[&str], rows: &[(String, Vec<u64>)]) {
+/// A bar of a chart.
+struct Bar {
+    x: u64,
+    y: u64,
+    width: u64,
+    height: u64,
+    fill: String,
+    series: &'static str,
+    value: u64,
+    text_x: u64,
+    text_y: u64,
+}
+
+/// One row of a chart: its label and a bar per series.
+struct BarGroup {
+    label: String,
+    short_label: String,
+    label_x: u64,
+    label_y: u64,
+    bars: Vec<Bar>,
+}
+
+/// A series in the legend.
+struct LegendItem {
+    x: u64,
+    fill: String,
+    name: &'static str,
+}
+
+/// A horizontal grouped bar chart, laid out (`templates/dashboard/
+/// chart.html` draws it).
+struct Chart {
+    title: String,
+    title_id: String,
+    pattern_id: String,
+    width: u64,
+    height: u64,
+    legend: Vec<LegendItem>,
+    groups: Vec<BarGroup>,
+}
+
+/// Lays out a chart: one group per row, one bar per series; the first
+/// series solid, the second hatched. None when there is nothing to draw.
+fn chart(
+    id: &str,
+    title: &str,
+    series: &[&'static str],
+    rows: &[(String, Vec<u64>)],
+) -> Option<Chart> {
     if rows.is_empty() {
-        return;
+        return None;
     }
     const LABEL_W: u64 = 230;
     const BAR_W: u64 = 400;
     const BAR_H: u64 = 14;
     const GAP: u64 = 10;
     const TOP: u64 = 34;
-    let width = LABEL_W + BAR_W + 90;
     let group = BAR_H * series.len() as u64 + GAP;
-    let height = TOP + group * rows.len() as u64 + 4;
     let max = rows
         .iter()
         .flat_map(|r| r.1.iter().copied())
         .max()
         .unwrap_or(0)
         .max(1);
-    let pid = format!(
-        "hatch-{}",
-        id.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-    );
-    let tid = format!(
-        "chart-{}",
-        id.replace(|c: char| !c.is_ascii_alphanumeric(), "-")
-    );
+    let safe_id = id.replace(|c: char| !c.is_ascii_alphanumeric(), "-");
+    let pattern_id = format!("hatch-{safe_id}");
     let fill = |k: usize| -> String {
         match k {
             0 => "#005eb8".to_string(),
-            _ => format!("url(#{pid})"),
+            _ => format!("url(#{pattern_id})"),
         }
     };
-    let _ = writeln!(
-        m,
-        "<figure class=\"chart\"><svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" width=\"100%\" role=\"img\" aria-labelledby=\"{tid}\" font-family=\"sans-serif\" font-size=\"12\">\n\
-         <title id=\"{tid}\">{}</title>\n\
-         <defs><pattern id=\"{pid}\" patternUnits=\"userSpaceOnUse\" width=\"6\" height=\"6\"><rect width=\"6\" height=\"6\" fill=\"#ffffff\"/><path d=\"M0,6 L6,0 M-1,1 L1,-1 M5,7 L7,5\" stroke=\"#212b32\" stroke-width=\"1.5\"/></pattern></defs>",
-        esc(title)
-    );
-    // Legend.
     let mut x = LABEL_W;
-    for (k, s) in series.iter().enumerate() {
-        let _ = writeln!(
-            m,
-            "<rect x=\"{x}\" y=\"8\" width=\"14\" height=\"14\" fill=\"{}\" stroke=\"#212b32\"/><text x=\"{}\" y=\"19\">{}</text>",
-            fill(k),
-            x + 20,
-            esc(s)
-        );
-        x += 40 + 8 * s.len() as u64;
-    }
-    for (i, (label, values)) in rows.iter().enumerate() {
-        let y0 = TOP + group * i as u64;
-        let _ = writeln!(
-            m,
-            "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{}</text>",
-            LABEL_W - 8,
-            y0 + BAR_H * series.len() as u64 / 2 + 4,
-            esc(&short(label, 34))
-        );
-        for (k, v) in values.iter().enumerate() {
-            let y = y0 + BAR_H * k as u64;
-            let w = if *v == 0 { 0 } else { (v * BAR_W / max).max(1) };
-            let _ = writeln!(
-                m,
-                "<rect x=\"{LABEL_W}\" y=\"{y}\" width=\"{w}\" height=\"{}\" fill=\"{}\" stroke=\"#212b32\" stroke-width=\"0.5\"><title>{}: {} {v}</title></rect>\
-                 <text x=\"{}\" y=\"{}\">{v} {}</text>",
-                BAR_H - 2,
-                fill(k),
-                esc(label),
-                esc(series.get(k).copied().unwrap_or("")),
-                LABEL_W + w + 4,
-                y + BAR_H - 4,
-                esc(series.get(k).copied().unwrap_or(""))
-            );
-        }
-    }
-    let _ = writeln!(m, "</svg><figcaption>{}</figcaption></figure>", esc(title));
+    let legend = series
+        .iter()
+        .enumerate()
+        .map(|(k, name)| {
+            let item = LegendItem {
+                x,
+                fill: fill(k),
+                name,
+            };
+            x += 40 + 8 * name.len() as u64;
+            item
+        })
+        .collect();
+    let groups = rows
+        .iter()
+        .enumerate()
+        .map(|(i, (label, values))| {
+            let y0 = TOP + group * i as u64;
+            BarGroup {
+                label: label.clone(),
+                short_label: short(label, 34),
+                label_x: LABEL_W - 8,
+                label_y: y0 + BAR_H * series.len() as u64 / 2 + 4,
+                bars: values
+                    .iter()
+                    .enumerate()
+                    .map(|(k, &v)| {
+                        let y = y0 + BAR_H * k as u64;
+                        let width = if v == 0 { 0 } else { (v * BAR_W / max).max(1) };
+                        Bar {
+                            x: LABEL_W,
+                            y,
+                            width,
+                            height: BAR_H - 2,
+                            fill: fill(k),
+                            series: series.get(k).copied().unwrap_or(""),
+                            value: v,
+                            text_x: LABEL_W + width + 4,
+                            text_y: y + BAR_H - 4,
+                        }
+                    })
+                    .collect(),
+            }
+        })
+        .collect();
+    Some(Chart {
+        title: title.to_string(),
+        title_id: format!("chart-{safe_id}"),
+        width: LABEL_W + BAR_W + 90,
+        height: TOP + group * rows.len() as u64 + 4,
+        pattern_id,
+        legend,
+        groups,
+    })
 }

@@ -97,14 +97,6 @@ impl Layout {
     }
 }
 
-/// A page whose body is still built by Rust code (already escaped).
-#[derive(Template)]
-#[template(path = "page.html")]
-pub struct RawPage<'a> {
-    pub layout: Layout,
-    pub body: &'a str,
-}
-
 /// Renders a template as a page. A template that fails to render is a bug
 /// of ours: it is logged and the visitor gets a plain error page.
 pub fn render(page: &impl Template) -> Response {
@@ -122,12 +114,4 @@ pub fn render(page: &impl Template) -> Response {
                 .into_response()
         }
     }
-}
-
-/// The whole HTML of a page around a body built by Rust code.
-pub fn wrap(layout: Layout, body: &str) -> String {
-    RawPage { layout, body }.render().unwrap_or_else(|e| {
-        tracing::error!(detail = %e, "the page frame failed to render");
-        format!("<!DOCTYPE html><html lang=\"en-GB\"><title>Concord</title>{body}</html>")
-    })
 }

@@ -7,13 +7,8 @@
 //! Pages are read as an anonymous visitor unless someone is signed in: then
 //! the record page also shows their organisation's drafts and what they
 //! can do with the record.
-//!
-//! [`esc`], [`date`] and the page wrappers below serve the pages that still
-//! build markup in Rust (the dashboard and the workstream pages), until
-//! they are templates too.
 
 use askama::Template;
-use std::fmt::{self, Display, Write};
 
 use axum::Router;
 use axum::extract::{Path, State};
@@ -37,32 +32,6 @@ pub fn routes() -> Router<AppState> {
         .route("/", get(home))
         .route("/recommendations/{id}", get(recommendation))
         .route("/recommendations/{id}/history", get(history))
-}
-
-/// HTML-escapes text for element content and quoted attribute values.
-pub struct Esc<'a>(pub &'a str);
-
-impl Display for Esc<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut rest = self.0;
-        while let Some(i) = rest.find(['&', '<', '>', '"', '\'']) {
-            f.write_str(&rest[..i])?;
-            f.write_str(match rest.as_bytes()[i] {
-                b'&' => "&amp;",
-                b'<' => "&lt;",
-                b'>' => "&gt;",
-                b'"' => "&quot;",
-                _ => "&#39;",
-            })?;
-            rest = &rest[i + 1..];
-        }
-        f.write_str(rest)
-    }
-}
-
-/// Shorthand for [`Esc`].
-pub fn esc(s: &str) -> Esc<'_> {
-    Esc(s)
 }
 
 /// A page, or an error shown as a page.
@@ -129,60 +98,12 @@ pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
     let page = ErrorPage { layout, message };
     Html(page.render().unwrap_or_else(|e| {
         tracing::error!(detail = %e, "the error page failed to render");
-        format!(
-            "<!DOCTYPE html><html lang=\"en-GB\"><title>{}</title><h1>{}</h1></html>",
-            esc(title),
-            esc(title)
-        )
+        // Every title above is ours, never a value from a request.
+        format!("<!DOCTYPE html><html lang=\"en-GB\"><title>{title}</title><h1>{title}</h1></html>")
     }))
 }
 
-/// A page that can be followed: `feed` is the path of its Atom feed and
-/// what the feed tells; the page's head names it (for feed readers) and a
-/// visible link ends the page.
-pub(crate) fn layout_with_feed(title: &str, main: &str, feed: Option<(&str, &str)>) -> String {
-    layout_in(None, title, main, feed)
-}
-
-/// As [`layout_with_feed`], for a page that belongs to an entry of the
-/// header's menu (its address), which is then marked as current.
-pub(crate) fn layout_in(
-    section: Option<&'static str>,
-    title: &str,
-    main: &str,
-    feed: Option<(&str, &str)>,
-) -> String {
-    let mut frame = Layout::new(title);
-    frame.section = section;
-    if let Some((path, about)) = feed {
-        frame = frame.feed(path, about);
-    }
-    crate::layout::wrap(frame, main)
-}
-
-/// `16 September 2024`, in a `<time>` element.
-pub(crate) fn date(d: NaiveDate) -> String {
-    format!(
-        "<time datetime=\"{}\">{}</time>",
-        d.format("%Y-%m-%d"),
-        d.format("%-d %B %Y")
-    )
-}
-
-pub(crate) fn opt_date(d: Option<NaiveDate>) -> String {
-    d.map(date).unwrap_or_else(|| "not given".to_string())
-}
-
 pub(crate) use crate::filters::words;
-
-/// Free text as paragraphs, as markup (see [`filters::paragraphs`]).
-pub(crate) fn paragraphs(text: &str) -> String {
-    let mut out = String::new();
-    for p in filters::paragraphs(text) {
-        let _ = writeln!(out, "<p class=\"text\">{}</p>", esc(&p));
-    }
-    out
-}
 
 async fn home(State(state): State<AppState>) -> Result<Response, PageError> {
     let auth = state.services.as_principal(Principal::Anonymous);
@@ -648,31 +569,5 @@ mod tests {
         let summer = chrono::DateTime::parse_from_rfc3339("2026-07-05T09:05:00Z").unwrap();
         assert_eq!(uk_time(winter.to_utc()), "5 Jan 2026, 09:05");
         assert_eq!(uk_time(summer.to_utc()), "5 Jul 2026, 10:05");
-    }
-
-    #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            esc("<script>alert(1)</script>").to_string(),
-            "&lt;script&gt;alert(1)&lt;/script&gt;"
-        );
-        assert_eq!(
-            esc("a & b \"c\" 'd'").to_string(),
-            "a &amp; b &quot;c&quot; &#39;d&#39;"
-        );
-        assert_eq!(
-            esc("plain – text ünïcode").to_string(),
-            "plain – text ünïcode"
-        );
-        assert_eq!(esc("").to_string(), "");
-        assert_eq!(esc("&amp;").to_string(), "&amp;amp;");
-    }
-
-    #[test]
-    fn paragraphs_are_escaped_and_split_on_blank_lines() {
-        assert_eq!(
-            paragraphs("a<b\n\n\nc"),
-            "<p class=\"text\">a&lt;b</p>\n<p class=\"text\">c</p>\n"
-        );
     }
 }

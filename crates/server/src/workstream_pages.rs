@@ -1,15 +1,15 @@
 //! The pages of the register of ongoing work: `/workstreams` (search box,
-//! facet links, results) and `/workstreams/{id}` (the workstream and what
-//! overlaps it). Plain HTML without scripts, every value escaped, read as an
-//! anonymous visitor: only public workstreams are shown.
-
-use std::fmt::Write;
+//! facet links, results; `templates/workstreams/list.html`) and
+//! `/workstreams/{id}` (the workstream and what overlaps it;
+//! `templates/workstreams/show.html`), and the form that registers one.
+//! Read as an anonymous visitor unless signed in: only public workstreams
+//! are shown to the public.
 
 use askama::Template;
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
 use concord_app::{AppError, DEFAULT_OVERLAPS, Principal};
 use concord_domain::StoredWorkstream;
@@ -23,7 +23,7 @@ use crate::sign_in_pages::{
 
 use crate::AppState;
 use crate::api::workstreams::WorkstreamParams;
-use crate::pages::{esc, layout_with_feed, opt_date, words};
+use crate::filters;
 
 /// Results per page.
 const PER_PAGE: u64 = 25;
@@ -98,247 +98,208 @@ async fn list(State(state): State<AppState>, s: MaybeSession, RawQuery(raw): Raw
             .collect();
         href(&p)
     };
-    let mut m = String::new();
-    m.push_str(
-        "<h1>Ongoing work</h1>
-<p class=\"lead\">What the bodies that make recommendations to the NHS are working on now:
-investigations, reviews and programmes, with who leads them and who takes part, so that related
-work is joined up instead of repeated.</p>\n",
-    );
-    if s.0.is_some() {
-        m.push_str("<p><a class=\"nhsuk-button\" href=\"/workstreams/new\">Register a workstream</a></p>\n");
-    }
-    let _ = write!(
-        m,
-        "<form class=\"search\" method=\"get\" action=\"/workstreams\" role=\"search\">
-<label for=\"q\">Search ongoing work</label>
-<input type=\"search\" id=\"q\" name=\"q\" value=\"{}\">\n",
-        esc(params.q.as_deref().unwrap_or(""))
-    );
-    for (k, v) in current.iter().skip(1) {
-        if let Some(v) = v {
-            let _ = writeln!(
-                m,
-                "<input type=\"hidden\" name=\"{}\" value=\"{}\">",
-                esc(k),
-                esc(v)
-            );
-        }
-    }
-    m.push_str("<button type=\"submit\">Search</button>\n</form>\n");
-    // Filters in force, each with a link that removes it.
-    let active: Vec<String> = current
+    let hidden = current
         .iter()
         .skip(1)
-        .filter_map(|(k, v)| {
-            v.map(|v| {
-                format!(
-                    "<li>{}: {} <a href=\"{}\">remove</a></li>",
-                    esc(k),
-                    esc(v),
-                    esc(&with(k, None))
-                )
-            })
-        })
+        .filter_map(|(k, v)| v.map(|v| (*k, v.to_string())))
         .collect();
-    if !active.is_empty() {
-        let _ = writeln!(
-            m,
-            "<ul class=\"filters\" aria-label=\"Filters\">{}</ul>",
-            active.join("")
-        );
-    }
-    let _ = writeln!(
-        m,
-        "<p>{} workstream{}{}.</p>",
-        found.total,
-        if found.total == 1 { "" } else { "s" },
-        if found.relaxed {
-            " (none had every word: those with some of them are shown)"
-        } else {
-            ""
-        }
-    );
-    m.push_str("<div class=\"results\">\n<nav class=\"facets\" aria-label=\"Narrow the list\">\n");
-    for (dim, label) in [
+    // Filters in force, each with a link that removes it.
+    let active = current
+        .iter()
+        .skip(1)
+        .filter_map(|(k, v)| v.map(|v| (*k, v.to_string(), with(k, None))))
+        .collect();
+    let facets = [
         ("lead", "Lead body"),
         ("status", "Status"),
         ("theme", "Theme"),
         ("setting", "Setting"),
-    ] {
-        let Some(values) = found.facets.get(dim).filter(|v| !v.is_empty()) else {
-            continue;
-        };
+    ]
+    .into_iter()
+    .filter_map(|(dim, label)| {
+        let values = found.facets.get(dim).filter(|v| !v.is_empty())?;
         let mut v: Vec<(&String, &u64)> = values.iter().collect();
         v.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
-        let _ = writeln!(m, "<h2>{}</h2>\n<ul>", esc(label));
-        for (value, n) in v {
-            let _ = writeln!(
-                m,
-                "<li><a href=\"{}\">{}</a> ({n})</li>",
-                esc(&with(dim, Some(value))),
-                esc(&words(value))
-            );
-        }
-        m.push_str("</ul>\n");
-    }
-    m.push_str("</nav>\n");
-    if found.items.is_empty() {
-        m.push_str("<p>No ongoing work matches.</p>\n");
-    } else {
-        m.push_str("<ol class=\"hits\">\n");
-        for hit in &found.items {
+        Some(Facet {
+            label,
+            values: v
+                .into_iter()
+                .map(|(value, n)| (with(dim, Some(value)), value.clone(), *n))
+                .collect(),
+        })
+    })
+    .collect();
+    let hits = found
+        .items
+        .iter()
+        .map(|hit| {
             let w = &hit.workstream.workstream;
-            let _ = writeln!(
-                m,
-                "<li><p class=\"id\"><a href=\"/workstreams/{id}\">{id}</a> · led by {lead} · {status}</p>\n\
-                 <h3><a href=\"/workstreams/{id}\">{title}</a></h3>\n<p class=\"snippet\">{snippet}</p>\n\
-                 <p class=\"dates\">{start} to {end}</p></li>",
-                id = esc(&w.id),
-                lead = esc(w.lead.as_str()),
-                status = esc(w.status.as_str()),
-                title = esc(&w.title),
-                // HTML-safe by construction: escaped text and <mark> only.
-                snippet = hit.snippet,
-                start = opt_date(w.start),
-                end = opt_date(w.expected_end),
-            );
-        }
-        m.push_str("</ol>\n");
-    }
-    m.push_str("</div>\n");
+            WorkstreamHit {
+                id: w.id.clone(),
+                lead: w.lead.to_string(),
+                status: w.status.as_str().to_string(),
+                title: w.title.clone(),
+                snippet: hit.snippet.clone(),
+                start: w.start,
+                end: w.expected_end,
+            }
+        })
+        .collect();
     let page = params.page();
     let pages = found.total.div_ceil(PER_PAGE).max(1);
-    if pages > 1 {
-        let page_s = |n: u64| {
-            let mut p = current.clone();
-            let s = n.to_string();
-            p.push(("page", Some(&s)));
-            href(&p)
-        };
-        m.push_str("<nav class=\"pages\" aria-label=\"Pages\">");
-        if page > 1 {
-            let _ = write!(m, "<a href=\"{}\">Previous</a> ", esc(&page_s(page - 1)));
-        }
-        let _ = write!(m, "Page {page} of {pages}");
-        if page < pages {
-            let _ = write!(m, " <a href=\"{}\">Next</a>", esc(&page_s(page + 1)));
-        }
-        m.push_str("</nav>\n");
-    }
-    m.push_str(
-        "<p>As JSON: <a href=\"/api/v1/workstreams\">/api/v1/workstreams</a>. \
-         Bodies register work with <code>POST /api/v1/workstreams</code> or \
-         <code>concord workstream add</code>.</p>\n",
-    );
-    Html(crate::pages::layout_in(
-        Some("/workstreams"),
-        "Ongoing work",
-        &m,
-        None,
-    ))
-    .into_response()
+    let page_href = |n: u64| {
+        let mut p = current.clone();
+        let s = n.to_string();
+        p.push(("page", Some(&s)));
+        href(&p)
+    };
+    let pager = (pages > 1).then(|| Pager {
+        page,
+        pages,
+        previous: (page > 1).then(|| page_href(page - 1)),
+        next: (page < pages).then(|| page_href(page + 1)),
+    });
+    render(&ListPage {
+        layout: Layout::new("Ongoing work").section("/workstreams"),
+        signed_in: s.0.is_some(),
+        q: params.q.clone().unwrap_or_default(),
+        hidden,
+        active,
+        total: found.total,
+        relaxed: found.relaxed,
+        facets,
+        hits,
+        pager,
+    })
 }
 
-fn list_links(kind: &str, values: &[String]) -> String {
-    if values.is_empty() {
-        return "none given".into();
-    }
-    values
-        .iter()
-        .map(|v| {
-            format!(
-                "<a href=\"{}\">{}</a>",
-                esc(&href(&[(kind, Some(v))])),
-                esc(v)
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
+/// One dimension to narrow the list by: (link, value, how many).
+struct Facet {
+    label: &'static str,
+    values: Vec<(String, String, u64)>,
 }
 
-/// The body of a workstream's page.
-pub fn workstream_html(s: &StoredWorkstream, overlaps: &[concord_app::Overlap]) -> String {
+struct WorkstreamHit {
+    id: String,
+    lead: String,
+    status: String,
+    title: String,
+    /// Escaped text with `<mark>` around the words found (the search
+    /// engine's snippet).
+    snippet: String,
+    start: Option<chrono::NaiveDate>,
+    end: Option<chrono::NaiveDate>,
+}
+
+struct Pager {
+    page: u64,
+    pages: u64,
+    previous: Option<String>,
+    next: Option<String>,
+}
+
+#[derive(Template)]
+#[template(path = "workstreams/list.html")]
+struct ListPage {
+    layout: Layout,
+    signed_in: bool,
+    q: String,
+    /// The other filters, kept by the search box.
+    hidden: Vec<(&'static str, String)>,
+    /// (filter, value, the address without it)
+    active: Vec<(&'static str, String, String)>,
+    total: u64,
+    relaxed: bool,
+    facets: Vec<Facet>,
+    hits: Vec<WorkstreamHit>,
+    pager: Option<Pager>,
+}
+
+/// A workstream as its page shows it.
+struct WorkstreamView {
+    id: String,
+    title: String,
+    aim: Vec<String>,
+    lead: String,
+    lead_href: String,
+    partners: Vec<String>,
+    status: String,
+    start: Option<chrono::NaiveDate>,
+    end: Option<chrono::NaiveDate>,
+    /// (link to the list narrowed by it, the value)
+    themes: Vec<(String, String)>,
+    settings: Vec<(String, String)>,
+    contact: String,
+    version: i64,
+    recommendations: Vec<String>,
+}
+
+struct OverlapRow {
+    kind: &'static str,
+    /// `workstreams` or `recommendations`: where its page is.
+    path: &'static str,
+    id: String,
+    title: String,
+    body: String,
+    score: f64,
+    reason: String,
+}
+
+#[derive(Template)]
+#[template(path = "workstreams/show.html")]
+struct ShowPage {
+    layout: Layout,
+    w: WorkstreamView,
+    overlaps: Vec<OverlapRow>,
+}
+
+fn show_page(s: &StoredWorkstream, overlaps: &[concord_app::Overlap]) -> ShowPage {
     let w = &s.workstream;
-    let mut m = String::new();
-    let _ = writeln!(
-        m,
-        "<p class=\"id\">{}</p>\n<h1>{}</h1>",
-        esc(&w.id),
-        esc(&w.title)
-    );
-    if let Some(aim) = &w.aim {
-        let _ = writeln!(m, "<h2>Aim</h2>\n{}", crate::pages::paragraphs(aim));
-    }
-    let partners: Vec<String> = w.partners.iter().map(|p| p.to_string()).collect();
-    let _ = writeln!(
-        m,
-        "<dl class=\"facts\">
-<dt>Lead</dt><dd><a href=\"{lead_href}\">{lead}</a></dd>
-<dt>Partners</dt><dd>{partners}</dd>
-<dt>Status</dt><dd>{status}</dd>
-<dt>Start</dt><dd>{start}</dd>
-<dt>Expected end</dt><dd>{end}</dd>
-<dt>Themes</dt><dd>{themes}</dd>
-<dt>Settings</dt><dd>{settings}</dd>
-<dt>Contact</dt><dd>{contact}</dd>
-<dt>Version</dt><dd>{version}</dd>
-</dl>",
-        lead_href = esc(&href(&[("lead", Some(w.lead.as_str()))])),
-        lead = esc(w.lead.as_str()),
-        partners = if partners.is_empty() {
-            "none".to_string()
-        } else {
-            esc(&partners.join(", ")).to_string()
+    let links = |kind: &str, values: &[String]| {
+        values
+            .iter()
+            .map(|v| (href(&[(kind, Some(v))]), v.clone()))
+            .collect()
+    };
+    ShowPage {
+        layout: Layout::new(format!("{} {}", w.id, w.title)),
+        w: WorkstreamView {
+            id: w.id.clone(),
+            title: w.title.clone(),
+            aim: w
+                .aim
+                .as_deref()
+                .map(filters::paragraphs)
+                .unwrap_or_default(),
+            lead: w.lead.to_string(),
+            lead_href: href(&[("lead", Some(w.lead.as_str()))]),
+            partners: w.partners.iter().map(|p| p.to_string()).collect(),
+            status: w.status.as_str().to_string(),
+            start: w.start,
+            end: w.expected_end,
+            themes: links("theme", &w.themes),
+            settings: links("setting", &w.settings),
+            contact: w.contact.clone().unwrap_or_else(|| "not given".into()),
+            version: s.version,
+            recommendations: w.recommendations.iter().map(|r| r.to_string()).collect(),
         },
-        status = esc(w.status.as_str()),
-        start = opt_date(w.start),
-        end = opt_date(w.expected_end),
-        themes = list_links("theme", &w.themes),
-        settings = list_links("setting", &w.settings),
-        contact = esc(w.contact.as_deref().unwrap_or("not given")),
-        version = s.version,
-    );
-    m.push_str("<h2>Recommendations it answers</h2>\n");
-    if w.recommendations.is_empty() {
-        m.push_str("<p>None named.</p>\n");
-    } else {
-        m.push_str("<ul>\n");
-        for r in &w.recommendations {
-            let _ = writeln!(m, "<li><a href=\"/recommendations/{r}\">{r}</a></li>");
-        }
-        m.push_str("</ul>\n");
+        overlaps: overlaps
+            .iter()
+            .map(|o| OverlapRow {
+                kind: o.kind,
+                path: if o.kind == "workstream" {
+                    "workstreams"
+                } else {
+                    "recommendations"
+                },
+                id: o.id.clone(),
+                title: o.title.clone(),
+                body: o.body.clone(),
+                score: o.score,
+                reason: o.reason.clone(),
+            })
+            .collect(),
     }
-    m.push_str("<h2>Overlapping work</h2>\n");
-    if overlaps.is_empty() {
-        m.push_str("<p>No published work overlaps this one.</p>\n");
-    } else {
-        m.push_str(
-            "<table>\n<thead><tr><th scope=\"col\">Kind</th><th scope=\"col\">Identifier</th>\
-             <th scope=\"col\">Title</th><th scope=\"col\">Body</th><th scope=\"col\">Score</th>\
-             <th scope=\"col\">Why</th></tr></thead>\n<tbody>\n",
-        );
-        for o in overlaps {
-            let path = if o.kind == "workstream" {
-                "workstreams"
-            } else {
-                "recommendations"
-            };
-            let _ = writeln!(
-                m,
-                "<tr><td>{}</td><td><a href=\"/{path}/{}\">{}</a></td><td>{}</td><td>{}</td><td>{:.2}</td><td>{}</td></tr>",
-                esc(o.kind),
-                esc(&o.id),
-                esc(&o.id),
-                esc(&o.title),
-                esc(&o.body),
-                o.score,
-                esc(&o.reason)
-            );
-        }
-        m.push_str("</tbody>\n</table>\n");
-    }
-    m
 }
 
 async fn show(State(state): State<AppState>, s: MaybeSession, Path(raw): Path<String>) -> Response {
@@ -357,12 +318,7 @@ async fn show(State(state): State<AppState>, s: MaybeSession, Path(raw): Path<St
         Ok(o) => o,
         Err(e) => return app_error(e),
     };
-    Html(layout_with_feed(
-        &format!("{} {}", ws.workstream.id, ws.workstream.title),
-        &workstream_html(&ws, &overlaps),
-        None,
-    ))
-    .into_response()
+    render(&show_page(&ws, &overlaps))
 }
 
 // ------------------------------------------------------------ register form
@@ -455,17 +411,18 @@ fn may_register(session: &Session) -> Option<&'static str> {
     }
 }
 
+#[derive(Template)]
+#[template(path = "workstreams/sign_in.html")]
+struct SignInToRegister {
+    layout: Layout,
+}
+
 fn sign_in_to_register() -> Response {
-    let body = "<h1>Sign in to register work</h1>\n<p>Bodies register their ongoing work \
-                when signed in. <a href=\"/sign-in\">Sign in</a> to register a workstream.</p>\n";
-    (
-        StatusCode::UNAUTHORIZED,
-        Html(crate::layout::wrap(
-            Layout::new("Sign in to register work").section("/workstreams"),
-            body,
-        )),
-    )
-        .into_response()
+    let mut res = render(&SignInToRegister {
+        layout: Layout::new("Sign in to register work").section("/workstreams"),
+    });
+    *res.status_mut() = StatusCode::UNAUTHORIZED;
+    res
 }
 
 /// The form, filled from `form` (what was typed) with `errors` by field.

@@ -317,7 +317,7 @@ async fn register_read_list_edit_and_refusals() {
     assert!(html.contains("name=\"q\" value=\"sepsis\""), "{html}");
     assert!(html.contains(&format!("href=\"/workstreams/{id}\"")));
     assert!(
-        html.contains("/workstreams?q=sepsis&amp;theme=sepsis"),
+        html.contains("/workstreams?q=sepsis&#38;theme=sepsis"),
         "{html}"
     );
     assert!(!html.contains(&nice_id));
@@ -376,6 +376,7 @@ async fn escaping_on_the_pages() {
             .unwrap();
         assert!(!html.contains("<script>alert"), "{path}");
         assert!(!html.contains("<b>bold"), "{path}");
-        assert!(html.contains("&lt;script&gt;"), "{path}");
+        // (askama writes markup's characters as numeric references)
+        assert!(html.contains("&#60;script&#62;"), "{path}");
     }
 }
