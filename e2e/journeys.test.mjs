@@ -302,21 +302,21 @@ test("an addressee answers and records progress; the issuer assesses", { timeout
   await page.waitForURL(/\/respond$/);
   await axe(page, "answer form");
   // Not accepted needs reasons: the form says so, by the field.
-  await page.selectOption("#acceptance", "not_accepted");
+  await page.check("input[name=acceptance][value=not_accepted]");
   await page.fill("#text", "We cannot fund this in 2027.");
   await page.click("main button[type=submit]");
   await page.locator(".nhsuk-error-summary").waitFor();
   assert.match(await page.textContent(".nhsuk-error-summary"), /Reasons/);
   page.problems.length = 0; // the 422 itself is logged by the browser
   await axe(page, "answer form with an error");
-  await page.selectOption("#acceptance", "accepted");
+  await page.check("input[name=acceptance][value=accepted]");
   await page.fill("#text", "We will screen every adult within an hour from April 2027.");
   await page.fill("#reasons", "");
   await page.click("main button[type=submit]");
   await page.waitForURL(new RegExp(`/recommendations/${id}$`));
   assert.match(await page.textContent("main"), /We will screen every adult within an hour/);
   await page.click("text=Record NHS England's progress");
-  await page.selectOption("#implementation", "in_progress");
+  await page.check("input[name=implementation][value=in_progress]");
   await page.fill("#note", "Piloted in three trusts.");
   await page.click("main button[type=submit]");
   await page.waitForURL(new RegExp(`/recommendations/${id}$`));
@@ -326,7 +326,11 @@ test("an addressee answers and records progress; the issuer assesses", { timeout
   await lead.goto(base + "/work/to-assess");
   await lead.click(`a[href='/recommendations/${id}/addressees/1/assess']`);
   await axe(lead, "assess form");
-  await lead.selectOption("#verdict", "satisfactory_intent");
+  // The answer being judged is quoted, and no verdict is chosen for them.
+  assert.match(await lead.textContent("#answer"), /We will screen every adult within an hour/);
+  assert.equal(await lead.locator("input[name=verdict]:checked").count(), 0);
+  await shot(lead, "assess-form");
+  await lead.check("input[name=verdict][value=satisfactory_intent]");
   await lead.fill("#comment", "A credible plan; not done yet.");
   await lead.click("main button[type=submit]");
   await lead.waitForURL(new RegExp(`/recommendations/${id}$`));
@@ -351,7 +355,16 @@ test("oversight signs in and sees its links and the dashboard", { timeout: 90_00
 
 test("a care home's priority list, from its organisation page", { timeout: 90_000 }, async () => {
   const page = await open();
-  await page.goto(base + "/organisations/AMBNH");
+  // Finding it: the A to Z of organisations, searched by part of its name.
+  await page.goto(base + "/");
+  await page.click("main a[href='/organisations']");
+  await page.waitForURL(/\/organisations$/);
+  await axe(page, "organisations");
+  await page.fill("#org-q", "amberley");
+  await page.click("main button[type=submit]");
+  await page.waitForURL(/\/organisations\?q=amberley$/);
+  await page.click("main a[href='/organisations/AMBNH']");
+  await page.waitForURL(/\/organisations\/AMBNH$/);
   await page.click("a[href='/organisations/AMBNH/priorities']");
   await page.waitForURL(/\/priorities$/);
   assert.ok((await page.locator(".concord-priorities > li").count()) > 0, "items listed");
@@ -436,6 +449,7 @@ test("every kind of page was checked by axe-core", () => {
     "set a new password",
     "set a new password, error",
     "password set",
+    "organisations",
   ]) {
     assert.ok(checked.has(label), `no axe check of ${label}`);
   }

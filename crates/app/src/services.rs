@@ -376,9 +376,11 @@ impl Services {
         let actor = self
             .enforce_gate(actor, &new.data, false, override_gate)
             .await?;
-        // A published record always has a deadline (the issuer's period),
-        // filled after the quality gate has judged what the author wrote.
+        // A published record always has a date of publication (today, when
+        // the author gave none) and a deadline (the issuer's period), filled
+        // after the quality gate has judged what the author wrote.
         let mut new = new;
+        concord_domain::lifecycle::settle_publication(&mut new.data, true, self.clock.today());
         concord_domain::lifecycle::settle_deadline(&mut new.data, &self.rules_book().await?);
         Ok(self.store.create(&actor, new, self.clock.now()).await?)
     }
@@ -416,6 +418,11 @@ impl Services {
         let actor = self
             .enforce_gate(actor, &data, was_published, override_gate)
             .await?;
+        concord_domain::lifecycle::settle_publication(
+            &mut data,
+            current.data.status == Lifecycle::Draft,
+            self.clock.today(),
+        );
         concord_domain::lifecycle::settle_deadline(&mut data, &self.rules_book().await?);
         Ok(self
             .store

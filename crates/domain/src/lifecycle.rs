@@ -1025,6 +1025,17 @@ pub fn days_overdue(due: NaiveDate, as_of: NaiveDate) -> Option<i64> {
     (d > 0).then_some(d)
 }
 
+/// A recommendation that a person publishes without a date of publication
+/// is published `today` (the day the register records it), so that it is
+/// listed as recently published and its answers fall due by the issuer's
+/// rule. Only the act of publishing a draft, or creating a record straight
+/// into published, sets it: a record imported without a date keeps none.
+pub fn settle_publication(rec: &mut RecommendationData, was_draft: bool, today: NaiveDate) {
+    if was_draft && rec.status == Lifecycle::Published && rec.published.is_none() {
+        rec.published = Some(today);
+    }
+}
+
 /// Fills the recommendation's deadline from the issuer's rules when it is
 /// published without one, so that every published record has a due date.
 pub fn settle_deadline(rec: &mut RecommendationData, book: &RulesBook) {

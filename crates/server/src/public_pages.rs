@@ -36,6 +36,7 @@ pub fn routes() -> Router<AppState> {
             "/search.xlsx",
             get(|s, q| download(s, q, ExportFormat::Xlsx)),
         )
+        .route("/organisations", get(organisations))
         .route("/organisations/{code}", get(organisation))
         .route("/themes/{theme}", get(theme))
 }
@@ -516,6 +517,87 @@ struct OrganisationPage {
     answers: Option<[u64; 5]>,
     /// Whether anything was sent to it at all (the table is left out if not).
     any_sent: bool,
+}
+
+/// One organisation in the A to Z list.
+struct OrgEntry {
+    code: String,
+    name: String,
+    kind: String,
+}
+
+/// The organisations whose names start with one letter ("#" for the rest).
+struct Letter {
+    letter: char,
+    orgs: Vec<OrgEntry>,
+}
+
+#[derive(Template)]
+#[template(path = "organisations.html")]
+struct OrganisationsPage {
+    layout: Layout,
+    q: String,
+    shown: usize,
+    groups: Vec<Letter>,
+}
+
+/// Longest search an organisation's name is matched against.
+const ORG_QUERY_CHARS: usize = 100;
+
+/// `/organisations`: every organisation A to Z, or those whose name, code
+/// or other names hold `q`.
+async fn organisations(
+    State(state): State<AppState>,
+    axum::extract::Query(params): axum::extract::Query<std::collections::HashMap<String, String>>,
+) -> Result<Response, PageError> {
+    let q: String = params
+        .get("q")
+        .map(|s| s.trim().chars().take(ORG_QUERY_CHARS).collect())
+        .unwrap_or_default();
+    let needle = q.to_lowercase();
+    let mut all = state
+        .services
+        .as_principal(Principal::Anonymous)
+        .organisations()
+        .await?;
+    all.retain(|o| {
+        needle.is_empty()
+            || o.name.to_lowercase().contains(&needle)
+            || o.code.as_str().to_lowercase().contains(&needle)
+            || o.aliases.iter().any(|a| a.to_lowercase().contains(&needle))
+    });
+    all.sort_by_key(|o| o.name.to_lowercase());
+    let shown = all.len();
+    // By first letter; names that start with a digit, a sign or a letter
+    // outside A to Z are listed last, under "#".
+    let mut by_letter: BTreeMap<(bool, char), Vec<OrgEntry>> = BTreeMap::new();
+    for o in all {
+        let first = o
+            .name
+            .chars()
+            .next()
+            .map(|c| c.to_ascii_uppercase())
+            .filter(char::is_ascii_alphabetic)
+            .unwrap_or('#');
+        by_letter
+            .entry((first == '#', first))
+            .or_default()
+            .push(OrgEntry {
+                code: o.code.to_string(),
+                name: o.name.clone(),
+                kind: words(o.kind.as_str()),
+            });
+    }
+    let groups = by_letter
+        .into_iter()
+        .map(|((_, letter), orgs)| Letter { letter, orgs })
+        .collect();
+    Ok(render(&OrganisationsPage {
+        layout: Layout::new("Organisations"),
+        q,
+        shown,
+        groups,
+    }))
 }
 
 async fn organisation(

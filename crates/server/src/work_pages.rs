@@ -100,13 +100,16 @@ pub(crate) struct FormField {
     pub name: &'static str,
     pub label: &'static str,
     pub hint: String,
-    /// text, textarea, date, number, url or select.
+    /// text, textarea, date, number, url, select or radios.
     pub kind: &'static str,
     pub value: String,
     pub error: Option<String>,
-    /// (value, label) of a select.
+    /// (value, label) of a select or of radios.
     pub options: Vec<(String, String)>,
     pub rows: u8,
+    /// What to say when nothing is chosen, for a question that must be
+    /// answered ("Select ...", in the service manual's words).
+    pub required: Option<&'static str>,
 }
 
 impl FormField {
@@ -125,7 +128,24 @@ impl FormField {
             error: None,
             options: Vec::new(),
             rows: if name == "text" { 8 } else { 4 },
+            required: None,
         }
+    }
+
+    /// Radios of a vocabulary, none chosen until the person chooses: for
+    /// questions whose answer must not lean on a default (an addressee's
+    /// position, an assessment). `required` is what to say when none is.
+    pub(crate) fn radios(
+        name: &'static str,
+        label: &'static str,
+        hint: &str,
+        values: impl IntoIterator<Item = &'static str>,
+        required: &'static str,
+    ) -> Self {
+        let mut f = FormField::choice(name, label, hint, values, None);
+        f.kind = "radios";
+        f.required = Some(required);
+        f
     }
 
     /// A select of a vocabulary; `blank` is the label of "none chosen".
@@ -1348,12 +1368,12 @@ fn move_texts(mv: &str, addressee: &str) -> MoveTexts {
 fn move_fields(mv: &str, rec: &Recommendation, index: usize) -> Vec<FormField> {
     match mv {
         "respond" => vec![
-            FormField::choice(
+            FormField::radios(
                 "acceptance",
                 "Do you accept the recommendation?",
                 "",
                 Acceptance::ALL.iter().map(|a| a.as_str()),
-                None,
+                "Select whether you accept the recommendation",
             ),
             FormField::new(
                 "text",
@@ -1404,7 +1424,7 @@ fn move_fields(mv: &str, rec: &Recommendation, index: usize) -> Vec<FormField> {
                 }
             }
             vec![
-                FormField::choice(
+                FormField::radios(
                     "implementation",
                     "How far has it got?",
                     "",
@@ -1412,7 +1432,7 @@ fn move_fields(mv: &str, rec: &Recommendation, index: usize) -> Vec<FormField> {
                         .iter()
                         .filter(|i| **i != Implementation::Verified)
                         .map(|a| a.as_str()),
-                    None,
+                    "Select how far it has got",
                 ),
                 action,
                 FormField::new("note", "What has happened", "textarea", ""),
@@ -1425,12 +1445,12 @@ fn move_fields(mv: &str, rec: &Recommendation, index: usize) -> Vec<FormField> {
             ]
         }
         "assess" => vec![
-            FormField::choice(
+            FormField::radios(
                 "verdict",
                 "Your assessment of the answer",
                 "",
                 Assessment::ALL.iter().map(|a| a.as_str()),
-                None,
+                "Select your assessment of the answer",
             ),
             FormField::new(
                 "comment",
@@ -1508,6 +1528,17 @@ struct MovePage {
     action: String,
     fields: Vec<FormField>,
     summary: Vec<(String, String)>,
+    /// On the assessment form: the answer being assessed.
+    answer: Option<AnswerQuote>,
+}
+
+/// The addressee's latest answer, quoted where the issuer judges it.
+struct AnswerQuote {
+    addressee: String,
+    received: Option<chrono::NaiveDate>,
+    position: Option<String>,
+    paragraphs: Vec<String>,
+    reasons: Option<String>,
 }
 
 /// The record, the addressee's index and name, or the page that says why
@@ -1562,6 +1593,22 @@ fn move_page(
         action: format!("/recommendations/{}/addressees/{}/{mv}", rec.id, index + 1),
         fields,
         summary,
+        answer: (mv == "assess")
+            .then(|| rec.data.addressees.get(index))
+            .flatten()
+            .and_then(|a| {
+                a.responses.last().map(|r| AnswerQuote {
+                    addressee: a.name.clone(),
+                    received: r.received,
+                    position: r.acceptance.map(|x| sentence(&words(x.as_str()))),
+                    paragraphs: r
+                        .text
+                        .as_deref()
+                        .map(filters::paragraphs)
+                        .unwrap_or_default(),
+                    reasons: r.reasons.clone(),
+                })
+            }),
     }));
     *res.status_mut() = status;
     res
@@ -1627,7 +1674,9 @@ async fn make_move(
                 format!("{v:?} is not a date: give it as year-month-day, for example 2027-03-31"),
             ));
         }
-        if f.kind == "select" && !f.options.iter().any(|(o, _)| o == v) {
+        if let Some(say) = f.required.filter(|_| v.is_empty()) {
+            errors.push((f.name.to_string(), say.to_string()));
+        } else if matches!(f.kind, "select" | "radios") && !f.options.iter().any(|(o, _)| o == v) {
             errors.push((f.name.to_string(), "Choose one of the options".to_string()));
         }
     }

@@ -419,3 +419,35 @@ async fn home_counts_and_lists_through_the_index_as_the_database_would() {
     let shown = links(&html, "/recommendations/").len();
     assert_eq!(shown, listed["items"].as_array().unwrap().len());
 }
+
+/// Issue #18, 6: `/organisations` lists every organisation A to Z, and
+/// finds one by part of its name or its code.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn organisations_are_listed_a_to_z_and_found() {
+    let app = demo_app().await;
+    let (s, html) = app.page("/organisations").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("<h1>Organisations</h1>"), "{html}");
+    assert!(html.contains("href=\"#letter-H\""), "{html}");
+    assert!(html.contains("href=\"/organisations/HSSIB\""), "{html}");
+    assert!(html.contains("href=\"/organisations/NHSE\""), "{html}");
+    let h = html.find("id=\"letter-H\"").unwrap();
+    let n = html.find("id=\"letter-N\"").unwrap();
+    assert!(h < n, "A to Z");
+    let (_, found) = app
+        .page("/organisations?q=health%20services%20safety")
+        .await;
+    assert!(found.contains("href=\"/organisations/HSSIB\""), "{found}");
+    assert!(!found.contains("href=\"/organisations/NHSE\""), "{found}");
+    assert!(found.contains("1 organisation match"), "{found}");
+    let (_, by_code) = app.page("/organisations?q=nhse").await;
+    assert!(
+        by_code.contains("href=\"/organisations/NHSE\""),
+        "{by_code}"
+    );
+    let (_, none) = app.page("/organisations?q=%3Cscript%3E").await;
+    assert!(none.contains("0 organisations match"), "{none}");
+    assert!(!none.contains("<script>"), "{none}");
+    let (_, home) = app.page("/").await;
+    assert!(home.contains("href=\"/organisations\""));
+}

@@ -321,9 +321,14 @@ async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
     assert!(html.contains(&respond), "{html}");
     let (s, html) = nhse.get(&app, &respond).await;
     assert_eq!(s, StatusCode::OK);
+    // Issue #18, 3: the position is radios with none chosen, so that a
+    // careless submit records nothing rather than the kindest answer.
     assert!(
-        html.contains("<option value=\"accepted_in_principle\">Accepted in principle</option>")
+        html.contains("type=\"radio\" value=\"accepted_in_principle\">"),
+        "{html}"
     );
+    assert!(html.contains(">Accepted in principle</label>"), "{html}");
+    assert!(!html.contains(" checked"), "{html}");
     let ncsrf = csrf_field(&html).unwrap();
     let version_before = now.version + 1;
     for (fields, status, first) in [
@@ -336,6 +341,11 @@ async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
             vec![("acceptance", "maybe"), ("text", "Perhaps.")],
             StatusCode::UNPROCESSABLE_ENTITY,
             "acceptance: Do you accept the recommendation?: Choose one of the options",
+        ),
+        (
+            vec![("text", "Perhaps.")],
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "acceptance: Do you accept the recommendation?: Select whether you accept the recommendation",
         ),
         (
             vec![("acceptance", "accepted"), ("text", "")],
@@ -416,10 +426,27 @@ async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
         .await;
     assert_eq!(s, StatusCode::FORBIDDEN);
 
-    // The issuer assesses from its queue.
+    // The issuer assesses from its queue, the answer quoted above the
+    // verdict, which starts unchosen (issue #18, 3).
     let (_, html) = author.get(&app, "/work/to-assess").await;
     let assess = format!("/recommendations/{id}/addressees/1/assess");
     assert!(html.contains(&assess), "{html}");
+    let (_, form) = author.get(&app, &assess).await;
+    assert!(form.contains("The answer you are assessing"), "{form}");
+    assert!(!form.contains(" checked"), "{form}");
+    let res = author
+        .post_form(
+            &app,
+            &assess,
+            &[("comment", "No verdict given.".into())],
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        summary(&res.text().await.unwrap())[0].ends_with("Select your assessment of the answer"),
+        "no verdict"
+    );
     let res = author
         .post_form(
             &app,
@@ -562,4 +589,102 @@ async fn signed_in_pages_are_private_and_escape_what_people_type() {
         .get(&app, "/recommendations/not-an-id/addressees/1/dance")
         .await;
     assert_eq!(s, StatusCode::NOT_FOUND);
+}
+
+/// Issue #18, 1: a recommendation published from the drafting page is
+/// published that day, its answers fall due by the issuer's rule, it is
+/// listed as recently published, and it is overdue on the dashboard once
+/// the day passes. A record made straight into published through the API
+/// without a date is dated the same way.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn publishing_from_the_page_dates_it_and_its_answers_fall_due() {
+    let start: chrono::DateTime<chrono::Utc> = "2026-03-02T10:00:00Z".parse().unwrap();
+    let clock = std::sync::Arc::new(concord_app::FixedClock::new(start));
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/t.db", dir.path().display());
+    let services = std::sync::Arc::new(
+        concord_app::Services::open_with_clock(&url, clock.clone())
+            .await
+            .unwrap(),
+    );
+    let app = serve(services.clone(), dir).await;
+    let mut author = person(
+        &app,
+        "lead@hssib.example.org",
+        "HSSIB",
+        &[Role::Author, Role::Approver],
+    )
+    .await;
+    let csrf = author.csrf(&app).await;
+    let one_addressee = || draft(&[("addressees", "NHSE")]);
+    let mut fields = one_addressee();
+    fields.push(("action", "save".into()));
+    let res = author
+        .post_form(&app, "/recommendations/new", &fields, Some(&csrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let id = res.headers()["location"]
+        .to_str()
+        .unwrap()
+        .strip_prefix("/recommendations/")
+        .and_then(|l| l.strip_suffix("/edit?saved=1"))
+        .unwrap()
+        .to_string();
+    let mut fields = one_addressee();
+    fields.push(("version", "1".into()));
+    fields.push(("action", "publish".into()));
+    let res = author
+        .post_form(
+            &app,
+            &format!("/recommendations/{id}/edit"),
+            &fields,
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+
+    let rec = services
+        .as_principal(operator())
+        .recommendation(&RecommendationId::parse(&id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(rec.data.published.unwrap().to_string(), "2026-03-02");
+    let due = rec.data.response_deadline.expect("a due date");
+    assert!(due > rec.data.published.unwrap(), "{due}");
+    let (_, home) = Browser::new().get(&app, "/").await;
+    assert!(home.contains(&format!("/recommendations/{id}")), "{home}");
+    let (_, page) = Browser::new()
+        .get(&app, &format!("/recommendations/{id}"))
+        .await;
+    assert!(page.contains("<time datetime=\"2026-03-02\">"), "{page}");
+
+    let overdue = |app: &TestApp| {
+        let rb = app.client.get(app.url("/api/v1/dashboard?issuer=HSSIB"));
+        async move {
+            let v: serde_json::Value = rb.send().await.unwrap().json().await.unwrap();
+            v["totals"]["overdue"].as_u64().unwrap()
+        }
+    };
+    assert_eq!(overdue(&app).await, 0);
+    clock.set(due.and_hms_opt(12, 0, 0).unwrap().and_utc() + chrono::Duration::days(1));
+    assert_eq!(overdue(&app).await, 1);
+    let (_, page) = Browser::new()
+        .get(&app, &format!("/recommendations/{id}"))
+        .await;
+    assert!(page.contains("overdue by 1 day<"), "{page}");
+
+    // Straight into published through the API, no date given: today.
+    let made = services
+        .as_principal(operator())
+        .create_draft(json!({
+            "issuer": "HSSIB", "status": "published",
+            "title": "Falls in care homes",
+            "text": "NHS England should publish falls guidance for care homes by 31 March 2027.",
+            "addressees": [{"name": "NHS England", "org": "NHSE"}],
+            "override_gate": "test data"
+        }))
+        .await
+        .unwrap();
+    assert_eq!(made.data.published, Some(services.clock().today()));
+    assert!(made.data.response_deadline.is_some());
 }
