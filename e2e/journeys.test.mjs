@@ -236,7 +236,8 @@ async function signIn(email) {
   await page.fill("#email", email);
   await page.fill("#password", accounts.get(email));
   await page.click("main button[type=submit]");
-  await page.waitForURL(/\/account$/);
+  // Straight to "Your work" when there is any, else the account page.
+  await page.waitForURL(/\/(work|account)$/);
   // Every page now says who is signed in.
   assert.match(await page.textContent(".nhsuk-header__account"), /Sign out/);
   return page;
@@ -250,6 +251,8 @@ const DRAFT_TEXT =
 
 test("an author drafts with live feedback, saves, and publishes through the gate", { timeout: 120_000 }, async () => {
   const page = await signIn(LEAD);
+  assert.match(page.url(), /\/work$/, "a safety lead lands on their work");
+  await page.goto(base + "/account");
   await axe(page, "account");
   await page.click("a.nhsuk-header__navigation-link[href='/work']");
   await page.waitForURL(/\/work$/);
@@ -415,7 +418,7 @@ test("an administrator gives a member who forgot their password a one-time link"
   await phone.fill("#email", "ravi.patel@hssib.example.org");
   await phone.fill("#password", "lantern orchard copper 7");
   await phone.click("main button[type=submit]");
-  await phone.waitForURL(/\/account$/);
+  await phone.waitForURL(/\/work$/);
   await phone.context().close();
 });
 

@@ -215,14 +215,7 @@ pub async fn authenticate(State(state): State<AppState>, mut req: Request, next:
         name: s.view.user.name.clone(),
         org: s.view.org.as_ref().map(|o| o.to_string()),
         csrf: s.view.csrf.clone(),
-        // Queues, or the oversight and administration links of "Your work".
-        has_work: !state
-            .services
-            .as_principal(s.view.principal.clone())
-            .work_queues()
-            .is_empty()
-            || s.view.roles().contains(Role::Oversight)
-            || s.view.roles().contains(Role::Administrator),
+        has_work: has_work(&state, &s.view),
     });
     let personal = header.is_some();
     req.extensions_mut().insert(auth);
@@ -300,4 +293,16 @@ mod tests {
                 .contains("Max-Age=0")
         );
     }
+}
+
+/// Whether "Your work" has anything for this person: queues, or the
+/// oversight and administration links.
+pub(crate) fn has_work(state: &AppState, view: &concord_app::SessionView) -> bool {
+    !state
+        .services
+        .as_principal(view.principal.clone())
+        .work_queues()
+        .is_empty()
+        || view.roles().contains(Role::Oversight)
+        || view.roles().contains(Role::Administrator)
 }

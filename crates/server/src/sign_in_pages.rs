@@ -259,6 +259,12 @@ async fn sign_in(
                 let _ = state.services.sign_out(&old.cookie).await;
             }
             let https = is_https(&state, &headers);
+            // Straight to what they came to do, when there is any.
+            let landing = if crate::session::has_work(&state, &signed.session) {
+                "/work"
+            } else {
+                "/account"
+            };
             no_store(
                 (
                     AppendHeaders([
@@ -268,7 +274,7 @@ async fn sign_in(
                             set_cookie(SIGN_IN_COOKIE, "", "/sign-in", 0, https),
                         ),
                     ]),
-                    Redirect::to("/account"),
+                    Redirect::to(landing),
                 )
                     .into_response(),
             )

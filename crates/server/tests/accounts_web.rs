@@ -108,7 +108,8 @@ async fn sign_in_account_switch_and_sign_out() {
     // The right password, any case of the email: a session cookie.
     let res = b.try_sign_in(&app, "ANN.LEE@hssib.org.uk", PASSWORD).await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()["location"], "/account");
+    // Someone with work to do lands on it (issue #18).
+    assert_eq!(res.headers()["location"], "/work");
     let cookie = set_cookies(&res)
         .into_iter()
         .find(|c| c.starts_with("concord_session="))
@@ -643,5 +644,38 @@ async fn pages_carry_the_security_headers() {
         assert!(!csp.contains("unsafe-inline"), "{path}: {csp}");
         assert_eq!(h["x-content-type-options"], "nosniff");
         assert!(h.contains_key("referrer-policy"));
+    }
+}
+
+/// Signing in lands on "Your work" for someone with queues there, and on
+/// their account for someone with none (issue #18).
+#[tokio::test]
+async fn sign_in_lands_where_the_work_is() {
+    let app = spawn_app().await;
+    add_user(
+        &app,
+        "resp@nhse.example.org",
+        "Res Pondent",
+        "NHSE",
+        RoleSet::from_roles([Role::Respondent]),
+    )
+    .await;
+    app.services
+        .as_principal(operator())
+        .add_user(NewUser {
+            email: "new@example.org".into(),
+            name: "New Person".into(),
+            password: PASSWORD.into(),
+            memberships: vec![],
+        })
+        .await
+        .unwrap();
+    for (email, landing) in [
+        ("resp@nhse.example.org", "/work"),
+        ("new@example.org", "/account"),
+    ] {
+        let res = Browser::new().try_sign_in(&app, email, PASSWORD).await;
+        assert_eq!(res.status(), StatusCode::SEE_OTHER, "{email}");
+        assert_eq!(res.headers()["location"], landing, "{email}");
     }
 }
