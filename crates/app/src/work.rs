@@ -137,9 +137,50 @@ impl Authorized<'_> {
         }
         let (filter, parts) = queue.query(&org);
         let store = self.services().store();
-        Ok(match parts {
-            Some(parts) => store.list_with_parts(&filter, &parts, page).await?,
-            None => store.list(&filter, page).await?,
+        let (filter, parts) = (&filter, &parts);
+        let list = |page| async move {
+            Ok::<_, AppError>(match parts {
+                Some(parts) => store.list_with_parts(filter, parts, page).await?,
+                None => store.list(filter, page).await?,
+            })
+        };
+        if queue != WorkQueue::ToAnswer {
+            return list(page).await;
+        }
+        // What waits for an answer is worked through by when it is due,
+        // the most overdue first. A queue longer than this keeps the
+        // store's order (newest first) rather than read it all.
+        let whole = list(Page {
+            offset: 0,
+            limit: ANSWER_QUEUE_SORTED,
+        })
+        .await?;
+        if whole.total > ANSWER_QUEUE_SORTED {
+            return list(page).await;
+        }
+        let book = self.services().rules_book().await?;
+        let due = |rec: &concord_domain::Recommendation| {
+            let rules = book.for_issuer(&rec.data.issuer);
+            rec.data
+                .addressees
+                .iter()
+                .filter(|a| a.org.as_ref() == Some(&org))
+                .filter_map(|a| concord_domain::lifecycle::due_for(&rec.data, a, rules))
+                .min()
+        };
+        let mut items = whole.items;
+        // Undated last; the same day by publication, oldest first.
+        items.sort_by_key(|r| (due(r).is_none(), due(r), r.data.published));
+        Ok(ListPage {
+            total: whole.total,
+            items: items
+                .into_iter()
+                .skip(page.offset as usize)
+                .take(page.limit as usize)
+                .collect(),
         })
     }
 }
+
+/// The longest "waiting for your answer" queue ordered by due date.
+const ANSWER_QUEUE_SORTED: u64 = 2_000;

@@ -268,8 +268,8 @@ fn comma_list(text: &str) -> Vec<Value> {
 struct WorkItem {
     id: String,
     title: String,
-    /// Where each part stands: (what, due by), joined by "; ".
-    state: Vec<(String, Option<chrono::NaiveDate>)>,
+    /// Where each part stands: (what, due by, days overdue), joined by "; ".
+    state: Vec<(String, Option<chrono::NaiveDate>, Option<i64>)>,
     actions: Vec<(String, String)>,
 }
 
@@ -337,13 +337,15 @@ fn addressee_state(status: AddresseeStatus) -> String {
 
 /// One row of a queue: where the organisation's part stands and the links
 /// to what it can do next.
-fn work_item(rec: &Recommendation, q: WorkQueue, org: &str) -> WorkItem {
+fn work_item(rec: &Recommendation, q: WorkQueue, org: &str, today: chrono::NaiveDate) -> WorkItem {
+    let book = concord_domain::lifecycle::RulesBook::builtin();
+    let rules = book.for_issuer(&rec.data.issuer);
     let id = rec.id.to_string();
     let mut actions = Vec::new();
     let mut state = Vec::new();
     match q {
         WorkQueue::Drafts => {
-            state.push((format!("Draft, version {}", rec.version), None));
+            state.push((format!("Draft, version {}", rec.version), None, None));
             actions.push((
                 format!("/recommendations/{id}/edit"),
                 "Edit the draft".into(),
@@ -367,7 +369,12 @@ fn work_item(rec: &Recommendation, q: WorkQueue, org: &str) -> WorkItem {
                 if !wanted {
                     continue;
                 }
-                state.push((format!("{}: {}", a.name, addressee_state(a.status)), a.due));
+                state.push((
+                    format!("{}: {}", a.name, addressee_state(a.status)),
+                    concord_domain::lifecycle::due_for(&rec.data, a, rules),
+                    concord_domain::lifecycle::overdue_as_of(&rec.data, a, rules, today)
+                        .map(|(_, days)| days),
+                ));
                 let base = format!("/recommendations/{id}/addressees/{n}");
                 match q {
                     WorkQueue::ToAnswer => {
@@ -399,6 +406,7 @@ async fn load_queue(
     q: WorkQueue,
     org: &str,
     page: Page,
+    today: chrono::NaiveDate,
 ) -> Result<QueueView, AppError> {
     let list = auth.work_queue(q, page).await?;
     let (heading, about, empty) = queue_texts(q, org);
@@ -408,7 +416,11 @@ async fn load_queue(
         about,
         empty,
         total: list.total,
-        items: list.items.iter().map(|r| work_item(r, q, org)).collect(),
+        items: list
+            .items
+            .iter()
+            .map(|r| work_item(r, q, org, today))
+            .collect(),
     })
 }
 
@@ -434,6 +446,7 @@ async fn work(State(state): State<AppState>, s: MaybeSession) -> Response {
                 offset: 0,
                 limit: QUEUE_PREVIEW,
             },
+            state.services.clock().today(),
         )
         .await
         {
@@ -485,6 +498,7 @@ async fn queue_page(
             offset: (page - 1) * QUEUE_PAGE,
             limit: QUEUE_PAGE,
         },
+        state.services.clock().today(),
     )
     .await
     {

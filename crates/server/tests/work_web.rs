@@ -687,4 +687,24 @@ async fn publishing_from_the_page_dates_it_and_its_answers_fall_due() {
         .unwrap();
     assert_eq!(made.data.published, Some(services.clock().today()));
     assert!(made.data.response_deadline.is_some());
+
+    // NHS England's queue: the overdue answer first, tagged, though the
+    // other recommendation is newer (issue #18, 5).
+    let mut nhse = person(
+        &app,
+        "answers@nhse.example.org",
+        "NHSE",
+        &[Role::Respondent],
+    )
+    .await;
+    let (_, queue) = nhse.get(&app, "/work/to-answer").await;
+    let first = queue
+        .find(&format!("/recommendations/{id}\""))
+        .expect("listed");
+    let second = queue
+        .find(&format!("/recommendations/{}\"", made.id))
+        .expect("listed");
+    assert!(first < second, "the overdue one first: {queue}");
+    assert!(queue.contains("Overdue by 1 day<"), "{queue}");
+    assert_eq!(queue.matches("Overdue by").count(), 1, "{queue}");
 }
