@@ -248,6 +248,18 @@ pub fn with_reason(mut res: Response, reason: impl Into<String>) -> Response {
     res
 }
 
+/// Whether "Your work" has anything for this person: queues, or the
+/// oversight and administration links.
+pub(crate) fn has_work(state: &AppState, view: &concord_app::SessionView) -> bool {
+    !state
+        .services
+        .as_principal(view.principal.clone())
+        .work_queues()
+        .is_empty()
+        || view.roles().contains(Role::Oversight)
+        || view.roles().contains(Role::Administrator)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -293,16 +305,4 @@ mod tests {
                 .contains("Max-Age=0")
         );
     }
-}
-
-/// Whether "Your work" has anything for this person: queues, or the
-/// oversight and administration links.
-pub(crate) fn has_work(state: &AppState, view: &concord_app::SessionView) -> bool {
-    !state
-        .services
-        .as_principal(view.principal.clone())
-        .work_queues()
-        .is_empty()
-        || view.roles().contains(Role::Oversight)
-        || view.roles().contains(Role::Administrator)
 }
