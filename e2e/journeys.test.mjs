@@ -282,10 +282,19 @@ test("an author drafts with live feedback, saves, and publishes through the gate
   await page.waitForURL(/\/recommendations\/HSSIB-\d{4}-\d{4}\/edit\?saved=1$/);
   assert.match(await page.textContent(".nhsuk-inset-text"), /saved/);
   await axe(page, "draft edit");
+  // Publish: first a check of what becomes public, and when answers fall due.
   await page.click("button[value=publish]");
-  await page.waitForURL(/\/recommendations\/HSSIB-\d{4}-\d{4}$/);
+  await page.waitForURL(/\/recommendations\/HSSIB-\d{4}-\d{4}\/publish$/);
+  assert.match(await page.textContent("h1"), /Check the recommendation before you publish it/);
+  assert.match(await page.textContent("main"), /Answers due by/);
+  await axe(page, "check before publishing");
+  await shot(page, "check-before-publishing");
+  await page.click("main form[action$='/publish'] button[type=submit]");
+  await page.waitForURL(/\/recommendations\/HSSIB-\d{4}-\d{4}\?published=1$/);
+  assert.match(await page.textContent(".nhsuk-notification-banner"), /published/);
   assert.match(await page.textContent("h1"), /Sepsis screening at triage/);
-  published = page.url().split("/").pop();
+  assert.doesNotMatch(await page.textContent(".facts"), /not given/);
+  published = page.url().split("/").pop().split("?")[0];
   await axe(page, "recommendation, signed in");
   await page.context().close();
 });
@@ -453,6 +462,7 @@ test("every kind of page was checked by axe-core", () => {
     "set a new password, error",
     "password set",
     "organisations",
+    "check before publishing",
   ]) {
     assert.ok(checked.has(label), `no axe check of ${label}`);
   }

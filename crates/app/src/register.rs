@@ -96,6 +96,19 @@ impl Authorized<'_> {
         body: &Value,
         ruleset: Option<&concord_domain::quality::Ruleset>,
     ) -> AppResult<Vec<concord_domain::quality::QualityReport>> {
+        self.check_draft_of(body, ruleset, None).await
+    }
+
+    /// [`Self::check`] of a draft already saved as `saved`: the record is
+    /// left out of what the draft is compared with (it would only find
+    /// itself).
+    pub async fn check_draft_of(
+        &self,
+        body: &Value,
+        ruleset: Option<&concord_domain::quality::Ruleset>,
+        saved: Option<&RecommendationId>,
+    ) -> AppResult<Vec<concord_domain::quality::QualityReport>> {
+        let saved = saved.map(|id| id.to_string());
         // cross_reference: what the similarity engine finds close to each
         // draft (only what this caller may see).
         if !self.principal().is_operator()
@@ -114,6 +127,7 @@ impl Authorized<'_> {
             let hits = match self.similar_to_text(&d.text, CROSS_REFERENCE_HITS).await {
                 Ok(found) => found
                     .into_iter()
+                    .filter(|m| saved.as_deref() != Some(m.id.as_str()))
                     .map(|m| concord_domain::quality::SimilarHit {
                         id: m.id,
                         score: m.score,

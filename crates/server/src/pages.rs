@@ -178,6 +178,7 @@ async fn recommendation(
     State(state): State<AppState>,
     s: MaybeSession,
     Path(raw): Path<String>,
+    axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Response, PageError> {
     let id = RecommendationId::parse(&raw).map_err(|e| PageError {
         status: StatusCode::NOT_FOUND,
@@ -201,8 +202,15 @@ async fn recommendation(
         "responses and status changes of this recommendation",
     );
     layout.csrf = s.0.as_ref().map(|s| s.view.csrf.clone());
+    // Just published from the check page: say so, once, at the top.
+    let just_published = s.0.is_some()
+        && rec.data.status == Lifecycle::Published
+        && query
+            .as_deref()
+            .is_some_and(|q| q.split('&').any(|p| p == "published=1"));
     Ok(crate::layout::render(&RecommendationPage {
         layout,
+        just_published,
         r: RecordView::of(&rec, state.services.clock().today()),
         provenance: (!rec.provenance.is_empty()).then(|| ProvenanceSection::of(&rec)),
         endorsements: endorsements
@@ -222,6 +230,8 @@ async fn recommendation(
 #[template(path = "recommendation/page.html")]
 struct RecommendationPage {
     layout: Layout,
+    /// The signed-in person has just published it.
+    just_published: bool,
     r: RecordView,
     provenance: Option<ProvenanceSection>,
     endorsements: Vec<EndorsementRow>,
@@ -257,8 +267,8 @@ struct SourceView {
 /// A recommendation as its page shows it (`templates/recommendation/
 /// record.html`).
 pub(crate) struct RecordView {
-    id: String,
-    title: String,
+    pub(crate) id: String,
+    pub(crate) title: String,
     issuer: String,
     kind: String,
     status: String,
@@ -267,7 +277,7 @@ pub(crate) struct RecordView {
     level: Option<String>,
     risk: Option<String>,
     response_deadline: Option<NaiveDate>,
-    paragraphs: Vec<String>,
+    pub(crate) paragraphs: Vec<String>,
     addressees: Vec<crate::progress_html::AddresseeView>,
     themes: Vec<String>,
     settings: Vec<String>,

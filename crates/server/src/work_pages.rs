@@ -68,6 +68,12 @@ pub fn routes() -> Router<AppState> {
                 .layer(DefaultBodyLimit::max(MAX_DRAFT_FORM_BYTES)),
         )
         .route(
+            "/recommendations/{id}/publish",
+            get(check_publish)
+                .post(publish)
+                .layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
+        )
+        .route(
             "/recommendations/{id}/endorse",
             post(endorse).layer(DefaultBodyLimit::max(MAX_FORM_BYTES)),
         )
@@ -888,7 +894,14 @@ struct FeedbackFragment {
 
 /// What Concord makes of a draft: the criteria's verdicts (the issuer's own
 /// set and gate) and the existing recommendations close to it.
-async fn judge(state: &AppState, principal: Principal, body: &Map<String, Value>) -> Feedback {
+/// What Concord makes of a draft; `saved` is the draft's own record, when
+/// it has one, left out of the comparison.
+async fn judge(
+    state: &AppState,
+    principal: Principal,
+    body: &Map<String, Value>,
+    saved: Option<&RecommendationId>,
+) -> Feedback {
     let text = body
         .get("text")
         .and_then(Value::as_str)
@@ -904,10 +917,19 @@ async fn judge(state: &AppState, principal: Principal, body: &Map<String, Value>
     let built = services.similar_built();
     // The similarity index's first build can take minutes on a large
     // register; it runs on its own task and the page does not wait long.
+    let saved = saved.cloned();
     let task = tokio::spawn(async move {
         let auth = services.as_principal(principal);
-        let report = auth.check(&draft, None).await;
-        let similar = auth.similar_answer_for_text(&text, SIMILAR_SHOWN).await;
+        let report = auth.check_draft_of(&draft, None, saved.as_ref()).await;
+        let similar = auth
+            .similar_answer_for_text(&text, SIMILAR_SHOWN + 1)
+            .await
+            .map(|mut a| {
+                a.matches
+                    .retain(|m| saved.as_ref().is_none_or(|id| m.id != id.to_string()));
+                a.matches.truncate(SIMILAR_SHOWN);
+                a
+            });
         let mut titled = Vec::new();
         if let Ok(answer) = &similar {
             for m in &answer.matches {
@@ -1037,6 +1059,9 @@ struct DraftPage {
     issuer: String,
     action: String,
     version: Option<i64>,
+    /// The draft's own record, once saved (left out of what the live
+    /// feedback compares it with).
+    saved: Option<String>,
     fields: Vec<FormField>,
     summary: Vec<(String, String)>,
     notice: Option<String>,
@@ -1078,7 +1103,13 @@ async fn draft_page(
     let feedback = match form {
         Some(f) => {
             let (body, _) = draft_body(&auth, f, issuer).await;
-            judge(state, session.view.principal.clone(), &body).await
+            judge(
+                state,
+                session.view.principal.clone(),
+                &body,
+                editing.map(|(id, _)| id),
+            )
+            .await
         }
         None => {
             Feedback::waiting("Write the recommendation to see how it meets the quality criteria.")
@@ -1104,6 +1135,7 @@ async fn draft_page(
         issuer: issuer.to_string(),
         action,
         version,
+        saved: editing.map(|(id, _)| id.to_string()),
         fields,
         summary,
         notice,
@@ -1211,8 +1243,12 @@ async fn submit_draft(
         };
         return again(errors, status).await;
     }
-    if action == "publish" {
-        json.insert("status".into(), Value::String("published".into()));
+    // Publishing goes by way of a check: the draft is saved, then shown
+    // as it will be published, with one button that makes it public.
+    if action == "publish"
+        && let Err(e) = auth.permit(concord_app::Action::Publish, None)
+    {
+        return error_response(e);
     }
     let done = match editing {
         None => auth.create_draft(Value::Object(json)).await,
@@ -1223,6 +1259,9 @@ async fn submit_draft(
         }
     };
     match done {
+        Ok(rec) if rec.data.status == Lifecycle::Draft && action == "publish" => {
+            Redirect::to(&format!("/recommendations/{}/publish", rec.id)).into_response()
+        }
         Ok(rec) if rec.data.status == Lifecycle::Draft => {
             Redirect::to(&format!("/recommendations/{}/edit?saved=1", rec.id)).into_response()
         }
@@ -1322,6 +1361,138 @@ async fn save_draft(
     submit_draft(&state, session, &org, Some((&rec.id, version)), &form).await
 }
 
+#[derive(Template)]
+#[template(path = "recommendation/check_publish.html")]
+struct CheckPublishPage {
+    layout: Layout,
+    r: crate::pages::RecordView,
+    addressees: Vec<String>,
+    issuer: String,
+    /// The day it will be published (today, unless the draft names one).
+    published: Option<chrono::NaiveDate>,
+    /// When its answers will fall due.
+    due: Option<chrono::NaiveDate>,
+    version: i64,
+    feedback: Feedback,
+    summary: Vec<(String, String)>,
+}
+
+/// The check page of an own draft, for a person who may publish it.
+async fn check_publish_page(
+    state: &AppState,
+    session: &Session,
+    rec: &Recommendation,
+    summary: Vec<(String, String)>,
+    status: StatusCode,
+) -> Response {
+    let auth = services(state, session);
+    if let Err(e) = auth.permit(concord_app::Action::Publish, None) {
+        return error_response(e);
+    }
+    let today = state.services.clock().today();
+    let published = rec.data.published.or(Some(today));
+    let days = match auth.response_rule(&rec.data.issuer).await {
+        Ok(rule) => Some(rule.rules.days_to_respond),
+        Err(e) => return error_response(e),
+    };
+    let due = rec
+        .data
+        .response_deadline
+        .or_else(|| Some(published? + chrono::Duration::days(i64::from(days?))));
+    let org = rec.data.issuer.to_string();
+    let (body, _) = draft_body(&auth, &draft_form_of(rec), &org).await;
+    let feedback = judge(state, session.view.principal.clone(), &body, Some(&rec.id)).await;
+    let mut layout = signed_in_layout("Check the recommendation before you publish it", session);
+    layout.error = !summary.is_empty();
+    let mut res = no_store(render(&CheckPublishPage {
+        layout,
+        r: crate::pages::RecordView::of(rec, today),
+        addressees: rec
+            .data
+            .addressees
+            .iter()
+            .map(|a| match &a.org {
+                Some(o) => format!("{} ({o})", a.name),
+                None => a.name.clone(),
+            })
+            .collect(),
+        issuer: org,
+        published,
+        // Nobody to answer: nothing falls due.
+        due: if rec.data.addressees.is_empty() {
+            None
+        } else {
+            due
+        },
+        version: rec.version,
+        feedback,
+        summary,
+    }));
+    *res.status_mut() = status;
+    res
+}
+
+async fn check_publish(
+    State(state): State<AppState>,
+    s: MaybeSession,
+    Path(raw): Path<String>,
+) -> Response {
+    let Some(session) = &s.0 else {
+        return sign_in_first();
+    };
+    match own_draft(&state, session, &raw).await {
+        Ok((_, rec)) => check_publish_page(&state, session, &rec, Vec::new(), StatusCode::OK).await,
+        Err(r) => r,
+    }
+}
+
+/// Publishes an own draft, as checked: the version the person saw.
+async fn publish(
+    State(state): State<AppState>,
+    Path(raw): Path<String>,
+    SignedForm(session, form): SignedForm,
+) -> Response {
+    let session = &session;
+    let (_, rec) = match own_draft(&state, session, &raw).await {
+        Ok(x) => x,
+        Err(r) => return r,
+    };
+    let version = form
+        .get("version")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(0);
+    let mut body = Map::new();
+    body.insert("version".into(), Value::from(version));
+    body.insert("status".into(), Value::from("published"));
+    match services(&state, session)
+        .edit(&rec.id, Value::Object(body))
+        .await
+    {
+        Ok(done) => {
+            Redirect::to(&format!("/recommendations/{}?published=1", done.id)).into_response()
+        }
+        Err(AppError::Conflict(_)) => {
+            check_publish_page(
+                &state,
+                session,
+                &rec,
+                vec![(
+                    "version".into(),
+                    "Someone changed the draft since you checked it. Check it again before you publish it.".into(),
+                )],
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
+        Err(e) => match form_failure(e) {
+            Ok((errors, status)) => {
+                check_publish_page(&state, session, &rec, errors, status).await
+            }
+            Err(page) => page,
+        },
+    }
+}
+
 /// The htmx request of the drafting form: the feedback panel again.
 async fn feedback(
     State(state): State<AppState>,
@@ -1334,7 +1505,18 @@ async fn feedback(
     };
     let auth = services(&state, session);
     let (json, _) = draft_body(&auth, &form, &org).await;
-    let fb = judge(&state, session.view.principal.clone(), &json).await;
+    // The form of a saved draft names it (a hint only: it can leave out
+    // nothing but what the caller may see anyway).
+    let saved = form
+        .get("saved")
+        .and_then(|v| RecommendationId::parse(v.trim()).ok());
+    let fb = judge(
+        &state,
+        session.view.principal.clone(),
+        &json,
+        saved.as_ref(),
+    )
+    .await;
     no_store(render(&FeedbackFragment { feedback: fb }))
 }
 

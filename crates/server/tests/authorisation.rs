@@ -1160,6 +1160,17 @@ async fn authorisation_table_of_the_work_pages() {
             true,
         ),
         (
+            "publish after the check",
+            Setup::Draft,
+            |id| format!("/recommendations/{id}/publish"),
+            vec![("version", "1".to_string())],
+            &[
+                ("HSSIB author+approver", SEE),
+                ("NHSE author", StatusCode::NOT_FOUND),
+            ],
+            true,
+        ),
+        (
             "answer as the addressee",
             Setup::Published,
             |id| format!("/recommendations/{id}/addressees/1/respond"),

@@ -296,7 +296,8 @@ async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
     assert_eq!(now.data.title, "Sepsis screening (revised)");
     assert_eq!(now.version, 2);
 
-    // Published through the gate: now public, and waiting for NHS England.
+    // Published through the gate, by way of a check of what will be
+    // public (issue #18, 2): now public, and waiting for NHS England.
     let res = author
         .post_form(
             &app,
@@ -306,7 +307,49 @@ async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
         )
         .await;
     assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    assert_eq!(res.headers()["location"], format!("/recommendations/{id}"));
+    let check = format!("/recommendations/{id}/publish");
+    assert_eq!(res.headers()["location"], check);
+    let (s, html) = author.get(&app, &check).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains("Check the recommendation before you publish it"),
+        "{html}"
+    );
+    assert!(html.contains("Answers due by"), "{html}");
+    // The saved draft is not offered as similar to itself.
+    assert!(
+        !html.contains(&format!("href=\"/recommendations/{id}\"")),
+        "{html}"
+    );
+    assert!(!html.contains(&format!("{id} (")), "{html}");
+    let (s, _) = Browser::new()
+        .get(&app, &format!("/recommendations/{id}"))
+        .await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "still a draft until confirmed");
+    // Publishing what was checked, and not a later version.
+    let res = author
+        .post_form(&app, &check, &[("version", "2".into())], Some(&csrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::CONFLICT, "the save moved it on");
+    let res = author
+        .post_form(&app, &check, &[("version", "3".into())], Some(&csrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()["location"],
+        format!("/recommendations/{id}?published=1")
+    );
+    let (_, done) = author
+        .get(&app, &format!("/recommendations/{id}?published=1"))
+        .await;
+    assert!(
+        done.contains(
+            "Recommendation {id} published"
+                .replace("{id}", &id)
+                .as_str()
+        ),
+        "{done}"
+    );
     let (s, public) = Browser::new()
         .get(&app, &format!("/recommendations/{id}"))
         .await;
@@ -330,7 +373,8 @@ async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
     assert!(html.contains(">Accepted in principle</label>"), "{html}");
     assert!(!html.contains(" checked"), "{html}");
     let ncsrf = csrf_field(&html).unwrap();
-    let version_before = now.version + 1;
+    // Saved by the Publish button, then published from the check page.
+    let version_before = now.version + 2;
     for (fields, status, first) in [
         (
             vec![("acceptance", "not_accepted"), ("text", "We cannot.")],
@@ -503,14 +547,18 @@ async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
     assert_eq!(s, StatusCode::OK);
     let rows = history_rows(&html);
     let changes: Vec<&str> = rows.iter().map(|r| r.0.as_str()).collect();
+    // create; the edit; the save of the Publish button; publishing from
+    // the check page; the answer, progress and assessment.
     assert_eq!(
         changes,
-        ["create", "update", "update", "respond", "update", "assess"],
+        [
+            "create", "update", "update", "update", "respond", "update", "assess"
+        ],
         "{html}"
     );
     assert!(rows[0].1.contains(">created<"));
-    assert!(rows[2].1.contains("status"), "{}", rows[2].1);
-    assert!(rows[3].1.contains("NHSE (person 2)"), "{}", rows[3].1);
+    assert!(rows[3].1.contains("status"), "{}", rows[3].1);
+    assert!(rows[4].1.contains("NHSE (person 2)"), "{}", rows[4].1);
     let (s, html) = Browser::new()
         .get(&app, &format!("/recommendations/{id}/history"))
         .await;
@@ -638,6 +686,15 @@ async fn publishing_from_the_page_dates_it_and_its_answers_fall_due() {
             &app,
             &format!("/recommendations/{id}/edit"),
             &fields,
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let res = author
+        .post_form(
+            &app,
+            &format!("/recommendations/{id}/publish"),
+            &[("version", "2".into())],
             Some(&csrf),
         )
         .await;
