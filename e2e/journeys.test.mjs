@@ -325,7 +325,14 @@ test("an addressee answers and records progress; the issuer assesses", { timeout
   await page.fill("#text", "We will screen every adult within an hour from April 2027.");
   await page.fill("#reasons", "");
   await page.click("main button[type=submit]");
-  await page.waitForURL(new RegExp(`/recommendations/${id}$`));
+  // The answer is shown to be checked before it is sent, in public.
+  await page.locator("h1", { hasText: "Check your answer before you send it" }).waitFor();
+  assert.match(await page.textContent("main"), /We will screen every adult within an hour/);
+  await axe(page, "check your answer");
+  await shot(page, "check-your-answer");
+  await page.click("button[value=yes]");
+  await page.waitForURL(new RegExp(`/recommendations/${id}\\?answered=1$`));
+  assert.match(await page.textContent(".nhsuk-notification-banner"), /Your answer was sent/);
   assert.match(await page.textContent("main"), /We will screen every adult within an hour/);
   await page.click("text=Record NHS England's progress");
   await page.check("input[name=implementation][value=in_progress]");
@@ -463,6 +470,7 @@ test("every kind of page was checked by axe-core", () => {
     "password set",
     "organisations",
     "check before publishing",
+    "check your answer",
   ]) {
     assert.ok(checked.has(label), `no axe check of ${label}`);
   }

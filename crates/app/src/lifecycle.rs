@@ -147,17 +147,7 @@ impl Authorized<'_> {
         let mut attempt = 0;
         loop {
             attempt += 1;
-            let rec = self.recommendation(id).await?;
-            let index = find_addressee(&rec.data, addressee)?;
-            let who = Standing::of(
-                self.principal().org(),
-                self.principal().is_operator(),
-                &rec.data,
-                &rec.data.addressees[index],
-            );
-            let today = svc.clock().today();
-            let rules = book.for_issuer(&rec.data.issuer);
-            let next = lifecycle::apply(&rec.data, index, &who, mv, today, rules)?;
+            let (rec, next) = self.moved(id, addressee, mv, &book).await?;
             match svc
                 .store()
                 .update_as(
@@ -178,6 +168,42 @@ impl Authorized<'_> {
                 Err(e) => return Err(e.into()),
             }
         }
+    }
+
+    /// Whether [`Self::apply_move`] would be accepted now, with the same
+    /// refusals, storing nothing (a page shows the move to be checked
+    /// before it is made).
+    pub async fn check_move(
+        &self,
+        id: &RecommendationId,
+        addressee: &str,
+        mv: &Move,
+    ) -> AppResult<()> {
+        self.require_move_role(mv.name())?;
+        let book = self.services().rules_book().await?;
+        self.moved(id, addressee, mv, &book).await.map(|_| ())
+    }
+
+    /// The record as it stands and what the move makes of it.
+    async fn moved(
+        &self,
+        id: &RecommendationId,
+        addressee: &str,
+        mv: &Move,
+        book: &lifecycle::RulesBook,
+    ) -> AppResult<(Recommendation, concord_domain::RecommendationData)> {
+        let rec = self.recommendation(id).await?;
+        let index = find_addressee(&rec.data, addressee)?;
+        let who = Standing::of(
+            self.principal().org(),
+            self.principal().is_operator(),
+            &rec.data,
+            &rec.data.addressees[index],
+        );
+        let today = self.services().clock().today();
+        let rules = book.for_issuer(&rec.data.issuer);
+        let next = lifecycle::apply(&rec.data, index, &who, mv, today, rules)?;
+        Ok((rec, next))
     }
 }
 

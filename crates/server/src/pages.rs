@@ -202,15 +202,33 @@ async fn recommendation(
         "responses and status changes of this recommendation",
     );
     layout.csrf = s.0.as_ref().map(|s| s.view.csrf.clone());
-    // Just published from the check page: say so, once, at the top.
-    let just_published = s.0.is_some()
-        && rec.data.status == Lifecycle::Published
-        && query
-            .as_deref()
-            .is_some_and(|q| q.split('&').any(|p| p == "published=1"));
+    // Just published, or just answered: say so, once, at the top.
+    let said = |flag: &str| {
+        s.0.is_some()
+            && query
+                .as_deref()
+                .is_some_and(|q| q.split('&').any(|p| p == flag))
+    };
+    let banner = if said("published=1") && rec.data.status == Lifecycle::Published {
+        Some(Banner {
+            heading: format!("Recommendation {} published", rec.id),
+            text: if rec.data.addressees.is_empty() {
+                "It is public now.".into()
+            } else {
+                "It is public now, and each addressee is asked to answer by the date below.".into()
+            },
+        })
+    } else if said("answered=1") {
+        Some(Banner {
+            heading: "Your answer was sent".into(),
+            text: "It is published with the recommendation, below; the issuer assesses it.".into(),
+        })
+    } else {
+        None
+    };
     Ok(crate::layout::render(&RecommendationPage {
         layout,
-        just_published,
+        banner,
         r: RecordView::of(&rec, state.services.clock().today()),
         provenance: (!rec.provenance.is_empty()).then(|| ProvenanceSection::of(&rec)),
         endorsements: endorsements
@@ -230,13 +248,19 @@ async fn recommendation(
 #[template(path = "recommendation/page.html")]
 struct RecommendationPage {
     layout: Layout,
-    /// The signed-in person has just published it.
-    just_published: bool,
+    /// What the signed-in person has just done with it, said once.
+    banner: Option<Banner>,
     r: RecordView,
     provenance: Option<ProvenanceSection>,
     endorsements: Vec<EndorsementRow>,
     actions: Option<crate::work_pages::RecordActions>,
     related: crate::related_html::Related,
+}
+
+/// A success banner at the top of the page.
+struct Banner {
+    heading: String,
+    text: String,
 }
 
 /// A body that stands behind the recommendation.

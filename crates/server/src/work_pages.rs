@@ -1910,12 +1910,31 @@ async fn make_move(
             );
         }
     };
+    // An answer is public, in the addressee's name: it is shown to be
+    // checked before it is sent ("change" goes back to the form), once the
+    // services would accept it.
     let auth = services(&state, session);
-    match auth
-        .apply_move(&rec.id, &(index + 1).to_string(), &parsed)
-        .await
-    {
-        Ok(done) => Redirect::to(&format!("/recommendations/{}", done.id)).into_response(),
+    let addressee = (index + 1).to_string();
+    let checking = mv == "respond" && form.get("confirm") != Some("yes");
+    if checking && form.get("confirm") == Some("change") {
+        return again(Vec::new(), StatusCode::OK);
+    }
+    let done = if checking {
+        auth.check_move(&rec.id, &addressee, &parsed)
+            .await
+            .map(|()| None)
+    } else {
+        auth.apply_move(&rec.id, &addressee, &parsed)
+            .await
+            .map(Some)
+    };
+    match done {
+        Ok(None) => answer_check_page(session, &rec, index, &name, &mv, &form),
+        Ok(Some(done)) if mv == "respond" => {
+            Redirect::to(&format!("/recommendations/{}?answered=1", done.id)).into_response()
+        }
+        Ok(Some(done)) => Redirect::to(&format!("/recommendations/{}", done.id)).into_response(),
+
         Err(AppError::Invalid(m)) | Err(AppError::BadInput(m)) => again(
             field_errors(&m, move_field_of),
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -1933,13 +1952,59 @@ async fn make_move(
     }
 }
 
+#[derive(Template)]
+#[template(path = "answer_check.html")]
+struct AnswerCheckPage {
+    layout: Layout,
+    id: String,
+    title: String,
+    addressee: String,
+    position: String,
+    answer: Vec<String>,
+    reasons: Option<String>,
+    received: Option<chrono::NaiveDate>,
+    url: Option<String>,
+    action: String,
+    /// The form's fields, carried to the send (or back to the form).
+    carried: Vec<(&'static str, String)>,
+}
+
+/// The answer as it will be sent, to be checked (a valid form).
+fn answer_check_page(
+    session: &Session,
+    rec: &Recommendation,
+    index: usize,
+    addressee: &str,
+    mv: &str,
+    form: &Form,
+) -> Response {
+    let text = |n: &str| Some(form.text(n).trim().to_string()).filter(|v| !v.is_empty());
+    let layout = signed_in_layout("Check your answer before you send it", session);
+    no_store(render(&AnswerCheckPage {
+        layout,
+        id: rec.id.to_string(),
+        title: rec.data.title.clone(),
+        addressee: addressee.to_string(),
+        position: sentence(&words(&form.text("acceptance"))),
+        answer: filters::paragraphs(&form.text("text")),
+        reasons: text("reasons"),
+        received: text("received")
+            .and_then(|d| chrono::NaiveDate::parse_from_str(&d, "%Y-%m-%d").ok()),
+        url: text("url"),
+        action: format!("/recommendations/{}/addressees/{}/{mv}", rec.id, index + 1),
+        carried: move_field_names(mv)
+            .iter()
+            .map(|&n| (n, form.text(n)))
+            .collect(),
+    }))
+}
+
 // ----------------------------------------------------- the record's page
 
-/// "What you can do" on a recommendation's page for a signed-in person:
-/// edit their organisation's draft, answer or update as an addressee,
-/// assess or close as the issuer. Empty for everyone else.
 /// What the signed-in organisation can do with a record, on its page
-/// (`templates/recommendation/actions.html`).
+/// (`templates/recommendation/actions.html`): edit its draft, answer or
+/// update as an addressee, assess or close as the issuer, endorse another
+/// body's recommendation. None for everyone else.
 pub(crate) struct RecordActions {
     pub org: String,
     /// (address, what it does)

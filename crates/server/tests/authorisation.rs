@@ -1171,12 +1171,24 @@ async fn authorisation_table_of_the_work_pages() {
             true,
         ),
         (
+            "check an answer before sending it",
+            Setup::Published,
+            |id| format!("/recommendations/{id}/addressees/1/respond"),
+            vec![
+                ("acceptance", "accepted".into()),
+                ("text", "We will.".into()),
+            ],
+            &[("NHSE respondent", StatusCode::OK)],
+            false,
+        ),
+        (
             "answer as the addressee",
             Setup::Published,
             |id| format!("/recommendations/{id}/addressees/1/respond"),
             vec![
                 ("acceptance", "accepted".into()),
                 ("text", "We will.".into()),
+                ("confirm", "yes".into()),
             ],
             &[("NHSE respondent", SEE)],
             true,

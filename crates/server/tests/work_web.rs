@@ -429,24 +429,70 @@ async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
         unchanged.version, version_before,
         "refused answers change nothing"
     );
+    // A valid answer is shown to be checked first (issue #18, 2); going
+    // back keeps what was typed; nothing is sent until "Send the answer".
+    let answer = |confirm: Option<&str>| {
+        let mut f = vec![
+            ("acceptance", "accepted".to_string()),
+            ("text", "We will screen every adult from April.".to_string()),
+        ];
+        if let Some(c) = confirm {
+            f.push(("confirm", c.to_string()));
+        }
+        f
+    };
+    let res = nhse
+        .post_form(&app, &respond, &answer(None), Some(&ncsrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let check = res.text().await.unwrap();
+    assert!(
+        check.contains("Check your answer before you send it"),
+        "{check}"
+    );
+    assert!(
+        check.contains("We will screen every adult from April."),
+        "{check}"
+    );
+    let res = nhse
+        .post_form(&app, &respond, &answer(Some("change")), Some(&ncsrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let back = res.text().await.unwrap();
+    assert!(
+        back.contains(">We will screen every adult from April.</textarea>"),
+        "{back}"
+    );
+    assert!(back.contains("value=\"accepted\" checked"), "{back}");
+    let still = app
+        .services
+        .as_principal(operator())
+        .recommendation(&RecommendationId::parse(&id).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(still.version, version_before, "checking sends nothing");
+    let res = nhse
+        .post_form(&app, &respond, &answer(Some("yes")), Some(&ncsrf))
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        res.headers()["location"],
+        format!("/recommendations/{id}?answered=1")
+    );
+    let (_, sent) = nhse
+        .get(&app, &format!("/recommendations/{id}?answered=1"))
+        .await;
+    assert!(sent.contains("Your answer was sent"), "{sent}");
+    // A second answer is refused with the reason (the domain's rule).
     let res = nhse
         .post_form(
             &app,
             &respond,
             &[
                 ("acceptance", "accepted".into()),
-                ("text", "We will screen every adult from April.".into()),
+                ("text", "Again.".into()),
+                ("confirm", "yes".into()),
             ],
-            Some(&ncsrf),
-        )
-        .await;
-    assert_eq!(res.status(), StatusCode::SEE_OTHER);
-    // A second answer is refused with the reason (the domain's rule).
-    let res = nhse
-        .post_form(
-            &app,
-            &respond,
-            &[("acceptance", "accepted".into()), ("text", "Again.".into())],
             Some(&ncsrf),
         )
         .await;
