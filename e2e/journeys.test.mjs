@@ -120,7 +120,9 @@ test("home → search → narrow by a facet → record → organisation → them
   // Narrow by the first issuer: htmx swaps the results and the address.
   const before = Number(found.match(/(\d+)/)[1]);
   const facet = page.locator(".concord-facet", { hasText: "Issued by" }).locator("a").first();
-  const issuer = (await facet.textContent()).trim().split(/\s/)[0];
+  // Organisations are named, their code in brackets: "Name (CODE)".
+  const label = (await facet.textContent()).trim();
+  const issuer = (label.match(/\(([A-Z0-9]+)\)/) ?? [null, label.split(/\s/)[0]])[1];
   await facet.click();
   await page.waitForURL(new RegExp(`issuer=${issuer}`));
   await page.locator("text=Narrowed by").waitFor();

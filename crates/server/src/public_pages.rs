@@ -5,7 +5,7 @@
 //! parser ([`SearchParams`]) and ask the same service as
 //! `GET /api/v1/search`: there is one search path.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use askama::Template;
 use axum::Router;
@@ -21,6 +21,7 @@ use concord_domain::OrgCode;
 
 use crate::AppState;
 use crate::api::search::SearchParams;
+use crate::filters;
 use crate::layout::{Layout, render};
 use crate::pages::{PageError, words};
 
@@ -129,6 +130,15 @@ struct HitView {
     title: String,
     /// Escaped by the search index, with `<mark>` around matched words.
     snippet: String,
+    /// The issuer's name, the day it was published and where it stands
+    /// (None when the record could not be read).
+    about: Option<HitAbout>,
+}
+
+struct HitAbout {
+    issuer: String,
+    published: Option<chrono::NaiveDate>,
+    status: String,
 }
 
 struct FacetValue {
@@ -195,7 +205,9 @@ async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Respo
         q: given.get("q").unwrap_or_default().to_string(),
         from: given.get("from").unwrap_or_default().to_string(),
         to: given.get("to").unwrap_or_default().to_string(),
-        newest: given.get("sort") == Some("newest"),
+        newest: given.get("sort") == Some("newest")
+            || (given.get("q").unwrap_or_default().trim().is_empty()
+                && given.get("sort").is_none()),
         hidden: given
             .0
             .iter()
@@ -250,10 +262,17 @@ async fn search_results(
         status: StatusCode::BAD_REQUEST,
         message: e.message().to_string(),
     })?;
-    if !given.asks() {
+    // The search box sent empty lists everything, newest first (as its
+    // hint says); only the bare page, asked for nothing, shows no results.
+    let sent_box = raw.split('&').any(|p| p == "q" || p.starts_with("q="));
+    if !given.asks() && !sent_box {
         return Ok(None);
     }
     let mut query = params.to_query();
+    // Nothing to rank by: the newest first.
+    if query.text.trim().is_empty() && given.get("sort").is_none() {
+        query.sort = Sort::Newest;
+    }
     if params.list.per_page.is_none() {
         query.page = Page {
             offset: (params.list.page() - 1).saturating_mul(PER_PAGE),
@@ -261,12 +280,36 @@ async fn search_results(
         };
     }
     let per_page = query.page.limit;
-    let found = state
-        .services
-        .as_principal(Principal::Anonymous)
-        .search(query.clone())
-        .await?;
-    Ok(Some(results_view(given, &found, &query, per_page)))
+    let auth = state.services.as_principal(Principal::Anonymous);
+    let found = auth.search(query.clone()).await?;
+    // Organisations by name, not code; each result with its issuer, date
+    // and status (a page of them: one read each).
+    let names: HashMap<String, String> = auth
+        .organisations()
+        .await?
+        .into_iter()
+        .map(|o| (o.code.to_string(), o.name))
+        .collect();
+    let mut about = HashMap::new();
+    for h in &found.hits {
+        let Ok(id) = concord_domain::RecommendationId::parse(&h.id) else {
+            continue;
+        };
+        if let Ok(rec) = auth.recommendation(&id).await {
+            let code = rec.data.issuer.to_string();
+            about.insert(
+                h.id.clone(),
+                HitAbout {
+                    issuer: names.get(&code).cloned().unwrap_or(code),
+                    published: rec.data.published,
+                    status: rec.data.status.as_str().to_string(),
+                },
+            );
+        }
+    }
+    Ok(Some(results_view(
+        given, &found, &query, per_page, &names, about,
+    )))
 }
 
 fn results_view(
@@ -274,7 +317,10 @@ fn results_view(
     found: &SearchResults,
     query: &SearchQuery,
     per_page: u64,
+    names: &HashMap<String, String>,
+    mut about: HashMap<String, HitAbout>,
 ) -> Results {
+    let label_for = |key: &str, value: &str| label_for(key, value, names);
     let page = query.page.offset / per_page.max(1) + 1;
     // The search engine pages no further than its result window.
     let window = concord_app::MAX_RESULT_WINDOW / per_page.max(1);
@@ -312,7 +358,12 @@ fn results_view(
             continue;
         };
         let mut values: Vec<(&String, &u64)> = counts.iter().collect();
-        values.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        if key == "year" {
+            // Years in order, the latest first.
+            values.sort_by(|a, b| b.0.cmp(a.0));
+        } else {
+            values.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
+        }
         let values: Vec<FacetValue> = values
             .into_iter()
             .map(|(value, &count)| {
@@ -349,6 +400,7 @@ fn results_view(
                 id: h.id.clone(),
                 title: h.title.clone(),
                 snippet: h.snippet.clone(),
+                about: about.remove(&h.id),
             })
             .collect(),
         relaxed: found.relaxed,
@@ -385,9 +437,14 @@ fn results_view(
     }
 }
 
-/// How a facet value reads: codes as they are, `safety_action` as words.
-fn label_for(key: &str, value: &str) -> String {
+/// How a facet value reads: an organisation by its name (and code),
+/// `safety_action` as words, anything else as it is.
+fn label_for(key: &str, value: &str, names: &HashMap<String, String>) -> String {
     match key {
+        "issuer" | "addressee" => match names.get(&value.to_ascii_uppercase()) {
+            Some(name) => format!("{name} ({value})"),
+            None => value.to_string(),
+        },
         "kind" | "status" => {
             let w = words(value);
             let mut c = w.chars();
@@ -714,7 +771,7 @@ fn counts(
         .map(|m| {
             m.iter()
                 .map(|(v, &n)| Count {
-                    label: label_for(key, v),
+                    label: label_for(key, v, &HashMap::new()),
                     count: n,
                     href: base.with(&[(param, Some(v))]).href("/search"),
                 })

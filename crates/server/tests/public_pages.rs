@@ -451,3 +451,58 @@ async fn organisations_are_listed_a_to_z_and_found() {
     let (_, home) = app.page("/").await;
     assert!(home.contains("href=\"/organisations\""));
 }
+
+/// Issue #18, 10: the search box sent empty lists every published
+/// recommendation, newest first, as its hint promises; the bare page asks
+/// for nothing and lists nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_search_lists_everything_newest_first() {
+    let app = demo_app().await;
+    let total = app.api_total("").await;
+    assert!(total > 0);
+    let (s, html) = app.page("/search?q=").await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains(&format!("{total} recommendations found")),
+        "{total}: {html}"
+    );
+    assert!(html.contains("<strong>newest first</strong>"), "{html}");
+    // The first result is the newest published (the demo's dates differ).
+    let newest: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/search?sort=newest&per_page=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = newest["hits"][0]["id"].as_str().unwrap();
+    let at = html.find("class=\"concord-hit\"").unwrap();
+    assert!(
+        html[at..].contains(&format!("href=\"/recommendations/{first}\"")),
+        "{first}"
+    );
+    let first_link = html[at..].find("href=\"/recommendations/").unwrap();
+    assert!(html[at + first_link..].starts_with(&format!("href=\"/recommendations/{first}\"")));
+    let (_, bare) = app.page("/search").await;
+    assert!(!bare.contains("recommendations found"), "{bare}");
+    // Each result says who issued it, when and where it stands; the
+    // filters name organisations; years run in order.
+    assert!(
+        html.contains("class=\"nhsuk-body-s concord-hit-about\""),
+        "{html}"
+    );
+    assert!(html.contains("published <time datetime="), "{html}");
+    assert!(
+        html.contains("Health Services Safety Investigations Body (HSSIB)"),
+        "{html}"
+    );
+    let years: Vec<u32> = html
+        .split("from=")
+        .skip(1)
+        .filter_map(|rest| rest.get(..4)?.parse().ok())
+        .collect();
+    assert!(years.len() > 1, "{html}");
+    assert!(years.windows(2).all(|w| w[0] >= w[1]), "{years:?}");
+}
