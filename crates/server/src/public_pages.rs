@@ -878,7 +878,14 @@ mod tests {
         assert_eq!(thousands(0), "0");
         assert_eq!(thousands(1000), "1,000");
         assert_eq!(thousands(1234567), "1,234,567");
-        assert_eq!(label_for("kind", "safety_action"), "Safety action");
-        assert_eq!(label_for("issuer", "HSSIB"), "HSSIB");
+        let none = HashMap::new();
+        assert_eq!(label_for("kind", "safety_action", &none), "Safety action");
+        assert_eq!(label_for("issuer", "HSSIB", &none), "HSSIB");
+        let names = HashMap::from([("HSSIB".to_string(), "Health Services Safety".to_string())]);
+        assert_eq!(
+            label_for("issuer", "HSSIB", &names),
+            "Health Services Safety (HSSIB)"
+        );
+        assert_eq!(label_for("theme", "HSSIB", &names), "HSSIB");
     }
 }
