@@ -1084,29 +1084,9 @@ impl Dashboard {
     /// does not run it as a formula (numbers are never negative here).
     pub fn csv(&self, t: Table) -> String {
         let (header, rows) = self.table(t);
-        let mut out = String::new();
-        let line = |out: &mut String, cells: &mut dyn Iterator<Item = &str>| {
-            let mut first = true;
-            for c in cells {
-                if !first {
-                    out.push(',');
-                }
-                first = false;
-                let guarded = crate::text::spreadsheet_safe(c);
-                let c = guarded.as_ref();
-                if c.contains([',', '"', '\n', '\r']) {
-                    out.push('"');
-                    out.push_str(&c.replace('"', "\"\""));
-                    out.push('"');
-                } else {
-                    out.push_str(c);
-                }
-            }
-            out.push_str("\r\n");
-        };
-        line(&mut out, &mut header.iter().copied());
+        let mut out = crate::text::csv_row(header.iter().copied());
         for r in &rows {
-            line(&mut out, &mut r.iter().map(String::as_str));
+            out.push_str(&crate::text::csv_row(r.iter().map(String::as_str)));
         }
         out
     }

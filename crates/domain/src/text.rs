@@ -88,9 +88,41 @@ pub fn spreadsheet_safe(value: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// One CSV line (RFC 4180, CRLF end) of cells made [`spreadsheet_safe`],
+/// quoted when they hold a comma, a quote or a line break.
+pub fn csv_row<'a>(cells: impl IntoIterator<Item = &'a str>) -> String {
+    let mut out = String::new();
+    for (i, c) in cells.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        let guarded = spreadsheet_safe(c);
+        let c = guarded.as_ref();
+        if c.contains([',', '"', '\n', '\r']) {
+            out.push('"');
+            out.push_str(&c.replace('"', "\"\""));
+            out.push('"');
+        } else {
+            out.push_str(c);
+        }
+    }
+    out.push_str("\r\n");
+    out
+}
+
 #[cfg(test)]
 mod spreadsheet_tests {
     use super::*;
+
+    #[test]
+    fn csv_rows_quote_and_guard() {
+        assert_eq!(csv_row(["a", "b c", ""]), "a,b c,\r\n");
+        assert_eq!(
+            csv_row(["x,y", "say \"hi\"", "l1\nl2"]),
+            "\"x,y\",\"say \"\"hi\"\"\",\"l1\nl2\"\r\n"
+        );
+        assert_eq!(csv_row(["=1+1", "-2"]), "'=1+1,'-2\r\n");
+    }
 
     #[test]
     fn formulas_never_reach_a_spreadsheet() {

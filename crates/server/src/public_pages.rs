@@ -29,6 +29,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/search", get(search))
         .route("/search.csv", get(|s, q| download(s, q, ExportFormat::Csv)))
+        .route("/search.addressees.csv", get(addressee_rows))
         .route(
             "/search.json",
             get(|s, q| download(s, q, ExportFormat::Json)),
@@ -177,6 +178,8 @@ struct Results {
     prev_href: Option<String>,
     next_href: Option<String>,
     csv_href: String,
+    /// One row per recommendation and addressee.
+    rows_href: String,
     json_href: String,
     xlsx_href: String,
     /// Set when a download holds only the first [`MAX_DOWNLOAD`] results.
@@ -424,6 +427,7 @@ fn results_view(
         prev_href: (page > 1).then(|| given.page(page - 1).href("/search")),
         next_href: (page < pages).then(|| given.page(page + 1).href("/search")),
         csv_href: downloads.href("/search.csv"),
+        rows_href: downloads.href("/search.addressees.csv"),
         json_href: downloads.href("/search.json"),
         xlsx_href: downloads.href("/search.xlsx"),
         capped: (found.total > MAX_DOWNLOAD).then(|| {
@@ -468,6 +472,124 @@ pub(crate) fn thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// A download's file name: `concord-` and the words searched for (or
+/// `all`), the day, the extension.
+fn file_name(params: &SearchParams, today: chrono::NaiveDate, ext: &str) -> String {
+    let words: String = params
+        .q
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let mut slug: String = words
+        .split('-')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    slug.truncate(40);
+    let slug = slug.trim_end_matches('-');
+    let slug = if slug.is_empty() { "all" } else { slug };
+    format!("concord-{slug}-{today}.{ext}")
+}
+
+/// Columns of the spreadsheet with one row per recommendation and
+/// addressee.
+const ADDRESSEE_COLUMNS: &[&str] = &[
+    "id",
+    "title",
+    "issuer",
+    "published",
+    "status",
+    "addressee",
+    "addressee_code",
+    "addressee_status",
+    "response_due",
+    "acceptance",
+    "implementation",
+    "assessment",
+];
+
+/// A result set as a spreadsheet people can filter: one row per
+/// recommendation and addressee (a recommendation with none has one row),
+/// the addressee's answer in columns of its own.
+async fn addressee_rows(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
+    let raw = raw.unwrap_or_default();
+    let params = match SearchParams::parse(&raw) {
+        Ok(p) => p,
+        Err(e) => {
+            return PageError::new(StatusCode::BAD_REQUEST, e.message()).into_response();
+        }
+    };
+    let set = match state
+        .services
+        .as_principal(Principal::Anonymous)
+        .search_result_set(params.to_query(), MAX_DOWNLOAD)
+        .await
+    {
+        Ok(set) => set,
+        Err(e) => return PageError::from(e).into_response(),
+    };
+    let book = concord_domain::lifecycle::RulesBook::builtin();
+    let mut body = concord_domain::text::csv_row(ADDRESSEE_COLUMNS.iter().copied());
+    for rec in &set.records {
+        let d = &rec.data;
+        let rules = book.for_issuer(&d.issuer);
+        let head = [
+            rec.id.to_string(),
+            d.title.clone(),
+            d.issuer.to_string(),
+            d.published.map(|p| p.to_string()).unwrap_or_default(),
+            d.status.as_str().to_string(),
+        ];
+        let parts: Vec<[String; 7]> = d
+            .addressees
+            .iter()
+            .map(|a| {
+                [
+                    a.name.clone(),
+                    a.org.as_ref().map(|o| o.to_string()).unwrap_or_default(),
+                    a.status.as_str().to_string(),
+                    concord_domain::lifecycle::due_for(d, a, rules)
+                        .map(|x| x.to_string())
+                        .unwrap_or_default(),
+                    a.acceptance.map(|x| x.to_string()).unwrap_or_default(),
+                    a.implementation.map(|x| x.to_string()).unwrap_or_default(),
+                    a.assessment
+                        .as_ref()
+                        .map(|x| x.verdict.to_string())
+                        .unwrap_or_default(),
+                ]
+            })
+            .collect();
+        let none: [String; 7] = Default::default();
+        for part in parts.iter().chain(parts.is_empty().then_some(&none)) {
+            body.push_str(&concord_domain::text::csv_row(
+                head.iter().chain(part.iter()).map(String::as_str),
+            ));
+        }
+    }
+    let name = file_name(&params, state.services.clock().today(), "addressees.csv");
+    (
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/csv; charset=utf-8"),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_str(&format!("attachment; filename=\"{name}\"")).expect("ASCII"),
+            ),
+        ],
+        body,
+    )
+        .into_response()
 }
 
 /// A result set as a file: the same records in the same shapes as
@@ -521,8 +643,11 @@ async fn download(
             (header::CONTENT_TYPE, HeaderValue::from_static(kind)),
             (
                 header::CONTENT_DISPOSITION,
-                HeaderValue::from_str(&format!("attachment; filename=\"concord-search.{ext}\""))
-                    .expect("ASCII"),
+                HeaderValue::from_str(&format!(
+                    "attachment; filename=\"{}\"",
+                    file_name(&params, state.services.clock().today(), ext)
+                ))
+                .expect("ASCII"),
             ),
             (
                 HeaderName::from_static("concord-result-set"),

@@ -506,3 +506,78 @@ async fn an_empty_search_lists_everything_newest_first() {
     assert!(years.len() > 1, "{html}");
     assert!(years.windows(2).all(|w| w[0] >= w[1]), "{years:?}");
 }
+
+/// Issue #18, 11: a spreadsheet people can filter, one row per
+/// recommendation and addressee, the answer in columns; files named by the
+/// search and the day; the count beside the links.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_addressee_spreadsheet_has_a_row_per_addressee() {
+    let app = demo_app().await;
+    let total = app.api_total("q=sepsis").await;
+    let records: Vec<serde_json::Value> = app
+        .client
+        .get(app.url("/search.json?q=sepsis"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let expected_rows: usize = records
+        .iter()
+        .map(|r| r["addressees"].as_array().map_or(0, Vec::len).max(1))
+        .sum();
+    let res = app
+        .client
+        .get(app.url("/search.addressees.csv?q=sepsis%20screening"))
+        .send()
+        .await
+        .unwrap();
+    let name = res.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        name.contains("filename=\"concord-sepsis-screening-")
+            && name.ends_with(".addressees.csv\""),
+        "{name}"
+    );
+    let res = app
+        .client
+        .get(app.url("/search.addressees.csv?q=sepsis"))
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    let text = res.text().await.unwrap();
+    let mut lines = text.split("\r\n").filter(|l| !l.is_empty());
+    assert_eq!(
+        lines.next().unwrap(),
+        "id,title,issuer,published,status,addressee,addressee_code,addressee_status,response_due,acceptance,implementation,assessment"
+    );
+    // Titles hold no line breaks in the demo: one line per row.
+    assert_eq!(lines.count(), expected_rows, "{text}");
+    for r in &records {
+        for a in r["addressees"].as_array().unwrap() {
+            let name = a["name"].as_str().unwrap();
+            assert!(text.contains(name), "{name}");
+        }
+    }
+    let (_, page) = app.page("/search?q=sepsis").await;
+    assert!(
+        page.contains(&format!("Download these {total} results")),
+        "{page}"
+    );
+    assert!(page.contains("/search.addressees.csv?q=sepsis"), "{page}");
+    let all = app.client.get(app.url("/search.csv")).send().await.unwrap();
+    let name = all.headers()["content-disposition"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(name.contains("filename=\"concord-all-"), "{name}");
+}
