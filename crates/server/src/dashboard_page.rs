@@ -27,30 +27,98 @@ pub fn routes() -> Router<AppState> {
 const CHART_ROWS: usize = 15;
 
 async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Response {
-    let (req, _) = match crate::api::dashboard::parse(query.as_deref().unwrap_or(""), false) {
-        Ok(r) => r,
-        Err(e) => {
-            return (
-                StatusCode::BAD_REQUEST,
-                error_page(StatusCode::BAD_REQUEST, e.message()),
-            )
-                .into_response();
-        }
-    };
+    let raw = query.unwrap_or_default();
+    let typed = FormView::typed(&raw);
     // Pages are read as an anonymous visitor: the dashboard is public.
-    match state
-        .services
-        .as_principal(Principal::Anonymous)
-        .dashboard(&req)
-        .await
-    {
-        Ok(d) => crate::layout::render(&view(d, &req)),
-        Err(e) => {
-            let status =
-                StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-            (status, error_page(status, &e.public_message())).into_response()
+    let auth = state.services.as_principal(Principal::Anonymous);
+    let (req, mut problem) = match crate::api::dashboard::parse(&raw, false) {
+        Ok((r, _)) => (r, None),
+        Err(e) => (DashboardRequest::default(), Some(e.message().to_string())),
+    };
+    // Every value each filter can take, from the whole register as of the
+    // same day (the choices of the form).
+    let everything = DashboardRequest {
+        as_of: req.as_of,
+        ..Default::default()
+    };
+    let choices = match auth.dashboard(&everything).await {
+        Ok(d) => d,
+        Err(e) => return app_error(e),
+    };
+    // A value that names nothing would show zeros as if they were figures.
+    let known = |rows: &[Row], v: &Option<String>| {
+        v.as_ref()
+            .is_none_or(|v| rows.iter().any(|r| r.key.eq_ignore_ascii_case(v)))
+    };
+    if problem.is_none() {
+        for (name, rows, value) in [
+            ("issuer", &choices.by_issuer, &req.issuer),
+            ("theme", &choices.by_theme, &req.theme),
+            ("setting", &choices.by_setting, &req.setting),
+        ] {
+            if !known(rows, value) {
+                problem = Some(format!(
+                    "There is no {name} called \"{}\" in the register. Choose one from the list.",
+                    value.as_deref().unwrap_or_default()
+                ));
+                break;
+            }
         }
     }
+    let (d, req) = match problem {
+        // Shown unfiltered beneath the error, with what was typed kept.
+        Some(_) => (choices.clone(), everything),
+        None if req == everything => (choices.clone(), req),
+        None => match auth.dashboard(&req).await {
+            Ok(d) => (d, req),
+            Err(e) if e.http_status() < 500 => {
+                problem = Some(e.public_message());
+                (choices.clone(), everything)
+            }
+            Err(e) => return app_error(e),
+        },
+    };
+    let status = if problem.is_some() {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    let names: std::collections::HashMap<String, String> = match auth.organisations().await {
+        Ok(orgs) => orgs
+            .into_iter()
+            .map(|o| (o.code.to_string(), o.name))
+            .collect(),
+        Err(e) => return app_error(e),
+    };
+    let as_of = d.as_of.to_string();
+    let mut page = view(d, &req, &choices);
+    // Issuers by name, as people know them.
+    for (code, label) in &mut page.issuers {
+        if let Some(name) = names.get(code.as_str()) {
+            *label = format!("{name} ({code})");
+        }
+    }
+    page.issuers.sort_by_key(|x| x.1.to_lowercase());
+    if let Some(message) = problem {
+        page.form = FormView {
+            as_of: if typed.as_of.is_empty() {
+                as_of
+            } else {
+                typed.as_of.clone()
+            },
+            ..typed
+        };
+        page.error = Some(message);
+        page.layout.error = true;
+    }
+    let mut res = crate::layout::render(&page);
+    *res.status_mut() = status;
+    res
+}
+
+fn app_error(e: concord_app::AppError) -> Response {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    (status, error_page(status, &e.public_message())).into_response()
 }
 
 fn filters_query(req: &DashboardRequest, as_of: chrono::NaiveDate) -> String {
@@ -71,13 +139,37 @@ fn filters_query(req: &DashboardRequest, as_of: chrono::NaiveDate) -> String {
     s.finish()
 }
 
-/// What the filter boxes hold.
+/// What the filters hold, and what each may be set to.
+#[derive(Default)]
 struct FormView {
     issuer: String,
     theme: String,
     setting: String,
     year: String,
+    as_of: String,
 }
+
+impl FormView {
+    /// The filters as the person sent them, even when they are wrong.
+    fn typed(raw: &str) -> FormView {
+        let mut f = FormView::default();
+        for (k, v) in form_urlencoded::parse(raw.as_bytes()) {
+            let v = v.trim().chars().take(200).collect();
+            match k.as_ref() {
+                "issuer" => f.issuer = v,
+                "theme" => f.theme = v,
+                "setting" => f.setting = v,
+                "year" => f.year = v,
+                "as_of" => f.as_of = v,
+                _ => {}
+            }
+        }
+        f
+    }
+}
+
+/// One choice of a filter: (value, label).
+type Choice = (String, String);
 
 /// One table of counts (by issuer, addressee...) and its chart.
 struct CountsSection {
@@ -107,6 +199,14 @@ struct DashboardPage {
     layout: Layout,
     d: Dashboard,
     form: FormView,
+    /// What was wrong with the filters (then the figures are unfiltered).
+    error: Option<String>,
+    issuers: Vec<Choice>,
+    themes: Vec<Choice>,
+    settings: Vec<Choice>,
+    years: Vec<Choice>,
+    /// Whether any filter narrows the figures.
+    filtered: bool,
     sections: Vec<CountsSection>,
     response_chart: Option<Chart>,
     provider_chart: Option<Chart>,
@@ -118,7 +218,25 @@ struct DashboardPage {
     csv_provider_kind: String,
 }
 
-fn view(d: Dashboard, req: &DashboardRequest) -> DashboardPage {
+fn view(d: Dashboard, req: &DashboardRequest, all: &Dashboard) -> DashboardPage {
+    let choices = |rows: &[Row]| -> Vec<Choice> {
+        let mut c: Vec<Choice> = rows
+            .iter()
+            .map(|r| {
+                let label = if r.label == r.key {
+                    r.label.clone()
+                } else {
+                    format!("{} ({})", r.label, r.key)
+                };
+                (r.key.clone(), label)
+            })
+            .collect();
+        c.sort_by_key(|x| x.1.to_lowercase());
+        c
+    };
+    let mut years = choices(&all.by_year);
+    years.retain(|(k, _)| k.parse::<i32>().is_ok());
+    years.reverse();
     let q = filters_query(req, d.as_of);
     let csv = |t: Table| format!("/api/v1/dashboard.csv?table={t}&{q}");
     let sections = [
@@ -184,7 +302,17 @@ fn view(d: Dashboard, req: &DashboardRequest) -> DashboardPage {
             theme: text(&req.theme),
             setting: text(&req.setting),
             year: req.year.map(|y| y.to_string()).unwrap_or_default(),
+            as_of: d.as_of.to_string(),
         },
+        error: None,
+        issuers: choices(&all.by_issuer),
+        themes: choices(&all.by_theme),
+        settings: choices(&all.by_setting),
+        years,
+        filtered: req.issuer.is_some()
+            || req.theme.is_some()
+            || req.setting.is_some()
+            || req.year.is_some(),
         sections,
         response_chart: chart(
             "response_times",

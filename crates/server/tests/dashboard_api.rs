@@ -491,3 +491,49 @@ async fn bad_parameters_are_refused_by_name() {
     assert_eq!(counts(&body["totals"]), [0; 6]);
     assert_eq!(body["response_times"][0]["median_days"], Value::Null);
 }
+
+/// Issue #18, 8: the page's filters offer the register's values; a value
+/// that names nothing (a misspelled theme, an issuer's full name) is said,
+/// with what was typed kept and the whole register's figures beneath,
+/// never zeros passed off as figures; filters can be cleared.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_filters_offer_what_there_is_and_say_what_is_wrong() {
+    let app = app_with_register().await;
+    let (status, _, html) = get(&app, "/dashboard?as_of=2024-06-01").await;
+    assert_eq!(status, 200);
+    assert!(
+        html.contains("<select class=\"nhsuk-select\" id=\"filter-issuer\" name=\"issuer\">"),
+        "{html}"
+    );
+    assert!(html.contains("<option value=\"PFD\""), "{html}");
+    assert!(!html.contains("Clear the filters"), "nothing to clear");
+    let (status, _, narrowed) = get(&app, "/dashboard?as_of=2024-06-01&issuer=PFD").await;
+    assert_eq!(status, 200);
+    assert!(
+        narrowed.contains("<option value=\"PFD\" selected>"),
+        "{narrowed}"
+    );
+    assert!(
+        narrowed.contains("href=\"/dashboard\">Clear the filters</a>"),
+        "{narrowed}"
+    );
+    for (query, says) in [
+        ("theme=sepssis", "There is no theme called"),
+        ("issuer=Prevention%20of%20Future%20Deaths", "issuer"),
+    ] {
+        let (status, _, page) = get(&app, &format!("/dashboard?as_of=2024-06-01&{query}")).await;
+        assert_eq!(status, 400, "{query}");
+        assert!(page.contains("There is a problem"), "{query}: {page}");
+        assert!(page.contains(says), "{query}: {page}");
+        assert!(
+            page.contains("The figures below are for the whole register."),
+            "{page}"
+        );
+        // The whole register's totals, the same as unfiltered.
+        let totals = |h: &str| {
+            let at = h.find("<caption>Totals</caption>").unwrap();
+            h[at..at + 400].to_string()
+        };
+        assert_eq!(totals(&page), totals(&html), "{query}");
+    }
+}
