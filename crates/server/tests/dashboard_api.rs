@@ -507,6 +507,22 @@ async fn the_page_filters_offer_what_there_is_and_say_what_is_wrong() {
     );
     assert!(html.contains("<option value=\"PFD\""), "{html}");
     assert!(!html.contains("Clear the filters"), "nothing to clear");
+    // A contents list leads to each section of the long page (issue #18, 9).
+    for id in [
+        "totals",
+        "issuer",
+        "response_times",
+        "oldest_overdue",
+        "uncosted",
+    ] {
+        assert!(
+            html.contains(&format!(
+                "class=\"nhsuk-contents-list__link\" href=\"#{id}\""
+            )),
+            "{id}"
+        );
+        assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
+    }
     let (status, _, narrowed) = get(&app, "/dashboard?as_of=2024-06-01&issuer=PFD").await;
     assert_eq!(status, 200);
     assert!(

@@ -274,6 +274,8 @@ async fn late_answers_show_as_overdue_on_the_page() {
         .await
         .unwrap();
     assert!(page.contains("overdue by"), "{page}");
+    // Statuses and lateness as tags (issue #18).
+    assert!(page.contains("nhsuk-tag--red\">overdue by"), "{page}");
     assert!(
         page.contains("3 April 2024"),
         "due date from HSSIB's 90 days"
