@@ -62,6 +62,38 @@ struct PrioritiesPage {
     can_edit: bool,
     fields: Vec<FormField>,
     summary: Vec<(String, String)>,
+    /// What the score is made of: (what, its share in percent), largest
+    /// first.
+    weights: Vec<(&'static str, u32)>,
+}
+
+/// The parts of an item's score in words, with their weights.
+fn weights() -> Vec<(&'static str, u32)> {
+    let w = concord_domain::priority::PriorityRules::builtin().weights;
+    let pct = |x: f64| (x * 100.0).round() as u32;
+    let mut v = vec![
+        (
+            "how directly it reaches you (addressed to you by name, to your kind of provider, or to your care settings nationally)",
+            pct(w.reach),
+        ),
+        ("the risk to patients the issuer gave it", pct(w.risk)),
+        (
+            "how soon an answer is due, and whether it is overdue",
+            pct(w.deadline),
+        ),
+        (
+            "how many bodies say the same or stand behind it",
+            pct(w.support),
+        ),
+        (
+            "whether it says what changes for patients",
+            pct(w.patient_impact),
+        ),
+        ("the strength of the evidence behind it", pct(w.evidence)),
+        ("what it would cost, when that is given", pct(w.cost)),
+    ];
+    v.sort_by_key(|x| std::cmp::Reverse(x.1));
+    v
 }
 
 /// Whether this person may say what the organisation is (its respondents,
@@ -167,6 +199,7 @@ async fn render_page(
         can_edit,
         fields,
         summary,
+        weights: weights(),
     });
     *res.status_mut() = status;
     res

@@ -184,6 +184,13 @@ async fn the_priority_page_and_the_profile_form() {
     assert!(html.contains("<h1>Priorities for"), "{html}");
     // The day as a date, not escaped markup (issue #18).
     assert!(html.contains("As of <time datetime=\""), "{html}");
+    // The score explained on the page, its parts in words (issue #18, 7).
+    assert!(html.contains("How this list is ordered"), "{html}");
+    assert!(html.contains("%: how directly it reaches you"), "{html}");
+    assert!(
+        html.contains("<a href=\"#how-ordered\">Score</a>"),
+        "{html}"
+    );
     assert!(html.contains("as care home"), "{html}");
     assert!(html.contains("priorities?format=csv"));
     assert!(html.contains("class=\"concord-priorities\""));
