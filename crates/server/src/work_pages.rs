@@ -853,6 +853,13 @@ struct ReportView {
     checks: Vec<CheckView>,
 }
 
+impl ReportView {
+    /// Criteria the draft fails, though the gate may let it through.
+    fn failing(&self) -> usize {
+        self.checks.iter().filter(|c| c.result == "fail").count()
+    }
+}
+
 struct MatchView {
     id: String,
     title: String,

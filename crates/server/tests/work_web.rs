@@ -193,6 +193,19 @@ async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
     assert!(fragment.contains(&format!("href=\"/recommendations/{existing}\"")));
     assert!(fragment.contains(">duplicate<"), "{fragment}");
     assert!(fragment.contains("hx-swap-oob=\"true\""));
+    // The gate's "yes" never hides failing criteria (issue #18): green
+    // only when none fails.
+    // This draft says nothing of patient impact or equality.
+    let fails = fragment.matches(">fail</strong>").count();
+    assert!(fails > 0, "{fragment}");
+    assert!(
+        fragment.contains(&format!("Can be published, but fails {fails} criteri")),
+        "{fails}: {fragment}"
+    );
+    assert!(
+        !fragment.contains("nhsuk-tag--green\">Can be published<"),
+        "{fragment}"
+    );
     let res = author
         .post_form(
             &app,
