@@ -507,6 +507,11 @@ async fn the_page_filters_offer_what_there_is_and_say_what_is_wrong() {
     );
     assert!(html.contains("<option value=\"PFD\""), "{html}");
     assert!(!html.contains("Clear the filters"), "nothing to clear");
+    // Why its total differs from the home page's (issue #18).
+    assert!(
+        html.contains("including those since closed, withdrawn or superseded"),
+        "{html}"
+    );
     // A contents list leads to each section of the long page (issue #18, 9).
     for id in [
         "totals",
