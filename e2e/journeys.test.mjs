@@ -321,6 +321,8 @@ test("an addressee answers and records progress; the issuer assesses", { timeout
   await page.click("main button[type=submit]");
   await page.locator(".nhsuk-error-summary").waitFor();
   assert.match(await page.textContent(".nhsuk-error-summary"), /Reasons/);
+  // The design system moves focus to the summary, so that it is read first.
+  await page.waitForFunction(() => document.activeElement?.classList.contains("nhsuk-error-summary"));
   page.problems.length = 0; // the 422 itself is logged by the browser
   await axe(page, "answer form with an error");
   await page.check("input[name=acceptance][value=accepted]");

@@ -1907,7 +1907,7 @@ async fn make_move(
                 field
             };
             let shown = if m.contains("missing field") {
-                "This is required".to_string()
+                required_message(&mv, field)
             } else {
                 sentence(&m)
             };
@@ -2004,6 +2004,19 @@ fn answer_check_page(
             .map(|&n| (n, form.text(n)))
             .collect(),
     }))
+}
+
+/// What to say when a required field of a move is left empty, in the
+/// service manual's words ("Enter ...", "Select ...").
+fn required_message(mv: &str, field: &str) -> String {
+    match (mv, field) {
+        ("respond", "text") => "Enter your answer".into(),
+        ("add_action", "title") => "Enter the action".into(),
+        ("assess", "comment") => "Enter why you judge the answer so".into(),
+        ("close", "reason") => "Select why this part is closed".into(),
+        (_, "") => "Enter the missing answer".into(),
+        (_, other) => format!("Enter the {}", words(other)),
+    }
 }
 
 // ----------------------------------------------------- the record's page

@@ -407,7 +407,7 @@ async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
         (
             vec![("acceptance", "accepted"), ("text", "")],
             StatusCode::UNPROCESSABLE_ENTITY,
-            "text: Your answer: ",
+            "text: Your answer: Enter your answer",
         ),
         (
             vec![
