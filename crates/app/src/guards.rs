@@ -115,15 +115,7 @@ impl SignInGate {
         }
         let permit = self.hashing.clone().acquire_owned().await;
         self.waiting.fetch_sub(1, Ordering::AcqRel);
-        let permit = permit.map_err(|e| AppError::Internal(e.to_string()))?;
-        let out = tokio::task::spawn_blocking(move || {
-            let out = work();
-            drop(permit);
-            out
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("a password check failed: {e}")))?;
-        Ok(out)
+        blocking(permit, "a password check", work).await
     }
 }
 
@@ -144,20 +136,26 @@ impl CpuBudget {
         &self,
         work: impl FnOnce() -> T + Send + 'static,
     ) -> AppResult<T> {
-        let permit = self
-            .0
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|e| AppError::Internal(e.to_string()))?;
-        tokio::task::spawn_blocking(move || {
-            let out = work();
-            drop(permit);
-            out
-        })
-        .await
-        .map_err(|e| AppError::Internal(format!("a similarity question failed: {e}")))
+        let permit = self.0.clone().acquire_owned().await;
+        blocking(permit, "a similarity question", work).await
     }
+}
+
+/// Runs `work` off the async workers, holding `permit` (one of a bounded
+/// number) until it is done.
+async fn blocking<T: Send + 'static>(
+    permit: Result<tokio::sync::OwnedSemaphorePermit, tokio::sync::AcquireError>,
+    what: &str,
+    work: impl FnOnce() -> T + Send + 'static,
+) -> AppResult<T> {
+    let permit = permit.map_err(|e| AppError::Internal(e.to_string()))?;
+    tokio::task::spawn_blocking(move || {
+        let out = work();
+        drop(permit);
+        out
+    })
+    .await
+    .map_err(|e| AppError::Internal(format!("{what} failed: {e}")))
 }
 
 #[cfg(test)]

@@ -231,6 +231,13 @@ impl Services {
 }
 
 impl Authorized<'_> {
+    /// The book of deadline rules in force (the installation's own rules in
+    /// place of the issuers'), for working out due dates as the services
+    /// do; anyone may read them.
+    pub async fn rules_in_force(&self) -> AppResult<RulesBook> {
+        self.services().rules_book().await
+    }
+
     /// Every deadline rule in force; anyone may read them.
     pub async fn response_rules(&self) -> AppResult<RulesView> {
         self.services().rules_view().await

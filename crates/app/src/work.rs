@@ -170,7 +170,10 @@ impl Authorized<'_> {
         };
         let mut items = whole.items;
         // Undated last; the same day by publication, oldest first.
-        items.sort_by_key(|r| (due(r).is_none(), due(r), r.data.published));
+        items.sort_by_cached_key(|r| {
+            let d = due(r);
+            (d.is_none(), d, r.data.published)
+        });
         Ok(ListPage {
             total: whole.total,
             items: items

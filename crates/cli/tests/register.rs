@@ -337,33 +337,9 @@ fn show_list_and_exit_codes() {
 
 #[test]
 fn serve_prints_its_address_and_answers() {
-    let db = sqlite();
-    let mut child = Command::new(bin())
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .env("CONCORD_DB", &db.url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("listening on http://")
-        .unwrap_or_else(|| panic!("first line: {first:?}"))
-        .to_string();
-    let mut s = std::net::TcpStream::connect(&addr).unwrap();
-    write!(
-        s,
-        "GET /healthz HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut resp = String::new();
-    s.read_to_string(&mut resp).unwrap();
-    child.kill().ok();
-    child.wait().ok();
+    // `serve_and_get` reads the first line ("listening on http://...") to
+    // find the port, and fails if it is anything else.
+    let resp = serve_and_get(&["--addr", "127.0.0.1:0"], "/healthz");
     assert!(resp.starts_with("HTTP/1.1 200"), "{resp}");
 }
 

@@ -17,7 +17,7 @@ use concord_domain::dashboard::{Dashboard, Row, Table};
 use crate::AppState;
 use crate::filters;
 use crate::layout::Layout;
-use crate::pages::error_page;
+use crate::pages::PageError;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/dashboard", get(page))
@@ -43,7 +43,7 @@ async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Respo
     };
     let choices = match auth.dashboard(&everything).await {
         Ok(d) => d,
-        Err(e) => return app_error(e),
+        Err(e) => return PageError::from(e).into_response(),
     };
     // A value that names nothing would show zeros as if they were figures.
     let known = |rows: &[Row], v: &Option<String>| {
@@ -75,7 +75,7 @@ async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Respo
                 problem = Some(e.public_message());
                 (choices.clone(), everything)
             }
-            Err(e) => return app_error(e),
+            Err(e) => return PageError::from(e).into_response(),
         },
     };
     let status = if problem.is_some() {
@@ -88,7 +88,7 @@ async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Respo
             .into_iter()
             .map(|o| (o.code.to_string(), o.name))
             .collect(),
-        Err(e) => return app_error(e),
+        Err(e) => return PageError::from(e).into_response(),
     };
     let as_of = d.as_of.to_string();
     let mut page = view(d, &req, &choices);
@@ -114,11 +114,6 @@ async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Respo
     let mut res = crate::layout::render(&page);
     *res.status_mut() = status;
     res
-}
-
-fn app_error(e: concord_app::AppError) -> Response {
-    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    (status, error_page(status, &e.public_message())).into_response()
 }
 
 fn filters_query(req: &DashboardRequest, as_of: chrono::NaiveDate) -> String {

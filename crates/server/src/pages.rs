@@ -21,6 +21,7 @@ use concord_domain::{Lifecycle, Recommendation, RecommendationData, Recommendati
 
 use crate::AppState;
 use crate::filters;
+use crate::filters::words;
 use crate::layout::Layout;
 use crate::sign_in_pages::MaybeSession;
 
@@ -102,8 +103,6 @@ pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
         format!("<!DOCTYPE html><html lang=\"en-GB\"><title>{title}</title><h1>{title}</h1></html>")
     }))
 }
-
-pub(crate) use crate::filters::words;
 
 async fn home(State(state): State<AppState>) -> Result<Response, PageError> {
     let auth = state.services.as_principal(Principal::Anonymous);
@@ -197,6 +196,7 @@ async fn recommendation(
         endorsements.iter().map(|e| e.org.clone()).collect();
     let actions = crate::work_pages::record_actions(&auth, &rec, s.0.as_ref(), &endorsers);
     let related = crate::related_html::sections(&state.services, who, &rec.id).await;
+    let book = auth.rules_in_force().await?;
     let mut layout = Layout::new(format!("{} {}", rec.id, rec.data.title)).feed(
         format!("/feeds/recommendations/{}.atom", rec.id),
         "responses and status changes of this recommendation",
@@ -229,7 +229,7 @@ async fn recommendation(
     Ok(crate::layout::render(&RecommendationPage {
         layout,
         banner,
-        r: RecordView::of(&rec, state.services.clock().today()),
+        r: RecordView::of(&rec, state.services.clock().today(), &book),
         provenance: (!rec.provenance.is_empty()).then(|| ProvenanceSection::of(&rec)),
         endorsements: endorsements
             .iter()
@@ -316,7 +316,11 @@ pub(crate) struct RecordView {
 }
 
 impl RecordView {
-    pub(crate) fn of(rec: &Recommendation, today: NaiveDate) -> Self {
+    pub(crate) fn of(
+        rec: &Recommendation,
+        today: NaiveDate,
+        book: &concord_domain::lifecycle::RulesBook,
+    ) -> Self {
         let d: &RecommendationData = &rec.data;
         let evidence = d.evidence.as_ref().map(|ev| {
             let mut parts = Vec::new();
@@ -371,7 +375,7 @@ impl RecordView {
             risk: d.risk.map(|r| r.as_str().to_string()),
             response_deadline: d.response_deadline,
             paragraphs: filters::paragraphs(&d.text),
-            addressees: crate::progress_html::addressees(d, today),
+            addressees: crate::progress_html::addressees(d, today, book),
             themes: d.themes.clone(),
             settings: d.settings.clone(),
             links: d

@@ -79,16 +79,21 @@ pub(crate) struct Story {
     pub reassess_on: Option<NaiveDate>,
 }
 
-fn who(a: &Addressee) -> String {
+/// "Name (CODE)", or the name alone.
+pub(crate) fn who(a: &Addressee) -> String {
     match &a.org {
         Some(o) => format!("{} ({o})", a.name),
         None => a.name.clone(),
     }
 }
 
-/// Each addressee as the page shows it.
-pub(crate) fn addressees(d: &RecommendationData, today: NaiveDate) -> Vec<AddresseeView> {
-    let book = RulesBook::builtin();
+/// Each addressee as the page shows it, due dates by `book` (the rules in
+/// force).
+pub(crate) fn addressees(
+    d: &RecommendationData,
+    today: NaiveDate,
+    book: &RulesBook,
+) -> Vec<AddresseeView> {
     let rules = book.for_issuer(&d.issuer);
     d.addressees
         .iter()

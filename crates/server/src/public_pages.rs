@@ -22,8 +22,9 @@ use concord_domain::OrgCode;
 use crate::AppState;
 use crate::api::search::SearchParams;
 use crate::filters;
+use crate::filters::words;
 use crate::layout::{Layout, render};
-use crate::pages::{PageError, words};
+use crate::pages::PageError;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -499,6 +500,22 @@ fn file_name(params: &SearchParams, today: chrono::NaiveDate, ext: &str) -> Stri
     format!("concord-{slug}-{today}.{ext}")
 }
 
+/// The result set a download asks for (at most [`MAX_DOWNLOAD`] records),
+/// as an anonymous visitor sees it.
+async fn result_set(
+    state: &AppState,
+    raw: Option<String>,
+) -> Result<(SearchParams, concord_app::ResultSet), PageError> {
+    let params = SearchParams::parse(raw.as_deref().unwrap_or_default())
+        .map_err(|e| PageError::new(StatusCode::BAD_REQUEST, e.message()))?;
+    let set = state
+        .services
+        .as_principal(Principal::Anonymous)
+        .search_result_set(params.to_query(), MAX_DOWNLOAD)
+        .await?;
+    Ok((params, set))
+}
+
 /// Columns of the spreadsheet with one row per recommendation and
 /// addressee.
 const ADDRESSEE_COLUMNS: &[&str] = &[
@@ -520,23 +537,19 @@ const ADDRESSEE_COLUMNS: &[&str] = &[
 /// recommendation and addressee (a recommendation with none has one row),
 /// the addressee's answer in columns of its own.
 async fn addressee_rows(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
-    let raw = raw.unwrap_or_default();
-    let params = match SearchParams::parse(&raw) {
-        Ok(p) => p,
-        Err(e) => {
-            return PageError::new(StatusCode::BAD_REQUEST, e.message()).into_response();
-        }
+    let (params, set) = match result_set(&state, raw).await {
+        Ok(x) => x,
+        Err(page) => return page.into_response(),
     };
-    let set = match state
+    let book = match state
         .services
         .as_principal(Principal::Anonymous)
-        .search_result_set(params.to_query(), MAX_DOWNLOAD)
+        .rules_in_force()
         .await
     {
-        Ok(set) => set,
+        Ok(b) => b,
         Err(e) => return PageError::from(e).into_response(),
     };
-    let book = concord_domain::lifecycle::RulesBook::builtin();
     let mut body = concord_domain::text::csv_row(ADDRESSEE_COLUMNS.iter().copied());
     for rec in &set.records {
         let d = &rec.data;
@@ -600,21 +613,9 @@ async fn download(
     RawQuery(raw): RawQuery,
     format: ExportFormat,
 ) -> Response {
-    let raw = raw.unwrap_or_default();
-    let params = match SearchParams::parse(&raw) {
-        Ok(p) => p,
-        Err(e) => {
-            return PageError::new(StatusCode::BAD_REQUEST, e.message()).into_response();
-        }
-    };
-    let set = match state
-        .services
-        .as_principal(Principal::Anonymous)
-        .search_result_set(params.to_query(), MAX_DOWNLOAD)
-        .await
-    {
-        Ok(set) => set,
-        Err(e) => return PageError::from(e).into_response(),
+    let (params, set) = match result_set(&state, raw).await {
+        Ok(x) => x,
+        Err(page) => return page.into_response(),
     };
     let mut body = Vec::new();
     if let Err(e) = write_records(format, &set.records, &mut body) {

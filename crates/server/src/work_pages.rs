@@ -343,8 +343,13 @@ fn addressee_state(status: AddresseeStatus) -> String {
 
 /// One row of a queue: where the organisation's part stands and the links
 /// to what it can do next.
-fn work_item(rec: &Recommendation, q: WorkQueue, org: &str, today: chrono::NaiveDate) -> WorkItem {
-    let book = concord_domain::lifecycle::RulesBook::builtin();
+fn work_item(
+    rec: &Recommendation,
+    q: WorkQueue,
+    org: &str,
+    today: chrono::NaiveDate,
+    book: &concord_domain::lifecycle::RulesBook,
+) -> WorkItem {
     let rules = book.for_issuer(&rec.data.issuer);
     let id = rec.id.to_string();
     let mut actions = Vec::new();
@@ -415,6 +420,7 @@ async fn load_queue(
     today: chrono::NaiveDate,
 ) -> Result<QueueView, AppError> {
     let list = auth.work_queue(q, page).await?;
+    let book = auth.rules_in_force().await?;
     let (heading, about, empty) = queue_texts(q, org);
     Ok(QueueView {
         name: q.as_str(),
@@ -425,7 +431,7 @@ async fn load_queue(
         items: list
             .items
             .iter()
-            .map(|r| work_item(r, q, org, today))
+            .map(|r| work_item(r, q, org, today, &book))
             .collect(),
     })
 }
@@ -1359,13 +1365,17 @@ async fn save_draft(
         Ok(x) => x,
         Err(r) => return r,
     };
-    // The version the person was editing, not the one stored now: a change
-    // made by someone else in between is a conflict, never overwritten.
-    let version = form
-        .get("version")
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .unwrap_or(0);
+    let version = form_version(&form);
     submit_draft(&state, session, &org, Some((&rec.id, version)), &form).await
+}
+
+/// The version the person was looking at, not the one stored now: a change
+/// made by someone else in between is a conflict, never overwritten (0:
+/// none given, which is always a conflict).
+fn form_version(form: &Form) -> i64 {
+    form.get("version")
+        .and_then(|v| v.trim().parse::<i64>().ok())
+        .unwrap_or(0)
 }
 
 #[derive(Template)]
@@ -1397,15 +1407,16 @@ async fn check_publish_page(
         return error_response(e);
     }
     let today = state.services.clock().today();
-    let published = rec.data.published.or(Some(today));
-    let days = match auth.response_rule(&rec.data.issuer).await {
-        Ok(rule) => Some(rule.rules.days_to_respond),
+    let book = match auth.rules_in_force().await {
+        Ok(b) => b,
         Err(e) => return error_response(e),
     };
-    let due = rec
-        .data
-        .response_deadline
-        .or_else(|| Some(published? + chrono::Duration::days(i64::from(days?))));
+    // As publishing will settle them (`lifecycle::settle_publication`,
+    // `settle_deadline`).
+    let published = rec.data.published.unwrap_or(today);
+    let due = rec.data.response_deadline.unwrap_or_else(|| {
+        concord_domain::lifecycle::due_from(published, book.for_issuer(&rec.data.issuer))
+    });
     let org = rec.data.issuer.to_string();
     let (body, _) = draft_body(&auth, &draft_form_of(rec), &org).await;
     let feedback = judge(state, session.view.principal.clone(), &body, Some(&rec.id)).await;
@@ -1413,24 +1424,17 @@ async fn check_publish_page(
     layout.error = !summary.is_empty();
     let mut res = no_store(render(&CheckPublishPage {
         layout,
-        r: crate::pages::RecordView::of(rec, today),
+        r: crate::pages::RecordView::of(rec, today, &book),
         addressees: rec
             .data
             .addressees
             .iter()
-            .map(|a| match &a.org {
-                Some(o) => format!("{} ({o})", a.name),
-                None => a.name.clone(),
-            })
+            .map(crate::progress_html::who)
             .collect(),
         issuer: org,
-        published,
+        published: Some(published),
         // Nobody to answer: nothing falls due.
-        due: if rec.data.addressees.is_empty() {
-            None
-        } else {
-            due
-        },
+        due: (!rec.data.addressees.is_empty()).then_some(due),
         version: rec.version,
         feedback,
         summary,
@@ -1464,10 +1468,7 @@ async fn publish(
         Ok(x) => x,
         Err(r) => return r,
     };
-    let version = form
-        .get("version")
-        .and_then(|v| v.trim().parse::<i64>().ok())
-        .unwrap_or(0);
+    let version = form_version(&form);
     let mut body = Map::new();
     body.insert("version".into(), Value::from(version));
     body.insert("status".into(), Value::from("published"));
