@@ -57,8 +57,13 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # keeps the build without the weights' code honest.
 cargo clippy -p concord-embed --all-targets --locked -- -D warnings
 
+# Unit tests and one integration-test binary per crate; the examples (the
+# benchmarks' programs, which clippy has just checked) are not linked, and
+# no crate has doc tests.
+test_targets=(--workspace --locked --lib --bins --tests)
+
 say "cargo test: build every test binary first"
-cargo test --workspace --locked --no-run
+cargo test "${test_targets[@]}" --no-run
 
 # The database server starts only now, after the long builds, and is checked
 # again if a test fails, so that a server that died shows up as such.
@@ -81,7 +86,7 @@ pg_diagnose() {
 }
 
 say "cargo test (SQLite and PostgreSQL)"
-cargo test --workspace --locked --no-fail-fast || { pg_diagnose; exit 1; }
+cargo test "${test_targets[@]}" --no-fail-fast || { pg_diagnose; exit 1; }
 
 say "browser journeys (Chromium, axe-core at WCAG 2.2 AA on every page)"
 # `cargo test --workspace` built the binary for the CLI's tests with the

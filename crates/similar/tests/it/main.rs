@@ -1,0 +1,9 @@
+//! concord-similar's integration tests, one binary: each module was once a
+//! binary of its own, and linking each against the whole workspace cost more
+//! disk and time than the tests themselves. Run one module with
+//! `cargo test -p concord-similar --test it -- <module>::`.
+
+mod candidates;
+mod eval;
+mod index;
+mod real_pfd;
