@@ -3,7 +3,12 @@
 // Run by scripts/test.sh after the cargo tests: `node --test e2e/`.
 //
 // The server is `concord demo` on a free port (CONCORD_BIN, default
-// target/debug/concord). Screenshots go to e2e/screenshots/ (not kept in git).
+// target/debug/concord). The four people's journeys (a journalist searching
+// and downloading, a safety lead drafting and publishing, a trust answering
+// and reading a priority list, an oversight official on the dashboard) run
+// at desktop and phone widths. Screenshots go to e2e/screenshots/ (not kept
+// in git); with CONCORD_DOC_SHOTS=1 each journey step is also saved, as the
+// screen shows it, to docs/screenshots/ (kept, for the README).
 
 import { test, before, after } from "node:test";
 import assert from "node:assert/strict";
@@ -22,6 +27,13 @@ const axeSource = readFileSync(require.resolve("axe-core/axe.min.js"), "utf8");
 
 const shots = path.join(here, "screenshots");
 mkdirSync(shots, { recursive: true });
+const docShots = process.env.CONCORD_DOC_SHOTS ? path.join(root, "docs", "screenshots") : null;
+if (docShots) mkdirSync(docShots, { recursive: true });
+// The widths every journey is walked at.
+const WIDTHS = [
+  { name: "desktop", viewport: { width: 1280, height: 900 } },
+  { name: "phone", viewport: { width: 390, height: 844 }, isMobile: true, hasTouch: true },
+];
 const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22aa"];
 
 let server;
@@ -60,9 +72,11 @@ after(async () => {
 
 /// A new page that fails the test on any console error (a CSP refusal of
 /// an inline script or style shows up there) or uncaught exception.
-async function open(options = {}) {
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, ...options });
+async function open(options = {}, width = WIDTHS[0]) {
+  const { name, ...size } = width;
+  const context = await browser.newContext({ ...size, ...options });
   const page = await context.newPage();
+  page.width = name;
   const problems = [];
   page.on("console", (m) => {
     if (m.type() === "error") problems.push(`console: ${m.text()}`);
@@ -92,16 +106,31 @@ async function axe(page, label) {
     [axeSource, AXE_TAGS],
   );
   checked.add(label);
+  checked.add(`${label} @${page.width}`);
   assert.deepEqual(results, [], `axe-core on ${label} (${page.url()}):\n${JSON.stringify(results, null, 2)}`);
   assert.deepEqual(page.problems, [], `browser errors on ${label}`);
 }
 
 async function shot(page, name) {
-  await page.screenshot({ path: path.join(shots, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: path.join(shots, `${name}-${page.width}.png`), fullPage: true });
+  if (docShots) {
+    await page.screenshot({ path: path.join(docShots, `${page.width}-${name}.jpg`), type: "jpeg", quality: 70 });
+  }
 }
 
-test("home → search → narrow by a facet → record → organisation → theme → download CSV", { timeout: 90_000 }, async () => {
-  const page = await open();
+/// Follows a link that may sit in a menu folded away on a phone: clicks it
+/// where it shows, else goes to its address as the menu would.
+async function follow(page, selector) {
+  const link = page.locator(selector).first();
+  if (await link.isVisible()) {
+    await link.click();
+  } else {
+    await page.goto(new URL(await link.getAttribute("href"), base).href);
+  }
+}
+
+for (const width of WIDTHS) test(`a journalist: home → search → narrow by a facet → download → record → organisation → theme (${width.name})`, { timeout: 90_000 }, async () => {
+  const page = await open({}, width);
   await page.goto(base + "/");
   assert.match(await page.title(), /Concord/);
   await axe(page, "home");
@@ -111,6 +140,9 @@ test("home → search → narrow by a facet → record → organisation → them
   await page.fill("#search-field", "sepsis");
   await page.press("#search-field", "Enter");
   await page.waitForURL(/\/search\?q=sepsis/);
+  // On a phone the results come first, the filters folded away above them.
+  const narrow = page.locator("details.concord-narrow");
+  assert.equal(await narrow.evaluate((d) => d.open), width.name !== "phone", "filters folded only on a phone");
   const found = await page.textContent("#search-results [role=status]");
   assert.match(found, /\d+ recommendations found/);
   assert.ok((await page.locator("mark").count()) > 0, "highlighted words");
@@ -119,13 +151,15 @@ test("home → search → narrow by a facet → record → organisation → them
 
   // Narrow by the first issuer: htmx swaps the results and the address.
   const before = Number(found.match(/(\d+)/)[1]);
+  if (!(await narrow.evaluate((d) => d.open))) await page.click("details.concord-narrow summary");
   const facet = page.locator(".concord-facet", { hasText: "Issued by" }).locator("a").first();
   // Organisations are named, their code in brackets: "Name (CODE)".
   const label = (await facet.textContent()).trim();
   const issuer = (label.match(/\(([A-Z0-9]+)\)/) ?? [null, label.split(/\s/)[0]])[1];
   await facet.click();
   await page.waitForURL(new RegExp(`issuer=${issuer}`));
-  await page.locator("text=Narrowed by").waitFor();
+  // The filters say how many are chosen, folded or not.
+  await page.locator("details.concord-narrow summary", { hasText: "1 chosen" }).waitFor();
   const narrowed = Number((await page.textContent("#search-results [role=status]")).match(/(\d+)/)[1]);
   assert.ok(narrowed > 0 && narrowed < before, `${narrowed} of ${before}`);
   await axe(page, "search narrowed");
@@ -147,7 +181,7 @@ test("home → search → narrow by a facet → record → organisation → them
   await shot(page, "recommendation");
   const recordUrl = page.url();
 
-  await page.click(`a[href='/organisations/${issuer}']`);
+  await page.locator(`main a[href='/organisations/${issuer}']`).first().click();
   await page.waitForURL(/\/organisations\//);
   await page.locator("h2", { hasText: "What it issued" }).waitFor();
   await axe(page, "organisation");
@@ -212,10 +246,10 @@ test("without JavaScript: search and narrowing work as plain links", { timeout: 
 });
 
 test("a phone-sized screen, bad input and a missing page", { timeout: 90_000 }, async () => {
-  const page = await open({ viewport: { width: 375, height: 800 }, isMobile: true });
+  const page = await open({}, WIDTHS[1]);
   await page.goto(base + "/search?q=ambulance+handover");
   await axe(page, "search on a phone");
-  await shot(page, "search-phone");
+  await shot(page, "search-handover");
   await page.goto(base + "/search?q=" + "a".repeat(1500));
   assert.match(await page.textContent(".nhsuk-error-summary"), /There is a problem/);
   page.problems.length = 0; // the 400 itself is logged by the browser
@@ -231,8 +265,8 @@ const RESPONDENT = "governance@nhse.example.org";
 const OVERSIGHT = "oversight@dhsc.example.org";
 
 /// Signs in through the form, as a person would, in a new browser context.
-async function signIn(email) {
-  const page = await open();
+async function signIn(email, width = WIDTHS[0]) {
+  const page = await open({}, width);
   assert.ok(accounts.has(email), `concord demo printed no account for ${email}`);
   await page.goto(base + "/sign-in");
   await page.fill("#email", email);
@@ -245,18 +279,31 @@ async function signIn(email) {
   return page;
 }
 
-let published;
-const DRAFT_TITLE = "Sepsis screening at triage in every emergency department";
-const DRAFT_TEXT =
-  "NHS England should require every emergency department to screen adults for sepsis " +
-  "within one hour of arrival by April 2027, and report compliance each quarter.";
+// What each width's safety lead publishes, for that width's trust to answer.
+const published = new Map();
+const DRAFTS = {
+  desktop: {
+    title: "Sepsis screening at triage in every emergency department",
+    text:
+      "NHS England should require every emergency department to screen adults for sepsis " +
+      "within one hour of arrival by April 2027, and report compliance each quarter.",
+  },
+  phone: {
+    title: "Sepsis screening at triage in every urgent treatment centre",
+    text:
+      "NHS England should require every urgent treatment centre to screen adults for sepsis " +
+      "within one hour of arrival by April 2027, and report compliance each quarter.",
+  },
+};
 
-test("an author drafts with live feedback, saves, and publishes through the gate", { timeout: 120_000 }, async () => {
-  const page = await signIn(LEAD);
+for (const width of WIDTHS) test(`a safety lead drafts with live feedback, saves, and publishes through the gate (${width.name})`, { timeout: 120_000 }, async () => {
+  const { title: DRAFT_TITLE, text: DRAFT_TEXT } = DRAFTS[width.name];
+  const page = await signIn(LEAD, width);
   assert.match(page.url(), /\/work$/, "a safety lead lands on their work");
+  await shot(page, "lead-work");
   await page.goto(base + "/account");
   await axe(page, "account");
-  await page.click("a.nhsuk-header__navigation-link[href='/work']");
+  await follow(page, "a.nhsuk-header__navigation-link[href='/work']");
   await page.waitForURL(/\/work$/);
   await axe(page, "your work");
   await page.click("text=Draft a recommendation");
@@ -296,21 +343,25 @@ test("an author drafts with live feedback, saves, and publishes through the gate
   assert.match(await page.textContent(".nhsuk-notification-banner"), /published/);
   assert.match(await page.textContent("h1"), /Sepsis screening at triage/);
   assert.doesNotMatch(await page.textContent(".facts"), /not given/);
-  published = page.url().split("/").pop().split("?")[0];
+  published.set(width.name, page.url().split("/").pop().split("?")[0]);
   await axe(page, "recommendation, signed in");
+  await shot(page, "published");
   await page.context().close();
 });
 
-test("an addressee answers and records progress; the issuer assesses", { timeout: 120_000 }, async () => {
-  // The recommendation the previous journey published.
-  const id = published;
-  assert.match(id ?? "", /^HSSIB-/, "the author's journey published one");
+for (const width of WIDTHS) test(`a trust answers and records progress; the safety lead assesses (${width.name})`, { timeout: 120_000 }, async () => {
+  // The recommendation the safety lead's journey published at this width.
+  const id = published.get(width.name);
+  assert.match(id ?? "", /^HSSIB-/, "the safety lead's journey published one");
 
-  const page = await signIn(RESPONDENT);
+  const page = await signIn(RESPONDENT, width);
   await page.goto(base + "/work");
   await page.locator("h2", { hasText: "Waiting for your answer" }).waitFor();
   await page.goto(base + "/work/to-answer");
+  // Late answers say so, and come first.
+  assert.match(await page.textContent("main"), /Overdue/);
   await axe(page, "work queue");
+  await shot(page, "work-queue");
   await page.goto(base + `/recommendations/${id}`);
   await page.click("text=Answer for NHS England");
   await page.waitForURL(/\/respond$/);
@@ -345,7 +396,7 @@ test("an addressee answers and records progress; the issuer assesses", { timeout
   await page.waitForURL(new RegExp(`/recommendations/${id}$`));
   await page.context().close();
 
-  const lead = await signIn(LEAD);
+  const lead = await signIn(LEAD, width);
   await lead.goto(base + "/work/to-assess");
   await lead.click(`a[href='/recommendations/${id}/addressees/1/assess']`);
   await axe(lead, "assess form");
@@ -366,18 +417,32 @@ test("an addressee answers and records progress; the issuer assesses", { timeout
   await lead.context().close();
 });
 
-test("oversight signs in and sees its links and the dashboard", { timeout: 90_000 }, async () => {
-  const page = await signIn(OVERSIGHT);
-  await page.click("a.nhsuk-header__navigation-link[href='/work']");
+for (const width of WIDTHS) test(`an oversight official: their work, the dashboard narrowed and cleared, the oldest overdue answers (${width.name})`, { timeout: 90_000 }, async () => {
+  const page = await signIn(OVERSIGHT, width);
+  await follow(page, "a.nhsuk-header__navigation-link[href='/work']");
   await page.locator("h2", { hasText: "Oversight" }).waitFor();
   await page.click("main a[href='/dashboard']");
   await page.waitForURL(/\/dashboard$/);
   await axe(page, "dashboard, signed in");
+  await shot(page, "dashboard");
+  // The contents list leads to each section.
+  const contents = page.locator("nav.nhsuk-contents-list a");
+  assert.ok((await contents.count()) >= 5, "a contents list");
+  // Narrowed to one issuer by choosing it, then cleared.
+  const issuer = page.locator("select[name=issuer]");
+  const choice = await issuer.locator("option").nth(1).getAttribute("value");
+  await issuer.selectOption(choice);
+  await page.locator(".concord-filters button[type=submit]").click();
+  await page.waitForURL(new RegExp(`issuer=${choice}`));
+  await axe(page, "dashboard narrowed");
+  await shot(page, "dashboard-narrowed");
+  await page.locator("main a", { hasText: /clear/i }).first().click();
+  await page.waitForURL(/\/dashboard$/);
   await page.context().close();
 });
 
-test("a care home's priority list, from its organisation page", { timeout: 90_000 }, async () => {
-  const page = await open();
+for (const width of WIDTHS) test(`a care home finds itself and reads its priority list (${width.name})`, { timeout: 90_000 }, async () => {
+  const page = await open({}, width);
   // Finding it: the A to Z of organisations, searched by part of its name.
   await page.goto(base + "/");
   await page.click("main a[href='/organisations']");
@@ -393,6 +458,10 @@ test("a care home's priority list, from its organisation page", { timeout: 90_00
   assert.ok((await page.locator(".concord-priorities > li").count()) > 0, "items listed");
   assert.match(await page.textContent("main"), /Download as an action plan/);
   await axe(page, "priorities");
+  await shot(page, "priorities");
+  // How the list is ordered, in words.
+  await page.click("#how-ordered summary");
+  assert.match(await page.textContent("#how-ordered"), /overdue/);
   await page.context().close();
 });
 
@@ -416,7 +485,7 @@ test("an administrator gives a member who forgot their password a one-time link"
   await page.context().close();
 
   // Ravi opens it on a phone.
-  const phone = await open({ viewport: { width: 390, height: 844 }, isMobile: true });
+  const phone = await open({}, WIDTHS[1]);
   await phone.goto(link);
   assert.match(await phone.textContent("main"), /ravi\.patel@hssib\.example\.org/);
   await axe(phone, "set a new password");
@@ -425,7 +494,7 @@ test("an administrator gives a member who forgot their password a one-time link"
   assert.match(await phone.textContent(".nhsuk-error-summary"), /Your new password is too short/);
   phone.problems.length = 0; // the 422 itself is logged by the browser
   await axe(phone, "set a new password, error");
-  await shot(phone, "reset-password-error-phone");
+  await shot(phone, "reset-password-error");
   await phone.fill("#new", "lantern orchard copper 7");
   await phone.click("text=Set password");
   await phone.locator("h1", { hasText: "Your password has been set" }).waitFor();
@@ -442,39 +511,47 @@ test("an administrator gives a member who forgot their password a one-time link"
   await phone.context().close();
 });
 
-test("every kind of page was checked by axe-core", () => {
-  for (const label of [
+test("every kind of page was checked by axe-core, the journeys' at both widths", () => {
+  const journeys = [
     "home",
     "search results",
     "search narrowed",
     "recommendation",
     "organisation",
     "theme",
-    "dashboard",
-    "workstreams",
-    "search error",
-    "page not found",
     "account",
     "your work",
     "draft form",
     "draft feedback",
     "draft edit",
+    "check before publishing",
     "recommendation, signed in",
     "work queue",
     "answer form",
     "answer form with an error",
+    "check your answer",
     "assess form",
     "history",
     "dashboard, signed in",
+    "dashboard narrowed",
+    "organisations",
     "priorities",
+  ];
+  for (const label of journeys) {
+    for (const width of WIDTHS) {
+      assert.ok(checked.has(`${label} @${width.name}`), `no axe check of ${label} at ${width.name} width`);
+    }
+  }
+  for (const label of [
+    "dashboard",
+    "workstreams",
+    "search error",
+    "page not found",
     "admin",
     "reset link shown",
     "set a new password",
     "set a new password, error",
     "password set",
-    "organisations",
-    "check before publishing",
-    "check your answer",
   ]) {
     assert.ok(checked.has(label), `no axe check of ${label}`);
   }

@@ -33,6 +33,9 @@ pub struct PriorityList {
     /// Applicable recommendations found (before duplicates are collapsed and
     /// the list is cut to `limit`).
     pub considered: usize,
+    /// Items in the whole list (duplicates collapsed), before it is cut to
+    /// `limit`: what a page of the list counts its pages by.
+    pub ranked: usize,
     pub items: Vec<PriorityItem>,
 }
 
@@ -221,6 +224,7 @@ impl Authorized<'_> {
         }
         let ctx = Context { endorsers, ..ctx };
         let mut items = priority::rank(&recs, &groups, &ctx);
+        let ranked = items.len();
         items.truncate(limit.clamp(1, MAX_PRIORITIES));
         Ok(PriorityList {
             org: org.to_string(),
@@ -229,6 +233,7 @@ impl Authorized<'_> {
             profile_stored: stored,
             as_of: today,
             considered,
+            ranked,
             items,
         })
     }
@@ -341,6 +346,7 @@ mod tests {
             profile_stored: false,
             as_of: "2026-11-27".parse().unwrap(),
             considered: 1,
+            ranked: 1,
             items: vec![PriorityItem {
                 ids: vec!["HSSIB-2026-0001".into(), "CQC-2026-0002".into()],
                 score: 0.8766,
@@ -349,6 +355,7 @@ mod tests {
                 issuers: vec!["CQC".into(), "HSSIB".into()],
                 endorsed_by: vec![],
                 reach: "direct".into(),
+                overdue_since: None,
                 published: None,
                 changed: chrono::DateTime::UNIX_EPOCH,
             }],

@@ -387,14 +387,11 @@ pub fn apply(
             if !acceptance.commits_to_action() && reasons.is_none() {
                 return Err(invalid(
                     "reasons",
-                    format!(
-                        "a response of {acceptance} must give its reasons{}",
-                        if *acceptance == Acceptance::SupportInstead {
-                            " (and name the recommendation it supports instead)"
-                        } else {
-                            ""
-                        }
-                    ),
+                    if *acceptance == Acceptance::SupportInstead {
+                        "Enter your reasons, and name the recommendation you support instead"
+                    } else {
+                        "Enter your reasons for not accepting it"
+                    },
                 ));
             }
             a.responses.push(Response {

@@ -305,6 +305,8 @@ pub struct Parts {
     pub evidence: f64,
     pub cost: f64,
     pub why: Vec<String>,
+    /// When the provider's own answer fell due, if it is overdue.
+    pub overdue_since: Option<NaiveDate>,
 }
 
 fn kind_words(k: ProviderKind) -> String {
@@ -334,6 +336,7 @@ pub fn parts(rec: &Recommendation, reach: &Reach, ctx: &Context<'_>) -> Parts {
         }
     };
 
+    let mut overdue_since = None;
     let deadline = match reach {
         Reach::Direct(i) => {
             let a = &d.addressees[*i];
@@ -342,6 +345,7 @@ pub fn parts(rec: &Recommendation, reach: &Reach, ctx: &Context<'_>) -> Parts {
                 why.push(format!(
                     "your response is overdue by {days} days (due {due})"
                 ));
+                overdue_since = Some(due);
                 // Long-lost answers fade to half: years of silence say more
                 // about the record than about this week's work.
                 r.deadline.overdue * (0.5 + 0.5 * recency(d.published, ctx))
@@ -429,6 +433,7 @@ pub fn parts(rec: &Recommendation, reach: &Reach, ctx: &Context<'_>) -> Parts {
         evidence,
         cost,
         why,
+        overdue_since,
     }
 }
 
@@ -473,6 +478,11 @@ pub struct PriorityItem {
     pub endorsed_by: Vec<String>,
     /// direct, same_kind or setting.
     pub reach: String,
+    /// When the provider's own answer fell due, if it is overdue: such
+    /// items come first, whatever their score (an answer the provider owes
+    /// is its own business before anything sent to others).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub overdue_since: Option<NaiveDate>,
     /// When the best-placed recommendation was published.
     pub published: Option<NaiveDate>,
     /// The last change to any recommendation behind the item (a feed dates
@@ -562,6 +572,7 @@ pub fn rank(
             issuers: issuers.into_iter().collect(),
             endorsed_by: endorsed.into_iter().collect(),
             reach: reach.label().to_string(),
+            overdue_since: p.overdue_since,
             published: recs[best].data.published,
             changed: members
                 .iter()
@@ -586,10 +597,13 @@ pub fn rank(
             emit(vec![i], &mut items);
         }
     }
-    // Equal scores: the newer first.
+    // The provider's own overdue answers first; then by score, and of equal
+    // scores the newer first.
     items.sort_by(|a, b| {
-        b.score
-            .total_cmp(&a.score)
+        b.overdue_since
+            .is_some()
+            .cmp(&a.overdue_since.is_some())
+            .then_with(|| b.score.total_cmp(&a.score))
             .then_with(|| b.published.cmp(&a.published))
             .then_with(|| a.ids.cmp(&b.ids))
     });

@@ -15,3 +15,14 @@ document.addEventListener("change", (event) => {
     box.form.requestSubmit();
   }
 });
+
+// On a small screen the search filters start folded, so that the results
+// come first; again after htmx swaps in new results. Without JavaScript
+// they stay open.
+const foldFilters = () => {
+  if (window.matchMedia("(max-width: 40.0525em)").matches) {
+    for (const d of document.querySelectorAll("details.concord-narrow[open]")) d.removeAttribute("open");
+  }
+};
+foldFilters();
+document.body.addEventListener("htmx:afterSwap", foldFilters);

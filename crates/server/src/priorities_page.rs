@@ -4,7 +4,7 @@
 
 use askama::Template;
 use axum::Router;
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -23,8 +23,10 @@ use crate::sign_in_pages::{
 };
 use crate::work_pages::{FormField, fill};
 
-/// Items shown on the page (the downloads carry up to 500).
+/// Items on a page of the list; the pages and the downloads go as far as
+/// the service's longest list.
 const SHOWN: usize = 50;
+const MAX_PAGES: usize = concord_app::MAX_PRIORITIES.div_ceil(SHOWN);
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -45,6 +47,8 @@ struct ItemView {
     issuers: String,
     endorsed_by: String,
     why: Vec<String>,
+    /// When the provider's own answer fell due, if it is overdue.
+    overdue_since: Option<chrono::NaiveDate>,
 }
 
 #[derive(Template)]
@@ -58,6 +62,18 @@ struct PrioritiesPage {
     stored: bool,
     as_of: chrono::NaiveDate,
     considered: usize,
+    /// Items in the whole list, and which of them this page shows (from
+    /// 1, inclusive).
+    ranked: usize,
+    first_shown: usize,
+    last_shown: usize,
+    /// How far pages and downloads go, and whether the list goes on past it.
+    listed: usize,
+    cut: bool,
+    page: usize,
+    pages: usize,
+    prev_href: Option<String>,
+    next_href: Option<String>,
     items: Vec<ItemView>,
     can_edit: bool,
     fields: Vec<FormField>,
@@ -139,6 +155,7 @@ async fn render_page(
     state: &AppState,
     session: Option<&Session>,
     code: &OrgCode,
+    page: usize,
     form: Option<&Form>,
     errors: Vec<(String, String)>,
     status: StatusCode,
@@ -147,10 +164,16 @@ async fn render_page(
         .map(|s| s.view.principal.clone())
         .unwrap_or(Principal::Anonymous);
     let auth = state.services.as_principal(who);
-    let list = match auth.priorities(code, SHOWN).await {
+    let page = page.clamp(1, MAX_PAGES);
+    let list = match auth.priorities(code, page * SHOWN).await {
         Ok(l) => l,
         Err(e) => return error_response(e),
     };
+    let listed = list.ranked.min(concord_app::MAX_PRIORITIES);
+    let pages = listed.div_ceil(SHOWN).max(1);
+    // A page past the end shows the last one.
+    let page = page.min(pages);
+    let href = |p: usize| format!("/organisations/{code}/priorities?page={p}");
     let can_edit = may_edit(session, code);
     let mut fields = profile_fields(&list.profile);
     let summary = if can_edit {
@@ -158,9 +181,10 @@ async fn render_page(
     } else {
         Vec::new()
     };
-    let items = list
+    let items: Vec<ItemView> = list
         .items
         .iter()
+        .skip((page - 1) * SHOWN)
         .map(|i| ItemView {
             first: i.ids.first().cloned().unwrap_or_default(),
             others: i.ids.iter().skip(1).cloned().collect(),
@@ -176,8 +200,11 @@ async fn render_page(
             issuers: i.issuers.join(", "),
             endorsed_by: i.endorsed_by.join(", "),
             why: i.why.clone(),
+            overdue_since: i.overdue_since,
         })
         .collect();
+    let first_shown = (page - 1) * SHOWN + 1;
+    let last_shown = first_shown + items.len().saturating_sub(1);
     let mut layout = Layout::new(format!("Priorities for {}", list.name)).feed(
         format!("/feeds/organisations/{code}/priorities.atom"),
         "changes to this priority list",
@@ -195,6 +222,15 @@ async fn render_page(
         stored: list.profile_stored,
         as_of: list.as_of,
         considered: list.considered,
+        ranked: list.ranked,
+        first_shown,
+        last_shown,
+        listed,
+        cut: list.ranked > listed,
+        page,
+        pages,
+        prev_href: (page > 1).then(|| href(page - 1)),
+        next_href: (page < pages).then(|| href(page + 1)),
         items,
         can_edit,
         fields,
@@ -216,14 +252,30 @@ fn no_such_organisation() -> Response {
     )
 }
 
-async fn page(State(state): State<AppState>, s: MaybeSession, Path(raw): Path<String>) -> Response {
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    /// Kept as text: a page number that is not one shows the first page.
+    page: Option<String>,
+}
+
+async fn page(
+    State(state): State<AppState>,
+    s: MaybeSession,
+    Path(raw): Path<String>,
+    Query(q): Query<PageQuery>,
+) -> Response {
     let Some(code) = parse_code(&raw) else {
         return no_such_organisation();
     };
+    let page = q
+        .page
+        .and_then(|p| p.trim().parse::<usize>().ok())
+        .unwrap_or(1);
     render_page(
         &state,
         s.0.as_ref(),
         &code,
+        page,
         None,
         Vec::new(),
         StatusCode::OK,
@@ -247,6 +299,7 @@ async fn save_profile(
                 &state,
                 Some(session),
                 &code,
+                1,
                 Some(&form),
                 vec![("kind".into(), "Choose one of the options".into())],
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -286,6 +339,7 @@ async fn save_profile(
                 &state,
                 Some(session),
                 &code,
+                1,
                 Some(&form),
                 vec![(field.into(), message)],
                 StatusCode::UNPROCESSABLE_ENTITY,

@@ -198,7 +198,68 @@ struct SearchPage {
     /// Filters carried by the form (so new words keep them).
     hidden: Vec<(String, String)>,
     error: Option<String>,
+    /// The form field the error is about: `q`, `from` or `to`.
+    error_field: &'static str,
     results: Option<Results>,
+}
+
+/// One of the search form's two dates, with its error if it has one.
+struct DateField {
+    name: &'static str,
+    label: &'static str,
+    hint: &'static str,
+    value: String,
+    error: Option<String>,
+}
+
+impl SearchPage {
+    fn dates(&self) -> Vec<DateField> {
+        let field = |name, label, hint, value: &str| DateField {
+            name,
+            label,
+            hint,
+            value: value.to_string(),
+            error: self.error.clone().filter(|_| self.error_field == name),
+        };
+        vec![
+            field(
+                "from",
+                "Published on or after",
+                "For example, 2024-01-31",
+                &self.from,
+            ),
+            field(
+                "to",
+                "Published on or before",
+                "For example, 2024-12-31",
+                &self.to,
+            ),
+        ]
+    }
+}
+
+/// A refused search said against the field it is about, in words for the
+/// person at the form rather than the API's (`parameter from: "2024-99-01"
+/// is not a date in the form YYYY-MM-DD`).
+fn search_form_error(message: &str) -> (&'static str, String) {
+    if message.starts_with("parameter from:") && message.contains(" is after to") {
+        (
+            "from",
+            "The earliest date must be the same as or before the latest date".into(),
+        )
+    } else if message.starts_with("parameter from:") {
+        (
+            "from",
+            "Enter the earliest date as year-month-day, for example 2024-01-31".into(),
+        )
+    } else if message.starts_with("parameter to:") {
+        (
+            "to",
+            "Enter the latest date as year-month-day, for example 2024-12-31".into(),
+        )
+    } else {
+        ("q", message.to_string())
+    }
 }
 
 async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Response {
@@ -219,6 +280,7 @@ async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Respo
             .cloned()
             .collect(),
         error: None,
+        error_field: "q",
         results: None,
     };
     page.layout.query = page.q.clone();
@@ -233,8 +295,10 @@ async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Respo
         }
         Ok(None) => StatusCode::OK,
         Err(e) => {
+            let (field, message) = search_form_error(&e.message);
             page.layout.error = true;
-            page.error = Some(e.message);
+            page.error = Some(message);
+            page.error_field = field;
             e.status
         }
     };

@@ -7,17 +7,17 @@
 use std::sync::Arc;
 
 use concord_app::{Principal, RelatedItem, Services};
-use concord_domain::{LinkState, RecommendationId};
+use concord_domain::{LinkKind, LinkState, RecommendationId};
 
 /// One related record, as the page shows it.
 pub(crate) struct RelatedRow {
     pub id: String,
     pub issuer: String,
     pub title: String,
-    pub kind: String,
+    /// How it relates, in words ("says the same", "contradicts it", ...).
+    pub relation: &'static str,
     /// `confirmed` or `suggested` (also its class).
     pub state: &'static str,
-    pub score: Option<f64>,
     pub reason: String,
 }
 
@@ -41,12 +41,18 @@ fn row(i: &RelatedItem) -> RelatedRow {
         id: i.id.clone(),
         issuer: i.issuer.clone(),
         title: i.title.clone(),
-        kind: i.kind.as_str().to_string(),
+        relation: match i.kind {
+            LinkKind::Duplicates => "says the same",
+            LinkKind::Supports => "supports it",
+            LinkKind::Contradicts => "contradicts it",
+            LinkKind::Supersedes => "supersedes it",
+            LinkKind::BuildsOn => "builds on it",
+            LinkKind::Related => "is related",
+        },
         state: match i.state {
             LinkState::Confirmed => "confirmed",
             _ => "suggested",
         },
-        score: i.score,
         reason: i.reason.clone(),
     }
 }

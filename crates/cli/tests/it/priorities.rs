@@ -39,11 +39,23 @@ fn priority_lists_on_every_backend() {
                 db.name,
                 items.len()
             );
-            let scores: Vec<f64> = items.iter().map(|i| i["score"].as_f64().unwrap()).collect();
+            // The provider's own overdue answers first, then best first.
+            let places: Vec<(bool, f64)> = items
+                .iter()
+                .map(|i| {
+                    (
+                        i.get("overdue_since").is_some(),
+                        i["score"].as_f64().unwrap(),
+                    )
+                })
+                .collect();
             assert!(
-                scores.windows(2).all(|w| w[0] >= w[1]),
-                "best first: {scores:?}"
+                places
+                    .windows(2)
+                    .all(|w| (w[0].0 && !w[1].0) || (w[0].0 == w[1].0 && w[0].1 >= w[1].1)),
+                "own overdue first, then best first: {places:?}"
             );
+            let scores: Vec<f64> = places.iter().map(|p| p.1).collect();
             assert!(scores.iter().all(|s| (0.0..=1.0).contains(s)));
             // Every recommendation appears once, in one item.
             let mut seen = HashSet::new();

@@ -358,3 +358,34 @@ fn profiles_are_tidied_and_checked() {
         .to_string();
     assert!(err.contains("acute_trust"), "{err}");
 }
+
+#[test]
+fn the_providers_own_overdue_answer_comes_first_whatever_its_score() {
+    let f = fixture();
+    // Overdue for years, low risk, old: a low score.
+    let mut owed = rec("HSSIB-2019-0001", "Label the oxygen cylinders");
+    owed.data.addressees = vec![to("Northmoor Teaching Hospitals", Some("NMTH"))];
+    owed.data.risk = Some(Risk::Low);
+    owed.data.published = Some(d("2019-03-01"));
+    // Sent to another trust of its kind, critical, recent, strong evidence
+    // and stated patient impact: a high score, and nothing owed.
+    let mut other = rec("HSSIB-2026-0002", "Check the defibrillators daily");
+    other.data.addressees = vec![to("Hillview Hospital", Some("HVH"))];
+    other.data.risk = Some(Risk::Critical);
+    other.data.published = Some(d("2026-11-01"));
+    other.data.patient_impact = Some("fewer deaths after cardiac arrest".into());
+    let ctx = f.ctx();
+    let score = |r: &Recommendation| {
+        let reach = applies(r, &ctx).expect("applies");
+        total(&parts(r, &reach, &ctx), 1, &f.rules)
+    };
+    assert!(
+        score(&other) > score(&owed),
+        "the fixture must put the other first by score alone"
+    );
+    let items = rank(&[other, owed], &[], &ctx);
+    assert_eq!(items[0].ids, vec!["HSSIB-2019-0001"]);
+    let due = items[0].overdue_since.expect("its own answer is overdue");
+    assert!(due > d("2019-03-01") && due < d("2026-11-27"), "{due}");
+    assert_eq!(items[1].overdue_since, None);
+}

@@ -31,8 +31,12 @@ pub struct Priorities {
     /// Applicable recommendations found, before duplicates were collapsed
     /// and the list cut to `limit`.
     pub considered: usize,
+    /// Items in the whole list, duplicates collapsed, before it was cut to
+    /// `limit`.
+    pub ranked: usize,
     /// Each: every recommendation in a group of duplicates (`ids`), its
-    /// score between 0 and 1, and the reasons for its place (`why`).
+    /// score between 0 and 1, and the reasons for its place (`why`). The
+    /// provider's own overdue answers (`overdue_since`) first, then by score.
     pub items: Vec<PriorityItem>,
 }
 
@@ -45,6 +49,7 @@ impl From<PriorityList> for Priorities {
             profile_stored: l.profile_stored,
             as_of: l.as_of,
             considered: l.considered,
+            ranked: l.ranked,
             items: l.items,
         }
     }

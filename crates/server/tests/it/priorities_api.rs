@@ -150,6 +150,93 @@ async fn priorities_and_profiles_over_http() {
     assert_eq!(b["profile"]["region"], "North");
 }
 
+/// The provider's own overdue answers come first, on the page and in the
+/// API alike, and the page goes on over further pages (issue #18, 7).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn own_overdue_answers_first_and_the_list_in_pages() {
+    use browser::Browser;
+
+    let app = spawn_app().await;
+    app.services
+        .as_principal(operator())
+        .operator()
+        .unwrap()
+        .load_demo()
+        .await
+        .unwrap();
+    let (s, body) = status_code(
+        app.client
+            .get(app.url("/api/v1/organisations/NMTH/priorities?limit=500"))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let items = body["items"].as_array().unwrap();
+    let owed: Vec<bool> = items
+        .iter()
+        .map(|i| i.get("overdue_since").is_some())
+        .collect();
+    let first_owed = owed.iter().filter(|o| **o).count();
+    assert!(
+        first_owed > 0,
+        "the demo has answers Northmoor owes: {body}"
+    );
+    assert!(owed[..first_owed].iter().all(|o| *o), "{owed:?}");
+    assert!(owed[first_owed..].iter().all(|o| !*o), "{owed:?}");
+    let ranked = body["ranked"].as_u64().unwrap() as usize;
+    assert_eq!(ranked, items.len());
+    assert!(ranked > 50, "the demo's list runs past one page: {ranked}");
+    let pages = ranked.div_ceil(50);
+
+    let page = "/organisations/NMTH/priorities";
+    let (s, html) = Browser::new().get(&app, page).await;
+    assert_eq!(s, StatusCode::OK);
+    let first_id = items[0]["ids"][0].as_str().unwrap();
+    let first = html
+        .find("class=\"concord-priorities\"")
+        .and_then(|at| html[at..].find("/recommendations/").map(|i| at + i))
+        .expect("a first item");
+    assert!(
+        html[first..].starts_with(&format!("/recommendations/{first_id}\"")),
+        "the page's first item is the API's first"
+    );
+    assert!(
+        html.contains("Overdue</strong> Your answer was due <time"),
+        "{html}"
+    );
+    assert!(html.contains("This page shows items 1 to 50."), "{html}");
+    assert!(html.contains(&format!("Page 2 of {pages}")), "{html}");
+    assert!(html.contains("priorities?page=2"), "{html}");
+    assert!(!html.contains("Previous"), "{html}");
+
+    let (s, html) = Browser::new().get(&app, &format!("{page}?page=2")).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("start=\"51\""), "{html}");
+    assert!(html.contains(&format!("Page 1 of {pages}")), "{html}");
+    let id_51 = items[50]["ids"][0].as_str().unwrap();
+    assert!(
+        html.contains(&format!("/recommendations/{id_51}\"")),
+        "{html}"
+    );
+
+    // Not a number: the first page; past the end: the last.
+    let (s, html) = Browser::new()
+        .get(&app, &format!("{page}?page=x%3Cy"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("start=\"1\""), "{html}");
+    let (s, html) = Browser::new()
+        .get(&app, &format!("{page}?page=99999"))
+        .await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(
+        html.contains(&format!("start=\"{}\"", (pages - 1) * 50 + 1)),
+        "{html}"
+    );
+}
+
 /// The priority list as a page: public, each item with why, the downloads
 /// linked; the provider's own respondents (only) say what it is there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -149,11 +149,21 @@ async fn search_page_explains_nothing_found_and_bad_input() {
 
     for (query, named) in [
         ("status=maybe", "parameter status"),
-        ("from=yesterday", "parameter from"),
+        (
+            "from=yesterday",
+            "<a href=\"#from\">Enter the earliest date as year-month-day, for example 2024-01-31</a>",
+        ),
+        (
+            "to=2024-99-01",
+            "<a href=\"#to\">Enter the latest date as year-month-day, for example 2024-12-31</a>",
+        ),
         ("issuer=NOSUCHBODY", "issuer"),
         ("colour=blue", "unknown query parameter"),
         ("q=a&q=b", "more than once"),
-        ("from=2024-02-01&to=2024-01-01", "is after"),
+        (
+            "from=2024-02-01&to=2024-01-01",
+            "The earliest date must be the same as or before the latest date",
+        ),
     ] {
         let (status, html) = app.page(&format!("/search?{query}")).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{query}");
