@@ -114,7 +114,7 @@ async function axe(page, label) {
 async function shot(page, name) {
   await page.screenshot({ path: path.join(shots, `${name}-${page.width}.png`), fullPage: true });
   if (docShots) {
-    await page.screenshot({ path: path.join(docShots, `${page.width}-${name}.jpg`), type: "jpeg", quality: 70 });
+    await page.screenshot({ path: path.join(docShots, `${page.width}-${name}.png`) });
   }
 }
 

@@ -83,6 +83,19 @@ struct PrioritiesPage {
     weights: Vec<(&'static str, u32)>,
 }
 
+/// The page of an organisation that has not said what kind of provider it
+/// is, so that no list can be made for it yet.
+#[derive(Template)]
+#[template(path = "priorities_unknown_kind.html")]
+struct UnknownKindPage {
+    layout: Layout,
+    code: String,
+    name: String,
+    can_edit: bool,
+    fields: Vec<FormField>,
+    summary: Vec<(String, String)>,
+}
+
 /// The parts of an item's score in words, with their weights.
 fn weights() -> Vec<(&'static str, u32)> {
     let w = concord_domain::priority::PriorityRules::builtin().weights;
@@ -125,29 +138,33 @@ fn may_edit(session: Option<&Session>, code: &OrgCode) -> bool {
     })
 }
 
-fn profile_fields(p: &ProviderProfile) -> Vec<FormField> {
+/// The profile form, filled from `p` (or blank, the kind not chosen, for a
+/// provider that has not said what it is).
+fn profile_fields(p: Option<&ProviderProfile>) -> Vec<FormField> {
     let mut kind = FormField::choice(
         "kind",
         "Kind of provider",
         "",
         ProviderKind::ALL.iter().map(|k| k.as_str()),
-        None,
+        p.is_none().then_some("Choose the kind of provider"),
     );
-    kind.value = p.kind.as_str().to_string();
     let mut settings = FormField::new(
         "settings",
         "Care settings it runs",
         "text",
         "Separated by commas, for example: emergency department, maternity unit. Leave it blank for the usual settings of its kind.",
     );
-    settings.value = p.settings.join(", ");
     let mut region = FormField::new(
         "region",
         "Region",
         "text",
         "For example: North East and Yorkshire.",
     );
-    region.value = p.region.clone().unwrap_or_default();
+    if let Some(p) = p {
+        kind.value = p.kind.as_str().to_string();
+        settings.value = p.settings.join(", ");
+        region.value = p.region.clone().unwrap_or_default();
+    }
     vec![kind, settings, region]
 }
 
@@ -165,6 +182,37 @@ async fn render_page(
         .unwrap_or(Principal::Anonymous);
     let auth = state.services.as_principal(who);
     let page = page.clamp(1, MAX_PAGES);
+    let can_edit = may_edit(session, code);
+    // An organisation that is no known kind of provider and has not said
+    // what it is has no list yet: the page says so and offers its own
+    // people the form (the API's answer names the command and the call).
+    if let Err(AppError::Invalid(_)) = auth.provider_profile(code).await {
+        let known = match auth.organisation(code).await {
+            Ok(o) => o,
+            Err(e) => return error_response(e),
+        };
+        let mut fields = profile_fields(None);
+        let summary = if can_edit {
+            fill(&mut fields, form, &errors)
+        } else {
+            Vec::new()
+        };
+        let mut layout = Layout::new(format!("Priorities for {}", known.name));
+        if let Some(s) = session {
+            layout.csrf = Some(s.view.csrf.clone());
+        }
+        layout.error = !summary.is_empty();
+        let mut res = render(&UnknownKindPage {
+            layout,
+            code: code.to_string(),
+            name: known.name,
+            can_edit,
+            fields,
+            summary,
+        });
+        *res.status_mut() = status;
+        return res;
+    }
     let list = match auth.priorities(code, page * SHOWN).await {
         Ok(l) => l,
         Err(e) => return error_response(e),
@@ -174,8 +222,7 @@ async fn render_page(
     // A page past the end shows the last one.
     let page = page.min(pages);
     let href = |p: usize| format!("/organisations/{code}/priorities?page={p}");
-    let can_edit = may_edit(session, code);
-    let mut fields = profile_fields(&list.profile);
+    let mut fields = profile_fields(Some(&list.profile));
     let summary = if can_edit {
         fill(&mut fields, form, &errors)
     } else {

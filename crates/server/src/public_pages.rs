@@ -764,6 +764,21 @@ struct OrganisationPage {
     answers: Option<[u64; 5]>,
     /// Whether anything was sent to it at all (the table is left out if not).
     any_sent: bool,
+    /// Its answers that are late, the longest overdue first (at most
+    /// [`OVERDUE_LISTED`]), and how many there are in all.
+    overdue: Vec<OverdueRow>,
+    overdue_total: usize,
+}
+
+/// How many of an organisation's overdue answers its page lists.
+const OVERDUE_LISTED: usize = 20;
+
+/// One late answer on an organisation's page.
+struct OverdueRow {
+    id: String,
+    title: String,
+    due: chrono::NaiveDate,
+    days: i64,
 }
 
 /// One organisation in the A to Z list.
@@ -904,6 +919,14 @@ async fn organisation(
             None
         }
     };
+    // The same list as GET /api/v1/overdue?addressee=CODE, longest first.
+    let late = auth
+        .overdue(None, None, Some(code.to_string()))
+        .await?
+        .items
+        .into_iter()
+        .filter(|i| i.org.as_ref() == Some(&code))
+        .collect::<Vec<_>>();
     let by_issuer = Params(vec![("issuer".into(), code.to_string())]);
     let issued_by_status = counts(&issued.facets, "status", &by_issuer, "status");
     let page = OrganisationPage {
@@ -945,6 +968,17 @@ async fn organisation(
         sent_href: Params(vec![("addressee".into(), code.to_string())]).href("/search"),
         any_sent: answers.is_some_and(|a| a[0] > 0),
         answers,
+        overdue_total: late.len(),
+        overdue: late
+            .into_iter()
+            .take(OVERDUE_LISTED)
+            .map(|i| OverdueRow {
+                id: i.id,
+                title: i.title,
+                due: i.due,
+                days: i.days_overdue,
+            })
+            .collect(),
     };
     Ok(render(&page))
 }

@@ -237,6 +237,84 @@ async fn own_overdue_answers_first_and_the_list_in_pages() {
     );
 }
 
+/// An organisation that is no known kind of provider and has not said what
+/// it is gets a page that says so, not a command to run (issue #18, 6);
+/// its own respondent says what it is there, and the list follows.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_body_of_no_known_kind_is_asked_what_it_is() {
+    use browser::Browser;
+    use concord_domain::account::{Membership, Role, RoleSet};
+
+    let app = spawn_app().await;
+    let svc = app.services.as_principal(operator());
+    svc.operator().unwrap().load_demo().await.unwrap();
+    svc.add_user(concord_app::NewUser {
+        email: "lead@nmicb.example.org".into(),
+        name: "Someone".into(),
+        password: "plum tractor velvet 42".into(),
+        memberships: vec![Membership {
+            org: concord_domain::OrgCode::parse("NMICB").unwrap(),
+            roles: RoleSet::from_roles([Role::Respondent]),
+        }],
+    })
+    .await
+    .unwrap();
+    let page = "/organisations/NMICB/priorities";
+    let (s, html) = Browser::new().get(&app, page).await;
+    assert_eq!(s, StatusCode::OK, "{html}");
+    assert!(
+        html.contains("has not said what kind of provider it is"),
+        "{html}"
+    );
+    assert!(!html.contains("concord profile set"), "{html}");
+    assert!(!html.contains("name=\"kind\""), "no form for visitors");
+
+    let mut b = Browser::sign_in(&app, "lead@nmicb.example.org", "plum tractor velvet 42").await;
+    let (_, html) = b.get(&app, page).await;
+    assert!(html.contains("Choose the kind of provider"), "{html}");
+    let csrf = b.csrf(&app).await;
+    // Sent without a kind: said against the field, nothing stored.
+    let res = b
+        .post_form(
+            &app,
+            "/organisations/NMICB/profile",
+            &[
+                ("kind", "".into()),
+                ("settings", "".into()),
+                ("region", "".into()),
+            ],
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(
+        html.contains("Kind of provider: Choose one of the options"),
+        "{html}"
+    );
+    assert!(
+        html.contains("has not said what kind of provider it is"),
+        "{html}"
+    );
+    let res = b
+        .post_form(
+            &app,
+            "/organisations/NMICB/profile",
+            &[
+                ("kind", "community_trust".into()),
+                ("settings", "".into()),
+                ("region", "".into()),
+            ],
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    let (s, html) = b.get(&app, page).await;
+    assert_eq!(s, StatusCode::OK);
+    assert!(html.contains("How this list is ordered"), "{html}");
+    assert!(!html.contains("has not said what kind"), "{html}");
+}
+
 /// The priority list as a page: public, each item with why, the downloads
 /// linked; the provider's own respondents (only) say what it is there.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -287,6 +287,46 @@ async fn organisation_and_theme_pages_count_and_link() {
         "{html}"
     );
     assert!(html.contains("Still open"), "the answers table: {html}");
+    // Its overdue count leads to its overdue answers, the longest first, as
+    // the API lists them (issue #18, 5).
+    let late: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/overdue?addressee=NHSE"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let late: Vec<&serde_json::Value> = late["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["org"] == "NHSE")
+        .collect();
+    assert!(!late.is_empty(), "the demo has answers NHSE owes");
+    assert!(html.contains("<a href=\"#overdue\">"), "{html}");
+    assert!(
+        html.contains("<h3 id=\"overdue\">Overdue answers</h3>"),
+        "{html}"
+    );
+    let first = format!("/recommendations/{}", late[0]["id"].as_str().unwrap());
+    let listed = html.split("id=\"overdue\"").nth(1).unwrap();
+    assert!(
+        listed
+            .find(&first)
+            .is_some_and(|at| at < listed.find("Overdue by").unwrap() + 200),
+        "the longest overdue first: {listed}"
+    );
+    assert_eq!(
+        listed
+            .split("</ul>")
+            .next()
+            .unwrap()
+            .matches("<li>")
+            .count(),
+        late.len().min(20)
+    );
 
     for bad in [
         "/organisations/NOSUCH",
