@@ -91,7 +91,18 @@ async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Respo
         Err(e) => return PageError::from(e).into_response(),
     };
     let as_of = d.as_of.to_string();
+    // The oldest overdue answers by title as well as id (at most
+    // OLDEST_OVERDUE records read; one that cannot be read keeps its id).
+    let mut titles = std::collections::HashMap::new();
+    for o in &d.oldest_overdue {
+        if let Ok(id) = concord_domain::RecommendationId::parse(&o.id)
+            && let Ok(rec) = auth.recommendation(&id).await
+        {
+            titles.insert(o.id.clone(), rec.data.title);
+        }
+    }
     let mut page = view(d, &req, &choices);
+    page.titles = titles;
     // Issuers by name, as people know them.
     for (code, label) in &mut page.issuers {
         if let Some(name) = names.get(code.as_str()) {
@@ -193,6 +204,8 @@ struct LandingView {
 struct DashboardPage {
     layout: Layout,
     d: Dashboard,
+    /// Titles of the oldest overdue answers' recommendations, by id.
+    titles: std::collections::HashMap<String, String>,
     form: FormView,
     /// What was wrong with the filters (then the figures are unfiltered).
     error: Option<String>,
@@ -337,6 +350,7 @@ fn view(d: Dashboard, req: &DashboardRequest, all: &Dashboard) -> DashboardPage 
         csv_oldest_overdue: csv(Table::OldestOverdue),
         csv_provider_kind: csv(Table::ProviderKind),
         query: q.clone(),
+        titles: Default::default(),
         d,
     }
 }

@@ -528,6 +528,42 @@ async fn the_page_filters_offer_what_there_is_and_say_what_is_wrong() {
         );
         assert!(html.contains(&format!("id=\"{id}\"")), "{id}");
     }
+    // The oldest overdue answers by title as well as id (issue #18, 9).
+    let body: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/dashboard?as_of=2024-06-01"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let first = body["oldest_overdue"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let rec: serde_json::Value = app
+        .client
+        .get(app.url(&format!("/api/v1/recommendations/{first}")))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let title = rec["title"].as_str().unwrap();
+    let words: String = title
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let row = html
+        .split("id=\"oldest_overdue\"")
+        .nth(1)
+        .and_then(|t| t.split(&format!("{first}</a>")).nth(1))
+        .expect("the oldest overdue row");
+    let cell = row.split("</td>").next().unwrap();
+    assert!(cell.trim_start().starts_with(&words), "{title}: {cell}");
     let (status, _, narrowed) = get(&app, "/dashboard?as_of=2024-06-01&issuer=PFD").await;
     assert_eq!(status, 200);
     assert!(
