@@ -61,7 +61,7 @@ async fn asset(Path((version, name)): Path<(String, String)>) -> Response {
             .into_response(),
         None => (
             StatusCode::NOT_FOUND,
-            crate::pages::error_page(StatusCode::NOT_FOUND, "There is no such file."),
+            crate::web::error::error_page(StatusCode::NOT_FOUND, "There is no such file."),
         )
             .into_response(),
     }

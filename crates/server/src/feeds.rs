@@ -21,7 +21,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use concord_app::{AppError, Feed, FeedRequest, Principal};
 
 use crate::AppState;
-use crate::pages::PageError;
+use crate::web::error::PageError;
 
 pub const ATOM_TYPE: &str = "application/atom+xml; charset=utf-8";
 

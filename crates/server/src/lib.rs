@@ -4,7 +4,7 @@
 //!
 //! Layout: `api/<resource>.rs` holds the handlers of one resource, `auth.rs`
 //! turns a bearer token into a principal, `error.rs` gives every failure one
-//! JSON shape, `pages.rs` renders HTML, `middleware.rs` adds security headers
+//! JSON shape, `web/` renders the pages, `middleware.rs` adds security headers
 //! and keeps `/api` errors in JSON. Handlers never check permissions: they
 //! hand the principal to the application's access-control wrapper.
 
@@ -32,23 +32,13 @@ pub mod api;
 pub mod assets;
 pub mod auth;
 pub mod connections;
-pub mod dashboard_page;
 pub mod error;
 pub mod extract;
 pub mod feeds;
-mod filters;
-pub mod layout;
 pub mod middleware;
 pub mod openapi;
-pub mod pages;
-pub mod priorities_page;
-mod progress_html;
-pub mod public_pages;
-mod related_html;
 pub mod session;
-pub mod sign_in_pages;
-pub mod work_pages;
-pub mod workstream_pages;
+pub mod web;
 
 pub use error::{ApiError, ErrorBody};
 
@@ -141,15 +131,9 @@ pub fn router_with(services: Arc<Services>, options: ServerOptions) -> Router {
                 )),
         )
         .merge(docs)
-        .merge(pages::routes())
+        .merge(web::routes())
         .merge(assets::routes())
-        .merge(public_pages::routes())
-        .merge(dashboard_page::routes())
         .merge(feeds::routes())
-        .merge(workstream_pages::routes())
-        .merge(sign_in_pages::routes())
-        .merge(work_pages::routes())
-        .merge(priorities_page::routes())
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
         .fallback(not_found)
@@ -191,7 +175,7 @@ async fn not_found(uri: Uri) -> Response {
     } else {
         (
             StatusCode::NOT_FOUND,
-            pages::error_page(StatusCode::NOT_FOUND, "There is no page at this address."),
+            web::error::error_page(StatusCode::NOT_FOUND, "There is no page at this address."),
         )
             .into_response()
     }

@@ -14,17 +14,17 @@ use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use concord_app::{
-    AppError, DashboardRequest, ExportFormat, MAX_DOWNLOAD, Page, Principal, RecommendationFilter,
+    DashboardRequest, ExportFormat, MAX_DOWNLOAD, Page, Principal, RecommendationFilter,
     SearchQuery, SearchResults, Sort, write_records,
 };
 use concord_domain::OrgCode;
 
 use crate::AppState;
 use crate::api::search::SearchParams;
-use crate::filters;
-use crate::filters::words;
-use crate::layout::{Layout, render};
-use crate::pages::PageError;
+use crate::web::error::PageError;
+use crate::web::filters;
+use crate::web::filters::words;
+use crate::web::layout::{Layout, render};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -295,41 +295,23 @@ async fn search(State(state): State<AppState>, RawQuery(raw): RawQuery) -> Respo
         }
         Ok(None) => StatusCode::OK,
         Err(e) => {
-            let (field, message) = search_form_error(&e.message);
+            let (field, message) = search_form_error(e.message());
             page.layout.error = true;
             page.error = Some(message);
             page.error_field = field;
-            e.status
+            e.status()
         }
     };
     (status, render(&page)).into_response()
-}
-
-/// A page's error: what to say, with which status.
-struct Refusal {
-    status: StatusCode,
-    message: String,
-}
-
-impl From<AppError> for Refusal {
-    fn from(e: AppError) -> Self {
-        let p = PageError::from(e);
-        Refusal {
-            status: p.status(),
-            message: p.message().to_string(),
-        }
-    }
 }
 
 async fn search_results(
     state: &AppState,
     raw: &str,
     given: &Params,
-) -> Result<Option<Results>, Refusal> {
-    let params = SearchParams::parse(raw).map_err(|e| Refusal {
-        status: StatusCode::BAD_REQUEST,
-        message: e.message().to_string(),
-    })?;
+) -> Result<Option<Results>, PageError> {
+    let params = SearchParams::parse(raw)
+        .map_err(|e| PageError::new(StatusCode::BAD_REQUEST, e.message()))?;
     // The search box sent empty lists everything, newest first (as its
     // hint says); only the bare page, asked for nothing, shows no results.
     let sent_box = raw.split('&').any(|p| p == "q" || p.starts_with("q="));

@@ -15,15 +15,14 @@ use concord_app::{AppError, DEFAULT_OVERLAPS, Principal};
 use concord_domain::StoredWorkstream;
 use serde_json::{Map, Value};
 
-use crate::layout::{Layout, render};
 use crate::session::Session;
-use crate::sign_in_pages::{
-    Form, MAX_FORM_BYTES, MaybeSession, SignedForm, error_response, no_store, refused,
-};
+use crate::web::error::{error_response, refused};
+use crate::web::extract::{Form, MAX_FORM_BYTES, MaybeSession, SignedForm, no_store};
+use crate::web::layout::{Layout, render};
 
 use crate::AppState;
 use crate::api::workstreams::WorkstreamParams;
-use crate::filters;
+use crate::web::filters;
 
 /// Results per page.
 const PER_PAGE: u64 = 25;
@@ -41,7 +40,7 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn page_error(status: StatusCode, message: &str) -> Response {
-    (status, crate::pages::error_page(status, message)).into_response()
+    (status, crate::web::error::error_page(status, message)).into_response()
 }
 
 fn app_error(e: AppError) -> Response {

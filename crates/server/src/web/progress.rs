@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use concord_domain::lifecycle::{self, RulesBook};
 use concord_domain::{Addressee, RecommendationData};
 
-use crate::filters::{paragraphs, web_url};
+use crate::web::filters::{paragraphs, web_url};
 
 /// An outside address: (the link when it is a web address, the text).
 pub(crate) type WebLink = (Option<String>, String);

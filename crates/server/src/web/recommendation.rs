@@ -1,7 +1,6 @@
-//! The home page, one page per recommendation and its history, and the
-//! error page, each an askama template (`templates/home.html`,
-//! `templates/recommendation/`, `templates/error.html`) filled from a view
-//! of the record. Links to outside addresses are made only for http(s)
+//! One page per recommendation and its history, each an askama template
+//! (`templates/recommendation/`, `templates/history.html`) filled from a
+//! view of the record. Links to outside addresses are made only for http(s)
 //! URLs.
 //!
 //! Pages are read as an anonymous visitor unless someone is signed in: then
@@ -13,164 +12,23 @@ use askama::Template;
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;
-use concord_app::{AppError, Page, Principal, RecommendationFilter};
+use concord_app::Principal;
 use concord_domain::{Lifecycle, Recommendation, RecommendationData, RecommendationId, Reference};
 
 use crate::AppState;
-use crate::filters;
-use crate::filters::words;
-use crate::layout::Layout;
-use crate::sign_in_pages::MaybeSession;
-
-/// How many of the newest recommendations the home page lists.
-pub const RECENT: u64 = 20;
+use crate::web::error::PageError;
+use crate::web::extract::MaybeSession;
+use crate::web::filters;
+use crate::web::filters::words;
+use crate::web::layout::Layout;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/", get(home))
         .route("/recommendations/{id}", get(recommendation))
         .route("/recommendations/{id}/history", get(history))
-}
-
-/// A page, or an error shown as a page.
-pub struct PageError {
-    status: StatusCode,
-    message: String,
-}
-
-impl PageError {
-    pub fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        PageError {
-            status,
-            message: message.into(),
-        }
-    }
-
-    pub fn status(&self) -> StatusCode {
-        self.status
-    }
-
-    /// What the visitor is told (never an internal detail).
-    pub fn message(&self) -> &str {
-        &self.message
-    }
-}
-
-impl From<AppError> for PageError {
-    fn from(e: AppError) -> Self {
-        let status =
-            StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        if status.is_server_error() {
-            tracing::error!(detail = %e, "page failed on our side");
-        }
-        PageError {
-            status,
-            message: e.public_message(),
-        }
-    }
-}
-
-impl IntoResponse for PageError {
-    fn into_response(self) -> Response {
-        (self.status, error_page(self.status, &self.message)).into_response()
-    }
-}
-
-#[derive(Template)]
-#[template(path = "error.html")]
-struct ErrorPage<'a> {
-    layout: Layout,
-    message: &'a str,
-}
-
-/// A whole page for an error status (used for unknown addresses too).
-pub fn error_page(status: StatusCode, message: &str) -> Html<String> {
-    let title = match status {
-        StatusCode::NOT_FOUND => "Page not found",
-        StatusCode::BAD_REQUEST => "This address is not right",
-        s if s.is_server_error() => "Sorry, there is a problem with the service",
-        _ => "This page cannot be shown",
-    };
-    let mut layout = Layout::new(title);
-    layout.error = true;
-    let page = ErrorPage { layout, message };
-    Html(page.render().unwrap_or_else(|e| {
-        tracing::error!(detail = %e, "the error page failed to render");
-        // Every title above is ours, never a value from a request.
-        format!("<!DOCTYPE html><html lang=\"en-GB\"><title>{title}</title><h1>{title}</h1></html>")
-    }))
-}
-
-async fn home(State(state): State<AppState>) -> Result<Response, PageError> {
-    let auth = state.services.as_principal(Principal::Anonymous);
-    let filter = RecommendationFilter {
-        status: Some(Lifecycle::Published),
-        ..Default::default()
-    };
-    let first = Page {
-        offset: 0,
-        limit: RECENT,
-    };
-    // With a search index, the index counts and orders (milliseconds at a
-    // million records, where the database's count takes seconds); without
-    // one, the database lists.
-    let recent = if state.services.search_index().is_some() {
-        let set = auth
-            .search_result_set(
-                concord_app::SearchQuery {
-                    text: String::new(),
-                    filter,
-                    page: first,
-                    sort: concord_app::Sort::Newest,
-                },
-                RECENT,
-            )
-            .await?;
-        concord_app::ListPage {
-            total: set.total,
-            items: set.records,
-        }
-    } else {
-        auth.recommendations(filter, first).await?
-    };
-    let mut layout = Layout::new("NHS patient-safety recommendations").section("/");
-    layout = layout.feed(
-        "/feeds/recommendations.atom",
-        "new recommendations, responses and status changes",
-    );
-    Ok(crate::layout::render(&HomePage {
-        layout,
-        total: recent.total,
-        recent: recent
-            .items
-            .iter()
-            .map(|r| RecentRow {
-                id: r.id.to_string(),
-                issuer: r.data.issuer.to_string(),
-                title: r.data.title.clone(),
-                published: r.data.published,
-            })
-            .collect(),
-    }))
-}
-
-struct RecentRow {
-    id: String,
-    issuer: String,
-    title: String,
-    published: Option<NaiveDate>,
-}
-
-#[derive(Template)]
-#[template(path = "home.html")]
-struct HomePage {
-    layout: Layout,
-    /// Published recommendations in the register.
-    total: u64,
-    recent: Vec<RecentRow>,
 }
 
 async fn recommendation(
@@ -179,10 +37,8 @@ async fn recommendation(
     Path(raw): Path<String>,
     axum::extract::RawQuery(query): axum::extract::RawQuery,
 ) -> Result<Response, PageError> {
-    let id = RecommendationId::parse(&raw).map_err(|e| PageError {
-        status: StatusCode::NOT_FOUND,
-        message: e.to_string(),
-    })?;
+    let id = RecommendationId::parse(&raw)
+        .map_err(|e| PageError::new(StatusCode::NOT_FOUND, e.to_string()))?;
     // Signed in, a person also sees their organisation's drafts, and what
     // they can do with the record.
     let who =
@@ -194,8 +50,8 @@ async fn recommendation(
     let endorsements = auth.endorsements_of(&rec).await?;
     let endorsers: Vec<concord_domain::OrgCode> =
         endorsements.iter().map(|e| e.org.clone()).collect();
-    let actions = crate::work_pages::record_actions(&auth, &rec, s.0.as_ref(), &endorsers);
-    let related = crate::related_html::sections(&state.services, who, &rec.id).await;
+    let actions = crate::web::work::record_actions(&auth, &rec, s.0.as_ref(), &endorsers);
+    let related = crate::web::related::sections(&state.services, who, &rec.id).await;
     let book = auth.rules_in_force().await?;
     let mut layout = Layout::new(format!("{} {}", rec.id, rec.data.title)).feed(
         format!("/feeds/recommendations/{}.atom", rec.id),
@@ -226,7 +82,7 @@ async fn recommendation(
     } else {
         None
     };
-    Ok(crate::layout::render(&RecommendationPage {
+    Ok(crate::web::layout::render(&RecommendationPage {
         layout,
         banner,
         r: RecordView::of(&rec, state.services.clock().today(), &book),
@@ -253,8 +109,8 @@ struct RecommendationPage {
     r: RecordView,
     provenance: Option<ProvenanceSection>,
     endorsements: Vec<EndorsementRow>,
-    actions: Option<crate::work_pages::RecordActions>,
-    related: crate::related_html::Related,
+    actions: Option<crate::web::work::RecordActions>,
+    related: crate::web::related::Related,
 }
 
 /// A success banner at the top of the page.
@@ -302,7 +158,7 @@ pub(crate) struct RecordView {
     risk: Option<String>,
     response_deadline: Option<NaiveDate>,
     pub(crate) paragraphs: Vec<String>,
-    addressees: Vec<crate::progress_html::AddresseeView>,
+    addressees: Vec<crate::web::progress::AddresseeView>,
     themes: Vec<String>,
     settings: Vec<String>,
     links: Vec<LinkRow>,
@@ -375,7 +231,7 @@ impl RecordView {
             risk: d.risk.map(|r| r.as_str().to_string()),
             response_deadline: d.response_deadline,
             paragraphs: filters::paragraphs(&d.text),
-            addressees: crate::progress_html::addressees(d, today, book),
+            addressees: crate::web::progress::addressees(d, today, book),
             themes: d.themes.clone(),
             settings: d.settings.clone(),
             links: d
@@ -494,7 +350,7 @@ struct HistoryRow {
 #[derive(askama::Template)]
 #[template(path = "history.html")]
 struct HistoryPage {
-    layout: crate::layout::Layout,
+    layout: crate::web::layout::Layout,
     id: String,
     title: String,
     events: Vec<HistoryRow>,
@@ -544,10 +400,8 @@ async fn history(
     s: MaybeSession,
     Path(raw): Path<String>,
 ) -> Result<axum::response::Response, PageError> {
-    let id = RecommendationId::parse(&raw).map_err(|e| PageError {
-        status: StatusCode::NOT_FOUND,
-        message: e.to_string(),
-    })?;
+    let id = RecommendationId::parse(&raw)
+        .map_err(|e| PageError::new(StatusCode::NOT_FOUND, e.to_string()))?;
     let who =
         s.0.as_ref()
             .map(|s| s.view.principal.clone())
@@ -577,8 +431,8 @@ async fn history(
         })
         .collect();
     let title = format!("{} {}", rec.id, rec.data.title);
-    Ok(crate::layout::render(&HistoryPage {
-        layout: crate::layout::Layout::new(format!("History of {title}")),
+    Ok(crate::web::layout::render(&HistoryPage {
+        layout: crate::web::layout::Layout::new(format!("History of {title}")),
         id: rec.id.to_string(),
         title: rec.data.title.clone(),
         events: rows,

@@ -11,9 +11,8 @@
 use askama::Template;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, FromRequest, FromRequestParts, Path, Request, State};
-use axum::http::header::{CACHE_CONTROL, SET_COOKIE};
-use axum::http::request::Parts;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::header::SET_COOKIE;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{AppendHeaders, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -22,15 +21,15 @@ use concord_domain::OrgCode;
 use concord_domain::account::{Membership, Role, RoleSet};
 
 use crate::AppState;
-use crate::layout::{Layout, render};
-use crate::pages::error_page;
 use crate::session::{
-    Authenticated, SIGN_IN_COOKIE, Session, check_form_csrf, clear_session_cookie, client_address,
-    cookie, is_https, session_cookie, set_cookie, with_reason,
+    SIGN_IN_COOKIE, Session, clear_session_cookie, cookie, is_https, session_cookie, set_cookie,
+    with_reason,
 };
-
-/// The largest form these pages read.
-pub const MAX_FORM_BYTES: usize = 16 * 1024;
+use crate::web::error::{error_response, refused};
+use crate::web::extract::{
+    BAD_FORM, Client, Form, MAX_FORM_BYTES, MaybeSession, SignedForm, checked, no_store, refusal,
+};
+use crate::web::layout::{Layout, render};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -52,143 +51,16 @@ pub fn routes() -> Router<AppState> {
         .layer(DefaultBodyLimit::max(MAX_FORM_BYTES))
 }
 
-/// The signed-in browser, if any (from [`crate::session::authenticate`]).
-pub struct MaybeSession(pub Option<Session>);
-
-impl<S: Send + Sync> FromRequestParts<S> for MaybeSession {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(MaybeSession(
-            parts
-                .extensions
-                .get::<Authenticated>()
-                .and_then(|a| a.session.clone()),
-        ))
+/// The roles ticked on an administrator's form.
+fn roles(form: &Form) -> Result<RoleSet, AppError> {
+    let mut set = RoleSet::EMPTY;
+    for v in form.all("role") {
+        let r: Role = v
+            .parse()
+            .map_err(|e: String| AppError::Invalid(format!("field role: {e}")))?;
+        set.insert(r);
     }
-}
-
-/// The address of the client, for sign-in throttling.
-pub struct Client(pub String);
-
-impl FromRequestParts<AppState> for Client {
-    type Rejection = std::convert::Infallible;
-
-    async fn from_request_parts(
-        parts: &mut Parts,
-        state: &AppState,
-    ) -> Result<Self, Self::Rejection> {
-        Ok(Client(client_address(
-            &parts.extensions,
-            &parts.headers,
-            state.options.trusted_proxy,
-        )))
-    }
-}
-
-/// The fields of a posted form, in order (a name may repeat: checkboxes).
-pub(crate) struct Form(Vec<(String, String)>);
-
-impl Form {
-    pub(crate) fn read(body: &Bytes) -> Form {
-        Form(form_urlencoded::parse(body).into_owned().collect())
-    }
-
-    pub(crate) fn from_pairs(pairs: Vec<(String, String)>) -> Form {
-        Form(pairs)
-    }
-
-    pub(crate) fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    pub(crate) fn text(&self, name: &str) -> String {
-        self.get(name).unwrap_or_default().to_string()
-    }
-
-    fn roles(&self) -> Result<RoleSet, AppError> {
-        let mut set = RoleSet::EMPTY;
-        for (_, v) in self.0.iter().filter(|(k, _)| k == "role") {
-            let r: Role = v
-                .parse()
-                .map_err(|e: String| AppError::Invalid(format!("field role: {e}")))?;
-            set.insert(r);
-        }
-        Ok(set)
-    }
-}
-
-pub(crate) fn no_store(mut res: Response) -> Response {
-    res.headers_mut()
-        .insert(CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    res
-}
-
-/// A refusal as a page, marked with its reason for the audit trail.
-pub(crate) fn refused(status: StatusCode, message: &str) -> Response {
-    with_reason(
-        (status, error_page(status, message)).into_response(),
-        message,
-    )
-}
-
-pub(crate) fn error_response(e: AppError) -> Response {
-    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-    if status.is_server_error() {
-        tracing::error!(detail = %e, "a page failed on our side");
-    }
-    refused(status, &e.public_message())
-}
-
-const BAD_FORM: &str = "This form has expired or did not come from Concord, so nothing was changed. \
-                        Go back, reload the page and try again.";
-
-/// The session and a form carrying its CSRF secret, or the status to
-/// refuse with ([`refusal`] makes the page).
-fn checked<'a>(s: &'a MaybeSession, form: &Form) -> Result<&'a Session, StatusCode> {
-    let Some(session) = &s.0 else {
-        return Err(StatusCode::UNAUTHORIZED);
-    };
-    if !check_form_csrf(session, form.get("csrf")) {
-        return Err(StatusCode::FORBIDDEN);
-    }
-    Ok(session)
-}
-
-/// A posted form of a signed-in session that carries the session's CSRF
-/// secret; anything else is refused before the handler runs (401 signed
-/// out, 403 without the secret, 413 too large), and nothing is changed.
-pub(crate) struct SignedForm(pub Session, pub Form);
-
-impl<S: Send + Sync> FromRequest<S> for SignedForm {
-    type Rejection = Response;
-
-    async fn from_request(req: Request, state: &S) -> Result<Self, Response> {
-        let (mut parts, body) = req.into_parts();
-        let Ok(s) = MaybeSession::from_request_parts(&mut parts, state).await;
-        let body = Bytes::from_request(Request::from_parts(parts, body), state)
-            .await
-            .map_err(IntoResponse::into_response)?;
-        let form = Form::read(&body);
-        match checked(&s, &form) {
-            Ok(session) => Ok(SignedForm(session.clone(), form)),
-            Err(status) => Err(refusal(status)),
-        }
-    }
-}
-
-fn refusal(status: StatusCode) -> Response {
-    if status == StatusCode::UNAUTHORIZED {
-        refused(
-            status,
-            "Your session has ended, so nothing was changed. Sign in again.",
-        )
-    } else {
-        refused(status, BAD_FORM)
-    }
+    Ok(set)
 }
 
 // ------------------------------------------------------------ sign in / out
@@ -846,7 +718,7 @@ async fn add_user(
     let session = &session;
     let done = async {
         let org = acting_org(session)?;
-        let roles = form.roles()?;
+        let roles = roles(&form)?;
         state
             .services
             .as_principal(session.view.principal.clone())
@@ -870,7 +742,7 @@ async fn add_member(
     let session = &session;
     let done = async {
         let org = acting_org(session)?;
-        let roles = form.roles()?;
+        let roles = roles(&form)?;
         state
             .services
             .as_principal(session.view.principal.clone())
@@ -896,7 +768,7 @@ async fn set_roles(
             .parse()
             .map_err(|_| AppError::NotFound(format!("user {id} was not found")))?;
         let org = acting_org(session)?;
-        let roles = form.roles()?;
+        let roles = roles(&form)?;
         state
             .services
             .as_principal(session.view.principal.clone())
@@ -914,7 +786,7 @@ async fn create_token(
     let session = &session;
     let made = async {
         let org = acting_org(session)?;
-        let roles = form.roles()?;
+        let roles = roles(&form)?;
         state
             .services
             .as_principal(session.view.principal.clone())

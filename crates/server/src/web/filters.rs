@@ -1,5 +1,5 @@
 //! The templates' formatting helpers, as askama filters: every page module
-//! brings them in with `use crate::filters;` beside its template structs.
+//! brings them in with `use crate::web::filters;` beside its template structs.
 //! Each returns plain text, which the template escapes like any other
 //! value; markup (a `<time>` element, a link) is written in the templates
 //! themselves (`templates/macros.html`).

@@ -14,14 +14,13 @@ use concord_domain::ProviderKind;
 use concord_domain::priority::ProviderProfile;
 
 use crate::AppState;
-use crate::filters;
-use crate::filters::words;
-use crate::layout::{Layout, render};
 use crate::session::Session;
-use crate::sign_in_pages::{
-    Form, MAX_FORM_BYTES, MaybeSession, SignedForm, error_response, refused,
-};
-use crate::work_pages::{FormField, fill};
+use crate::web::error::{error_response, refused};
+use crate::web::extract::{Form, MAX_FORM_BYTES, MaybeSession, SignedForm};
+use crate::web::filters;
+use crate::web::filters::words;
+use crate::web::layout::{Layout, render};
+use crate::web::work::{FormField, fill};
 
 /// Items on a page of the list; the pages and the downloads go as far as
 /// the service's longest list.

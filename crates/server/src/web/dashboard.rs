@@ -15,9 +15,9 @@ use concord_app::{DashboardRequest, Principal};
 use concord_domain::dashboard::{Dashboard, Row, Table};
 
 use crate::AppState;
-use crate::filters;
-use crate::layout::Layout;
-use crate::pages::PageError;
+use crate::web::error::PageError;
+use crate::web::filters;
+use crate::web::layout::Layout;
 
 pub fn routes() -> Router<AppState> {
     Router::new().route("/dashboard", get(page))
@@ -122,7 +122,7 @@ async fn page(State(state): State<AppState>, RawQuery(query): RawQuery) -> Respo
         page.error = Some(message);
         page.layout.error = true;
     }
-    let mut res = crate::layout::render(&page);
+    let mut res = crate::web::layout::render(&page);
     *res.status_mut() = status;
     res
 }

@@ -29,13 +29,12 @@ use concord_domain::{AddresseeStatus, Lifecycle, Recommendation, RecommendationI
 use serde_json::{Map, Value};
 
 use crate::AppState;
-use crate::filters;
-use crate::filters::words;
-use crate::layout::{Layout, render};
 use crate::session::Session;
-use crate::sign_in_pages::{
-    Form, MAX_FORM_BYTES, MaybeSession, SignedForm, error_response, no_store, refused,
-};
+use crate::web::error::{error_response, refused};
+use crate::web::extract::{Form, MAX_FORM_BYTES, MaybeSession, SignedForm, no_store};
+use crate::web::filters;
+use crate::web::filters::words;
+use crate::web::layout::{Layout, render};
 
 /// A recommendation's text may be long; its form is still bounded.
 const MAX_DRAFT_FORM_BYTES: usize = 256 * 1024;
@@ -1382,7 +1381,7 @@ fn form_version(form: &Form) -> i64 {
 #[template(path = "recommendation/check_publish.html")]
 struct CheckPublishPage {
     layout: Layout,
-    r: crate::pages::RecordView,
+    r: crate::web::recommendation::RecordView,
     addressees: Vec<String>,
     issuer: String,
     /// The day it will be published (today, unless the draft names one).
@@ -1424,12 +1423,12 @@ async fn check_publish_page(
     layout.error = !summary.is_empty();
     let mut res = no_store(render(&CheckPublishPage {
         layout,
-        r: crate::pages::RecordView::of(rec, today, &book),
+        r: crate::web::recommendation::RecordView::of(rec, today, &book),
         addressees: rec
             .data
             .addressees
             .iter()
-            .map(crate::progress_html::who)
+            .map(crate::web::progress::who)
             .collect(),
         issuer: org,
         published: Some(published),
