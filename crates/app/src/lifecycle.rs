@@ -3,7 +3,7 @@
 //! ([`concord_domain::lifecycle`]); here we load, check who is asking, apply,
 //! and store with an audit event named for the move.
 
-use concord_domain::lifecycle::{self, Move, MoveError, Standing};
+use concord_domain::lifecycle::{self, Move, MoveError, MoveKind, Standing};
 use concord_domain::{
     Addressee, AddresseeStatus, Recommendation, RecommendationData, RecommendationId,
 };
@@ -97,14 +97,14 @@ impl Authorized<'_> {
     }
 
     /// Answering is the respondent's; judging the answer the assessor's.
-    fn require_move_role(&self, move_name: &str) -> AppResult<()> {
-        let action = if lifecycle::is_addressees_move(move_name) {
+    fn require_move_role(&self, kind: MoveKind) -> AppResult<()> {
+        let action = if kind.is_addressees() {
             Action::Answer
         } else {
             Action::Judge
         };
         self.permit(action, None).map_err(|e| match e {
-            AppError::Forbidden(m) => AppError::Forbidden(format!("the move {move_name}: {m}")),
+            AppError::Forbidden(m) => AppError::Forbidden(format!("the move {kind}: {m}")),
             e => e,
         })
     }
@@ -116,9 +116,9 @@ impl Authorized<'_> {
         &self,
         rec: &RecommendationData,
         index: usize,
-        move_name: &str,
+        kind: MoveKind,
     ) -> AppResult<()> {
-        self.require_move_role(move_name)?;
+        self.require_move_role(kind)?;
         let Some(a) = rec.addressees.get(index) else {
             return Err(AppError::NotFound(format!(
                 "there is no addressee number {}",
@@ -131,7 +131,7 @@ impl Authorized<'_> {
             rec,
             a,
         );
-        lifecycle::may_make(&who, move_name, a).map_err(AppError::from)
+        lifecycle::may_make(&who, kind, a).map_err(AppError::from)
     }
 
     /// Applies one lifecycle move to one addressee of a recommendation.
@@ -141,7 +141,7 @@ impl Authorized<'_> {
         addressee: &str,
         mv: &Move,
     ) -> AppResult<Recommendation> {
-        self.require_move_role(mv.name())?;
+        self.require_move_role(mv.kind())?;
         let svc = self.services();
         let book = svc.rules_book().await?;
         let mut attempt = 0;
@@ -179,7 +179,7 @@ impl Authorized<'_> {
         addressee: &str,
         mv: &Move,
     ) -> AppResult<()> {
-        self.require_move_role(mv.name())?;
+        self.require_move_role(mv.kind())?;
         let book = self.services().rules_book().await?;
         self.moved(id, addressee, mv, &book).await.map(|_| ())
     }

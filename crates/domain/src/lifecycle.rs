@@ -184,6 +184,40 @@ impl Standing {
     }
 }
 
+crate::string_enum!(
+    /// The kinds of [`Move`], by the names the API's paths and the pages'
+    /// addresses use.
+    MoveKind {
+        Respond => "respond",
+        AddAction => "add_action",
+        Update => "update",
+        Assess => "assess",
+        Close => "close",
+        Dormant => "dormant",
+        Reopen => "reopen",
+        Reassess => "reassess",
+        Verify => "verify",
+        Escalate => "escalate",
+    }
+);
+
+impl MoveKind {
+    /// The addressee's moves (answering and reporting progress); the
+    /// others are the issuer's.
+    pub fn is_addressees(self) -> bool {
+        matches!(
+            self,
+            MoveKind::Respond | MoveKind::AddAction | MoveKind::Update
+        )
+    }
+
+    /// The kind named exactly so (`add_action`, not `Add action`): for
+    /// addresses, where one spelling is the name.
+    pub fn named(name: &str) -> Option<MoveKind> {
+        MoveKind::ALL.iter().copied().find(|k| k.as_str() == name)
+    }
+}
+
 /// A change to one addressee's part of a recommendation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
@@ -238,19 +272,24 @@ pub enum Move {
 
 impl Move {
     /// The name used in the audit trail and the API.
-    pub fn name(&self) -> &'static str {
+    pub fn kind(&self) -> MoveKind {
         match self {
-            Move::Respond { .. } => "respond",
-            Move::AddAction { .. } => "add_action",
-            Move::Update { .. } => "update",
-            Move::Assess { .. } => "assess",
-            Move::Close { .. } => "close",
-            Move::Dormant { .. } => "dormant",
-            Move::Reopen { .. } => "reopen",
-            Move::Reassess { .. } => "reassess",
-            Move::Verify { .. } => "verify",
-            Move::Escalate { .. } => "escalate",
+            Move::Respond { .. } => MoveKind::Respond,
+            Move::AddAction { .. } => MoveKind::AddAction,
+            Move::Update { .. } => MoveKind::Update,
+            Move::Assess { .. } => MoveKind::Assess,
+            Move::Close { .. } => MoveKind::Close,
+            Move::Dormant { .. } => MoveKind::Dormant,
+            Move::Reopen { .. } => MoveKind::Reopen,
+            Move::Reassess { .. } => MoveKind::Reassess,
+            Move::Verify { .. } => MoveKind::Verify,
+            Move::Escalate { .. } => MoveKind::Escalate,
         }
+    }
+
+    /// The move's name, as [`MoveKind::as_str`] spells it.
+    pub fn name(&self) -> &'static str {
+        self.kind().as_str()
     }
 }
 
@@ -741,13 +780,13 @@ fn tidy_links(evidence: &[String]) -> Result<Vec<String>, MoveError> {
 }
 
 fn check_standing(who: &Standing, mv: &Move, a: &Addressee) -> Result<(), MoveError> {
-    may_make(who, mv.name(), a)
+    may_make(who, mv.kind(), a)
 }
 
 /// Whether someone of this standing may make the move of this name on this
 /// addressee's part at all (the state of the record aside): a page asks it
 /// before it offers the move's form; [`apply`] asks it again.
-pub fn may_make(who: &Standing, move_name: &str, a: &Addressee) -> Result<(), MoveError> {
+pub fn may_make(who: &Standing, kind: MoveKind, a: &Addressee) -> Result<(), MoveError> {
     if who.operator {
         return Ok(());
     }
@@ -755,8 +794,8 @@ pub fn may_make(who: &Standing, move_name: &str, a: &Addressee) -> Result<(), Mo
         .label
         .clone()
         .unwrap_or_else(|| "an anonymous caller".into());
-    let doing = move_name.replace('_', " ");
-    if is_addressees_move(move_name) {
+    let doing = kind.as_str().replace('_', " ");
+    if kind.is_addressees() {
         if who.addressee {
             return Ok(());
         }
@@ -765,7 +804,7 @@ pub fn may_make(who: &Standing, move_name: &str, a: &Addressee) -> Result<(), Mo
             a_name(a)
         )));
     }
-    if move_name == "assess" && who.addressee {
+    if kind == MoveKind::Assess && who.addressee {
         return Err(MoveError::Forbidden(format!(
             "{name} cannot assess its own response"
         )));
@@ -776,12 +815,6 @@ pub fn may_make(who: &Standing, move_name: &str, a: &Addressee) -> Result<(), Mo
     Err(MoveError::Forbidden(format!(
         "{name} cannot {doing} this recommendation: only its issuer can"
     )))
-}
-
-/// The addressee's moves (answering and reporting progress); the others
-/// are the issuer's.
-pub fn is_addressees_move(move_name: &str) -> bool {
-    matches!(move_name, "respond" | "add_action" | "update")
 }
 
 /// A recommendation is closed when no addressee has anything left open, and

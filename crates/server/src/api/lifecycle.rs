@@ -8,7 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use concord_domain::RecommendationId;
-use concord_domain::lifecycle::Move;
+use concord_domain::lifecycle::{Move, MoveKind};
 use serde_json::Value;
 
 use crate::AppState;
@@ -17,23 +17,10 @@ use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorBody};
 use crate::extract::ApiJson;
 
-/// The moves, by the name used in the path.
-pub const MOVES: &[&str] = &[
-    "respond",
-    "add_action",
-    "update",
-    "assess",
-    "close",
-    "dormant",
-    "reopen",
-    "reassess",
-    "verify",
-    "escalate",
-];
-
 /// Reads the body as the named move: the path names it, the body holds its
 /// fields (a `move` field, if sent, must agree).
-pub fn parse_move(name: &str, body: Value) -> Result<Move, ApiError> {
+pub fn parse_move(kind: MoveKind, body: Value) -> Result<Move, ApiError> {
+    let name = kind.as_str();
     let invalid = |m: String| ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid", m);
     let Value::Object(mut fields) = body else {
         return Err(invalid("the body must be a JSON object".into()));
@@ -102,18 +89,21 @@ pub async fn apply_move(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
     let id = RecommendationId::parse(&id).map_err(|e| ApiError::bad_input(e.to_string()))?;
-    if !MOVES.contains(&name.as_str()) {
+    let Some(kind) = MoveKind::named(&name) else {
         return Err(ApiError::new(
             StatusCode::NOT_FOUND,
             "not_found",
-            format!("{name:?} is not a move; the moves are {}", MOVES.join(", ")),
+            format!(
+                "{name:?} is not a move; the moves are {}",
+                MoveKind::allowed()
+            ),
         ));
-    }
+    };
     let svc = state.services.as_principal(principal);
     // Who and what before the shape of the body: 401 and 404 come first.
     svc.require_signed_in()?;
     svc.recommendation(&id).await?;
-    let mv = parse_move(&name, body)?;
+    let mv = parse_move(kind, body)?;
     let rec = svc.apply_move(&id, &addressee, &mv).await?;
     Ok(([(header::ETAG, etag(&rec))], Json(rec)).into_response())
 }

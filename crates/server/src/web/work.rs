@@ -23,7 +23,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use concord_app::{AppError, Authorized, Page, Principal, WorkQueue};
 use concord_domain::account::Role;
-use concord_domain::lifecycle::{Acceptance, Assessment, ClosureReason, Implementation};
+use concord_domain::lifecycle::{Acceptance, Assessment, ClosureReason, Implementation, MoveKind};
 use concord_domain::model::{EqualityDirection, EvidenceKind, EvidenceStrength, Risk};
 use concord_domain::{AddresseeStatus, Lifecycle, Recommendation, RecommendationId};
 use serde_json::{Map, Value};
@@ -1530,32 +1530,47 @@ async fn feedback(
 // ------------------------------------------------------------------ moves
 
 /// The moves these pages offer (who may make each is the services' rule).
-const PAGE_MOVES: &[&str] = &["respond", "add_action", "update", "assess", "close"];
+const PAGE_MOVES: &[MoveKind] = &[
+    MoveKind::Respond,
+    MoveKind::AddAction,
+    MoveKind::Update,
+    MoveKind::Assess,
+    MoveKind::Close,
+];
+/// The move a page's address names, if these pages offer it.
+fn page_move(name: &str) -> Option<MoveKind> {
+    MoveKind::named(name).filter(|k| PAGE_MOVES.contains(k))
+}
+
+fn no_such_move() -> Response {
+    refused(StatusCode::NOT_FOUND, "There is no such page.")
+}
+
 struct MoveTexts {
     heading: String,
     about: &'static str,
     button: &'static str,
 }
 
-fn move_texts(mv: &str, addressee: &str) -> MoveTexts {
+fn move_texts(mv: MoveKind, addressee: &str) -> MoveTexts {
     match mv {
-        "respond" => MoveTexts {
+        MoveKind::Respond => MoveTexts {
             heading: format!("Answer for {addressee}"),
             about: "Say whether you accept the recommendation and what you will do. \
                     The issuer assesses your answer; it is published with the recommendation.",
             button: "Send the answer",
         },
-        "add_action" => MoveTexts {
+        MoveKind::AddAction => MoveTexts {
             heading: format!("Add an action to {addressee}'s plan"),
             about: "One step of your action plan: what, who owns it and by when.",
             button: "Add the action",
         },
-        "update" => MoveTexts {
+        MoveKind::Update => MoveTexts {
             heading: format!("Record {addressee}'s progress"),
             about: "How far you have got with what you accepted, overall or on one action.",
             button: "Record the progress",
         },
-        "assess" => MoveTexts {
+        MoveKind::Assess => MoveTexts {
             heading: format!("Assess {addressee}'s answer"),
             about: "Your judgement of the answer. It is published with the recommendation.",
             button: "Record the assessment",
@@ -1568,9 +1583,9 @@ fn move_texts(mv: &str, addressee: &str) -> MoveTexts {
     }
 }
 
-fn move_fields(mv: &str, rec: &Recommendation, index: usize) -> Vec<FormField> {
+fn move_fields(mv: MoveKind, rec: &Recommendation, index: usize) -> Vec<FormField> {
     match mv {
-        "respond" => vec![
+        MoveKind::Respond => vec![
             FormField::radios(
                 "acceptance",
                 "Do you accept the recommendation?",
@@ -1603,7 +1618,7 @@ fn move_fields(mv: &str, rec: &Recommendation, index: usize) -> Vec<FormField> {
                 "If the answer is also published elsewhere, its web address.",
             ),
         ],
-        "add_action" => vec![
+        MoveKind::AddAction => vec![
             FormField::new("title", "The action", "text", "What will be done."),
             FormField::new("owner", "Owner", "text", "Who is responsible for it."),
             FormField::new("due", "Due by", "date", ""),
@@ -1614,7 +1629,7 @@ fn move_fields(mv: &str, rec: &Recommendation, index: usize) -> Vec<FormField> {
                 "Web addresses of evidence, one per line.",
             ),
         ],
-        "update" => {
+        MoveKind::Update => {
             let mut action = FormField::new("action", "Which action", "select", "");
             action
                 .options
@@ -1647,7 +1662,7 @@ fn move_fields(mv: &str, rec: &Recommendation, index: usize) -> Vec<FormField> {
                 ),
             ]
         }
-        "assess" => vec![
+        MoveKind::Assess => vec![
             FormField::radios(
                 "verdict",
                 "Your assessment of the answer",
@@ -1676,18 +1691,18 @@ fn move_fields(mv: &str, rec: &Recommendation, index: usize) -> Vec<FormField> {
 }
 
 /// The fields of each move's form, in order (see [`move_fields`]).
-fn move_field_names(mv: &str) -> &'static [&'static str] {
+fn move_field_names(mv: MoveKind) -> &'static [&'static str] {
     match mv {
-        "respond" => &["acceptance", "text", "reasons", "received", "url"],
-        "add_action" => &["title", "owner", "due", "evidence"],
-        "update" => &["implementation", "action", "note", "evidence"],
-        "assess" => &["verdict", "comment"],
+        MoveKind::Respond => &["acceptance", "text", "reasons", "received", "url"],
+        MoveKind::AddAction => &["title", "owner", "due", "evidence"],
+        MoveKind::Update => &["implementation", "action", "note", "evidence"],
+        MoveKind::Assess => &["verdict", "comment"],
         _ => &["reason", "note"],
     }
 }
 
 /// The move form as the body of the move (the same as the API's).
-fn move_body(mv: &str, form: &Form) -> Value {
+fn move_body(mv: MoveKind, form: &Form) -> Value {
     let mut body = Map::new();
     for &name in move_field_names(mv) {
         let v = form.text(name);
@@ -1710,9 +1725,9 @@ fn move_body(mv: &str, form: &Form) -> Value {
 
 fn move_field_of(path: &str) -> &'static str {
     let head = path.split(['[', '.']).next().unwrap_or(path);
-    ["respond", "add_action", "update", "assess", "close"]
+    PAGE_MOVES
         .iter()
-        .flat_map(|m| move_field_names(m).iter())
+        .flat_map(|&m| move_field_names(m).iter())
         .find(|n| **n == head)
         .copied()
         .unwrap_or("")
@@ -1751,11 +1766,8 @@ async fn move_target(
     session: &Session,
     raw: &str,
     n: &str,
-    mv: &str,
+    mv: MoveKind,
 ) -> Result<(Recommendation, usize, String), Response> {
-    if !PAGE_MOVES.contains(&mv) {
-        return Err(refused(StatusCode::NOT_FOUND, "There is no such page."));
-    }
     let id = parse_id(raw)?;
     let auth = services(state, session);
     let rec = auth.recommendation(&id).await.map_err(error_response)?;
@@ -1775,7 +1787,7 @@ fn move_page(
     rec: &Recommendation,
     index: usize,
     addressee: &str,
-    mv: &str,
+    mv: MoveKind,
     form: Option<&Form>,
     errors: Vec<(String, String)>,
     status: StatusCode,
@@ -1796,7 +1808,7 @@ fn move_page(
         action: format!("/recommendations/{}/addressees/{}/{mv}", rec.id, index + 1),
         fields,
         summary,
-        answer: (mv == "assess")
+        answer: (mv == MoveKind::Assess)
             .then(|| rec.data.addressees.get(index))
             .flatten()
             .and_then(|a| {
@@ -1825,13 +1837,16 @@ async fn move_form(
     let Some(session) = &s.0 else {
         return sign_in_first();
     };
-    match move_target(&state, session, &raw, &n, &mv).await {
+    let Some(mv) = page_move(&mv) else {
+        return no_such_move();
+    };
+    match move_target(&state, session, &raw, &n, mv).await {
         Ok((rec, index, name)) => move_page(
             session,
             &rec,
             index,
             &name,
-            &mv,
+            mv,
             None,
             Vec::new(),
             StatusCode::OK,
@@ -1846,26 +1861,20 @@ async fn make_move(
     SignedForm(session, form): SignedForm,
 ) -> Response {
     let session = &session;
-    let (rec, index, name) = match move_target(&state, session, &raw, &n, &mv).await {
+    let Some(mv) = page_move(&mv) else {
+        return no_such_move();
+    };
+    let (rec, index, name) = match move_target(&state, session, &raw, &n, mv).await {
         Ok(x) => x,
         Err(r) => return r,
     };
     let again = |errors: Vec<(String, String)>, status| {
-        move_page(
-            session,
-            &rec,
-            index,
-            &name,
-            &mv,
-            Some(&form),
-            errors,
-            status,
-        )
+        move_page(session, &rec, index, &name, mv, Some(&form), errors, status)
     };
     // What the form itself can tell: a date that is not one, a choice that
     // is not offered.
     let mut errors = Vec::new();
-    for f in move_fields(&mv, &rec, index) {
+    for f in move_fields(mv, &rec, index) {
         let v = form.text(f.name);
         let v = v.trim();
         if f.kind == "date"
@@ -1886,7 +1895,7 @@ async fn make_move(
     if !errors.is_empty() {
         return again(errors, StatusCode::UNPROCESSABLE_ENTITY);
     }
-    let parsed = match crate::api::lifecycle::parse_move(&mv, move_body(&mv, &form)) {
+    let parsed = match crate::api::lifecycle::parse_move(mv, move_body(mv, &form)) {
         Ok(m) => m,
         Err(e) => {
             // serde's message names the field: "unknown variant `x`,
@@ -1899,7 +1908,7 @@ async fn make_move(
                 .filter(|f| !f.is_empty())
                 .unwrap_or("");
             let field = if field.is_empty() {
-                move_fields(&mv, &rec, index)
+                move_fields(mv, &rec, index)
                     .first()
                     .map(|f| f.name)
                     .unwrap_or("")
@@ -1907,7 +1916,7 @@ async fn make_move(
                 field
             };
             let shown = if m.contains("missing field") {
-                required_message(&mv, field)
+                required_message(mv, field)
             } else {
                 sentence(&m)
             };
@@ -1922,7 +1931,7 @@ async fn make_move(
     // services would accept it.
     let auth = services(&state, session);
     let addressee = (index + 1).to_string();
-    let checking = mv == "respond" && form.get("confirm") != Some("yes");
+    let checking = mv == MoveKind::Respond && form.get("confirm") != Some("yes");
     if checking && form.get("confirm") == Some("change") {
         return again(Vec::new(), StatusCode::OK);
     }
@@ -1936,8 +1945,8 @@ async fn make_move(
             .map(Some)
     };
     match done {
-        Ok(None) => answer_check_page(session, &rec, index, &name, &mv, &form),
-        Ok(Some(done)) if mv == "respond" => {
+        Ok(None) => answer_check_page(session, &rec, index, &name, mv, &form),
+        Ok(Some(done)) if mv == MoveKind::Respond => {
             Redirect::to(&format!("/recommendations/{}?answered=1", done.id)).into_response()
         }
         Ok(Some(done)) => Redirect::to(&format!("/recommendations/{}", done.id)).into_response(),
@@ -1982,7 +1991,7 @@ fn answer_check_page(
     rec: &Recommendation,
     index: usize,
     addressee: &str,
-    mv: &str,
+    mv: MoveKind,
     form: &Form,
 ) -> Response {
     let text = |n: &str| Some(form.text(n).trim().to_string()).filter(|v| !v.is_empty());
@@ -2008,12 +2017,12 @@ fn answer_check_page(
 
 /// What to say when a required field of a move is left empty, in the
 /// service manual's words ("Enter ...", "Select ...").
-fn required_message(mv: &str, field: &str) -> String {
+fn required_message(mv: MoveKind, field: &str) -> String {
     match (mv, field) {
-        ("respond", "text") => "Enter your answer".into(),
-        ("add_action", "title") => "Enter the action".into(),
-        ("assess", "comment") => "Enter why you judge the answer so".into(),
-        ("close", "reason") => "Select why this part is closed".into(),
+        (MoveKind::Respond, "text") => "Enter your answer".into(),
+        (MoveKind::AddAction, "title") => "Enter the action".into(),
+        (MoveKind::Assess, "comment") => "Enter why you judge the answer so".into(),
+        (MoveKind::Close, "reason") => "Select why this part is closed".into(),
         (_, "") => "Enter the missing answer".into(),
         (_, other) => format!("Enter the {}", words(other)),
     }
@@ -2066,17 +2075,25 @@ pub(crate) fn record_actions(
             let offered = [
                 (
                     a.status == AddresseeStatus::AwaitingResponse,
-                    "respond",
+                    MoveKind::Respond,
                     format!("Answer for {}", a.name),
                 ),
-                (answered, "update", format!("Record {}'s progress", a.name)),
                 (
                     answered,
-                    "add_action",
+                    MoveKind::Update,
+                    format!("Record {}'s progress", a.name),
+                ),
+                (
+                    answered,
+                    MoveKind::AddAction,
                     format!("Add an action to {}'s plan", a.name),
                 ),
-                (received, "assess", format!("Assess {}'s answer", a.name)),
-                (open, "close", format!("Close {}'s part", a.name)),
+                (
+                    received,
+                    MoveKind::Assess,
+                    format!("Assess {}'s answer", a.name),
+                ),
+                (open, MoveKind::Close, format!("Close {}'s part", a.name)),
             ];
             for (fits, mv, label) in offered {
                 if fits && auth.may_move(&rec.data, i, mv).is_ok() {
@@ -2151,7 +2168,7 @@ mod tests {
             ("reasons".into(), "".into()),
             ("csrf".into(), "x".into()),
         ]);
-        let body = move_body("respond", &form);
+        let body = move_body(MoveKind::Respond, &form);
         assert_eq!(
             body,
             serde_json::json!({"acceptance": "accepted", "text": "We will."})
@@ -2165,7 +2182,7 @@ mod tests {
             ),
         ]);
         assert_eq!(
-            move_body("update", &form),
+            move_body(MoveKind::Update, &form),
             serde_json::json!({"implementation": "in_progress", "action": 2,
                 "evidence": ["https://a.example", "https://b.example"]})
         );
@@ -2179,7 +2196,7 @@ mod tests {
             "created_at": "2024-01-01T00:00:00Z", "updated_at": "2024-01-01T00:00:00Z"
         }))
         .unwrap();
-        for mv in PAGE_MOVES {
+        for &mv in PAGE_MOVES {
             let shown: Vec<&str> = move_fields(mv, &rec, 0).iter().map(|f| f.name).collect();
             assert_eq!(shown, move_field_names(mv), "{mv}");
         }
