@@ -359,7 +359,7 @@ pub fn apply(
         (status, _) => {
             return Err(MoveError::Refused(format!(
                 "the recommendation is {status}; only published recommendations take {}",
-                mv.name().replace('_', " ")
+                mv.kind().in_words()
             )));
         }
     }
@@ -371,7 +371,7 @@ pub fn apply(
         MoveError::Refused(format!(
             "{} is {}; {what}",
             a_name(addressee),
-            status.as_str().replace('_', " ")
+            status.in_words()
         ))
     };
     match mv {
@@ -506,7 +506,7 @@ pub fn apply(
                     format!(
                         "the response was {}; reporting {implementation} needs a note saying why",
                         a.acceptance
-                            .map(|x| x.as_str().replace('_', " "))
+                            .map(|x| x.in_words())
                             .unwrap_or_else(|| "not stated".into())
                     ),
                 ));
@@ -593,7 +593,7 @@ pub fn apply(
                     format!(
                         "closing as {reason} when the addressee has reported {} needs a note giving the evidence",
                         a.implementation
-                            .map(|x| x.as_str().replace('_', " "))
+                            .map(|x| x.in_words())
                             .unwrap_or_else(|| "nothing".into())
                     ),
                 ));
@@ -760,7 +760,7 @@ fn require_answered(
         return Err(MoveError::Refused(format!(
             "{} is {}; respond first (progress is reported on an open, answered recommendation)",
             a_name(original),
-            status.as_str().replace('_', " ")
+            status.in_words()
         )));
     }
     Ok(())
@@ -794,7 +794,7 @@ pub fn may_make(who: &Standing, kind: MoveKind, a: &Addressee) -> Result<(), Mov
         .label
         .clone()
         .unwrap_or_else(|| "an anonymous caller".into());
-    let doing = kind.as_str().replace('_', " ");
+    let doing = kind.in_words();
     if kind.is_addressees() {
         if who.addressee {
             return Ok(());

@@ -25,6 +25,12 @@ macro_rules! string_enum {
             pub fn allowed() -> String {
                 [$($s),+].join(", ")
             }
+            /// The name in words, as people read it (`not_accepted` reads
+            /// `not accepted`); an enum with names of its own for people
+            /// has a `label` too.
+            pub fn in_words(&self) -> String {
+                self.as_str().replace('_', " ")
+            }
         }
 
         impl std::fmt::Display for $name {

@@ -309,10 +309,6 @@ pub struct Parts {
     pub overdue_since: Option<NaiveDate>,
 }
 
-fn kind_words(k: ProviderKind) -> String {
-    k.as_str().replace('_', " ")
-}
-
 /// Scores one applicable recommendation (support is added per group).
 pub fn parts(rec: &Recommendation, reach: &Reach, ctx: &Context<'_>) -> Parts {
     let r = ctx.rules;
@@ -326,7 +322,7 @@ pub fn parts(rec: &Recommendation, reach: &Reach, ctx: &Context<'_>) -> Parts {
         Reach::SameKind(name) => {
             why.push(format!(
                 "addressed to another {} ({name})",
-                kind_words(ctx.profile.kind)
+                ctx.profile.kind.in_words()
             ));
             r.reach.same_kind
         }

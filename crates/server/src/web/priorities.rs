@@ -263,7 +263,7 @@ async fn render_page(
         layout,
         code: code.to_string(),
         name: list.name.clone(),
-        kind_words: words(list.profile.kind.as_str()),
+        kind_words: list.profile.kind.in_words(),
         settings: list.profile.settings.join(", "),
         stored: list.profile_stored,
         as_of: list.as_of,

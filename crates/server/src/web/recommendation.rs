@@ -181,7 +181,7 @@ impl RecordView {
         let evidence = d.evidence.as_ref().map(|ev| {
             let mut parts = Vec::new();
             if let Some(k) = ev.kind {
-                parts.push(words(k.as_str()));
+                parts.push(k.in_words());
             }
             if let Some(s) = ev.strength {
                 parts.push(format!("strength: {}", s.as_str()));

@@ -829,7 +829,7 @@ async fn organisations(
             .push(OrgEntry {
                 code: o.code.to_string(),
                 name: o.name.clone(),
-                kind: words(o.kind.as_str()),
+                kind: o.kind.in_words(),
             });
     }
     let groups = by_letter
@@ -918,8 +918,8 @@ async fn organisation(
         unverified: org.status == concord_domain::OrgStatus::Unverified,
         written_as: org.aliases.clone(),
         provider: org.provider_kind.is_some() || org.kind.as_str() == "provider",
-        kind: words(org.kind.as_str()),
-        level: words(org.level.as_str()),
+        kind: org.kind.in_words(),
+        level: org.level.in_words(),
         issued_total: issued.total,
         issued: issued
             .hits
@@ -944,7 +944,7 @@ async fn organisation(
                     .addressees
                     .iter()
                     .find(|a| a.org.as_ref() == Some(&code))
-                    .map(|a| words(a.status.as_str())),
+                    .map(|a| a.status.in_words()),
             })
             .collect(),
         sent_href: Params(vec![("addressee".into(), code.to_string())]).href("/search"),

@@ -337,7 +337,7 @@ fn queue_texts(q: WorkQueue, org: &str) -> (&'static str, String, &'static str) 
 }
 
 fn addressee_state(status: AddresseeStatus) -> String {
-    sentence(&words(status.as_str()))
+    sentence(&status.in_words())
 }
 
 /// One row of a queue: where the organisation's part stands and the links
@@ -1316,7 +1316,7 @@ async fn own_draft(
             &format!(
                 "{id} is {}, not a draft: published recommendations are changed through the API, \
                  with the change recorded in their history.",
-                words(rec.data.status.as_str())
+                rec.data.status.in_words()
             ),
         ));
     }
@@ -1815,7 +1815,7 @@ fn move_page(
                 a.responses.last().map(|r| AnswerQuote {
                     addressee: a.name.clone(),
                     received: r.received,
-                    position: r.acceptance.map(|x| sentence(&words(x.as_str()))),
+                    position: r.acceptance.map(|x| sentence(&x.in_words())),
                     paragraphs: r
                         .text
                         .as_deref()
