@@ -695,11 +695,32 @@ async fn after(state: &AppState, session: &Session, done: Result<(), AppError>) 
                 state,
                 session,
                 Shown::Nothing,
-                Some((status, e.public_message())),
+                Some((status, for_a_person(&e.public_message()))),
             )
             .await
         }
     }
+}
+
+/// A service's message as the form says it: without the API's
+/// `field role: ` prefixes, each part a sentence ("field role: give at
+/// least one role" reads "Give at least one role").
+fn for_a_person(message: &str) -> String {
+    message
+        .split("; field ")
+        .map(|part| {
+            let part = part.strip_prefix("field ").unwrap_or(part);
+            let part = match part.split_once(": ") {
+                Some((name, rest)) if !name.contains(' ') => rest,
+                _ => part,
+            };
+            let mut c = part.chars();
+            c.next()
+                .map(|first| first.to_uppercase().chain(c).collect::<String>())
+                .unwrap_or_default()
+        })
+        .collect::<Vec<_>>()
+        .join(". ")
 }
 
 /// The organisation an admin form acts on: the one the session acts for.

@@ -678,3 +678,38 @@ async fn sign_in_lands_where_the_work_is() {
         assert_eq!(res.headers()["location"], landing, "{email}");
     }
 }
+
+/// An administrator's form says what is wrong in words, not in the API's
+/// `field role: ...` (issue #18, 12), and adds nobody.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_account_without_a_role_is_refused_in_words() {
+    let app = spawn_app().await;
+    add_user(
+        &app,
+        "admin@hssib.org.uk",
+        "Ada Admin",
+        "HSSIB",
+        RoleSet::from_roles([Role::Administrator]),
+    )
+    .await;
+    let mut b = Browser::sign_in(&app, "admin@hssib.org.uk", PASSWORD).await;
+    let csrf = b.csrf(&app).await;
+    let res = b
+        .post_form(
+            &app,
+            "/admin/users",
+            &[
+                ("email", "new.person@hssib.org.uk".into()),
+                ("name", "New Person".into()),
+                ("password", "a first password for them".into()),
+            ],
+            Some(&csrf),
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let html = res.text().await.unwrap();
+    assert!(html.contains("Give at least one role"), "{html}");
+    assert!(!html.contains("field role"), "{html}");
+    let (_, admin) = b.get(&app, "/admin").await;
+    assert!(!admin.contains("new.person@hssib.org.uk"), "{admin}");
+}
