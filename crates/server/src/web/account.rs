@@ -706,19 +706,9 @@ async fn after(state: &AppState, session: &Session, done: Result<(), AppError>) 
 /// `field role: ` prefixes, each part a sentence ("field role: give at
 /// least one role" reads "Give at least one role").
 fn for_a_person(message: &str) -> String {
-    message
-        .split("; field ")
-        .map(|part| {
-            let part = part.strip_prefix("field ").unwrap_or(part);
-            let part = match part.split_once(": ") {
-                Some((name, rest)) if !name.contains(' ') => rest,
-                _ => part,
-            };
-            let mut c = part.chars();
-            c.next()
-                .map(|first| first.to_uppercase().chain(c).collect::<String>())
-                .unwrap_or_default()
-        })
+    crate::web::error::field_messages(message)
+        .into_iter()
+        .map(|(_, m)| crate::web::filters::sentence(m))
         .collect::<Vec<_>>()
         .join(". ")
 }

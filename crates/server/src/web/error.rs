@@ -93,3 +93,20 @@ pub(crate) fn error_response(e: AppError) -> Response {
     }
     refused(status, &e.public_message())
 }
+
+/// The services' "field a.b[2].c: message; field d: ..." (an
+/// `AppError::Invalid`'s text) as (path, message) pairs, the path empty for
+/// a part that names no field. Every form page reads field errors through
+/// this.
+pub(crate) fn field_messages(message: &str) -> Vec<(&str, &str)> {
+    message
+        .split("; ")
+        .map(|part| {
+            let part = part.strip_prefix("field ").unwrap_or(part);
+            match part.split_once(": ") {
+                Some((path, m)) if !path.contains(' ') => (path, m),
+                _ => ("", part),
+            }
+        })
+        .collect()
+}

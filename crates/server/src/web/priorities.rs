@@ -182,38 +182,40 @@ async fn render_page(
     let auth = state.services.as_principal(who);
     let page = page.clamp(1, MAX_PAGES);
     let can_edit = may_edit(session, code);
-    // An organisation that is no known kind of provider and has not said
-    // what it is has no list yet: the page says so and offers its own
-    // people the form (the API's answer names the command and the call).
-    if let Err(AppError::Invalid(_)) = auth.provider_profile(code).await {
-        let known = match auth.organisation(code).await {
-            Ok(o) => o,
-            Err(e) => return error_response(e),
-        };
-        let mut fields = profile_fields(None);
-        let summary = if can_edit {
-            fill(&mut fields, form, &errors)
-        } else {
-            Vec::new()
-        };
-        let mut layout = Layout::new(format!("Priorities for {}", known.name));
-        if let Some(s) = session {
-            layout.csrf = Some(s.view.csrf.clone());
-        }
-        layout.error = !summary.is_empty();
-        let mut res = render(&UnknownKindPage {
-            layout,
-            code: code.to_string(),
-            name: known.name,
-            can_edit,
-            fields,
-            summary,
-        });
-        *res.status_mut() = status;
-        return res;
-    }
     let list = match auth.priorities(code, page * SHOWN).await {
         Ok(l) => l,
+        // An organisation that is no known kind of provider and has not
+        // said what it is has no list yet (the one refusal `priorities`
+        // makes for a known organisation): the page says so and offers its
+        // own people the form (the API's answer names the command and the
+        // call).
+        Err(AppError::Invalid(_)) => {
+            let known = match auth.organisation(code).await {
+                Ok(o) => o,
+                Err(e) => return error_response(e),
+            };
+            let mut fields = profile_fields(None);
+            let summary = if can_edit {
+                fill(&mut fields, form, &errors)
+            } else {
+                Vec::new()
+            };
+            let mut layout = Layout::new(format!("Priorities for {}", known.name));
+            if let Some(s) = session {
+                layout.csrf = Some(s.view.csrf.clone());
+            }
+            layout.error = !summary.is_empty();
+            let mut res = render(&UnknownKindPage {
+                layout,
+                code: code.to_string(),
+                name: known.name,
+                can_edit,
+                fields,
+                summary,
+            });
+            *res.status_mut() = status;
+            return res;
+        }
         Err(e) => return error_response(e),
     };
     let listed = list.ranked.min(concord_app::MAX_PRIORITIES);

@@ -30,10 +30,11 @@ use serde_json::{Map, Value};
 
 use crate::AppState;
 use crate::session::Session;
+use crate::web::error::field_messages;
 use crate::web::error::{error_response, refused};
 use crate::web::extract::{Form, MAX_FORM_BYTES, MaybeSession, SignedForm, no_store};
 use crate::web::filters;
-use crate::web::filters::words;
+use crate::web::filters::{sentence, words};
 use crate::web::layout::{Layout, render};
 
 /// A recommendation's text may be long; its form is still bounded.
@@ -186,15 +187,6 @@ impl FormField {
     }
 }
 
-/// "accepted in principle" -> "Accepted in principle".
-fn sentence(s: &str) -> String {
-    let mut c = s.chars();
-    match c.next() {
-        Some(first) => first.to_uppercase().chain(c).collect(),
-        None => String::new(),
-    }
-}
-
 /// Fills the fields from a posted form and attaches each error to its
 /// field; returns the error summary (anchor, message).
 pub(crate) fn fill(
@@ -232,21 +224,12 @@ pub(crate) fn fill(
 /// The services' "field a.b[2].c: message; field d: ..." as (form field,
 /// message) pairs, through `rename` (a JSON path to a form field).
 fn field_errors(message: &str, rename: fn(&str) -> &'static str) -> Vec<(String, String)> {
-    message
-        .split("; ")
-        .map(|part| {
-            let part = part.strip_prefix("field ").unwrap_or(part);
-            match part.split_once(": ") {
-                Some((path, m)) if !path.contains(' ') => {
-                    let field = rename(path);
-                    if field.is_empty() {
-                        (String::new(), format!("{}: {m}", words(path)))
-                    } else {
-                        (field.to_string(), sentence(m))
-                    }
-                }
-                _ => (String::new(), sentence(part)),
-            }
+    field_messages(message)
+        .into_iter()
+        .map(|(path, m)| match (path, rename(path)) {
+            ("", _) => (String::new(), sentence(m)),
+            (path, "") => (String::new(), format!("{}: {m}", words(path))),
+            (_, field) => (field.to_string(), sentence(m)),
         })
         .collect()
 }

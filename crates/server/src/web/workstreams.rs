@@ -547,17 +547,11 @@ fn form_body(form: &Form) -> Value {
 /// "field expected_end: is before the start; field partners[0]: ..." as
 /// (form field, message) pairs.
 fn field_errors(message: &str) -> Vec<(String, String)> {
-    message
-        .split("; ")
-        .map(|part| {
-            let part = part.strip_prefix("field ").unwrap_or(part);
-            match part.split_once(": ") {
-                Some((name, m)) => (
-                    name.split('[').next().unwrap_or(name).to_string(),
-                    m.to_string(),
-                ),
-                None => (String::new(), part.to_string()),
-            }
+    crate::web::error::field_messages(message)
+        .into_iter()
+        .map(|(path, m)| {
+            let name = path.split('[').next().unwrap_or(path);
+            (name.to_string(), m.to_string())
         })
         .collect()
 }
