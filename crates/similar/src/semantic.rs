@@ -94,9 +94,16 @@ pub const MEANING_WEIGHT: f64 = 1.0;
 pub const MEANING_ONLY_MIN: f32 = 0.40;
 
 /// The order of `cos.len()` candidates by reciprocal-rank fusion: the first
-/// `lexical` of them ranked in lexical order (rank = position), every one
-/// ranked by its cosine (None: no vector yet, last in meaning), the meaning
-/// ranking weighted by `weight`. Ties keep the lexical order.
+/// `lexical` of them ranked in lexical order (rank = position), the rest
+/// (found by meaning alone) ranked as if next after the last of them, every
+/// one ranked by its cosine (None: no vector yet, last in meaning), the
+/// meaning ranking weighted by `weight`. Ties keep the lexical order.
+///
+/// Why the rest get a lexical rank at all: with none, even the closest in
+/// meaning came after every lexical hit, and a restatement that shares no
+/// rare word with its source lost to ten records sharing a common word
+/// (dev split: restatements avoiding rare words in the top 3, 51.6% with
+/// none, 64.5% with this; the other duplicates unchanged at 100%).
 pub fn fuse(lexical: usize, cos: &[Option<f32>], weight: f64) -> Vec<usize> {
     let n = cos.len();
     let mut by_meaning: Vec<usize> = (0..n).collect();
@@ -113,11 +120,7 @@ pub fn fuse(lexical: usize, cos: &[Option<f32>], weight: f64) -> Vec<usize> {
         }
     }
     let fused = |i: usize| {
-        let lex = if i < lexical {
-            1.0 / (RRF_K + i as f64 + 1.0)
-        } else {
-            0.0
-        };
+        let lex = 1.0 / (RRF_K + i.min(lexical) as f64 + 1.0);
         lex + weight / (RRF_K + meaning_rank[i] as f64 + 1.0)
     };
     let mut order: Vec<usize> = (0..n).collect();
@@ -262,9 +265,13 @@ mod tests {
         assert_eq!(got[1], 2);
         // With no vectors at all, the lexical order stands.
         assert_eq!(fuse(3, &[None, None, None], 1.0), vec![0, 1, 2]);
-        // A record found by meaning alone (index 3) has only its meaning
-        // rank: even the closest comes after the lexical hits.
+        // A record found by meaning alone (index 3) ranks lexically as if
+        // next after the last hit: the closest in meaning passes lexical
+        // hits that are far in meaning, but not the first of them.
         let got = fuse(3, &[Some(0.2), Some(0.2), Some(0.2), Some(0.95)], 1.0);
+        assert_eq!(got, vec![0, 3, 1, 2]);
+        // ... and one far in meaning stays last.
+        let got = fuse(3, &[Some(0.9), Some(0.8), Some(0.7), Some(0.1)], 1.0);
         assert_eq!(got, vec![0, 1, 2, 3]);
     }
 
