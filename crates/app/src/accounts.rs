@@ -4,6 +4,7 @@
 //! tokens, each reached through [`Authorized`] like every other use case.
 
 use std::sync::OnceLock;
+use std::sync::atomic::Ordering;
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -156,6 +157,16 @@ pub struct NewUser {
     pub memberships: Vec<Membership>,
 }
 
+/// Sign-in refusals counted since start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignInRefusals {
+    /// Passwords checked and found wrong (or for no live account).
+    pub wrong_password: u64,
+    /// Attempts refused unchecked: too many failures for the account or
+    /// from the client.
+    pub throttled: u64,
+}
+
 impl Services {
     /// Signs in: throttled per email and client (5 failures in 15 minutes
     /// → 429), the same answer for an unknown email and a wrong password,
@@ -182,6 +193,7 @@ impl Services {
         let since = limit.since(now);
         let failures = self.store().sign_in_failures(key, client, since).await?;
         if limit.blocked(failures) {
+            self.sign_ins.throttled.fetch_add(1, Ordering::Relaxed);
             return Err(AppError::TooManyRequests(format!(
                 "Too many wrong passwords for this email address. Wait {} minutes and try again.",
                 limit.window.num_minutes()
@@ -190,6 +202,7 @@ impl Services {
         // One password tried on many accounts from one place.
         let from_client = self.store().sign_in_failures_from(client, since).await?;
         if limit.blocked_client(from_client) {
+            self.sign_ins.throttled.fetch_add(1, Ordering::Relaxed);
             return Err(AppError::TooManyRequests(format!(
                 "Too many wrong passwords from your network. Wait {} minutes and try again.",
                 limit.window.num_minutes()
@@ -204,7 +217,24 @@ impl Services {
                 .await?
             && live;
         self.store().record_sign_in(key, client, ok, now).await?;
+        if !ok {
+            self.sign_ins.wrong.fetch_add(1, Ordering::Relaxed);
+        }
         Ok(ok)
+    }
+
+    /// Sign-in refusals on this node since it started (for operators'
+    /// metrics).
+    pub fn sign_in_refusals(&self) -> SignInRefusals {
+        SignInRefusals {
+            wrong_password: self.sign_ins.wrong.load(Ordering::Relaxed),
+            throttled: self.sign_ins.throttled.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The database's connection pool now (for operators' metrics).
+    pub fn pool_status(&self) -> concord_store::PoolStatus {
+        self.store().pool_status()
     }
 
     pub async fn sign_in(&self, email: &str, password: &str, client: &str) -> AppResult<SignedIn> {

@@ -76,6 +76,10 @@ pub(crate) struct SignInGate {
     /// everything else.
     hashing: Arc<tokio::sync::Semaphore>,
     waiting: std::sync::atomic::AtomicUsize,
+    /// Since start, on this node: passwords checked and found wrong (or
+    /// for no live account), and attempts refused unchecked by the limits.
+    pub(crate) wrong: std::sync::atomic::AtomicU64,
+    pub(crate) throttled: std::sync::atomic::AtomicU64,
 }
 
 impl Default for SignInGate {
@@ -85,6 +89,8 @@ impl Default for SignInGate {
             accounts: Mutex::new(HashMap::new()),
             hashing: Arc::new(tokio::sync::Semaphore::new((cores / 2).max(1))),
             waiting: Default::default(),
+            wrong: Default::default(),
+            throttled: Default::default(),
         }
     }
 }

@@ -34,14 +34,14 @@ mod workstreams;
 
 pub use access::{Action, Authorized, Needs, Operator, permit};
 pub use accounts::{
-    Added, NewUser, PASSWORD_RESET_HOURS, SessionView, SignedIn, TOKEN_LIFETIME_DAYS,
-    WRONG_EMAIL_OR_PASSWORD, hash_password, secrets_match, verify_password,
+    Added, NewUser, PASSWORD_RESET_HOURS, SessionView, SignInRefusals, SignedIn,
+    TOKEN_LIFETIME_DAYS, WRONG_EMAIL_OR_PASSWORD, hash_password, secrets_match, verify_password,
 };
 pub use clock::{Clock, FixedClock, SystemClock};
 pub use concord_ingest::Format;
 pub use concord_search::{Hit, MAX_RESULT_WINDOW, SearchIndex, SearchResults, Sort, index_dir_for};
 pub use concord_similar::{Group as DuplicateGroup, Match as SimilarMatch};
-pub use concord_store::{DraftVisibility, ListPage, Page, RecommendationFilter};
+pub use concord_store::{DraftVisibility, ListPage, Page, PoolStatus, RecommendationFilter};
 pub use dashboard::{DashboardRequest, DashboardStats};
 pub use endorsements::MAX_ENDORSEMENT_NOTE;
 pub use error::{AppError, AppResult};

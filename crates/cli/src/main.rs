@@ -75,6 +75,12 @@ enum Command {
         /// whatever Host a request names.
         #[arg(long, value_name = "URL", value_parser = public_url)]
         public_url: Option<String>,
+        /// Also listen here for operators: GET /metrics (Prometheus text
+        /// format: requests and latency by route, index lag, database pool,
+        /// sign-in refusals), /healthz and /readyz. Keep it off the public
+        /// network (e.g. 127.0.0.1:9180).
+        #[arg(long, value_name = "ADDR")]
+        metrics_addr: Option<String>,
     },
     /// Fill a fresh database in a temporary folder with the demo data and serve it.
     Demo {
@@ -497,6 +503,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             insecure_cookies,
             trusted_proxy,
             public_url,
+            metrics_addr,
         } => {
             let services = Arc::new(open(&cli.db).await?);
             search_cmd::attach(&services, &cli.db, cli.index_dir.as_deref())?;
@@ -515,6 +522,22 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 (_, true) => Cookies::Insecure,
                 _ => Cookies::ByDefault,
             };
+            if let Some(m) = metrics_addr {
+                let listener = tokio::net::TcpListener::bind(&m)
+                    .await
+                    .with_context(|| format!("cannot listen on {m} (--metrics-addr)"))?;
+                eprintln!("metrics on http://{}/metrics", listener.local_addr()?);
+                let (services, options) = (services.clone(), options.clone());
+                tokio::spawn(async move {
+                    // Ends with the process: the public listener's stop ends it.
+                    let forever = std::future::pending::<()>();
+                    if let Err(e) =
+                        concord_server::serve_metrics(listener, services, options, forever).await
+                    {
+                        eprintln!("the metrics listener stopped: {e}");
+                    }
+                });
+            }
             serve(services, &addr, options, cookies).await
         }
         Command::Demo { load: true, .. } => {

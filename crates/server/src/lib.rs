@@ -35,6 +35,7 @@ pub mod connections;
 pub mod error;
 pub mod extract;
 pub mod feeds;
+pub mod metrics;
 pub mod middleware;
 pub mod openapi;
 pub mod session;
@@ -68,6 +69,9 @@ pub struct ServerOptions {
     /// feeds, which are cached publicly. Without it they follow the
     /// request's Host header.
     pub public_url: Option<String>,
+    /// Requests counted for operators' metrics (shared by the public
+    /// router and the metrics listener).
+    pub metrics: Arc<metrics::RequestMetrics>,
 }
 
 /// Whether cookies are `Secure` when the operator said neither
@@ -136,6 +140,12 @@ pub fn router_with(services: Arc<Services>, options: ServerOptions) -> Router {
         .merge(feeds::routes())
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
+        // Every route is counted under its pattern (the fallback counts
+        // itself).
+        .route_layer(axum::middleware::from_fn_with_state(
+            state.options.metrics.clone(),
+            metrics::track,
+        ))
         .fallback(not_found)
         .with_state(state.clone())
         // Behind HTTPS (secure cookies), browsers are told to come back only
@@ -169,7 +179,15 @@ pub fn router_with(services: Arc<Services>, options: ServerOptions) -> Router {
 }
 
 /// Unknown addresses: JSON under `/api`, a page elsewhere.
-async fn not_found(uri: Uri) -> Response {
+async fn not_found(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    method: axum::http::Method,
+    uri: Uri,
+) -> Response {
+    state
+        .options
+        .metrics
+        .count_unmatched(&method, StatusCode::NOT_FOUND);
     if middleware::is_api_path(uri.path()) {
         ApiError::not_found(format!("there is no API endpoint at {}", uri.path())).into_response()
     } else {
@@ -179,6 +197,30 @@ async fn not_found(uri: Uri) -> Response {
         )
             .into_response()
     }
+}
+
+/// The operators' listener (`concord serve --metrics-addr`): `/metrics`,
+/// with `/healthz` and `/readyz` beside it. Never merged into the public
+/// router: what it shows is for the people who run the service.
+pub fn metrics_router(services: Arc<Services>, options: ServerOptions) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::metrics))
+        .route("/healthz", get(api::health::healthz))
+        .route("/readyz", get(api::health::readyz))
+        .with_state(AppState { services, options })
+}
+
+/// Serves [`metrics_router`] on a listener the caller has bound, until
+/// `shutdown` completes.
+pub async fn serve_metrics(
+    listener: tokio::net::TcpListener,
+    services: Arc<Services>,
+    options: ServerOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, metrics_router(services, options))
+        .with_graceful_shutdown(shutdown)
+        .await
 }
 
 /// Serves the application on a listener the caller has bound, until

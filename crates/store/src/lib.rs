@@ -223,9 +223,19 @@ pub enum FeedScope {
 pub type Visitor<'a> =
     &'a mut (dyn FnMut(Vec<Recommendation>) -> std::result::Result<(), String> + Send);
 
+/// A connection pool's state at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct PoolStatus {
+    pub open: u32,
+    pub idle: u32,
+}
+
 #[async_trait]
 pub trait Store: Send + Sync {
     fn backend(&self) -> Backend;
+    /// The connection pool now: connections open, and of those idle (for
+    /// operators' metrics).
+    fn pool_status(&self) -> PoolStatus;
 
     // --- organisations ---
     /// Adds the organisation if its code is new; returns whether it was added.

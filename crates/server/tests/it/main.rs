@@ -13,6 +13,7 @@ mod endorsements_api;
 mod feeds_api;
 mod lifecycle_api;
 mod links_api;
+mod metrics;
 mod overdue_api;
 mod oversight_api;
 mod priorities_api;

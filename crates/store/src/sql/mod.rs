@@ -372,6 +372,13 @@ impl Store for SqlStore {
         self.backend
     }
 
+    fn pool_status(&self) -> crate::PoolStatus {
+        crate::PoolStatus {
+            open: self.pool.size(),
+            idle: u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX),
+        }
+    }
+
     async fn add_organisation(&self, actor: &Actor, org: &Organisation) -> Result<bool> {
         let mut tx = self.begin_write().await?;
         let added =
