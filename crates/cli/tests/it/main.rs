@@ -7,6 +7,7 @@ mod common;
 mod crash;
 mod lifecycle;
 mod links;
+mod logs;
 mod overdue;
 mod oversight;
 mod priorities;
