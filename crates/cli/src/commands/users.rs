@@ -136,7 +136,7 @@ async fn find(
         .ok_or_else(|| anyhow::anyhow!("no user has the email {e}"))
 }
 
-pub async fn run(svc: &Services, op: Principal, cmd: UserCommand) -> anyhow::Result<()> {
+async fn run_as(svc: &Services, op: Principal, cmd: UserCommand) -> anyhow::Result<()> {
     let auth = svc.as_principal(op.clone());
     match cmd {
         UserCommand::ResetPassword { email, public_url } => {
@@ -250,4 +250,9 @@ pub async fn run(svc: &Services, op: Principal, cmd: UserCommand) -> anyhow::Res
         }
     }
     Ok(())
+}
+
+/// Runs the command as the operator at the command line.
+pub async fn run(ctx: &crate::commands::Context, cmd: UserCommand) -> anyhow::Result<()> {
+    run_as(&ctx.open().await?, crate::commands::operator(), cmd).await
 }

@@ -76,3 +76,35 @@ pub async fn related(svc: &Services, who: &Principal, id: &str, json: bool) -> a
     section(&mut out, "related", &view.related)?;
     Ok(())
 }
+
+/// `concord contradictions`.
+#[derive(clap::Args)]
+pub struct ContradictionsArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `concord related`.
+#[derive(clap::Args)]
+pub struct RelatedArgs {
+    pub id: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run_contradictions(
+    ctx: &crate::commands::Context,
+    args: ContradictionsArgs,
+) -> anyhow::Result<()> {
+    contradictions(&ctx.open().await?, &crate::commands::operator(), args.json).await
+}
+
+pub async fn run_related(ctx: &crate::commands::Context, args: RelatedArgs) -> anyhow::Result<()> {
+    related(
+        &ctx.open().await?,
+        &crate::commands::operator(),
+        &args.id,
+        args.json,
+    )
+    .await
+}

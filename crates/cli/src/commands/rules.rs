@@ -63,7 +63,7 @@ fn line(out: &mut impl Write, r: &IssuerRule) -> std::io::Result<()> {
     )
 }
 
-pub async fn run(svc: &Services, who: Principal, cmd: RulesCommand) -> anyhow::Result<()> {
+async fn run_as(svc: &Services, who: Principal, cmd: RulesCommand) -> anyhow::Result<()> {
     let auth = svc.as_principal(who);
     let mut out = std::io::stdout().lock();
     match cmd {
@@ -113,4 +113,9 @@ pub async fn run(svc: &Services, who: Principal, cmd: RulesCommand) -> anyhow::R
         }
     }
     Ok(())
+}
+
+/// Runs the command as the operator at the command line.
+pub async fn run(ctx: &crate::commands::Context, cmd: RulesCommand) -> anyhow::Result<()> {
+    run_as(&ctx.open().await?, crate::commands::operator(), cmd).await
 }

@@ -129,6 +129,10 @@ fn cut(s: &str, n: usize) -> String {
     t
 }
 
+pub async fn run(ctx: &crate::commands::Context, args: OverdueArgs) -> anyhow::Result<()> {
+    overdue(&ctx.open().await?, crate::commands::operator(), args).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

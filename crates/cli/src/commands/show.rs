@@ -135,3 +135,29 @@ pub fn write_text(out: &mut impl Write, r: &Recommendation) -> io::Result<()> {
     }
     Ok(())
 }
+
+/// `concord show`.
+#[derive(clap::Args)]
+pub struct ShowArgs {
+    pub id: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub async fn run(ctx: &crate::commands::Context, args: ShowArgs) -> anyhow::Result<()> {
+    let id =
+        concord_domain::RecommendationId::parse(&args.id).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let services = ctx.open().await?;
+    let rec = services
+        .as_principal(crate::commands::operator())
+        .recommendation(&id)
+        .await?;
+    let mut out = std::io::stdout().lock();
+    if args.json {
+        serde_json::to_writer_pretty(&mut out, &rec)?;
+        writeln!(out)?;
+    } else {
+        write_text(&mut out, &rec)?;
+    }
+    Ok(())
+}

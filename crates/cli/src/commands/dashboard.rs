@@ -145,3 +145,7 @@ fn write_text(out: &mut dyn Write, d: &Dashboard) -> std::io::Result<()> {
     }
     Ok(())
 }
+
+pub async fn run(ctx: &crate::commands::Context, args: DashboardArgs) -> anyhow::Result<()> {
+    dashboard(&ctx.open().await?, crate::commands::operator(), args).await
+}

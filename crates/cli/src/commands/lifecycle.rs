@@ -151,7 +151,7 @@ fn parse<T: std::str::FromStr<Err = String>>(flag: &str, s: &str) -> anyhow::Res
     s.parse().map_err(|e| anyhow::anyhow!("--{flag}: {e}"))
 }
 
-pub async fn run(svc: &Services, operator: Principal, cmd: MoveCommand) -> anyhow::Result<()> {
+async fn run_as(svc: &Services, operator: Principal, cmd: MoveCommand) -> anyhow::Result<()> {
     let (target, mv) = match cmd {
         MoveCommand::Respond {
             target,
@@ -301,4 +301,9 @@ pub fn summary(rec: &Recommendation, i: usize) -> String {
         rec.data.status,
         rec.version
     )
+}
+
+/// Runs the command as the operator at the command line.
+pub async fn run(ctx: &crate::commands::Context, cmd: MoveCommand) -> anyhow::Result<()> {
+    run_as(&ctx.open().await?, crate::commands::operator(), cmd).await
 }

@@ -185,3 +185,44 @@ pub async fn priorities(
     }
     Ok(())
 }
+
+/// `concord priorities`: which provider, in what form, where.
+#[derive(clap::Args)]
+pub struct PrioritiesArgs {
+    /// The provider's organisation code.
+    #[arg(long)]
+    pub org: String,
+    /// JSON (as CONTRACT.md); same as --format json.
+    #[arg(long)]
+    pub json: bool,
+    /// text (default), json, or csv (an action plan).
+    #[arg(long, value_enum)]
+    pub format: Option<PlanFormat>,
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+}
+
+pub async fn run(ctx: &crate::commands::Context, a: PrioritiesArgs) -> anyhow::Result<()> {
+    let svc = ctx.open().await?;
+    priorities(
+        &svc,
+        crate::commands::operator(),
+        &a.org,
+        a.json,
+        a.format,
+        a.limit,
+        a.out,
+    )
+    .await
+}
+
+/// `concord profile`.
+pub async fn run_profile(
+    ctx: &crate::commands::Context,
+    cmd: ProfileCommand,
+) -> anyhow::Result<()> {
+    profile(&ctx.open().await?, crate::commands::operator(), cmd).await
+}

@@ -146,11 +146,7 @@ fn write_workstream(out: &mut impl Write, s: &StoredWorkstream) -> std::io::Resu
     Ok(())
 }
 
-pub async fn run(
-    svc: &Services,
-    operator: Principal,
-    cmd: WorkstreamCommand,
-) -> anyhow::Result<()> {
+async fn run_as(svc: &Services, operator: Principal, cmd: WorkstreamCommand) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     match cmd {
         WorkstreamCommand::Add { file, as_org, json } => {
@@ -278,4 +274,9 @@ pub async fn run(
         }
     }
     Ok(())
+}
+
+/// Runs the command as the operator at the command line.
+pub async fn run(ctx: &crate::commands::Context, cmd: WorkstreamCommand) -> anyhow::Result<()> {
+    run_as(&ctx.open().await?, crate::commands::operator(), cmd).await
 }

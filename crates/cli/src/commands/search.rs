@@ -100,7 +100,12 @@ pub async fn reindex(services: &Services, db: &str, given: Option<&Path>) -> any
         attach(services, db, given)?;
     }
     let bar = progress::bar("indexing");
-    bar.set_length(services.as_principal(crate::operator()).count().await?);
+    bar.set_length(
+        services
+            .as_principal(crate::commands::operator())
+            .count()
+            .await?,
+    );
     let n = services.rebuild_search(&|n| bar.set_position(n)).await;
     bar.finish_and_clear();
     let n = n?;
@@ -169,7 +174,7 @@ pub async fn search(
     // With no server running, bring the index up to date first.
     services.catch_up_search().await?;
     let results = services
-        .as_principal(crate::operator())
+        .as_principal(crate::commands::operator())
         .search(SearchQuery {
             text: a.query.clone(),
             filter,
@@ -242,4 +247,13 @@ fn write_text(
         writeln!(out, "  {dim}: {}", shown.join(", "))?;
     }
     Ok(())
+}
+
+pub async fn run(ctx: &crate::commands::Context, args: SearchArgs) -> anyhow::Result<()> {
+    search(&ctx.open().await?, &ctx.db, ctx.index_dir(), args).await
+}
+
+/// `concord reindex`.
+pub async fn run_reindex(ctx: &crate::commands::Context) -> anyhow::Result<()> {
+    reindex(&ctx.open().await?, &ctx.db, ctx.index_dir()).await
 }

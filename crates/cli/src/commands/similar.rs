@@ -7,12 +7,45 @@ use anyhow::Context;
 use concord_app::{Principal, Services, SimilarMethod};
 use concord_domain::RecommendationId;
 
+/// A text, a file's text or a record to compare with the register.
+#[derive(clap::Args)]
 pub struct SimilarArgs {
+    #[arg(long, conflicts_with_all = ["id", "file"], required_unless_present_any = ["id", "file"])]
     pub text: Option<String>,
+    #[arg(long, conflicts_with = "file")]
     pub id: Option<String>,
+    #[arg(long)]
     pub file: Option<PathBuf>,
+    #[arg(long)]
     pub json: bool,
-    pub limit: usize,
+    #[arg(long, default_value_t = 10, value_parser = clap::value_parser!(u16).range(1..=200))]
+    pub limit: u16,
+}
+
+/// `concord duplicates`.
+#[derive(clap::Args)]
+pub struct DuplicatesArgs {
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `concord endorse`.
+#[derive(clap::Args)]
+pub struct EndorseArgs {
+    /// The recommendation, ISSUER-YYYY-NNNN.
+    pub id: String,
+    /// The endorsing organisation (registered); without it, the
+    /// endorsements are listed.
+    #[arg(long = "as")]
+    pub as_org: Option<String>,
+    /// What the endorsing body adds.
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Withdraw the organisation's endorsement instead.
+    #[arg(long, requires = "as_org")]
+    pub withdraw: bool,
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Turns on the meaning signal when this build has it and the MiniLM
@@ -20,7 +53,7 @@ pub struct SimilarArgs {
 /// models/all-MiniLM-L6-v2); the vectors are kept beside the search index.
 /// Returns the one line that says which (a server prints it at start).
 pub fn enable_embeddings(svc: &Services, db: &str, index_dir: Option<&Path>) -> String {
-    let dir = crate::search_cmd::index_dir(db, index_dir);
+    let dir = crate::commands::search::index_dir(db, index_dir);
     svc.enable_embeddings(None, &concord_app::vectors_path_beside(&dir))
         .note
 }
@@ -41,16 +74,17 @@ pub async fn similar(svc: &Services, who: &Principal, a: SimilarArgs) -> anyhow:
         }
     }
     let svc = svc.as_principal(who.clone());
+    let limit = usize::from(a.limit);
     let answer = match (&a.text, &a.id, &a.file) {
-        (Some(t), None, None) => svc.similar_answer_for_text(t, a.limit).await?,
+        (Some(t), None, None) => svc.similar_answer_for_text(t, limit).await?,
         (None, Some(id), None) => {
             let id = RecommendationId::parse(id).map_err(|e| anyhow::anyhow!("--id: {e}"))?;
-            svc.similar_answer_for_record(&id, a.limit).await?
+            svc.similar_answer_for_record(&id, limit).await?
         }
         (None, None, Some(f)) => {
             let t = std::fs::read_to_string(f)
                 .with_context(|| format!("{}: cannot read as UTF-8 text", f.display()))?;
-            svc.similar_answer_for_text(&t, a.limit)
+            svc.similar_answer_for_text(&t, limit)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", f.display()))?
         }
@@ -215,5 +249,38 @@ pub async fn link(svc: &Services, who: &Principal, action: LinkAction) -> anyhow
     for l in &rec.data.links {
         writeln!(out, "{} {} {} {}", rec.id, l.kind, l.target, l.state)?;
     }
+    Ok(())
+}
+
+pub async fn run(ctx: &crate::commands::Context, args: SimilarArgs) -> anyhow::Result<()> {
+    let svc = ctx.open().await?;
+    enable_embeddings(&svc, &ctx.db, ctx.index_dir());
+    similar(&svc, &crate::commands::operator(), args).await
+}
+
+pub async fn run_duplicates(
+    ctx: &crate::commands::Context,
+    args: DuplicatesArgs,
+) -> anyhow::Result<()> {
+    duplicates(&ctx.open().await?, &crate::commands::operator(), args.json).await
+}
+
+pub async fn run_endorse(ctx: &crate::commands::Context, a: EndorseArgs) -> anyhow::Result<()> {
+    endorse(
+        &ctx.open().await?,
+        crate::commands::operator(),
+        &a.id,
+        a.as_org.as_deref(),
+        a.note.as_deref(),
+        a.withdraw,
+        a.json,
+    )
+    .await
+}
+
+pub async fn run_link(ctx: &crate::commands::Context, action: LinkAction) -> anyhow::Result<()> {
+    let svc = ctx.open().await?;
+    link(&svc, &crate::commands::operator(), action).await?;
+    crate::commands::search::after_write(&svc, &ctx.db, ctx.index_dir()).await;
     Ok(())
 }
