@@ -157,6 +157,21 @@ pub struct NewUser {
     pub memberships: Vec<Membership>,
 }
 
+/// A password rule's refusal, naming the form's field (`new`).
+fn renamed(e: concord_domain::DomainError, from: &str, to: &str) -> AppError {
+    AppError::invalid_fields(
+        e.fields()
+            .into_iter()
+            .map(|mut f| {
+                if f.field == from {
+                    f.field = to.to_string();
+                }
+                f
+            })
+            .collect(),
+    )
+}
+
 /// Sign-in refusals counted since start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SignInRefusals {
@@ -358,12 +373,13 @@ impl Services {
             .attempt_password(&key, client, current, Some((stored.password_hash, true)))
             .await?;
         if !ok {
-            return Err(AppError::Invalid(
-                "field current: is not your current password".into(),
+            return Err(AppError::invalid_field(
+                "current",
+                "is not your current password",
             ));
         }
         check_password(new, &view.user.email, &view.user.name)
-            .map_err(|e| AppError::Invalid(e.to_string().replace("field password", "field new")))?;
+            .map_err(|e| renamed(e, "password", "new"))?;
         let new = new.to_string();
         let hash = self.sign_ins.hash(move || hash_password(&new)).await??;
         let actor = person_actor(&view.user, view.org.as_ref());
@@ -399,8 +415,7 @@ impl Services {
     /// the same rules as any other.
     pub async fn use_password_reset(&self, secret: &str, new: &str) -> AppResult<User> {
         let user = self.password_reset_for(secret).await?;
-        check_password(new, &user.email, &user.name)
-            .map_err(|e| AppError::Invalid(e.to_string().replace("field password", "field new")))?;
+        check_password(new, &user.email, &user.name).map_err(|e| renamed(e, "password", "new"))?;
         let new = new.to_string();
         let hash = self.sign_ins.hash(move || hash_password(&new)).await??;
         let used = self
@@ -560,9 +575,10 @@ impl Authorized<'_> {
     async fn known_org(&self, org: &OrgCode) -> AppResult<()> {
         match self.services().store().organisation(org).await? {
             Some(_) => Ok(()),
-            None => Err(AppError::Invalid(format!(
-                "field org: {org} is not a registered organisation"
-            ))),
+            None => Err(AppError::invalid_field(
+                "org",
+                format!("{org} is not a registered organisation"),
+            )),
         }
     }
 
@@ -582,12 +598,15 @@ impl Authorized<'_> {
         for (i, m) in new.memberships.iter().enumerate() {
             self.known_org(&m.org).await?;
             if m.roles.is_empty() {
-                return Err(AppError::Invalid(format!(
-                    "field role: give at least one role in {} (membership {}); the roles are: {}",
-                    m.org,
-                    i + 1,
-                    Role::allowed()
-                )));
+                return Err(AppError::invalid_field(
+                    "role",
+                    format!(
+                        "give at least one role in {} (membership {}); the roles are: {}",
+                        m.org,
+                        i + 1,
+                        Role::allowed()
+                    ),
+                ));
             }
         }
         let hash = hash_password(&new.password)?;
@@ -686,10 +705,10 @@ impl Authorized<'_> {
     pub async fn add_member(&self, org: &OrgCode, email: &str, roles: RoleSet) -> AppResult<Added> {
         self.require_admin_of(org)?;
         if roles.is_empty() {
-            return Err(AppError::Invalid(format!(
-                "field role: give at least one role; the roles are: {}",
-                Role::allowed()
-            )));
+            return Err(AppError::invalid_field(
+                "role",
+                format!("give at least one role; the roles are: {}", Role::allowed()),
+            ));
         }
         let e = Email::parse(email)?;
         let svc = self.services();
@@ -801,15 +820,19 @@ impl Authorized<'_> {
         self.require_admin_of(org)?;
         let label = label.trim();
         if label.is_empty() || label.chars().count() > 100 || label.chars().any(char::is_control) {
-            return Err(AppError::Invalid(
-                "field label: give a short name for the token (1 to 100 characters)".into(),
+            return Err(AppError::invalid_field(
+                "label",
+                "give a short name for the token (1 to 100 characters)",
             ));
         }
         if roles.is_empty() {
-            return Err(AppError::Invalid(format!(
-                "field role: a token needs at least one role; the roles are: {}",
-                Role::allowed()
-            )));
+            return Err(AppError::invalid_field(
+                "role",
+                format!(
+                    "a token needs at least one role; the roles are: {}",
+                    Role::allowed()
+                ),
+            ));
         }
         let svc = self.services();
         if svc.store().organisation(org).await?.is_none() {

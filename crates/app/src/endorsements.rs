@@ -74,14 +74,13 @@ impl Authorized<'_> {
         let note = note.map(str::trim).filter(|n| !n.is_empty());
         if let Some(n) = note {
             if n.chars().count() > MAX_ENDORSEMENT_NOTE {
-                return Err(AppError::Invalid(format!(
-                    "field note: is longer than {MAX_ENDORSEMENT_NOTE} characters"
-                )));
+                return Err(AppError::invalid_field(
+                    "note",
+                    format!("is longer than {MAX_ENDORSEMENT_NOTE} characters"),
+                ));
             }
             if n.contains('\0') {
-                return Err(AppError::Invalid(
-                    "field note: contains a NUL character".into(),
-                ));
+                return Err(AppError::invalid_field("note", "contains a NUL character"));
             }
         }
         let svc = self.services();

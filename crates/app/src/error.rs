@@ -1,8 +1,37 @@
 //! One error type for every use case, with a stable code, an HTTP status and
 //! a CLI exit code decided here and nowhere else.
 
-use concord_domain::DomainError;
+use concord_domain::{DomainError, FieldError};
 use concord_store::StoreError;
+
+/// What was wrong with the values given: each problem, naming its field
+/// where it has one (an empty field: a problem of the whole request). The
+/// text joins them ("field x: ...; field y: ..."); forms and the API's
+/// `fields` read the parts, never the text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid(pub Vec<FieldError>);
+
+impl Invalid {
+    pub fn fields(&self) -> &[FieldError] {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for Invalid {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str("; ")?;
+            }
+            if e.field.is_empty() {
+                f.write_str(&e.message)?;
+            } else {
+                write!(f, "{e}")?;
+            }
+        }
+        Ok(())
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -14,9 +43,9 @@ pub enum AppError {
     /// Something already there (an id, a token label...).
     #[error("{0}")]
     Duplicate(String),
-    /// A value that breaks a rule; names the field.
+    /// Values that break a rule, each naming its field.
     #[error("{0}")]
-    Invalid(String),
+    Invalid(Invalid),
     /// A file or request that cannot be read at all; names the file, row and field.
     #[error("{0}")]
     BadInput(String),
@@ -39,6 +68,29 @@ pub enum AppError {
 }
 
 impl AppError {
+    /// Values that break a rule, with no one field to name.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        AppError::Invalid(Invalid(vec![FieldError::new("", message)]))
+    }
+
+    /// One field's value breaks a rule.
+    pub fn invalid_field(field: impl Into<String>, message: impl Into<String>) -> Self {
+        AppError::Invalid(Invalid(vec![FieldError::new(field, message)]))
+    }
+
+    /// Several fields' values break rules.
+    pub fn invalid_fields(fields: Vec<FieldError>) -> Self {
+        AppError::Invalid(Invalid(fields))
+    }
+
+    /// The fields an `Invalid` names (none for any other error).
+    pub fn field_errors(&self) -> &[FieldError] {
+        match self {
+            AppError::Invalid(i) => i.fields(),
+            _ => &[],
+        }
+    }
+
     /// A stable, machine-readable code: clients may match on it.
     pub fn code(&self) -> &'static str {
         match self {
@@ -95,7 +147,7 @@ impl From<StoreError> for AppError {
             StoreError::NotFound { .. } => AppError::NotFound(e.to_string()),
             StoreError::Conflict { .. } => AppError::Conflict(e.to_string()),
             StoreError::Duplicate(m) => AppError::Duplicate(m),
-            StoreError::Invalid(d) => AppError::Invalid(d.to_string()),
+            StoreError::Invalid(d) => AppError::from(d),
             StoreError::Refused(m) => AppError::Refused(m),
             StoreError::BadBackup { .. } | StoreError::ImportRecord { .. } => {
                 AppError::BadInput(e.to_string())
@@ -107,7 +159,7 @@ impl From<StoreError> for AppError {
 
 impl From<DomainError> for AppError {
     fn from(e: DomainError) -> Self {
-        AppError::Invalid(e.to_string())
+        AppError::Invalid(Invalid(e.fields()))
     }
 }
 

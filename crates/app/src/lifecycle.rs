@@ -19,7 +19,7 @@ impl From<MoveError> for AppError {
     fn from(e: MoveError) -> Self {
         match e {
             MoveError::Forbidden(m) => AppError::Forbidden(m),
-            MoveError::Invalid { .. } => AppError::Invalid(e.to_string()),
+            MoveError::Invalid { field, message } => AppError::invalid_field(field, message),
             MoveError::Refused(m) => AppError::Refused(m),
         }
     }
@@ -41,18 +41,18 @@ pub fn find_addressee(rec: &RecommendationData, which: &str) -> AppResult<usize>
             .join("; ")
     };
     if which.is_empty() {
-        return Err(AppError::Invalid(format!(
-            "field addressee: is empty; name one of: {}",
-            list()
-        )));
+        return Err(AppError::invalid_field(
+            "addressee",
+            format!("is empty; name one of: {}", list()),
+        ));
     }
     if let Ok(n) = which.parse::<usize>() {
         return match n.checked_sub(1).filter(|i| *i < rec.addressees.len()) {
             Some(i) => Ok(i),
-            None => Err(AppError::Invalid(format!(
-                "field addressee: there is no addressee {n}; the addressees are: {}",
-                list()
-            ))),
+            None => Err(AppError::invalid_field(
+                "addressee",
+                format!("there is no addressee {n}; the addressees are: {}", list()),
+            )),
         };
     }
     let lower = which.to_lowercase();
@@ -77,17 +77,23 @@ pub fn find_addressee(rec: &RecommendationData, which: &str) -> AppResult<usize>
             0 => continue,
             1 => return Ok(found[0]),
             _ => {
-                return Err(AppError::Invalid(format!(
-                    "field addressee: {which:?} matches more than one addressee; give the number: {}",
-                    list()
-                )));
+                return Err(AppError::invalid_field(
+                    "addressee",
+                    format!(
+                        "{which:?} matches more than one addressee; give the number: {}",
+                        list()
+                    ),
+                ));
             }
         }
     }
-    Err(AppError::Invalid(format!(
-        "field addressee: {which:?} is not an addressee of this recommendation; the addressees are: {}",
-        list()
-    )))
+    Err(AppError::invalid_field(
+        "addressee",
+        format!(
+            "{which:?} is not an addressee of this recommendation; the addressees are: {}",
+            list()
+        ),
+    ))
 }
 
 impl Authorized<'_> {
@@ -232,10 +238,11 @@ fn starts_fresh(i: usize, a: &Addressee) -> AppResult<()> {
         AddresseeStatus::AwaitingResponse | AddresseeStatus::NotRequired
     );
     if !simple || *a != fresh {
-        return Err(AppError::Invalid(format!(
-            "field addressees[{i}]: a new addressee starts awaiting its response; \
-             responses, assessments and closures are recorded through the lifecycle moves"
-        )));
+        return Err(AppError::invalid_field(
+            format!("addressees[{i}]"),
+            "a new addressee starts awaiting its response; \
+             responses, assessments and closures are recorded through the lifecycle moves",
+        ));
     }
     Ok(())
 }
@@ -287,22 +294,28 @@ pub(crate) fn keep_lifecycle(
                 {
                     old.status
                 } else {
-                    return Err(AppError::Invalid(format!(
-                        "field addressees[{i}].status: {} cannot be changed from {} to {} by an edit; \
-                         use the lifecycle moves (respond, assess, close, dormant, reopen)",
-                        old.name, old.status, new.status
-                    )));
+                    return Err(AppError::invalid_field(
+                        format!("addressees[{i}].status"),
+                        format!(
+                            "{} cannot be changed from {} to {} by an edit; \
+                             use the lifecycle moves (respond, assess, close, dormant, reopen)",
+                            old.name, old.status, new.status
+                        ),
+                    ));
                 };
                 // Another body's answers stay that body's: an addressee that
                 // has said or been judged anything keeps its organisation (an
                 // edit to none and then to a third body would hand them over).
                 if has_history(old) && new.org != old.org {
-                    return Err(AppError::Invalid(format!(
-                        "field addressees[{i}].org: {} has a response or lifecycle history, so its \
-                         organisation cannot be changed by an edit (an operator merges organisations \
-                         that are the same body)",
-                        old.name
-                    )));
+                    return Err(AppError::invalid_field(
+                        format!("addressees[{i}].org"),
+                        format!(
+                            "{} has a response or lifecycle history, so its \
+                             organisation cannot be changed by an edit (an operator merges \
+                             organisations that are the same body)",
+                            old.name
+                        ),
+                    ));
                 }
                 let (name, org, due) = (new.name.clone(), new.org.clone(), new.due);
                 *new = old.clone();
@@ -316,11 +329,14 @@ pub(crate) fn keep_lifecycle(
     }
     for (j, old) in current.addressees.iter().enumerate() {
         if !used[j] && has_history(old) {
-            return Err(AppError::Invalid(format!(
-                "field addressees: {} has a response or lifecycle history and cannot be removed; \
+            return Err(AppError::invalid_field(
+                "addressees",
+                format!(
+                    "{} has a response or lifecycle history and cannot be removed; \
                  close its part instead (reason no_longer_applicable or withdrawn)",
-                old.name
-            )));
+                    old.name
+                ),
+            ));
         }
     }
     Ok(())

@@ -129,7 +129,7 @@ pub(crate) fn as_suggestions(current: &[Link], given: Vec<Link>, who: &str) -> V
 fn parse_target(target: &str) -> AppResult<String> {
     Reference::parse(target)
         .map(|r| target_of(&r))
-        .map_err(|e| AppError::Invalid(format!("field target: {e}")))
+        .map_err(|e| AppError::invalid_field("target", e.to_string()))
 }
 
 impl Authorized<'_> {
@@ -146,11 +146,12 @@ impl Authorized<'_> {
     ) -> AppResult<Recommendation> {
         let current = self.writable(id).await?;
         let reference = Reference::parse(target)
-            .map_err(|e| AppError::Invalid(format!("field target: {e}")))?;
+            .map_err(|e| AppError::invalid_field("target", e.to_string()))?;
         let target = target_of(&reference);
         if target == id.to_string() {
-            return Err(AppError::Invalid(
-                "field target: a recommendation cannot link to itself".into(),
+            return Err(AppError::invalid_field(
+                "target",
+                "a recommendation cannot link to itself",
             ));
         }
         if let Some(tid) = reference.concord_id()
@@ -190,8 +191,9 @@ impl Authorized<'_> {
     ) -> AppResult<Recommendation> {
         let current = self.writable(id).await?;
         if state == LinkState::Suggested {
-            return Err(AppError::Invalid(
-                "field state: must be confirmed or dismissed".into(),
+            return Err(AppError::invalid_field(
+                "state",
+                "must be confirmed or dismissed",
             ));
         }
         let target = parse_target(target)?;

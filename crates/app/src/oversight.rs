@@ -336,15 +336,17 @@ impl Authorized<'_> {
     ) -> AppResult<Recommendation> {
         let current = self.writable(id).await?;
         if state == LinkState::Suggested {
-            return Err(AppError::Invalid(
-                "field state: must be confirmed or dismissed".into(),
+            return Err(AppError::invalid_field(
+                "state",
+                "must be confirmed or dismissed",
             ));
         }
         let tid = RecommendationId::parse(target)
-            .map_err(|e| AppError::Invalid(format!("field target: {e}")))?;
+            .map_err(|e| AppError::invalid_field("target", e.to_string()))?;
         if &tid == id {
-            return Err(AppError::Invalid(
-                "field target: a recommendation is not paired with itself".into(),
+            return Err(AppError::invalid_field(
+                "target",
+                "a recommendation is not paired with itself",
             ));
         }
         self.recommendation(&tid).await.map_err(|e| match e {

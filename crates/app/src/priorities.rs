@@ -56,11 +56,14 @@ impl Authorized<'_> {
                 },
                 false,
             )),
-            None => Err(AppError::Invalid(format!(
-                "field org: {org} ({}) has no provider profile and is not known as a kind of provider; \
+            None => Err(AppError::invalid_field(
+                "org",
+                format!(
+                    "{org} ({}) has no provider profile and is not known as a kind of provider; \
                  set one with `concord profile set {org} --kind KIND` or PUT /api/v1/organisations/{org}/profile",
-                known.name
-            ))),
+                    known.name
+                ),
+            )),
         }
     }
 

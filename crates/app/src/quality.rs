@@ -52,7 +52,7 @@ impl Services {
         given: Option<&Ruleset>,
         similar: Option<&[Vec<SimilarHit>]>,
     ) -> AppResult<Vec<QualityReport>> {
-        let drafts = Draft::many_from_json(body).map_err(|e| AppError::Invalid(e.to_string()))?;
+        let drafts = Draft::many_from_json(body).map_err(|e| AppError::invalid_fields(vec![e]))?;
         let orgs = self.organisations().await?;
         let dir = concord_domain::OrganisationDirectory::new(&orgs);
         let kinds = |code: &str| -> Option<OrgKind> {

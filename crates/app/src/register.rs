@@ -81,9 +81,9 @@ impl Authorized<'_> {
                 self.permit(Action::OverrideGate, None)?;
                 Ok(Some(s))
             }
-            Some(_) => Err(AppError::Invalid(
-                "field override_gate: must be the reason for publishing despite the gate, as text"
-                    .into(),
+            Some(_) => Err(AppError::invalid_field(
+                "override_gate",
+                "must be the reason for publishing despite the gate, as text",
             )),
         }
     }
@@ -115,13 +115,16 @@ impl Authorized<'_> {
             && let Some(many) = body.as_array()
             && many.len() > MAX_CHECK_DRAFTS
         {
-            return Err(AppError::Invalid(format!(
-                "field (drafts): {} drafts in one request; at most {MAX_CHECK_DRAFTS} are checked at once",
-                many.len()
-            )));
+            return Err(AppError::invalid_field(
+                "(drafts)",
+                format!(
+                    "{} drafts in one request; at most {MAX_CHECK_DRAFTS} are checked at once",
+                    many.len()
+                ),
+            ));
         }
         let drafts = concord_domain::quality::Draft::many_from_json(body)
-            .map_err(|e| AppError::Invalid(e.to_string()))?;
+            .map_err(|e| AppError::invalid_fields(vec![e]))?;
         let mut similar = Vec::with_capacity(drafts.len());
         for d in &drafts {
             let hits = match self.similar_to_text(&d.text, CROSS_REFERENCE_HITS).await {
@@ -185,7 +188,7 @@ impl Authorized<'_> {
             self.permit(Action::Draft, Some(&issuer))?;
         }
         if own.is_none() && body.get("issuer").is_none() {
-            return Err(AppError::Invalid("field issuer: is required".into()));
+            return Err(AppError::invalid_field("issuer", "is required"));
         }
         // Nobody creates a link another body decided.
         if let Some(fields) = body.as_object_mut() {
@@ -247,13 +250,12 @@ impl Authorized<'_> {
         let version = match fields.remove("version") {
             Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
             Some(_) => {
-                return Err(AppError::Invalid(
-                    "field version: must be a whole number".into(),
-                ));
+                return Err(AppError::invalid_field("version", "must be a whole number"));
             }
             None => {
-                return Err(AppError::Invalid(
-                    "field version: is required (the version you are editing, for safe concurrent edits)".into(),
+                return Err(AppError::invalid_field(
+                    "version",
+                    "is required (the version you are editing, for safe concurrent edits)",
                 ));
             }
         };

@@ -80,23 +80,23 @@ impl RuleChange {
     /// name the field.
     pub fn from_json(body: &Value) -> AppResult<RuleChange> {
         let Value::Object(map) = body else {
-            return Err(AppError::Invalid("body: must be a JSON object".into()));
+            return Err(AppError::invalid("body: must be a JSON object"));
         };
         if let Some(k) = map
             .keys()
             .find(|k| !["days_to_respond", "ladder", "source"].contains(&k.as_str()))
         {
-            return Err(AppError::Invalid(format!(
+            return Err(AppError::invalid(format!(
                 "{k}: unknown field (expected days_to_respond, ladder, source)"
             )));
         }
         let days_to_respond = match map.get("days_to_respond") {
             Some(v) => v.as_i64().ok_or_else(|| {
-                AppError::Invalid(format!(
+                AppError::invalid(format!(
                     "days_to_respond: {v} is not a whole number of days"
                 ))
             })?,
-            None => return Err(AppError::Invalid("days_to_respond: is required".into())),
+            None => return Err(AppError::invalid("days_to_respond: is required")),
         };
         let ladder = match map.get("ladder") {
             None | Some(Value::Null) => None,
@@ -107,11 +107,11 @@ impl RuleChange {
                     .map(|(i, s)| {
                         let field = format!("ladder[{i}]");
                         let step = s.get("step").and_then(Value::as_str).ok_or_else(|| {
-                            AppError::Invalid(format!("{field}.step: is required (text)"))
+                            AppError::invalid(format!("{field}.step: is required (text)"))
                         })?;
                         let days = s.get("days_after_due").and_then(Value::as_i64).ok_or_else(
                             || {
-                                AppError::Invalid(format!(
+                                AppError::invalid(format!(
                                     "{field}.days_after_due: is required (a whole number of days)"
                                 ))
                             },
@@ -121,7 +121,7 @@ impl RuleChange {
                                 .find(|k| !["step", "days_after_due"].contains(&k.as_str()))
                                 .cloned()
                         }) {
-                            return Err(AppError::Invalid(format!(
+                            return Err(AppError::invalid(format!(
                                 "{field}.{k}: unknown field (expected step, days_after_due)"
                             )));
                         }
@@ -130,7 +130,7 @@ impl RuleChange {
                     .collect::<AppResult<Vec<_>>>()?,
             ),
             Some(v) => {
-                return Err(AppError::Invalid(format!(
+                return Err(AppError::invalid(format!(
                     "ladder: {v} is not a list of steps"
                 )));
             }
@@ -138,7 +138,7 @@ impl RuleChange {
         let source = match map.get("source") {
             None | Some(Value::Null) => None,
             Some(Value::String(s)) => Some(s.clone()),
-            Some(v) => return Err(AppError::Invalid(format!("source: {v} is not text"))),
+            Some(v) => return Err(AppError::invalid(format!("source: {v} is not text"))),
         };
         Ok(RuleChange {
             days_to_respond,
@@ -262,7 +262,7 @@ impl Authorized<'_> {
         let current = svc.rules_book().await?.for_issuer(issuer).clone();
         let days = u32::try_from(change.days_to_respond).unwrap_or(0);
         if days == 0 && change.days_to_respond != 0 {
-            return Err(AppError::Invalid(format!(
+            return Err(AppError::invalid(format!(
                 "days_to_respond: {} is not between 1 and {} days",
                 change.days_to_respond,
                 concord_domain::lifecycle::MAX_DAYS_TO_RESPOND
@@ -278,9 +278,7 @@ impl Authorized<'_> {
         };
         rules.check()?;
         if rules.source.as_ref().is_some_and(|s| s.len() > 2000) {
-            return Err(AppError::Invalid(
-                "source: is longer than 2,000 characters".into(),
-            ));
+            return Err(AppError::invalid("source: is longer than 2,000 characters"));
         }
         let text = serde_json::to_string(&rules)
             .map_err(|e| AppError::Internal(format!("encoding the rule: {e}")))?;

@@ -332,9 +332,10 @@ impl Services {
             .ok_or_else(|| AppError::BadInput("the body must be a JSON object".into()))?;
         for fixed in ["id", "version", "created_at", "updated_at", "import_key"] {
             if obj.contains_key(fixed) {
-                return Err(AppError::Invalid(format!(
-                    "field {fixed}: is set by Concord and cannot be given"
-                )));
+                return Err(AppError::invalid_field(
+                    fixed,
+                    "is set by Concord and cannot be given",
+                ));
             }
         }
         obj.entry("kind")
@@ -348,17 +349,17 @@ impl Services {
         crate::lifecycle::fresh_addressees(&data)?;
         crate::links::add_mentioned(None, &mut data);
         if self.store.organisation(&data.issuer).await?.is_none() {
-            return Err(AppError::Invalid(format!(
-                "field issuer: {} is not a registered organisation",
-                data.issuer
-            )));
+            return Err(AppError::invalid_field(
+                "issuer",
+                format!("{} is not a registered organisation", data.issuer),
+            ));
         }
         let year = data
             .published
             .map(|d| d.year())
             .unwrap_or_else(|| self.clock.today().year());
         let year = u16::try_from(year).map_err(|_| {
-            AppError::Invalid(format!("field published: year {year} is out of range"))
+            AppError::invalid_field("published", format!("year {year} is out of range"))
         })?;
         let new = NewRecommendation {
             provenance: Default::default(),
@@ -402,12 +403,13 @@ impl Services {
             .ok_or_else(|| AppError::Internal("record is not an object".into()))?;
         for (k, v) in patch {
             if FIXED_FIELDS.contains(&k.as_str()) {
-                return Err(AppError::Invalid(format!("field {k}: cannot be changed")));
+                return Err(AppError::invalid_field(k, "cannot be changed"));
             }
             if !obj.contains_key(&k) {
-                return Err(AppError::Invalid(format!(
-                    "field {k}: is not a field of a recommendation"
-                )));
+                return Err(AppError::invalid_field(
+                    k,
+                    "is not a field of a recommendation",
+                ));
             }
             obj.insert(k, v);
         }
@@ -744,7 +746,7 @@ fn io_err(e: impl std::fmt::Display) -> AppError {
 /// Turns a JSON object into record data, naming the field serde stumbled on.
 fn data_from_json(value: Value) -> AppResult<RecommendationData> {
     serde_json::from_value::<RecommendationData>(value)
-        .map_err(|e| AppError::Invalid(e.to_string()))
+        .map_err(|e| AppError::invalid(e.to_string()))
 }
 
 /// Enough of the rejected rows to act on, without flooding a terminal.

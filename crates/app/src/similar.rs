@@ -139,7 +139,7 @@ fn upsert(index: &mut Index, rec: &Recommendation) {
 }
 
 fn bad_text(e: concord_similar::TextProblem) -> AppError {
-    AppError::Invalid(format!("field text: {e}"))
+    AppError::invalid_field("text", e.to_string())
 }
 
 impl Services {

@@ -76,13 +76,7 @@ fn bad_id(e: concord_domain::DomainError) -> AppError {
 }
 
 fn invalid(errors: Vec<FieldError>) -> AppError {
-    AppError::Invalid(
-        errors
-            .iter()
-            .map(|e| e.to_string())
-            .collect::<Vec<_>>()
-            .join("; "),
-    )
+    AppError::invalid_fields(errors)
 }
 
 /// The quoted words of an engine reason (`shares "sepsis", "antibiotic"`).
@@ -248,7 +242,7 @@ impl Authorized<'_> {
                 }
                 let at = format!("workstream {} of {}: ", i + 1, bodies.len());
                 match e {
-                    AppError::Invalid(m) => AppError::Invalid(format!("{at}{m}")),
+                    AppError::Invalid(m) => AppError::invalid(format!("{at}{m}")),
                     AppError::Forbidden(m) => AppError::Forbidden(format!("{at}{m}")),
                     other => other,
                 }
@@ -293,14 +287,12 @@ impl Authorized<'_> {
         let version = match fields.remove("version") {
             Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
             Some(_) => {
-                return Err(AppError::Invalid(
-                    "field version: must be a whole number".into(),
-                ));
+                return Err(AppError::invalid_field("version", "must be a whole number"));
             }
             None => {
-                return Err(AppError::Invalid(
-                    "field version: is required (the version you are editing, for safe concurrent edits)"
-                        .into(),
+                return Err(AppError::invalid_field(
+                    "version",
+                    "is required (the version you are editing, for safe concurrent edits)",
                 ));
             }
         };

@@ -1,5 +1,6 @@
 //! Every error the API sends, in one shape:
-//! `{"error": {"code": "stable_code", "message": "..."}}`.
+//! `{"error": {"code": "stable_code", "message": "...", "fields": [...]}}`
+//! (`fields` only for `invalid`, when the service named them).
 //!
 //! Application errors keep the code and status [`AppError`] gives them;
 //! errors of the HTTP layer itself (a body too large, a wrong content type,
@@ -30,6 +31,21 @@ pub struct ErrorDetail {
     /// parameter.
     #[schema(example = "recommendation HSSIB-2024-0099 was not found")]
     pub message: String,
+    /// For `invalid`: each problem with the field it is about (a JSON path
+    /// into the request body such as `addressees[1].org`); a problem of the
+    /// whole request is said only in `message`. Absent when no field is
+    /// named.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fields: Vec<FieldProblem>,
+}
+
+/// One problem with one field of a request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+pub struct FieldProblem {
+    #[schema(example = "addressees[0].org")]
+    pub field: String,
+    #[schema(example = "is not a registered organisation")]
+    pub message: String,
 }
 
 #[derive(Debug)]
@@ -39,6 +55,7 @@ pub struct ApiError {
     message: String,
     /// What went wrong on our side, for the log only.
     detail: Option<String>,
+    fields: Vec<FieldProblem>,
 }
 
 impl ApiError {
@@ -52,6 +69,7 @@ impl ApiError {
             code: code.into(),
             message: message.into(),
             detail: None,
+            fields: Vec::new(),
         }
     }
 
@@ -126,6 +144,7 @@ impl ApiError {
             error: ErrorDetail {
                 code: self.code.to_string(),
                 message: self.message.clone(),
+                fields: self.fields.clone(),
             },
         }
     }
@@ -136,11 +155,22 @@ impl From<AppError> for ApiError {
         let status =
             StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let detail = status.is_server_error().then(|| e.to_string());
+        // Only named fields: a problem of the whole request is the message.
+        let fields = e
+            .field_errors()
+            .iter()
+            .filter(|f| !f.field.is_empty())
+            .map(|f| FieldProblem {
+                field: f.field.clone(),
+                message: f.message.clone(),
+            })
+            .collect();
         ApiError {
             status,
             code: Cow::Borrowed(e.code()),
             message: e.public_message(),
             detail,
+            fields,
         }
     }
 }
@@ -194,6 +224,32 @@ mod tests {
             "internal detail leaked: {}",
             e.message()
         );
+    }
+
+    #[test]
+    fn an_invalid_request_names_its_fields() {
+        let e = ApiError::from(AppError::invalid_fields(vec![
+            concord_domain::FieldError::new("title", "is empty"),
+            concord_domain::FieldError::new("", "the draft as a whole is too long"),
+            concord_domain::FieldError::new("addressees[1].org", "is not registered"),
+        ]));
+        assert_eq!(e.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(
+            e.message(),
+            "field title: is empty; the draft as a whole is too long; field addressees[1].org: is not registered"
+        );
+        let body = serde_json::to_value(e.body()).unwrap();
+        assert_eq!(
+            body["error"]["fields"],
+            serde_json::json!([
+                {"field": "title", "message": "is empty"},
+                {"field": "addressees[1].org", "message": "is not registered"}
+            ])
+        );
+        // Other errors carry no `fields` at all.
+        let body = serde_json::to_value(ApiError::from(AppError::Conflict("stale".into())).body())
+            .unwrap();
+        assert!(body["error"].get("fields").is_none(), "{body}");
     }
 
     #[test]

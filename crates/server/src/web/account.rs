@@ -57,7 +57,7 @@ fn roles(form: &Form) -> Result<RoleSet, AppError> {
     for v in form.all("role") {
         let r: Role = v
             .parse()
-            .map_err(|e: String| AppError::Invalid(format!("field role: {e}")))?;
+            .map_err(|e: String| AppError::invalid_field("role", e))?;
         set.insert(r);
     }
     Ok(set)
@@ -327,7 +327,7 @@ async fn answer_invitation(
         "accept" => true,
         "decline" => false,
         _ => {
-            return error_response(AppError::Invalid("field answer: accept or decline".into()));
+            return error_response(AppError::invalid_field("answer", "accept or decline"));
         }
     };
     match state
@@ -357,17 +357,13 @@ async fn change_password(
         .await
     {
         Ok(()) => Redirect::to("/account?password=changed").into_response(),
-        Err(AppError::Invalid(m)) => {
-            let field = if m.starts_with("field current") {
-                "current"
-            } else {
-                "new"
-            };
+        Err(e @ AppError::Invalid(_)) => {
             // The service names the field; the page says it in a sentence.
-            let rest = m
-                .split_once(": ")
-                .map(|(_, rest)| rest.to_string())
-                .unwrap_or(m.clone());
+            let (field, rest) = match e.field_errors().first() {
+                Some(f) if f.field == "current" => ("current", f.message.clone()),
+                Some(f) => ("new", f.message.clone()),
+                None => ("new", e.public_message()),
+            };
             let message = if field == "current" {
                 format!("The password you gave {rest}")
             } else {
@@ -389,7 +385,7 @@ async fn switch_organisation(
     let session = &session;
     let org = match OrgCode::parse(&form.text("org")) {
         Ok(o) => o,
-        Err(e) => return error_response(AppError::Invalid(format!("field org: {e}"))),
+        Err(e) => return error_response(AppError::invalid_field("org", e.to_string())),
     };
     match state
         .services
@@ -470,9 +466,12 @@ async fn use_password_reset(State(state): State<AppState>, body: Bytes) -> Respo
             error: None,
             done: true,
         })),
-        Err(AppError::Invalid(m)) => match state.services.password_reset_for(&secret).await {
+        Err(e @ AppError::Invalid(_)) => match state.services.password_reset_for(&secret).await {
             Ok(user) => {
-                let rest = m.split_once(": ").map_or(m.as_str(), |(_, r)| r);
+                let rest = e
+                    .field_errors()
+                    .first()
+                    .map_or_else(|| e.public_message(), |f| f.message.clone());
                 let mut res = reset_page(&user, secret, Some(format!("Your new password {rest}")));
                 *res.status_mut() = StatusCode::UNPROCESSABLE_ENTITY;
                 res
@@ -695,7 +694,7 @@ async fn after(state: &AppState, session: &Session, done: Result<(), AppError>) 
                 state,
                 session,
                 Shown::Nothing,
-                Some((status, for_a_person(&e.public_message()))),
+                Some((status, for_a_person(&e))),
             )
             .await
         }
@@ -705,10 +704,10 @@ async fn after(state: &AppState, session: &Session, done: Result<(), AppError>) 
 /// A service's message as the form says it: without the API's
 /// `field role: ` prefixes, each part a sentence ("field role: give at
 /// least one role" reads "Give at least one role").
-fn for_a_person(message: &str) -> String {
-    crate::web::error::field_messages(message)
+fn for_a_person(e: &AppError) -> String {
+    crate::web::error::field_messages(e)
         .into_iter()
-        .map(|(_, m)| crate::web::filters::sentence(m))
+        .map(|(_, m)| crate::web::filters::sentence(&m))
         .collect::<Vec<_>>()
         .join(". ")
 }

@@ -94,19 +94,17 @@ pub(crate) fn error_response(e: AppError) -> Response {
     refused(status, &e.public_message())
 }
 
-/// The services' "field a.b[2].c: message; field d: ..." (an
-/// `AppError::Invalid`'s text) as (path, message) pairs, the path empty for
-/// a part that names no field. Every form page reads field errors through
-/// this.
-pub(crate) fn field_messages(message: &str) -> Vec<(&str, &str)> {
-    message
-        .split("; ")
-        .map(|part| {
-            let part = part.strip_prefix("field ").unwrap_or(part);
-            match part.split_once(": ") {
-                Some((path, m)) if !path.contains(' ') => (path, m),
-                _ => ("", part),
-            }
-        })
-        .collect()
+/// A refusal's problems as (field path, message) pairs, the path empty for
+/// a problem that names no field: an `Invalid`'s fields as the service
+/// gave them, any other refusal as one unnamed problem. Every form page
+/// reads field errors through this.
+pub(crate) fn field_messages(e: &AppError) -> Vec<(String, String)> {
+    match e {
+        AppError::Invalid(invalid) => invalid
+            .fields()
+            .iter()
+            .map(|f| (f.field.clone(), f.message.clone()))
+            .collect(),
+        other => vec![(String::new(), other.public_message())],
+    }
 }

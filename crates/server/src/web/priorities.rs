@@ -376,13 +376,12 @@ async fn save_profile(
         .await
     {
         Ok(_) => Redirect::to(&format!("/organisations/{code}/priorities")).into_response(),
-        Err(AppError::Invalid(m)) => {
-            let field = if m.contains("region") {
-                "region"
-            } else {
-                "settings"
+        Err(e @ AppError::Invalid(_)) => {
+            let (field, message) = match e.field_errors().first() {
+                Some(f) if f.field.contains("region") => ("region", f.message.clone()),
+                Some(f) => ("settings", f.message.clone()),
+                None => ("settings", e.public_message()),
             };
-            let message = m.split_once(": ").map(|(_, m)| m).unwrap_or(&m).to_string();
             render_page(
                 &state,
                 Some(session),

@@ -221,15 +221,15 @@ pub(crate) fn fill(
     summary
 }
 
-/// The services' "field a.b[2].c: message; field d: ..." as (form field,
-/// message) pairs, through `rename` (a JSON path to a form field).
-fn field_errors(message: &str, rename: fn(&str) -> &'static str) -> Vec<(String, String)> {
-    field_messages(message)
+/// A refusal's field errors as (form field, message) pairs, through
+/// `rename` (a JSON path to a form field).
+fn field_errors(e: &AppError, rename: fn(&str) -> &'static str) -> Vec<(String, String)> {
+    field_messages(e)
         .into_iter()
-        .map(|(path, m)| match (path, rename(path)) {
-            ("", _) => (String::new(), sentence(m)),
+        .map(|(path, m)| match (path.as_str(), rename(&path)) {
+            ("", _) => (String::new(), sentence(&m)),
             (path, "") => (String::new(), format!("{}: {m}", words(path))),
-            (_, field) => (field.to_string(), sentence(m)),
+            (_, field) => (field.to_string(), sentence(&m)),
         })
         .collect()
 }
@@ -1000,8 +1000,8 @@ async fn judge(
         Ok(_) => fb.note = "The draft could not be checked.".into(),
         // A field the criteria cannot read (a bad date, an unknown risk):
         // the form shows it when saved; here, the reason.
-        Err(AppError::Invalid(m)) | Err(AppError::BadInput(m)) => {
-            fb.note = format!("The draft cannot be checked yet: {m}.")
+        Err(e @ (AppError::Invalid(_) | AppError::BadInput(_))) => {
+            fb.note = format!("The draft cannot be checked yet: {e}.")
         }
         Err(e) => {
             tracing::warn!(detail = %e, "checking a draft failed");
@@ -1166,8 +1166,8 @@ async fn new_draft(State(state): State<AppState>, s: MaybeSession) -> Response {
 /// A refusal of the services as the form's errors (422/409), or as a page.
 fn form_failure(e: AppError) -> Result<(Vec<(String, String)>, StatusCode), Response> {
     match e {
-        AppError::Invalid(m) | AppError::BadInput(m) => Ok((
-            field_errors(&m, draft_field_of),
+        e @ (AppError::Invalid(_) | AppError::BadInput(_)) => Ok((
+            field_errors(&e, draft_field_of),
             StatusCode::UNPROCESSABLE_ENTITY,
         )),
         AppError::Refused(m) => Ok((
@@ -1934,8 +1934,8 @@ async fn make_move(
         }
         Ok(Some(done)) => Redirect::to(&format!("/recommendations/{}", done.id)).into_response(),
 
-        Err(AppError::Invalid(m)) | Err(AppError::BadInput(m)) => again(
-            field_errors(&m, move_field_of),
+        Err(e @ (AppError::Invalid(_) | AppError::BadInput(_))) => again(
+            field_errors(&e, move_field_of),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Err(AppError::Refused(m)) => again(vec![(String::new(), sentence(&m))], StatusCode::CONFLICT),
@@ -2131,16 +2131,29 @@ mod tests {
 
     #[test]
     fn service_errors_land_on_their_fields() {
+        use concord_domain::FieldError;
         let e = field_errors(
-            "field cost.one_off: must be a number; field addressees[1].name: is empty",
+            &AppError::invalid_fields(vec![
+                FieldError::new("cost.one_off", "must be a number"),
+                FieldError::new("addressees[1].name", "is empty"),
+            ]),
             draft_field_of,
         );
         assert_eq!(e[0].0, "cost_one_off");
         assert_eq!(e[1], ("addressees".into(), "Is empty".into()));
-        let e = field_errors("field colour: unknown", draft_field_of);
+        let e = field_errors(
+            &AppError::invalid_field("colour", "unknown"),
+            draft_field_of,
+        );
         assert_eq!(e, vec![(String::new(), "colour: unknown".into())]);
-        let e = field_errors("the draft has no text", draft_field_of);
+        let e = field_errors(&AppError::invalid("the draft has no text"), draft_field_of);
         assert_eq!(e, vec![(String::new(), "The draft has no text".into())]);
+        // A request that cannot be read at all is one problem of the whole.
+        let e = field_errors(
+            &AppError::BadInput("the body is not JSON".into()),
+            draft_field_of,
+        );
+        assert_eq!(e, vec![(String::new(), "The body is not JSON".into())]);
     }
 
     #[test]

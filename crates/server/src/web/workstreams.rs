@@ -544,14 +544,14 @@ fn form_body(form: &Form) -> Value {
     Value::Object(body)
 }
 
-/// "field expected_end: is before the start; field partners[0]: ..." as
-/// (form field, message) pairs.
-fn field_errors(message: &str) -> Vec<(String, String)> {
-    crate::web::error::field_messages(message)
+/// A refusal's field errors ("expected_end", "partners[0]") as (form
+/// field, message) pairs.
+fn field_errors(e: &AppError) -> Vec<(String, String)> {
+    crate::web::error::field_messages(e)
         .into_iter()
         .map(|(path, m)| {
-            let name = path.split('[').next().unwrap_or(path);
-            (name.to_string(), m.to_string())
+            let name = path.split('[').next().unwrap_or(&path);
+            (name.to_string(), m)
         })
         .collect()
 }
@@ -574,10 +574,10 @@ async fn register(
         Ok(done) => {
             Redirect::to(&format!("/workstreams/{}", done.workstream.workstream.id)).into_response()
         }
-        Err(AppError::Invalid(m)) => register_page(
+        Err(e @ AppError::Invalid(_)) => register_page(
             session,
             Some(&form),
-            field_errors(&m),
+            field_errors(&e),
             StatusCode::UNPROCESSABLE_ENTITY,
         ),
         Err(e) => error_response(e),

@@ -384,6 +384,40 @@ async fn create_needs_a_token_of_the_issuer_and_a_valid_body() {
         .await;
     let message = expect_error(invalid, StatusCode::UNPROCESSABLE_ENTITY, "invalid").await;
     assert!(message.contains("pending"), "{message}");
+
+    // Each problem names its field in `fields`, as the message says it.
+    let two_wrong = json!({"title": " ", "text": " "});
+    let res = app
+        .send_json(
+            Method::POST,
+            "/api/v1/recommendations",
+            Some(&hssib),
+            &two_wrong,
+        )
+        .await;
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = res.json().await.unwrap();
+    let fields: Vec<&str> = body["error"]["fields"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no fields in {body}"))
+        .iter()
+        .map(|f| f["field"].as_str().unwrap())
+        .collect();
+    assert!(
+        fields.contains(&"title") && fields.contains(&"text"),
+        "{body}"
+    );
+    for f in body["error"]["fields"].as_array().unwrap() {
+        let said = format!(
+            "field {}: {}",
+            f["field"].as_str().unwrap(),
+            f["message"].as_str().unwrap()
+        );
+        assert!(
+            body["error"]["message"].as_str().unwrap().contains(&said),
+            "{body}"
+        );
+    }
 }
 
 #[tokio::test]
