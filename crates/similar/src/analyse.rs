@@ -48,6 +48,13 @@ pub enum CueKind {
     Ask,
     /// A sentence that forbids something ("must not", "should stop").
     Forbid,
+    /// A relaxation of a duty: "need not", "no longer be required",
+    /// "rather than every day", "remain voluntary", "regarded as
+    /// sufficient", "without first". A coroner's concern or a safety
+    /// recommendation asks for more of what it is about; a draft that asks
+    /// for less of the same thing is against it, however many words they
+    /// share.
+    Relax,
 }
 
 impl CueKind {
@@ -112,6 +119,7 @@ impl CueKind {
             CueKind::Count => "number",
             CueKind::Ask => "instruction",
             CueKind::Forbid => "prohibition",
+            CueKind::Relax => "relaxation",
         }
     }
 }
@@ -860,166 +868,194 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
     let w = |k: usize| toks.get(k).map(|t| t.word.as_str()).unwrap_or("");
     for i in 0..toks.len() {
         let (prev, next, next2) = (if i > 0 { w(i - 1) } else { "" }, w(i + 1), w(i + 2));
-        let kind_value: Option<(CueKind, f64, usize)> = match w(i) {
-            // "only one crew" caps; "only once they have..." is a condition.
-            "only" if next == "1" && !toks.get(i + 2).is_some_and(|t| t.stop) => {
-                Some((CueKind::Cap, 1.0, i + 1))
-            }
-            // "only when / if / for / to the ...", "advice only"; not "only
-            // half met" (a degree) nor "not only" (an addition).
-            // "can only be achieved by" states what is possible: no ask.
-            "only"
-                if !matches!(
-                    prev,
-                    "not" | "if" | "the" | "an" | "can" | "could" | "would" | "might" | "cannot"
-                ) && (toks
+        // Not in an account of what happened ("they were told they need not").
+        let told = || {
+            toks[..i]
+                .iter()
+                .rev()
+                .take_while(|t| t.sentence == toks[i].sentence)
+                .any(|t| NARRATIVE.contains(&t.word.as_str()))
+        };
+        let relaxed = relaxes(toks, i).filter(|_| !narrative(toks, i) && !told());
+        let kind_value: Option<(CueKind, f64, usize)> = if let Some(end) = relaxed {
+            Some((CueKind::Relax, 0.0, end))
+        } else {
+            match w(i) {
+                // "only one crew" caps; "only once they have..." is a condition.
+                "only" if next == "1" && !toks.get(i + 2).is_some_and(|t| t.stop) => {
+                    Some((CueKind::Cap, 1.0, i + 1))
+                }
+                // "only when / if / for / to the ...", "advice only"; not "only
+                // half met" (a degree) nor "not only" (an addition).
+                // "can only be achieved by" states what is possible: no ask.
+                "only"
+                    if !matches!(
+                        prev,
+                        "not"
+                            | "if"
+                            | "the"
+                            | "an"
+                            | "can"
+                            | "could"
+                            | "would"
+                            | "might"
+                            | "cannot"
+                    ) && (toks
                         .get(i + 1)
                         .is_none_or(|t| t.stop || t.clause != toks[i].clause)
                         // "only once they have..." (folded to "only 1 they").
                         || (next == "1" && toks.get(i + 2).is_some_and(|t| t.stop))) =>
-            {
-                Some((CueKind::Only, 0.0, (i + 2).min(toks.len() - 1)))
-            }
-            "limited" | "restricted" if next == "to" => Some((CueKind::Only, 0.0, i + 1)),
-            "solely" | "exclusively" => Some((CueKind::Only, 0.0, i)),
-            // "a single guide rather than two" (folded to "a 1 guide"); a
-            // single thing alone ("a single national standard") bounds nothing.
-            "1" if prev == "a"
-                && toks[i + 1..]
-                    .iter()
-                    .take(4)
-                    .any(|t| t.word == "rather" || t.word == "instead") =>
-            {
-                Some((CueKind::Cap, 1.0, i + 1))
-            }
-            "more" if matches!(prev, "no" | "not") && matches!(next, "than" | "often") => {
-                let v = toks[i + 1..]
-                    .iter()
-                    .take(4)
-                    .find_map(|t| parse_num(&t.word))
-                    .unwrap_or(0.0);
-                Some((CueKind::Cap, v, (i + 2).min(toks.len() - 1)))
-            }
-            "most" if prev == "at" => Some((CueKind::Cap, 0.0, i)),
-            "maximum" | "cap" | "capped" | "caps" => Some((CueKind::Cap, 0.0, i)),
-            "longer" if prev == "no" && next == "than" => Some((CueKind::Cap, 0.0, i + 1)),
-            "to" if prev == "up" && parse_num(next).is_some() && !(i >= 2 && w(i - 2) == "for") => {
-                Some((CueKind::Cap, parse_num(next).unwrap_or(0.0), i + 1))
-            }
-            "least" if prev == "at" => {
-                let v = parse_num(next).unwrap_or(0.0);
-                // "at least 60 minutes before X": a wait, not a floor.
-                let waits = unit_of(next2).is_some() && w(i + 3) == "before";
-                Some((
-                    if waits {
-                        CueKind::Defer
-                    } else {
-                        CueKind::Floor
-                    },
-                    v,
-                    i + 1,
-                ))
-            }
-            "minimum" | "whenever" | "automatically" => Some((CueKind::Floor, 0.0, i)),
-            "fewer" | "less" if matches!(prev, "no" | "never" | "not") => {
-                Some((CueKind::Floor, 0.0, i + 1))
-            }
-            // "will not mandate a standard before April 2027".
-            "before"
-                if toks[i.saturating_sub(10)..i]
+                {
+                    Some((CueKind::Only, 0.0, (i + 2).min(toks.len() - 1)))
+                }
+                "limited" | "restricted" if next == "to" => Some((CueKind::Only, 0.0, i + 1)),
+                "solely" | "exclusively" => Some((CueKind::Only, 0.0, i)),
+                // "a single guide rather than two" (folded to "a 1 guide"); a
+                // single thing alone ("a single national standard") bounds nothing.
+                "1" if prev == "a"
+                    && toks[i + 1..]
+                        .iter()
+                        .take(4)
+                        .any(|t| t.word == "rather" || t.word == "instead") =>
+                {
+                    Some((CueKind::Cap, 1.0, i + 1))
+                }
+                "more" if matches!(prev, "no" | "not") && matches!(next, "than" | "often") => {
+                    let v = toks[i + 1..]
+                        .iter()
+                        .take(4)
+                        .find_map(|t| parse_num(&t.word))
+                        .unwrap_or(0.0);
+                    Some((CueKind::Cap, v, (i + 2).min(toks.len() - 1)))
+                }
+                "most" if prev == "at" => Some((CueKind::Cap, 0.0, i)),
+                "maximum" | "cap" | "capped" | "caps" => Some((CueKind::Cap, 0.0, i)),
+                "longer" if prev == "no" && next == "than" => Some((CueKind::Cap, 0.0, i + 1)),
+                "to" if prev == "up"
+                    && parse_num(next).is_some()
+                    && !(i >= 2 && w(i - 2) == "for") =>
+                {
+                    Some((CueKind::Cap, parse_num(next).unwrap_or(0.0), i + 1))
+                }
+                "least" if prev == "at" => {
+                    let v = parse_num(next).unwrap_or(0.0);
+                    // "at least 60 minutes before X": a wait, not a floor.
+                    let waits = unit_of(next2).is_some() && w(i + 3) == "before";
+                    Some((
+                        if waits {
+                            CueKind::Defer
+                        } else {
+                            CueKind::Floor
+                        },
+                        v,
+                        i + 1,
+                    ))
+                }
+                "minimum" | "whenever" | "automatically" => Some((CueKind::Floor, 0.0, i)),
+                "fewer" | "less" if matches!(prev, "no" | "never" | "not") => {
+                    Some((CueKind::Floor, 0.0, i + 1))
+                }
+                // "will not mandate a standard before April 2027".
+                "before"
+                    if toks[i.saturating_sub(10)..i]
                     .iter()
                     .any(|t| t.clause == toks[i].clause && matches!(t.word.as_str(), "not" | "no" | "never"))
                     // "should not wait ... before acting" is promptness.
                     && !toks[i.saturating_sub(10)..i]
                         .iter()
                         .any(|t| matches!(t.word.as_str(), "wait" | "delay")) =>
-            {
-                Some((CueKind::Defer, 0.0, (i + 2).min(toks.len() - 1)))
+                {
+                    Some((CueKind::Defer, 0.0, (i + 2).min(toks.len() - 1)))
+                }
+                "until" | "later" | "batch" => Some((CueKind::Defer, 0.0, i)),
+                // A wait or a delay, unless negated: "should not wait", "without
+                // further delay" are promptness.
+                "wait" | "waits" | "defer" | "deferred" | "postpone" | "postponed" | "delay"
+                | "delayed" => {
+                    let negated = toks[i.saturating_sub(3)..i]
+                        .iter()
+                        .any(|t| matches!(t.word.as_str(), "not" | "never" | "without" | "no"));
+                    let kind = if negated {
+                        CueKind::Prompt
+                    } else {
+                        CueKind::Defer
+                    };
+                    Some((kind, 0.0, i))
+                }
+                "next" if matches!(next, "working" | "shift" | "day" | "morning" | "weekly") => {
+                    Some((CueKind::Defer, 0.0, i + 1))
+                }
+                "earlier" | "sooner" if prev == "no" && next == "than" => {
+                    Some((CueKind::Defer, 0.0, i + 1))
+                }
+                "within" if matches!(prev, "not" | "never") => Some((CueKind::Defer, 0.0, i)),
+                "within" | "immediately" | "promptly" | "urgently" => {
+                    Some((CueKind::Prompt, 0.0, i))
+                }
+                "soon" if prev == "as" && next == "as" => Some((CueKind::Prompt, 0.0, i + 1)),
+                "away" if prev == "straight" || prev == "right" => Some((CueKind::Prompt, 0.0, i)),
+                // "a standard 14 day supply": an amount of time asked for.
+                x if parse_num(x).is_some()
+                    && unit_of(next).is_some()
+                    && !matches!(
+                        prev,
+                        "within"
+                            | "in"
+                            | "under"
+                            | "by"
+                            | "than"
+                            | "every"
+                            | "each"
+                            | "after"
+                            | "at"
+                            | "beyond"
+                            | "for"
+                            | "to"
+                            | "least"
+                            | "first"
+                    ) =>
+                {
+                    Some((CueKind::Count, parse_num(x).unwrap_or(0.0), i + 1))
+                }
+                m if MODALS.contains(&m)
+                    && !matches!(next, "not" | "never")
+                    && !NEGATING_VERBS.contains(&next)
+                    && next2 != "not"
+                    && !matches!(prev, "not" | "no") =>
+                {
+                    Some((CueKind::Ask, 0.0, (i + 3).min(toks.len() - 1)))
+                }
+                "not" | "never" if NEG_AFTER.contains(&prev) && !deferral_follows(toks, i) => {
+                    Some((CueKind::Forbid, 0.0, (i + 2).min(toks.len() - 1)))
+                }
+                v if NEGATING_VERBS.contains(&v) && (MODALS.contains(&prev) || prev == "to") => {
+                    Some((CueKind::Forbid, 0.0, (i + 2).min(toks.len() - 1)))
+                }
+                x if parse_num(x).is_some()
+                    && !toks.get(i + 1).is_some_and(|t| t.stop)
+                    && !next.is_empty()
+                    && unit_of(next).is_none()
+                    && !LY_UNITS.iter().any(|(u, _)| *u == next)
+                    && !matches!(next, "percent" | "times" | "or" | "and")
+                    && !MONTHS.contains(&next)
+                    && !(prev == "a" && x == "1")
+                    && !matches!(
+                        prev,
+                        "category" | "score" | "aged" | "over" | "of" | "than" | "least" | "to"
+                    )
+                    && parse_num(x).is_some_and(|n| n < 1000.0) =>
+                {
+                    Some((CueKind::Count, parse_num(x).unwrap_or(0.0), i + 1))
+                }
+                _ => None,
             }
-            "until" | "later" | "batch" => Some((CueKind::Defer, 0.0, i)),
-            // A wait or a delay, unless negated: "should not wait", "without
-            // further delay" are promptness.
-            "wait" | "waits" | "defer" | "deferred" | "postpone" | "postponed" | "delay"
-            | "delayed" => {
-                let negated = toks[i.saturating_sub(3)..i]
-                    .iter()
-                    .any(|t| matches!(t.word.as_str(), "not" | "never" | "without" | "no"));
-                let kind = if negated {
-                    CueKind::Prompt
-                } else {
-                    CueKind::Defer
-                };
-                Some((kind, 0.0, i))
-            }
-            "next" if matches!(next, "working" | "shift" | "day" | "morning" | "weekly") => {
-                Some((CueKind::Defer, 0.0, i + 1))
-            }
-            "earlier" | "sooner" if prev == "no" && next == "than" => {
-                Some((CueKind::Defer, 0.0, i + 1))
-            }
-            "within" if matches!(prev, "not" | "never") => Some((CueKind::Defer, 0.0, i)),
-            "within" | "immediately" | "promptly" | "urgently" => Some((CueKind::Prompt, 0.0, i)),
-            "soon" if prev == "as" && next == "as" => Some((CueKind::Prompt, 0.0, i + 1)),
-            "away" if prev == "straight" || prev == "right" => Some((CueKind::Prompt, 0.0, i)),
-            // "a standard 14 day supply": an amount of time asked for.
-            x if parse_num(x).is_some()
-                && unit_of(next).is_some()
-                && !matches!(
-                    prev,
-                    "within"
-                        | "in"
-                        | "under"
-                        | "by"
-                        | "than"
-                        | "every"
-                        | "each"
-                        | "after"
-                        | "at"
-                        | "beyond"
-                        | "for"
-                        | "to"
-                        | "least"
-                        | "first"
-                ) =>
-            {
-                Some((CueKind::Count, parse_num(x).unwrap_or(0.0), i + 1))
-            }
-            m if MODALS.contains(&m)
-                && !matches!(next, "not" | "never")
-                && !NEGATING_VERBS.contains(&next)
-                && next2 != "not"
-                && !matches!(prev, "not" | "no") =>
-            {
-                Some((CueKind::Ask, 0.0, (i + 3).min(toks.len() - 1)))
-            }
-            "not" | "never" if NEG_AFTER.contains(&prev) && !deferral_follows(toks, i) => {
-                Some((CueKind::Forbid, 0.0, (i + 2).min(toks.len() - 1)))
-            }
-            v if NEGATING_VERBS.contains(&v) && (MODALS.contains(&prev) || prev == "to") => {
-                Some((CueKind::Forbid, 0.0, (i + 2).min(toks.len() - 1)))
-            }
-            x if parse_num(x).is_some()
-                && !toks.get(i + 1).is_some_and(|t| t.stop)
-                && !next.is_empty()
-                && unit_of(next).is_none()
-                && !LY_UNITS.iter().any(|(u, _)| *u == next)
-                && !matches!(next, "percent" | "times" | "or" | "and")
-                && !MONTHS.contains(&next)
-                && !(prev == "a" && x == "1")
-                && !matches!(
-                    prev,
-                    "category" | "score" | "aged" | "over" | "of" | "than" | "least" | "to"
-                )
-                && parse_num(x).is_some_and(|n| n < 1000.0) =>
-            {
-                Some((CueKind::Count, parse_num(x).unwrap_or(0.0), i + 1))
-            }
-            _ => None,
         };
         let Some((mut kind, value, end)) = kind_value else {
             continue;
         };
-        if !instructs(toks, i) {
+        // A relaxation asks by its words alone ("can safely be done
+        // monthly"); the rest only in a sentence that asks something.
+        if kind != CueKind::Relax && !instructs(toks, i) {
             continue;
         }
         if contrasted(toks, i) {
@@ -1070,6 +1106,86 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
         ));
     }
     out.into_iter().map(|(c, _)| c).collect()
+}
+
+/// Word sequences that relax a duty (see [`CueKind::Relax`]); `*` stands for
+/// any one of [`STRINGENT`].
+const RELAXING: &[&[&str]] = &[
+    &["need", "not"],
+    &["no", "longer", "be", "required"],
+    &["no", "longer", "required"],
+    &["not", "be", "required"],
+    &["no", "longer", "need"],
+    &["no", "longer", "be", "needed"],
+    &["can", "safely"],
+    &["rather", "than", "*"],
+    &["instead", "of", "*"],
+    &["remain", "voluntary"],
+    &["remain", "optional"],
+    &["remain", "discretionary"],
+    &["voluntary", "rather"],
+    &["optional", "rather"],
+    &["as", "acceptable"],
+    &["be", "acceptable"],
+    &["accepted", "as"],
+    &["as", "sufficient"],
+    &["as", "adequate"],
+    &["should", "not", "extend"],
+    &["not", "be", "extended"],
+    &["be", "confined", "to"],
+    &["without", "first"],
+    &["reduced", "to", "1"],
+    &["less", "often"],
+    &["less", "frequently"],
+    &["are", "not", "required"],
+    &["is", "not", "required"],
+    &["not", "necessary"],
+    &["unnecessary"],
+    &["on", "request"],
+    &["upon", "request"],
+    &["if", "requested"],
+    &["when", "requested"],
+];
+
+/// Words that make "only where ..." a duty done on request alone.
+const ON_REQUEST: &[&str] = &["ask", "asks", "asked", "request", "requests", "requested"];
+
+/// What "rather than" / "instead of" turns down when it relaxes: the more
+/// stringent form of a duty.
+/// Not a frequency such as "weekly": "daily rather than weekly" asks for
+/// more, "monthly rather than weekly" for less.
+const STRINGENT: &[&str] = &[
+    "every",
+    "always",
+    "routinely",
+    "each",
+    "mandatory",
+    "compulsory",
+    "required",
+];
+
+/// The end of a relaxing phrase starting at `i` in its sentence, if any.
+fn relaxes(toks: &[Tok], i: usize) -> Option<usize> {
+    let s = toks[i].sentence;
+    // "only where the parents ask for it".
+    if toks[i].word == "only" {
+        let c = toks[i].clause;
+        if let Some(k) = (i + 1..(i + 8).min(toks.len()))
+            .take_while(|&k| toks[k].clause == c)
+            .find(|&k| ON_REQUEST.contains(&toks[k].word.as_str()))
+        {
+            return Some(k);
+        }
+    }
+    RELAXING.iter().find_map(|pat| {
+        let ok = pat.iter().enumerate().all(|(k, p)| {
+            toks.get(i + k).is_some_and(|t| {
+                t.sentence == s
+                    && (t.word == *p || (*p == "*" && STRINGENT.contains(&t.word.as_str())))
+            })
+        });
+        ok.then(|| i + pat.len() - 1)
+    })
 }
 
 /// The first content stem after position `i` in the same clause, skipping
@@ -1138,6 +1254,30 @@ mod tests {
             k.iter().any(|c| c.0 == CueKind::Year && c.2 == 2025.0),
             "{k:?}"
         );
+    }
+
+    #[test]
+    fn relaxations_are_read_where_they_ask() {
+        for t in [
+            "Tissue viability nurses need not be available at weekends.",
+            "Refresher training should be given once; later sessions are not required.",
+            "Checks of the trolley can safely be done monthly rather than every day.",
+            "Renewal of the certificate should remain voluntary.",
+            "The check should be offered only where the parents ask for it.",
+        ] {
+            let k = kinds(t);
+            assert!(k.iter().any(|c| c.0 == CueKind::Relax), "{t}: {k:?}");
+        }
+        for t in [
+            // Asks for more, or tells what happened.
+            "Staff should check the trolley every day rather than weekly.",
+            "Staff should check it daily instead of when someone remembers.",
+            "The nurses were told they need not attend.",
+            "Staff should reduce the risk of falls.",
+        ] {
+            let k = kinds(t);
+            assert!(!k.iter().any(|c| c.0 == CueKind::Relax), "{t}: {k:?}");
+        }
     }
 
     #[test]

@@ -114,6 +114,31 @@ fn ask_conflict(
         |c: &StoredCue| c.kind == CueKind::Cap || (c.kind == CueKind::Every && c.sign < 0);
     for c in &x.cues {
         match c.kind {
+            // "tissue viability nurses need not be available at weekends"
+            // against a report about the same nurses and patients: one
+            // asks for less of what the other asks for (or is concerned
+            // there is too little of). Not when both relax it. Read from
+            // the side asking (a draft or a record compared with the
+            // register) only: a coroner's concern quotes the relaxed rule
+            // it is worried about ("patients need not be told").
+            CueKind::Relax if x_is_a => {
+                if any_in_y(CueKind::Relax, c) {
+                    continue;
+                }
+                let shared = c
+                    .anchors
+                    .iter()
+                    .filter(|t| {
+                        !ix.generic(**t) && y.terms.binary_search_by_key(*t, |(id, _)| *id).is_ok()
+                    })
+                    .count();
+                if shared >= SAME_SENTENCE {
+                    let p = said(x, c);
+                    return Some(Conflict {
+                        text: format!("one relaxes what the other asks for: \"{p}\""),
+                    });
+                }
+            }
             // "only when the score is 12 or more" against the same act
             // asked without that condition.
             CueKind::Only => {

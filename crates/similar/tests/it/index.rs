@@ -233,3 +233,55 @@ fn one_bridging_record_cannot_chain_two_groups() {
         assert!(bridge_in <= 1, "{groups:?}");
     }
 }
+
+#[test]
+fn a_draft_that_relaxes_a_duty_contradicts_it_and_a_restatement_does_not() {
+    let mut ix = Index::new();
+    ix.upsert(&doc(
+        "PFD-2023-0396",
+        "Tissue viability nurses are not available at weekends, so patients admitted with pressure \
+         ulcers on a Friday were not reviewed by a tissue viability nurse until Monday. Trusts \
+         should ensure a tissue viability review of pressure ulcers within 24 hours every day.",
+    ));
+    ix.upsert(&doc(
+        "PFD-2023-0147",
+        "Guidance for sertraline says prescribers need not warn patients of suicidal thoughts. \
+         The BNF entry for sertraline should list suicidal ideation as a side effect.",
+    ));
+    let relaxed = ix
+        .similar_to(
+            &doc(
+                "",
+                "Tissue viability nurses need not be available at weekends; a review of patients \
+                 with pressure ulcers on the next working day is enough.",
+            ),
+            &QueryOptions::default(),
+        )
+        .unwrap();
+    let m = relaxed
+        .iter()
+        .find(|m| m.id == "PFD-2023-0396")
+        .expect("found");
+    assert_eq!(m.relation, "contradicts", "{relaxed:?}");
+    assert!(
+        m.reason.contains("relaxes") && m.reason.contains("need not"),
+        "{m:?}"
+    );
+    // The concern quotes the relaxed rule it worries about: a draft asking
+    // for what the coroner asks is not against it.
+    let restated = ix
+        .similar_to(
+            &doc(
+                "",
+                "The BNF entry for sertraline should be reviewed to add suicidal ideation as a \
+                 possible side effect for prescribers to monitor.",
+            ),
+            &QueryOptions::default(),
+        )
+        .unwrap();
+    let m = restated
+        .iter()
+        .find(|m| m.id == "PFD-2023-0147")
+        .expect("found");
+    assert_ne!(m.relation, "contradicts", "{restated:?}");
+}
