@@ -16,6 +16,7 @@ mod links_api;
 mod metrics;
 mod overdue_api;
 mod oversight_api;
+mod page_snapshots;
 mod priorities_api;
 mod public_pages;
 mod rules_api;
