@@ -215,6 +215,11 @@ pub struct Cue {
     /// For instructions: the first content word asked about (the verb,
     /// usually: "give" in "should not give oxygen").
     pub head: Option<String>,
+    /// Read in a sentence that asks something (a modal or an instructive
+    /// word, not an account of what happened). A coroner's concern tells
+    /// what is done ("families are not routinely involved"); only what a
+    /// text asks can be opposed.
+    pub asks: bool,
 }
 
 /// A text, analysed.
@@ -448,8 +453,13 @@ fn clause_start(toks: &[Tok], i: usize) -> bool {
 
 fn cues(toks: &[Tok]) -> Vec<Cue> {
     let mut out = Vec::new();
+    // Where each cue was read (the token the loop stood on).
+    let mut at: Vec<usize> = Vec::new();
+    let mut last = 0;
     let mut i = 0;
     while i < toks.len() {
+        at.resize(out.len(), last);
+        last = i;
         let w = toks[i].word.as_str();
         let prev = if i > 0 { toks[i - 1].word.as_str() } else { "" };
         let next = toks.get(i + 1).map(|t| t.word.as_str()).unwrap_or("");
@@ -513,6 +523,7 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
                 let end = (i + 3).min(toks.len() - 1);
                 let start = if w == "not" && i > 0 { i - 1 } else { i };
                 out.push(Cue {
+                    asks: true,
                     kind: CueKind::Directive,
                     sign: -1,
                     value: 0.0,
@@ -533,6 +544,7 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
             let anchors = scope_after(toks, i, 10);
             if !anchors.is_empty() {
                 out.push(Cue {
+                    asks: true,
                     kind: CueKind::Directive,
                     sign: 1,
                     value: 0.0,
@@ -574,6 +586,7 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
             let anchors = anchors_near(toks, i, 6);
             if !anchors.is_empty() {
                 out.push(Cue {
+                    asks: true,
                     kind: CueKind::Axis(ax as u8),
                     sign,
                     value: 0.0,
@@ -680,6 +693,10 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
         }
         i += 1;
     }
+    at.resize(out.len(), last);
+    for (c, &i) in out.iter_mut().zip(&at) {
+        c.asks = instructs(toks, i) || imperative(toks, i);
+    }
     out.extend(ask_cues(toks));
     out
 }
@@ -783,6 +800,7 @@ fn push_quantity(
         anchors_near(toks, from, 7)
     };
     out.push(Cue {
+        asks: true,
         kind,
         sign,
         value,
@@ -831,6 +849,62 @@ fn instructs(toks: &[Tok], i: usize) -> bool {
             .filter(|t| t.sentence == s)
             .any(|t| MODALS.contains(&t.word.as_str()) || INSTRUCTIVE.contains(&t.word.as_str()))
 }
+
+/// A sentence that opens as an order ("Do not routinely give oxygen",
+/// "Never leave...", "Always check..."): guidance written without a modal.
+fn imperative(toks: &[Tok], i: usize) -> bool {
+    let s = toks[i].sentence;
+    let Some(first) = toks.iter().position(|t| t.sentence == s) else {
+        return false;
+    };
+    let w = |k: usize| {
+        toks.get(k)
+            .filter(|t| t.sentence == s)
+            .map(|t| t.word.as_str())
+    };
+    match (w(first), w(first + 1)) {
+        // "do not", and "do not routinely" (folded to "notroutinely").
+        (Some("do"), Some(n)) => n.starts_with("not"),
+        (Some(v), _) => IMPERATIVES.contains(&v),
+        _ => false,
+    }
+}
+
+/// Verbs that open guidance written as orders ("Give oxygen only if...").
+const IMPERATIVES: &[&str] = &[
+    "never",
+    "always",
+    "avoid",
+    "stop",
+    "give",
+    "use",
+    "offer",
+    "check",
+    "consider",
+    "refer",
+    "record",
+    "assess",
+    "review",
+    "provide",
+    "document",
+    "measure",
+    "monitor",
+    "keep",
+    "treat",
+    "start",
+    "continue",
+    "escalate",
+    "seek",
+    "arrange",
+    "inform",
+    "tell",
+    "ask",
+    "admit",
+    "perform",
+    "undertake",
+    "complete",
+    "follow",
+];
 
 /// The act an ask belongs to: the content stems of its sentence.
 fn sentence_anchors(toks: &[Tok], i: usize) -> Vec<String> {
@@ -1095,6 +1169,7 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
         };
         out.push((
             Cue {
+                asks: true,
                 kind,
                 sign: 0,
                 value,

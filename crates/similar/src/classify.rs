@@ -244,15 +244,18 @@ fn conflict(ix: &Index, a: &Prepared, b: &Prepared, cos: f32) -> Option<Conflict
             .map(|c| i32::from(c.sign))
             .sum()
     };
+    //    Only what each text asks can be opposed: a concern's account of
+    //    what is done ("families are not routinely involved") is what a
+    //    draft asking for it agrees with (the balance still counts it).
     for ca in a
         .cues
         .iter()
-        .filter(|c| matches!(c.kind, CueKind::Directive | CueKind::Axis(_)))
+        .filter(|c| matches!(c.kind, CueKind::Directive | CueKind::Axis(_)) && c.asks)
     {
         for cb in b
             .cues
             .iter()
-            .filter(|c| c.kind == ca.kind && c.sign == -ca.sign)
+            .filter(|c| c.kind == ca.kind && c.sign == -ca.sign && c.asks)
         {
             // Two instructions clash only about the same act: "should use
             // trends alongside readings" and "do not rely on a single

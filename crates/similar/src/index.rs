@@ -147,6 +147,8 @@ pub(crate) struct StoredCue {
     pub phrase: u32,
     /// For instructions: the word asked about (see `analyse::Cue::head`).
     pub head: Option<u32>,
+    /// Read where the text asks something (see `analyse::Cue::asks`).
+    pub asks: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -512,6 +514,7 @@ impl Index {
             .cues
             .iter()
             .map(|c| StoredCue {
+                asks: c.asks,
                 kind: c.kind,
                 sign: c.sign,
                 value: c.value as f32,
@@ -623,6 +626,7 @@ impl Index {
             .iter()
             .enumerate()
             .map(|(i, c)| StoredCue {
+                asks: c.asks,
                 kind: c.kind,
                 sign: c.sign,
                 value: c.value as f32,

@@ -285,3 +285,37 @@ fn a_draft_that_relaxes_a_duty_contradicts_it_and_a_restatement_does_not() {
         .expect("found");
     assert_ne!(m.relation, "contradicts", "{restated:?}");
 }
+
+#[test]
+fn a_concern_telling_what_is_done_is_not_opposed_by_a_draft_asking_otherwise() {
+    let mut ix = Index::new();
+    ix.upsert(&doc(
+        "PFD-2024-0117",
+        "Families are not routinely involved when the mental health team assesses a \
+         patient's suicide risk or writes the safety plan, and the team does not ask them \
+         what they have seen.",
+    ));
+    ix.upsert(&doc(
+        "HSSIB-2024-0001",
+        "Mental health teams should not routinely involve families in writing a patient's \
+         safety plan.",
+    ));
+    let got = ix
+        .similar_to(
+            &doc(
+                "",
+                "Mental health teams should routinely involve families when they assess a \
+                 patient's suicide risk and write the safety plan.",
+            ),
+            &QueryOptions::default(),
+        )
+        .unwrap();
+    let concern = got.iter().find(|m| m.id == "PFD-2024-0117").expect("found");
+    assert_ne!(concern.relation, "contradicts", "{got:?}");
+    // What another recommendation asks is still opposed.
+    let ask = got
+        .iter()
+        .find(|m| m.id == "HSSIB-2024-0001")
+        .expect("found");
+    assert_eq!(ask.relation, "contradicts", "{got:?}");
+}
