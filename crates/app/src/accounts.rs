@@ -247,11 +247,6 @@ impl Services {
         }
     }
 
-    /// The database's connection pool now (for operators' metrics).
-    pub fn pool_status(&self) -> concord_store::PoolStatus {
-        self.store().pool_status()
-    }
-
     pub async fn sign_in(&self, email: &str, password: &str, client: &str) -> AppResult<SignedIn> {
         let key = email.trim().to_lowercase();
         let found = match Email::parse(&key) {

@@ -37,6 +37,11 @@ pub struct Readiness {
 }
 
 impl Services {
+    /// The database's connection pool now (for operators' metrics).
+    pub fn pool_status(&self) -> concord_store::PoolStatus {
+        self.store().pool_status()
+    }
+
     /// Where every derived index stands against the outbox.
     pub async fn readiness(&self) -> AppResult<Readiness> {
         let outbox_seq = self.store().outbox_end().await?;

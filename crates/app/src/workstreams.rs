@@ -75,10 +75,6 @@ fn bad_id(e: concord_domain::DomainError) -> AppError {
     AppError::BadInput(e.to_string())
 }
 
-fn invalid(errors: Vec<FieldError>) -> AppError {
-    AppError::invalid_fields(errors)
-}
-
 /// The quoted words of an engine reason (`shares "sepsis", "antibiotic"`).
 fn quoted_words(reason: &str) -> Vec<String> {
     let body = reason.split("shares ").nth(1).unwrap_or("");
@@ -211,7 +207,7 @@ impl Authorized<'_> {
         if errors.is_empty() {
             Ok(())
         } else {
-            Err(invalid(errors))
+            Err(AppError::invalid_fields(errors))
         }
     }
 

@@ -149,6 +149,17 @@ fn seconds(x: f64) -> String {
     format!("{x:.6}")
 }
 
+/// A metric's `# HELP` and `# TYPE` lines.
+fn head(w: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(w, "# HELP {name} {help}\n# TYPE {name} {kind}");
+}
+
+/// A gauge of one sample, with its head.
+fn gauge(w: &mut String, name: &str, help: &str, value: impl std::fmt::Display) {
+    head(w, name, "gauge", help);
+    let _ = writeln!(w, "{name} {value}");
+}
+
 /// The text of `GET /metrics`.
 pub async fn render(state: &crate::AppState) -> String {
     let m = &state.options.metrics;
@@ -156,24 +167,21 @@ pub async fn render(state: &crate::AppState) -> String {
     let mut out = String::new();
     let w = &mut out;
 
-    let _ = writeln!(w, "# HELP concord_up Whether the process is serving.");
-    let _ = writeln!(w, "# TYPE concord_up gauge\nconcord_up 1");
-    let _ = writeln!(
+    gauge(w, "concord_up", "Whether the process is serving.", 1);
+    gauge(
         w,
-        "# HELP concord_uptime_seconds Seconds since the process started serving."
-    );
-    let _ = writeln!(
-        w,
-        "# TYPE concord_uptime_seconds gauge\nconcord_uptime_seconds {}",
-        seconds(m.started.elapsed().as_secs_f64())
+        "concord_uptime_seconds",
+        "Seconds since the process started serving.",
+        seconds(m.started.elapsed().as_secs_f64()),
     );
 
     let routes = m.snapshot();
-    let _ = writeln!(
+    head(
         w,
-        "# HELP concord_http_requests_total Requests answered, by route pattern, method and status class."
+        "concord_http_requests_total",
+        "counter",
+        "Requests answered, by route pattern, method and status class.",
     );
-    let _ = writeln!(w, "# TYPE concord_http_requests_total counter");
     for (k, s) in &routes {
         let _ = writeln!(
             w,
@@ -194,64 +202,45 @@ pub async fn render(state: &crate::AppState) -> String {
             *a += b;
         }
     }
-    let _ = writeln!(
+    let name = "concord_http_request_duration_seconds";
+    head(
         w,
-        "# HELP concord_http_request_duration_seconds Time to answer, by route pattern and method."
+        name,
+        "histogram",
+        "Time to answer, by route pattern and method.",
     );
-    let _ = writeln!(w, "# TYPE concord_http_request_duration_seconds histogram");
     for ((route, method), s) in &by_route {
         let labels = format!("route=\"{}\",method=\"{method}\"", escape(route));
         for (bound, n) in BUCKETS.iter().zip(s.buckets) {
-            let _ = writeln!(
-                w,
-                "concord_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {n}"
-            );
+            let _ = writeln!(w, "{name}_bucket{{{labels},le=\"{bound}\"}} {n}");
         }
-        let _ = writeln!(
-            w,
-            "concord_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-            s.count
-        );
-        let _ = writeln!(
-            w,
-            "concord_http_request_duration_seconds_sum{{{labels}}} {}",
-            seconds(s.seconds)
-        );
-        let _ = writeln!(
-            w,
-            "concord_http_request_duration_seconds_count{{{labels}}} {}",
-            s.count
-        );
+        let _ = writeln!(w, "{name}_bucket{{{labels},le=\"+Inf\"}} {}", s.count);
+        let _ = writeln!(w, "{name}_sum{{{labels}}} {}", seconds(s.seconds));
+        let _ = writeln!(w, "{name}_count{{{labels}}} {}", s.count);
     }
 
-    let _ = writeln!(
-        w,
-        "# HELP concord_database_up Whether the database answered the readiness query."
-    );
-    let _ = writeln!(w, "# TYPE concord_database_up gauge");
+    let up = "Whether the database answered the readiness query.";
     match svc.readiness().await {
         Ok(r) => {
-            let _ = writeln!(w, "concord_database_up 1");
-            let _ = writeln!(
+            gauge(w, "concord_database_up", up, 1);
+            gauge(
                 w,
-                "# HELP concord_ready Whether every derived index has caught up (as /readyz)."
+                "concord_ready",
+                "Whether every derived index has caught up (as /readyz).",
+                u8::from(r.ready),
             );
-            let _ = writeln!(
+            gauge(
                 w,
-                "# TYPE concord_ready gauge\nconcord_ready {}",
-                u8::from(r.ready)
+                "concord_outbox_seq",
+                "The last outbox row written.",
+                r.outbox_seq,
             );
-            let _ = writeln!(w, "# HELP concord_outbox_seq The last outbox row written.");
-            let _ = writeln!(
+            head(
                 w,
-                "# TYPE concord_outbox_seq gauge\nconcord_outbox_seq {}",
-                r.outbox_seq
+                "concord_index_lag",
+                "gauge",
+                "Outbox rows a derived index has not applied yet.",
             );
-            let _ = writeln!(
-                w,
-                "# HELP concord_index_lag Outbox rows a derived index has not applied yet."
-            );
-            let _ = writeln!(w, "# TYPE concord_index_lag gauge");
             if let Some(s) = &r.search {
                 let _ = writeln!(w, "concord_index_lag{{index=\"search\"}} {}", s.lag);
             }
@@ -260,28 +249,26 @@ pub async fn render(state: &crate::AppState) -> String {
                 "concord_index_lag{{index=\"vectors\"}} {}",
                 r.vectors_lag
             );
-            let _ = writeln!(
+            gauge(
                 w,
-                "# HELP concord_similarity_built Whether the similarity index has been built."
-            );
-            let _ = writeln!(
-                w,
-                "# TYPE concord_similarity_built gauge\nconcord_similarity_built {}",
-                u8::from(r.similarity_built)
+                "concord_similarity_built",
+                "Whether the similarity index has been built.",
+                u8::from(r.similarity_built),
             );
         }
         Err(e) => {
             tracing::warn!("metrics: readiness: {e}");
-            let _ = writeln!(w, "concord_database_up 0");
+            gauge(w, "concord_database_up", up, 0);
         }
     }
 
     let pool = svc.pool_status();
-    let _ = writeln!(
+    head(
         w,
-        "# HELP concord_db_pool_connections Database connections open, by state."
+        "concord_db_pool_connections",
+        "gauge",
+        "Database connections open, by state.",
     );
-    let _ = writeln!(w, "# TYPE concord_db_pool_connections gauge");
     let _ = writeln!(
         w,
         "concord_db_pool_connections{{state=\"idle\"}} {}",
@@ -294,21 +281,21 @@ pub async fn render(state: &crate::AppState) -> String {
     );
 
     let refusals = svc.sign_in_refusals();
-    let _ = writeln!(
+    head(
         w,
-        "# HELP concord_sign_in_refusals_total Sign-ins refused since start: a wrong password, or throttled unchecked."
+        "concord_sign_in_refusals_total",
+        "counter",
+        "Sign-ins refused since start: a wrong password, or throttled unchecked.",
     );
-    let _ = writeln!(w, "# TYPE concord_sign_in_refusals_total counter");
-    let _ = writeln!(
-        w,
-        "concord_sign_in_refusals_total{{reason=\"wrong_password\"}} {}",
-        refusals.wrong_password
-    );
-    let _ = writeln!(
-        w,
-        "concord_sign_in_refusals_total{{reason=\"throttled\"}} {}",
-        refusals.throttled
-    );
+    for (reason, n) in [
+        ("wrong_password", refusals.wrong_password),
+        ("throttled", refusals.throttled),
+    ] {
+        let _ = writeln!(
+            w,
+            "concord_sign_in_refusals_total{{reason=\"{reason}\"}} {n}"
+        );
+    }
     out
 }
 

@@ -53,17 +53,16 @@ impl ImportFormatArg {
 }
 
 pub async fn run(ctx: &Context, args: ImportArgs) -> anyhow::Result<()> {
+    let services = ctx.open().await?;
     let dry_run = args.dry_run;
-    import(&ctx.db, args).await?;
+    import(&services, args).await?;
     if !dry_run {
-        let services = ctx.open().await?;
         search::after_write(&services, &ctx.db, ctx.index_dir()).await;
     }
     Ok(())
 }
 
-async fn import(db: &str, args: ImportArgs) -> anyhow::Result<()> {
-    let services = crate::commands::open(db).await?;
+async fn import(services: &concord_app::Services, args: ImportArgs) -> anyhow::Result<()> {
     let opts = ImportOptions {
         format: args.format.format(),
         dry_run: args.dry_run,

@@ -16,6 +16,7 @@ pub mod criteria;
 pub mod dashboard;
 pub mod demo;
 pub mod export;
+pub mod filter;
 pub mod generate;
 pub mod import;
 pub mod lifecycle;

@@ -12,8 +12,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 use clap::Args;
-use concord_app::{Page, RecommendationFilter, SearchQuery, SearchResults, Services, Sort};
-use concord_domain::{Lifecycle, OrgCode, RecKind};
+use concord_app::{Page, SearchQuery, SearchResults, Services, Sort};
 
 use crate::progress;
 
@@ -33,24 +32,8 @@ pub struct SearchArgs {
     /// relevance or newest.
     #[arg(long, default_value = "relevance")]
     pub sort: String,
-    #[arg(long)]
-    pub issuer: Option<String>,
-    #[arg(long)]
-    pub addressee: Option<String>,
-    #[arg(long)]
-    pub theme: Option<String>,
-    #[arg(long)]
-    pub setting: Option<String>,
-    #[arg(long)]
-    pub status: Option<String>,
-    #[arg(long)]
-    pub kind: Option<String>,
-    /// Published on or after (YYYY-MM-DD).
-    #[arg(long)]
-    pub from: Option<String>,
-    /// Published on or before (YYYY-MM-DD).
-    #[arg(long)]
-    pub to: Option<String>,
+    #[command(flatten)]
+    pub filters: crate::commands::filter::FilterArgs,
 }
 
 /// The index folder: `--index-dir`, or beside the SQLite file.
@@ -113,49 +96,6 @@ pub async fn reindex(services: &Services, db: &str, given: Option<&Path>) -> any
     Ok(())
 }
 
-fn filter(a: &SearchArgs) -> anyhow::Result<RecommendationFilter> {
-    let date = |field: &str, v: &Option<String>| -> anyhow::Result<Option<chrono::NaiveDate>> {
-        v.as_deref()
-            .map(|s| {
-                chrono::NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                    .map_err(|_| anyhow::anyhow!("--{field}: {s:?} is not a date (YYYY-MM-DD)"))
-            })
-            .transpose()
-    };
-    let nonblank = |v: &Option<String>| {
-        v.as_deref()
-            .map(str::trim)
-            .filter(|s| !s.is_empty())
-            .map(String::from)
-    };
-    let f = RecommendationFilter {
-        issuer: nonblank(&a.issuer)
-            .map(|s| OrgCode::parse(&s))
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("--issuer: {e}"))?,
-        addressee: nonblank(&a.addressee),
-        theme: nonblank(&a.theme),
-        setting: nonblank(&a.setting),
-        status: nonblank(&a.status)
-            .map(|s| s.parse::<Lifecycle>())
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("--status: {e}"))?,
-        kind: nonblank(&a.kind)
-            .map(|s| s.parse::<RecKind>())
-            .transpose()
-            .map_err(|e| anyhow::anyhow!("--kind: {e}"))?,
-        from: date("from", &a.from)?,
-        to: date("to", &a.to)?,
-        ..Default::default()
-    };
-    if let (Some(from), Some(to)) = (f.from, f.to)
-        && from > to
-    {
-        anyhow::bail!("--from: {from} is after --to ({to})");
-    }
-    Ok(f)
-}
-
 pub async fn search(
     services: &Services,
     db: &str,
@@ -169,7 +109,7 @@ pub async fn search(
     if a.page == 0 {
         anyhow::bail!("--page: pages are numbered from 1");
     }
-    let filter = filter(&a)?;
+    let filter = a.filters.filter()?;
     attach(services, db, given)?;
     // With no server running, bring the index up to date first.
     services.catch_up_search().await?;

@@ -84,6 +84,32 @@ pub async fn serve_with(
     }
 }
 
+/// Loads the demo data into these services and, with `search`, builds its
+/// search index (writer released, as a server would leave it).
+pub async fn load_demo(services: &Services, dir: &TempDir, search: bool) {
+    services
+        .as_principal(operator())
+        .operator()
+        .unwrap()
+        .load_demo()
+        .await
+        .expect("demo data");
+    if search {
+        services
+            .attach_search(&dir.path().join("t.index"))
+            .expect("open the index");
+        services.catch_up_search().await.expect("index the demo");
+        services.search_index().unwrap().release_writer().await;
+    }
+}
+
+/// The demo data, indexed for search, served.
+pub async fn demo_app() -> TestApp {
+    let (services, dir) = open_services().await;
+    load_demo(&services, &dir, true).await;
+    serve(services, dir).await
+}
+
 pub async fn spawn_app() -> TestApp {
     let (services, dir) = open_services().await;
     serve(services, dir).await

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use chrono::TimeZone;
 use concord_app::{FixedClock, Services};
 
-use crate::common::{TestApp, operator, serve};
+use crate::common::{TestApp, load_demo, operator, serve};
 
 /// The demo data on 1 June 2025 at noon, its similarity index (and, with
 /// `search`, its search index) built before the first request.
@@ -21,16 +21,12 @@ async fn demo_on_a_fixed_day(search: bool) -> TestApp {
             .await
             .expect("open the database"),
     );
-    let op = services.as_principal(operator());
-    op.operator().unwrap().load_demo().await.expect("demo data");
-    if search {
-        services
-            .attach_search(&dir.path().join("t.index"))
-            .expect("open the index");
-        services.catch_up_search().await.expect("index the demo");
-        services.search_index().unwrap().release_writer().await;
-    }
-    op.similar_rebuild().await.expect("the similarity index");
+    load_demo(&services, &dir, search).await;
+    services
+        .as_principal(operator())
+        .similar_rebuild()
+        .await
+        .expect("the similarity index");
     serve(services, dir).await
 }
 

@@ -7,23 +7,6 @@ use crate::common;
 use common::*;
 use reqwest::StatusCode;
 
-async fn demo_app() -> TestApp {
-    let (services, dir) = open_services().await;
-    services
-        .as_principal(operator())
-        .operator()
-        .unwrap()
-        .load_demo()
-        .await
-        .expect("demo data");
-    services
-        .attach_search(&dir.path().join("t.index"))
-        .expect("open the index");
-    services.catch_up_search().await.expect("index the demo");
-    services.search_index().unwrap().release_writer().await;
-    serve(services, dir).await
-}
-
 impl TestApp {
     async fn page(&self, path: &str) -> (StatusCode, String) {
         let res = self

@@ -11,23 +11,6 @@ use common::*;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-async fn spawn_app() -> TestApp {
-    let (services, dir) = open_services().await;
-    services
-        .as_principal(operator())
-        .operator()
-        .unwrap()
-        .load_demo()
-        .await
-        .expect("demo data");
-    services
-        .attach_search(&dir.path().join("t.index"))
-        .expect("open the index");
-    services.catch_up_search().await.expect("index the demo");
-    services.search_index().unwrap().release_writer().await;
-    serve(services, dir).await
-}
-
 impl TestApp {
     async fn get_with(&self, path_and_query: &str, token: Option<&str>) -> (StatusCode, Value) {
         let mut req = self.client.get(format!("{}{}", self.base, path_and_query));
@@ -64,7 +47,7 @@ fn q(s: &str) -> String {
 
 #[tokio::test]
 async fn search_returns_ranked_hits_snippets_and_facets() {
-    let app = spawn_app().await;
+    let app = demo_app().await;
     let v = app.search("q=sepsis+antibiotics&per_page=5").await;
     assert!(v["total"].as_u64().unwrap() >= 2, "{v}");
     let hits = v["hits"].as_array().unwrap();
@@ -119,7 +102,7 @@ async fn search_returns_ranked_hits_snippets_and_facets() {
 
 #[tokio::test]
 async fn drafts_are_searchable_only_by_their_issuer() {
-    let app = spawn_app().await;
+    let app = demo_app().await;
     let query = format!("q={}", q("covert administration of medicines"));
     let anon = app.search(&query).await;
     assert!(
@@ -148,7 +131,7 @@ async fn drafts_are_searchable_only_by_their_issuer() {
 
 #[tokio::test]
 async fn a_write_through_the_api_is_found_once_the_indexer_has_run() {
-    let app = spawn_app().await;
+    let app = demo_app().await;
     let token = app.token("HSSIB").await;
     let res = app
         .client
@@ -176,7 +159,7 @@ async fn a_write_through_the_api_is_found_once_the_indexer_has_run() {
 
 #[tokio::test]
 async fn bad_queries_get_clear_answers_never_a_500() {
-    let app = spawn_app().await;
+    let app = demo_app().await;
     // Odd but valid text: 200 with a sensible answer.
     let empty = app.search("q=").await;
     assert!(
