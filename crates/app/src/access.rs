@@ -20,8 +20,9 @@ use concord_domain::{OrgCode, Organisation, Recommendation};
 use concord_store::DraftVisibility;
 
 use crate::error::{AppError, AppResult};
+use crate::imports::{ExportFormat, ImportOptions, ImportReport};
 use crate::principal::Principal;
-use crate::services::{ExportFormat, ImportOptions, ImportReport, Services};
+use crate::services::Services;
 
 /// Everything a caller may be refused, one kind of act each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

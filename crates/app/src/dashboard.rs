@@ -10,7 +10,6 @@
 //! The dashboard is public information: every caller, signed in or not,
 //! sees the same figures, and drafts never count.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
@@ -18,6 +17,7 @@ use concord_domain::dashboard::{Dashboard, DashboardQuery, FactTable, RecFacts};
 use concord_domain::{OrgCode, RecommendationId};
 
 use crate::access::Authorized;
+use crate::derived::dashboard::State;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
 
@@ -26,38 +26,8 @@ const REBUILD_BACKLOG: usize = 20_000;
 /// Records per read while building.
 const BUILD_BATCH: usize = 20_000;
 
-struct State {
-    table: FactTable,
-    /// The last outbox row applied (None: not built yet).
-    seq: Option<i64>,
-    built_in: Option<Duration>,
-    /// Answers already computed, by question; emptied whenever the table
-    /// changes, so that a view asked twice between changes costs nothing
-    /// (the figures at a million records take a few hundred milliseconds).
-    answers: std::collections::HashMap<String, Dashboard>,
-    /// The organisations' kinds the table was last given (they decide the
-    /// landing figures).
-    orgs: u64,
-}
-
 /// Answers kept at most (each is a few kilobytes).
 const MAX_ANSWERS: usize = 64;
-
-/// The services' handle on the fact table, shared by every clone.
-#[derive(Clone)]
-pub(crate) struct DashboardEngine(Arc<tokio::sync::Mutex<State>>);
-
-impl Default for DashboardEngine {
-    fn default() -> Self {
-        DashboardEngine(Arc::new(tokio::sync::Mutex::new(State {
-            table: FactTable::new(),
-            seq: None,
-            built_in: None,
-            answers: Default::default(),
-            orgs: 0,
-        })))
-    }
-}
 
 /// What a caller asks of the dashboard (all optional but the date).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -10,10 +10,12 @@ mod accounts;
 pub mod clock;
 mod dashboard;
 pub mod demo;
+mod derived;
 mod endorsements;
 mod error;
 mod feeds;
 mod guards;
+mod imports;
 mod lifecycle;
 mod links;
 mod meaning;
@@ -46,6 +48,7 @@ pub use dashboard::{DashboardRequest, DashboardStats};
 pub use endorsements::MAX_ENDORSEMENT_NOTE;
 pub use error::{AppError, AppResult};
 pub use feeds::{FEED_ENTRIES, Feed, FeedRequest};
+pub use imports::{ExportFormat, ImportOptions, ImportReport, RejectedRow};
 pub use lifecycle::find_addressee;
 pub use meaning::{
     EmbeddingsStatus, SimilarAnswer, SimilarMethod, VECTOR_POLL, VectorsProgress,
@@ -61,7 +64,7 @@ pub use register::MAX_CHECK_DRAFTS;
 pub use result_set::{MAX_DOWNLOAD, ResultSet, write_records};
 pub use rules::{IssuerRule, RULES_FRESH, RuleChange, RuleOrigin, RulesView};
 pub use search::SearchQuery;
-pub use services::{ExportFormat, ImportOptions, ImportReport, NewToken, RejectedRow, Services};
+pub use services::{NewToken, Services};
 pub use work::WorkQueue;
 pub use workstreams::{
     DEFAULT_OVERLAPS, MAX_OVERLAPS, Overlap, Registered, WorkstreamHit, WorkstreamQuery,

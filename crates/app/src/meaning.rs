@@ -18,7 +18,7 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicI64, AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock, RwLock};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use concord_domain::{Recommendation, RecommendationId};
@@ -26,6 +26,7 @@ use concord_embed::cache::{VectorCache, text_hash};
 use concord_embed::{EmbedError, Embedder, record_text};
 use concord_similar::Match;
 
+use crate::derived::meaning::Meaning;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
 
@@ -81,19 +82,6 @@ pub struct EmbeddingsStatus {
     pub note: String,
 }
 
-pub(crate) struct Meaning {
-    embedder: Arc<Embedder>,
-    cache_path: PathBuf,
-    cache: RwLock<VectorCache>,
-    /// The last outbox row the vectors follow (None: the whole register has
-    /// not been read yet). Its lock also lets one catch-up run at a time.
-    seq: tokio::sync::Mutex<Option<i64>>,
-    /// The same, readable without waiting (-1: not yet), and the records a
-    /// running catch-up has still to compute: for `/readyz`.
-    caught_up: AtomicI64,
-    pending: AtomicUsize,
-}
-
 /// How far the vectors are (for `/readyz`).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct VectorsProgress {
@@ -106,10 +94,6 @@ pub struct VectorsProgress {
     /// The outbox row the vectors have read to (None: not yet once).
     pub applied_seq: Option<i64>,
 }
-
-/// The services' handle: decided once per process.
-#[derive(Default)]
-pub(crate) struct MeaningEngine(OnceLock<Option<Arc<Meaning>>>);
 
 fn embed_err(e: EmbedError) -> AppError {
     AppError::Internal(e.to_string())

@@ -13,7 +13,7 @@
 //! `from` side) or an operator, exactly as for any other link. A later
 //! issue adds an oversight role.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 
 use chrono::Utc;
 use concord_domain::{Link, LinkKind, LinkState, Recommendation, RecommendationId};
@@ -21,110 +21,9 @@ use concord_similar::{Group, Relation};
 use serde::Serialize;
 
 use crate::access::Authorized;
+use crate::derived::links::LinkBook;
 use crate::error::{AppError, AppResult};
 use crate::similar::viewer;
-
-/// One stored link, as the book keeps it.
-#[derive(Debug, Clone)]
-struct Entry {
-    target: String,
-    kind: LinkKind,
-    state: LinkState,
-    asserted_by: Option<String>,
-}
-
-/// Every stored link between records, both ways, kept in step with the
-/// similarity index (derived data: rebuilt with it).
-#[derive(Debug, Default)]
-pub(crate) struct LinkBook {
-    out: HashMap<String, Vec<Entry>>,
-    inc: HashMap<String, HashSet<String>>,
-}
-
-impl LinkBook {
-    /// Replaces what the book holds for this record.
-    pub(crate) fn set(&mut self, rec: &Recommendation) {
-        let id = rec.id.to_string();
-        self.remove(&id);
-        if rec.data.links.is_empty() {
-            return;
-        }
-        let entries: Vec<Entry> = rec
-            .data
-            .links
-            .iter()
-            .map(|l| Entry {
-                target: l.target.to_ascii_uppercase(),
-                kind: l.kind,
-                state: l.state,
-                asserted_by: l.asserted_by.clone(),
-            })
-            .collect();
-        for e in &entries {
-            self.inc
-                .entry(e.target.clone())
-                .or_default()
-                .insert(id.clone());
-        }
-        self.out.insert(id, entries);
-    }
-
-    pub(crate) fn remove(&mut self, id: &str) {
-        if let Some(old) = self.out.remove(id) {
-            for e in old {
-                if let Some(set) = self.inc.get_mut(&e.target) {
-                    set.remove(id);
-                    if set.is_empty() {
-                        self.inc.remove(&e.target);
-                    }
-                }
-            }
-        }
-    }
-
-    /// The stored links between two records, either way, as (from, entry).
-    fn between<'a>(&'a self, a: &'a str, b: &'a str) -> impl Iterator<Item = (&'a str, &'a Entry)> {
-        let one = |from: &'a str, to: &'a str| {
-            self.out
-                .get(from)
-                .into_iter()
-                .flatten()
-                .filter(move |e| e.target.eq_ignore_ascii_case(to))
-                .map(move |e| (from, e))
-        };
-        one(a, b).chain(one(b, a))
-    }
-
-    /// Whether a person dismissed a link between the two, either way.
-    pub(crate) fn dismissed(&self, a: &str, b: &str) -> bool {
-        self.between(a, b)
-            .any(|(_, e)| e.state == LinkState::Dismissed)
-    }
-
-    /// Every link of a kind, as (from, entry).
-    fn of_kind(&self, kind: LinkKind) -> impl Iterator<Item = (&str, &Entry)> {
-        self.out
-            .iter()
-            .flat_map(|(from, v)| v.iter().map(move |e| (from.as_str(), e)))
-            .filter(move |(_, e)| e.kind == kind)
-    }
-
-    /// Links that point at a record, as (from, entry).
-    fn incoming<'a>(&'a self, id: &'a str) -> impl Iterator<Item = (&'a str, &'a Entry)> {
-        self.inc
-            .get(&id.to_ascii_uppercase())
-            .into_iter()
-            .flatten()
-            .flat_map(move |from| {
-                self.out
-                    .get(from)
-                    .into_iter()
-                    .flatten()
-                    .filter(move |e| e.target.eq_ignore_ascii_case(id))
-                    .map(move |e| (from.as_str(), e))
-            })
-    }
-}
 
 /// Splits the engine's groups where a person dismissed a pair: a member
 /// stays with the first members it was not dismissed against; the rest

@@ -1,14 +1,19 @@
 //! The register's own use cases: reading recommendations and their
-//! history, drafting, editing and publishing them, and the quality check.
+//! history, drafting, editing and publishing them (with the quality gate),
+//! and the quality check.
 
+use chrono::Datelike;
 use concord_domain::account::RoleSet;
-use concord_domain::{AuditEvent, OrgCode, Organisation, Recommendation, RecommendationId};
+use concord_domain::{
+    Actor, AuditEvent, IdRequest, Lifecycle, NewRecommendation, OrgCode, Organisation,
+    Recommendation, RecommendationData, RecommendationId,
+};
 use concord_store::{ListPage, Page, RecommendationFilter};
 use serde_json::Value;
 
 use crate::access::{Action, Authorized};
 use crate::error::{AppError, AppResult};
-use crate::services::NewToken;
+use crate::services::{NewToken, Services};
 
 /// How many close recommendations the cross_reference criterion is shown.
 const CROSS_REFERENCE_HITS: usize = 5;
@@ -281,4 +286,144 @@ impl Authorized<'_> {
         self.create_token_with_roles(org, label, RoleSet::token_default())
             .await
     }
+}
+
+/// Fields of a recommendation that an edit may not change.
+const FIXED_FIELDS: &[&str] = &[
+    "id",
+    "issuer",
+    "version",
+    "created_at",
+    "updated_at",
+    "import_key",
+];
+
+impl Services {
+    /// Creates a record from a JSON body. Missing `kind` means a
+    /// recommendation; missing `status` means a draft; missing `issuer` means
+    /// `default_issuer`. The id is allocated in the issuer's sequence for the
+    /// year of publication (or this year, for a draft without a date).
+    pub(crate) async fn create(
+        &self,
+        actor: &Actor,
+        mut body: Value,
+        default_issuer: Option<&OrgCode>,
+        override_gate: Option<&str>,
+    ) -> AppResult<Recommendation> {
+        let obj = body
+            .as_object_mut()
+            .ok_or_else(|| AppError::BadInput("the body must be a JSON object".into()))?;
+        for fixed in ["id", "version", "created_at", "updated_at", "import_key"] {
+            if obj.contains_key(fixed) {
+                return Err(AppError::invalid_field(
+                    fixed,
+                    "is set by Concord and cannot be given",
+                ));
+            }
+        }
+        obj.entry("kind")
+            .or_insert_with(|| Value::from("recommendation"));
+        obj.entry("status").or_insert_with(|| Value::from("draft"));
+        if let Some(code) = default_issuer {
+            obj.entry("issuer")
+                .or_insert_with(|| Value::from(code.as_str()));
+        }
+        let mut data = data_from_json(body)?.validate()?;
+        crate::lifecycle::fresh_addressees(&data)?;
+        crate::links::add_mentioned(None, &mut data);
+        if self.store.organisation(&data.issuer).await?.is_none() {
+            return Err(AppError::invalid_field(
+                "issuer",
+                format!("{} is not a registered organisation", data.issuer),
+            ));
+        }
+        let year = data
+            .published
+            .map(|d| d.year())
+            .unwrap_or_else(|| self.clock.today().year());
+        let year = u16::try_from(year).map_err(|_| {
+            AppError::invalid_field("published", format!("year {year} is out of range"))
+        })?;
+        let new = NewRecommendation {
+            provenance: Default::default(),
+            id: IdRequest::Allocate {
+                issuer: data.issuer.clone(),
+                year,
+                floor: 1,
+            },
+            data,
+            import_key: None,
+            version: None,
+            created_at: None,
+            updated_at: None,
+        };
+        let actor = self
+            .enforce_gate(actor, &new.data, false, override_gate)
+            .await?;
+        // A published record always has a date of publication (today, when
+        // the author gave none) and a deadline (the issuer's period), filled
+        // after the quality gate has judged what the author wrote.
+        let mut new = new;
+        concord_domain::lifecycle::settle_publication(&mut new.data, true, self.clock.today());
+        concord_domain::lifecycle::settle_deadline(&mut new.data, &self.rules_book().await?);
+        Ok(self.store.create(&actor, new, self.clock.now()).await?)
+    }
+
+    /// Applies a JSON merge of the given fields onto the current record, if
+    /// `version` is still the current version.
+    pub(crate) async fn patch(
+        &self,
+        actor: &Actor,
+        current: Recommendation,
+        expected_version: i64,
+        patch: serde_json::Map<String, Value>,
+        override_gate: Option<&str>,
+    ) -> AppResult<Recommendation> {
+        let mut value =
+            serde_json::to_value(&current.data).map_err(|e| AppError::Internal(e.to_string()))?;
+        let obj = value
+            .as_object_mut()
+            .ok_or_else(|| AppError::Internal("record is not an object".into()))?;
+        for (k, v) in patch {
+            if FIXED_FIELDS.contains(&k.as_str()) {
+                return Err(AppError::invalid_field(k, "cannot be changed"));
+            }
+            if !obj.contains_key(&k) {
+                return Err(AppError::invalid_field(
+                    k,
+                    "is not a field of a recommendation",
+                ));
+            }
+            obj.insert(k, v);
+        }
+        let mut data = data_from_json(value)?;
+        crate::lifecycle::keep_lifecycle(&current.data, &mut data)?;
+        crate::links::add_mentioned(Some(&current.id), &mut data);
+        let was_published = current.data.status == Lifecycle::Published;
+        let actor = self
+            .enforce_gate(actor, &data, was_published, override_gate)
+            .await?;
+        concord_domain::lifecycle::settle_publication(
+            &mut data,
+            current.data.status == Lifecycle::Draft,
+            self.clock.today(),
+        );
+        concord_domain::lifecycle::settle_deadline(&mut data, &self.rules_book().await?);
+        Ok(self
+            .store
+            .update(
+                &actor,
+                &current.id,
+                expected_version,
+                data,
+                self.clock.now(),
+            )
+            .await?)
+    }
+}
+
+/// Turns a JSON object into record data, naming the field serde stumbled on.
+fn data_from_json(value: Value) -> AppResult<RecommendationData> {
+    serde_json::from_value::<RecommendationData>(value)
+        .map_err(|e| AppError::invalid(e.to_string()))
 }

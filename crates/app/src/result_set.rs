@@ -9,8 +9,8 @@ use concord_store::Page;
 
 use crate::access::Authorized;
 use crate::error::{AppError, AppResult};
+use crate::imports::ExportFormat;
 use crate::search::SearchQuery;
-use crate::services::ExportFormat;
 
 /// The most records one download holds: each is read from the database, so
 /// a larger set is for the paged API (or `concord export`).

@@ -18,7 +18,7 @@
 //! - The ladder applies at once to every late answer: the next step and the
 //!   day it may be taken are always read from the rule in force.
 
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use concord_domain::OrgCode;
@@ -32,10 +32,6 @@ use crate::services::Services;
 
 /// How long the merged book is trusted before it is read again.
 pub const RULES_FRESH: Duration = Duration::from_secs(5);
-
-/// The merged book and when it was read.
-#[derive(Default)]
-pub(crate) struct RulesCache(RwLock<Option<(Instant, Arc<RulesBook>)>>);
 
 /// Where an issuer's rule comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

@@ -19,9 +19,10 @@
 use std::sync::Arc;
 
 use concord_domain::{Recommendation, RecommendationId};
-use concord_similar::{Doc, Group, Index, Match, Pair, QueryOptions, Viewer};
+use concord_similar::{Doc, Group, Index, Match, QueryOptions, Viewer};
 
 use crate::access::Authorized;
+use crate::derived::similar::{State, Sweeps, Swept};
 use crate::error::{AppError, AppResult};
 use crate::meaning::{SimilarAnswer, SimilarMethod};
 use crate::principal::Principal;
@@ -29,29 +30,6 @@ use crate::services::Services;
 
 /// The longest list a caller may ask for.
 pub const MAX_LIMIT: usize = 200;
-
-pub(crate) struct State {
-    pub(crate) index: Index,
-    /// Every stored link between records, both ways (for the oversight
-    /// lists and "also said by"), kept in step with the index.
-    pub(crate) links: crate::oversight::LinkBook,
-    /// The last outbox row applied (None: not built yet).
-    seq: Option<i64>,
-    /// Counts builds of the index: a sweep begun on one build is begun
-    /// again on the next (its places in the index mean nothing there).
-    build: u64,
-}
-
-/// The corpus-wide lists (duplicates, contradictions) as of one outbox row,
-/// found by a sweep in the background (see [`Services::start_corpus_sweeper`])
-/// and served from memory to every caller, each seeing what it may.
-#[derive(Debug)]
-pub(crate) struct Swept {
-    /// The outbox row the index had reached when the sweep began.
-    pub(crate) seq: i64,
-    pub(crate) duplicates: concord_similar::DuplicatePairs,
-    pub(crate) contradictions: Vec<Pair>,
-}
 
 /// Records swept while holding the index, between two looks at the clock.
 const SWEEP_SLOTS: usize = 8;
@@ -61,46 +39,6 @@ const SWEEP_HOLD: std::time::Duration = std::time::Duration::from_millis(15);
 /// How long a caller of the corpus-wide lists waits for a sweep that
 /// includes the latest change before it is given the last complete one.
 const FRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-/// The corpus-wide lists and whether a background sweeper keeps them.
-#[derive(Default)]
-pub(crate) struct Sweeps {
-    last: std::sync::RwLock<Option<Arc<Swept>>>,
-    /// Told when a sweep completes (and woken for a new change).
-    done: tokio::sync::Notify,
-    wake: tokio::sync::Notify,
-    running: std::sync::atomic::AtomicBool,
-    /// Sweeps completed since start (what the tests and operators read to
-    /// see that asking for the lists does not redo the work).
-    completed: std::sync::atomic::AtomicU64,
-}
-
-/// The services' handle on the similarity index: empty until first used,
-/// shared by every clone of the handle (one per open store).
-#[derive(Clone)]
-pub(crate) struct SimilarEngine(
-    Arc<tokio::sync::RwLock<State>>,
-    /// Whether the index has been built once: a page that only shows the
-    /// engine's matches beside other content need not wait for the first
-    /// build (minutes at a million records).
-    pub(crate) Arc<std::sync::atomic::AtomicBool>,
-    pub(crate) Arc<Sweeps>,
-);
-
-impl Default for SimilarEngine {
-    fn default() -> Self {
-        SimilarEngine(
-            Arc::new(tokio::sync::RwLock::new(State {
-                index: Index::new(),
-                links: Default::default(),
-                seq: None,
-                build: 0,
-            })),
-            Arc::default(),
-            Arc::default(),
-        )
-    }
-}
 
 pub(crate) fn viewer(p: &Principal) -> Viewer {
     match p {
@@ -174,7 +112,7 @@ impl Services {
                 }
             }
             let mut index = Index::new();
-            let mut links = crate::oversight::LinkBook::default();
+            let mut links = crate::derived::links::LinkBook::default();
             store
                 .scan(1000, &mut |batch| {
                     for rec in &batch {
