@@ -13,14 +13,12 @@
 //! which [`Authorized::operator`] hands out to an operator only.
 
 use std::io::Write;
-use std::path::PathBuf;
 
 use concord_domain::account::{Role, RoleSet};
 use concord_domain::{OrgCode, Organisation, Recommendation};
 use concord_store::DraftVisibility;
 
 use crate::error::{AppError, AppResult};
-use crate::imports::{ExportFormat, ImportOptions, ImportReport};
 use crate::principal::Principal;
 use crate::services::Services;
 
@@ -259,8 +257,8 @@ impl Authorized<'_> {
 /// handed out by [`Authorized::operator`] to an operator alone, and the web
 /// server never asks for one.
 pub struct Operator<'a> {
-    svc: &'a Services,
-    principal: &'a Principal,
+    pub(crate) svc: &'a Services,
+    pub(crate) principal: &'a Principal,
 }
 
 impl Operator<'_> {
@@ -312,37 +310,12 @@ impl Operator<'_> {
             .await
     }
 
-    pub async fn import(
-        &self,
-        files: &[PathBuf],
-        opts: &ImportOptions,
-        progress: &(dyn Fn(u64) + Send + Sync),
-    ) -> AppResult<ImportReport> {
-        self.svc
-            .import(&self.principal.actor(), files, opts, progress)
-            .await
-            .inspect(|_| self.svc.search_changed())
-    }
-
-    pub async fn export(
-        &self,
-        format: ExportFormat,
-        out: &mut (dyn Write + Send),
-        progress: &(dyn Fn(u64) + Send + Sync),
-    ) -> AppResult<u64> {
-        self.svc.export(format, out, progress).await
-    }
-
     pub async fn backup(&self, out: &mut (dyn Write + Send)) -> AppResult<u64> {
         self.svc.backup(out).await
     }
 
     pub async fn restore(&self, input: &mut (dyn std::io::BufRead + Send)) -> AppResult<u64> {
         self.svc.restore(input).await
-    }
-
-    pub async fn load_demo(&self) -> AppResult<ImportReport> {
-        self.svc.load_demo(&self.principal.actor()).await
     }
 }
 

@@ -10,6 +10,7 @@ use concord_domain::{Actor, NewRecommendation, OrganisationDirectory, Recommenda
 use concord_ingest::Format;
 use concord_store::ImportSummary;
 
+use crate::access::Operator;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
 
@@ -432,4 +433,32 @@ fn write_rejection_report(path: &Path, rows: &[RejectedRow]) -> std::io::Result<
         )?;
     }
     f.flush()
+}
+
+/// Importing, exporting and loading the demo set are for operators alone.
+impl Operator<'_> {
+    pub async fn import(
+        &self,
+        files: &[PathBuf],
+        opts: &ImportOptions,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> AppResult<ImportReport> {
+        self.svc
+            .import(&self.principal.actor(), files, opts, progress)
+            .await
+            .inspect(|_| self.svc.search_changed())
+    }
+
+    pub async fn export(
+        &self,
+        format: ExportFormat,
+        out: &mut (dyn Write + Send),
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> AppResult<u64> {
+        self.svc.export(format, out, progress).await
+    }
+
+    pub async fn load_demo(&self) -> AppResult<ImportReport> {
+        self.svc.load_demo(&self.principal.actor()).await
+    }
 }

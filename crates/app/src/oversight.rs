@@ -17,42 +17,12 @@ use std::collections::{BTreeMap, HashSet};
 
 use chrono::Utc;
 use concord_domain::{Link, LinkKind, LinkState, Recommendation, RecommendationId};
-use concord_similar::{Group, Relation};
+use concord_similar::Relation;
 use serde::Serialize;
 
 use crate::access::Authorized;
-use crate::derived::links::LinkBook;
 use crate::error::{AppError, AppResult};
-use crate::similar::viewer;
-
-/// Splits the engine's groups where a person dismissed a pair: a member
-/// stays with the first members it was not dismissed against; the rest
-/// form groups of their own (a group needs two members).
-pub(crate) fn split_dismissed(groups: Vec<Group>, book: &LinkBook) -> Vec<Group> {
-    let mut out = Vec::with_capacity(groups.len());
-    for g in groups {
-        let mut rest = g.ids;
-        while rest.len() >= 2 {
-            let mut kept: Vec<String> = Vec::new();
-            let mut left: Vec<String> = Vec::new();
-            for id in rest {
-                if kept.iter().all(|k| !book.dismissed(k, &id)) {
-                    kept.push(id);
-                } else {
-                    left.push(id);
-                }
-            }
-            if kept.len() >= 2 {
-                out.push(Group {
-                    ids: kept,
-                    score: g.score,
-                });
-            }
-            rest = left;
-        }
-    }
-    out
-}
+use crate::principal::viewer;
 
 /// One suspected contradiction: two records, the engine's score and
 /// reason (None when only a person's link says so), and whether a person
@@ -423,6 +393,8 @@ impl Authorized<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::derived::links::{LinkBook, split_dismissed};
+    use concord_similar::Group;
 
     fn group(ids: &[&str]) -> Group {
         Group {

@@ -3,6 +3,7 @@
 
 use concord_domain::account::{Role, RoleSet};
 use concord_domain::{Actor, OrgCode};
+use concord_similar::Viewer;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Principal {
@@ -102,6 +103,16 @@ pub fn new_token_secret() -> String {
         "concord_{}",
         bytes.iter().map(|b| format!("{b:02x}")).collect::<String>()
     )
+}
+
+/// What the similarity engine lets this principal see: drafts only of
+/// its own organisation, everything for operators.
+pub(crate) fn viewer(p: &Principal) -> Viewer {
+    match p {
+        Principal::Operator { .. } => Viewer::All,
+        Principal::Organisation { org, .. } => Viewer::Org(org.to_string()),
+        Principal::Anonymous => Viewer::Public,
+    }
 }
 
 #[cfg(test)]

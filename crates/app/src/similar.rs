@@ -19,13 +19,13 @@
 use std::sync::Arc;
 
 use concord_domain::{Recommendation, RecommendationId};
-use concord_similar::{Doc, Group, Index, Match, QueryOptions, Viewer};
+use concord_similar::{Doc, Group, Index, Match, QueryOptions};
 
 use crate::access::Authorized;
 use crate::derived::similar::{State, Sweeps, Swept};
 use crate::error::{AppError, AppResult};
 use crate::meaning::{SimilarAnswer, SimilarMethod};
-use crate::principal::Principal;
+use crate::principal::viewer;
 use crate::services::Services;
 
 /// The longest list a caller may ask for.
@@ -39,14 +39,6 @@ const SWEEP_HOLD: std::time::Duration = std::time::Duration::from_millis(15);
 /// How long a caller of the corpus-wide lists waits for a sweep that
 /// includes the latest change before it is given the last complete one.
 const FRESH_WAIT: std::time::Duration = std::time::Duration::from_secs(5);
-
-pub(crate) fn viewer(p: &Principal) -> Viewer {
-    match p {
-        Principal::Operator { .. } => Viewer::All,
-        Principal::Organisation { org, .. } => Viewer::Org(org.to_string()),
-        Principal::Anonymous => Viewer::Public,
-    }
-}
 
 fn names(rec: &Recommendation) -> Vec<String> {
     rec.data
@@ -312,7 +304,7 @@ impl Authorized<'_> {
         let groups =
             concord_similar::groups_of(&swept.duplicates, |id| st.index.visible_to(id, &v));
         // A pair a person dismissed is not a duplicate, whatever the engine says.
-        Ok(crate::oversight::split_dismissed(groups, &st.links))
+        Ok(crate::derived::links::split_dismissed(groups, &st.links))
     }
 
     /// Rebuilds the engine's index from the database (`concord reindex`):
@@ -525,6 +517,7 @@ impl Authorized<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::principal::Principal;
 
     /// A question answers while the corpus sweep holds the index for
     /// reading (with one lock for both, a page waited out every sweep

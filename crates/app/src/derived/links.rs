@@ -4,6 +4,7 @@
 use std::collections::{HashMap, HashSet};
 
 use concord_domain::{LinkKind, LinkState, Recommendation};
+use concord_similar::Group;
 
 /// One stored link, as the book keeps it.
 #[derive(Debug, Clone)]
@@ -112,4 +113,33 @@ impl LinkBook {
                     .map(move |e| (from.as_str(), e))
             })
     }
+}
+
+/// Splits the engine's groups where a person dismissed a pair: a member
+/// stays with the first members it was not dismissed against; the rest
+/// form groups of their own (a group needs two members).
+pub(crate) fn split_dismissed(groups: Vec<Group>, book: &LinkBook) -> Vec<Group> {
+    let mut out = Vec::with_capacity(groups.len());
+    for g in groups {
+        let mut rest = g.ids;
+        while rest.len() >= 2 {
+            let mut kept: Vec<String> = Vec::new();
+            let mut left: Vec<String> = Vec::new();
+            for id in rest {
+                if kept.iter().all(|k| !book.dismissed(k, &id)) {
+                    kept.push(id);
+                } else {
+                    left.push(id);
+                }
+            }
+            if kept.len() >= 2 {
+                out.push(Group {
+                    ids: kept,
+                    score: g.score,
+                });
+            }
+            rest = left;
+        }
+    }
+    out
 }
