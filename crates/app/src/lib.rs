@@ -16,6 +16,7 @@ mod error;
 mod feeds;
 mod guards;
 mod imports;
+mod input;
 mod lifecycle;
 mod links;
 mod meaning;
@@ -49,6 +50,7 @@ pub use endorsements::MAX_ENDORSEMENT_NOTE;
 pub use error::{AppError, AppResult};
 pub use feeds::{FEED_ENTRIES, Feed, FeedRequest};
 pub use imports::{ExportFormat, ImportOptions, ImportReport, RejectedRow};
+pub use input::{Fields, NewRecord, NewWorkstream, RecordEdit, WorkstreamEdit};
 pub use lifecycle::find_addressee;
 pub use meaning::{
     EmbeddingsStatus, SimilarAnswer, SimilarMethod, VECTOR_POLL, VectorsProgress,
@@ -68,5 +70,5 @@ pub use services::{NewToken, Services};
 pub use work::WorkQueue;
 pub use workstreams::{
     DEFAULT_OVERLAPS, MAX_OVERLAPS, Overlap, Registered, WorkstreamHit, WorkstreamQuery,
-    WorkstreamResults,
+    WorkstreamResults, parse_workstream_id,
 };

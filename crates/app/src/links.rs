@@ -266,11 +266,17 @@ impl Authorized<'_> {
         let who = self.asserter();
         let mut links = current.data.links.clone();
         change(&mut links, &who)?;
-        let body = serde_json::json!({
-            "version": current.version,
-            "links": serde_json::to_value(&links).map_err(|e| AppError::Internal(e.to_string()))?,
-        });
-        self.edit_with(&current.id, body, false).await
+        let mut fields = crate::input::Fields::new();
+        fields.insert(
+            "links".into(),
+            serde_json::to_value(&links).map_err(|e| AppError::Internal(e.to_string()))?,
+        );
+        let edit = crate::input::RecordEdit {
+            version: current.version,
+            fields,
+            override_gate: None,
+        };
+        self.edit_with(&current.id, edit, false).await
     }
 }
 

@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::access::{Action, Authorized};
 use crate::error::{AppError, AppResult};
+use crate::input::{Fields, NewRecord, RecordEdit};
 use crate::services::{NewToken, Services};
 
 /// How many close recommendations the cross_reference criterion is shown.
@@ -73,24 +74,13 @@ impl Authorized<'_> {
             .ok_or_else(|| AppError::NotFound(format!("organisation {code} was not found")))
     }
 
-    /// Takes `override_gate` (a reason) out of a body. Overriding the
-    /// publishing gate is for operators only (the full roles model comes
-    /// later); the reason is recorded in the audit trail.
-    fn take_override(&self, body: &mut Value) -> AppResult<Option<String>> {
-        let Some(obj) = body.as_object_mut() else {
-            return Ok(None);
-        };
-        match obj.remove("override_gate") {
-            None | Some(Value::Null) => Ok(None),
-            Some(Value::String(s)) if !s.trim().is_empty() => {
-                self.permit(Action::OverrideGate, None)?;
-                Ok(Some(s))
-            }
-            Some(_) => Err(AppError::invalid_field(
-                "override_gate",
-                "must be the reason for publishing despite the gate, as text",
-            )),
+    /// An override of the publishing gate is for operators only; its
+    /// reason is recorded in the audit trail.
+    fn may_override(&self, override_gate: &Option<String>) -> AppResult<()> {
+        if override_gate.is_some() {
+            self.permit(Action::OverrideGate, None)?;
         }
+        Ok(())
     }
 
     /// Checks drafts against the quality criteria: `ruleset` if given, else
@@ -173,36 +163,39 @@ impl Authorized<'_> {
             .await
     }
 
-    /// Creates a draft for the caller's own organisation.
-    pub async fn create_draft(&self, mut body: Value) -> AppResult<Recommendation> {
+    /// Creates a draft for the caller's own organisation (published at once
+    /// when its `status` says so, by an approver).
+    pub async fn create_draft(&self, new: NewRecord) -> AppResult<Recommendation> {
+        let NewRecord {
+            mut fields,
+            override_gate,
+        } = new;
         self.permit(Action::Draft, None)?;
-        if body
+        if fields
             .get("status")
             .and_then(Value::as_str)
             .is_some_and(|s| !s.trim().eq_ignore_ascii_case("draft"))
         {
             self.permit(Action::Publish, None)?;
         }
-        let override_gate = self.take_override(&mut body)?;
+        self.may_override(&override_gate)?;
         let own = self.principal().org().cloned();
         // An organisation issues only its own (an issuer that is not a
         // code at all is for validation to name).
-        if let Some(given) = body.get("issuer").and_then(Value::as_str)
+        if let Some(given) = fields.get("issuer").and_then(Value::as_str)
             && let Ok(issuer) = OrgCode::parse(given.trim())
         {
             self.permit(Action::Draft, Some(&issuer))?;
         }
-        if own.is_none() && body.get("issuer").is_none() {
+        if own.is_none() && !fields.contains_key("issuer") {
             return Err(AppError::invalid_field("issuer", "is required"));
         }
         // Nobody creates a link another body decided.
-        if let Some(fields) = body.as_object_mut() {
-            self.links_from_body(&[], fields);
-        }
+        self.links_from_body(&[], &mut fields);
         self.services()
             .create(
                 &self.principal().actor(),
-                body,
+                fields,
                 own.as_ref(),
                 override_gate.as_deref(),
             )
@@ -210,10 +203,10 @@ impl Authorized<'_> {
             .inspect(|_| self.services().search_changed())
     }
 
-    /// Edits a recommendation: the body holds `version` (the version the
-    /// caller last saw) and the fields to change.
-    pub async fn edit(&self, id: &RecommendationId, body: Value) -> AppResult<Recommendation> {
-        self.edit_with(id, body, true).await
+    /// Edits a recommendation: the fields given replace the version the
+    /// caller last saw.
+    pub async fn edit(&self, id: &RecommendationId, edit: RecordEdit) -> AppResult<Recommendation> {
+        self.edit_with(id, edit, true).await
     }
 
     /// `check_roles`: false when another use case has already decided who
@@ -221,49 +214,32 @@ impl Authorized<'_> {
     pub(crate) async fn edit_with(
         &self,
         id: &RecommendationId,
-        mut body: Value,
+        edit: RecordEdit,
         check_roles: bool,
     ) -> AppResult<Recommendation> {
+        let RecordEdit {
+            version,
+            mut fields,
+            override_gate,
+        } = edit;
         self.permit(Action::Change, None)?;
-        if check_roles && let Some(fields) = body.as_object() {
+        if check_roles {
             // Content needs an author; a change of status (publishing,
             // withdrawing, with the date of publication) needs an approver.
-            if fields.keys().any(|k| {
-                !matches!(
-                    k.as_str(),
-                    "version" | "status" | "published" | "override_gate"
-                )
-            }) {
+            // An edit that asks for nothing is still a change of the record
+            // (its version moves on): it needs an author too.
+            if fields.is_empty()
+                || fields
+                    .keys()
+                    .any(|k| !matches!(k.as_str(), "status" | "published"))
+            {
                 self.permit(Action::Edit, None)?;
             }
             if fields.contains_key("status") || fields.contains_key("published") {
                 self.permit(Action::Publish, None)?;
             }
-            // A request that asks for nothing is still a change of the
-            // record (its version moves on): it needs an author.
-            if fields
-                .keys()
-                .all(|k| matches!(k.as_str(), "version" | "override_gate"))
-            {
-                self.permit(Action::Edit, None)?;
-            }
         }
-        let override_gate = self.take_override(&mut body)?;
-        let Value::Object(mut fields) = body else {
-            return Err(AppError::BadInput("the body must be a JSON object".into()));
-        };
-        let version = match fields.remove("version") {
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
-            Some(_) => {
-                return Err(AppError::invalid_field("version", "must be a whole number"));
-            }
-            None => {
-                return Err(AppError::invalid_field(
-                    "version",
-                    "is required (the version you are editing, for safe concurrent edits)",
-                ));
-            }
-        };
+        self.may_override(&override_gate)?;
         let current = self.recommendation(id).await?;
         self.permit(Action::Change, Some(&current.data.issuer))?;
         if check_roles {
@@ -306,13 +282,11 @@ impl Services {
     pub(crate) async fn create(
         &self,
         actor: &Actor,
-        mut body: Value,
+        mut fields: Fields,
         default_issuer: Option<&OrgCode>,
         override_gate: Option<&str>,
     ) -> AppResult<Recommendation> {
-        let obj = body
-            .as_object_mut()
-            .ok_or_else(|| AppError::BadInput("the body must be a JSON object".into()))?;
+        let obj = &mut fields;
         for fixed in ["id", "version", "created_at", "updated_at", "import_key"] {
             if obj.contains_key(fixed) {
                 return Err(AppError::invalid_field(
@@ -328,7 +302,7 @@ impl Services {
             obj.entry("issuer")
                 .or_insert_with(|| Value::from(code.as_str()));
         }
-        let mut data = data_from_json(body)?.validate()?;
+        let mut data = data_from_json(Value::Object(fields))?.validate()?;
         crate::lifecycle::fresh_addressees(&data)?;
         crate::links::add_mentioned(None, &mut data);
         if self.store.organisation(&data.issuer).await?.is_none() {

@@ -531,12 +531,15 @@ mod tests {
             label: "test".into(),
         });
         for title in ["Sepsis screening at triage", "Falls in care homes"] {
-            op.create_draft(serde_json::json!({
-                "issuer": "HSSIB", "status": "published", "published": "2024-01-10",
-                "title": title,
-                "text": format!("NHS England should review {title} by 31 March 2026."),
-                "override_gate": "test data"
-            }))
+            op.create_draft(
+                crate::NewRecord::from_json(serde_json::json!({
+                    "issuer": "HSSIB", "status": "published", "published": "2024-01-10",
+                    "title": title,
+                    "text": format!("NHS England should review {title} by 31 March 2026."),
+                    "override_gate": "test data"
+                }))
+                .unwrap(),
+            )
             .await
             .unwrap();
         }

@@ -31,6 +31,7 @@ use serde_json::Value;
 
 use crate::access::Authorized;
 use crate::error::{AppError, AppResult};
+use crate::input::{NewWorkstream, WorkstreamEdit};
 use crate::principal::Principal;
 use crate::services::Services;
 
@@ -71,8 +72,10 @@ pub struct Registered {
     pub overlaps: Vec<Overlap>,
 }
 
-fn bad_id(e: concord_domain::DomainError) -> AppError {
-    AppError::BadInput(e.to_string())
+/// Reads a workstream identifier as a caller wrote it (any case, spaces
+/// around); anything else is bad input naming what was given.
+pub fn parse_workstream_id(raw: &str) -> AppResult<WorkstreamId> {
+    WorkstreamId::parse(raw).map_err(|e| AppError::BadInput(e.to_string()))
 }
 
 /// The quoted words of an engine reason (`shares "sepsis", "antibiotic"`).
@@ -141,8 +144,8 @@ impl Authorized<'_> {
     }
 
     /// One workstream; one the caller may not see is "not found".
-    pub async fn workstream(&self, id: &str) -> AppResult<StoredWorkstream> {
-        let id = WorkstreamId::parse(id).map_err(bad_id)?.to_string();
+    pub async fn workstream(&self, id: &WorkstreamId) -> AppResult<StoredWorkstream> {
+        let id = id.to_string();
         match self.services().store().get_workstream(&id).await? {
             Some(ws) if self.can_see_ws(&ws.workstream) => Ok(ws),
             _ => Err(AppError::NotFound(format!("workstream {id} was not found"))),
@@ -150,7 +153,10 @@ impl Authorized<'_> {
     }
 
     /// A workstream's audit trail, oldest first (as visible as the workstream).
-    pub async fn workstream_history(&self, id: &str) -> AppResult<Vec<concord_domain::AuditEvent>> {
+    pub async fn workstream_history(
+        &self,
+        id: &WorkstreamId,
+    ) -> AppResult<Vec<concord_domain::AuditEvent>> {
         let ws = self.workstream(id).await?;
         Ok(self.services().store().history(&ws.workstream.id).await?)
     }
@@ -211,24 +217,26 @@ impl Authorized<'_> {
         }
     }
 
-    async fn prepare(&self, body: &Value) -> AppResult<Workstream> {
-        self.may_lead(body)?;
-        let ws = from_input(body, self.principal().org())?;
+    async fn prepare(&self, new: &NewWorkstream) -> AppResult<Workstream> {
+        let body = Value::Object(new.fields.clone());
+        self.may_lead(&body)?;
+        let ws = from_input(&body, self.principal().org())?;
         self.check_references(&ws).await?;
         Ok(ws)
     }
 
     /// Registers one workstream and answers it with what it overlaps.
-    pub async fn register_workstream(&self, body: &Value) -> AppResult<Registered> {
-        let mut done = self
-            .register_workstreams(std::slice::from_ref(body))
-            .await?;
+    pub async fn register_workstream(&self, new: &NewWorkstream) -> AppResult<Registered> {
+        let mut done = self.register_workstreams(std::slice::from_ref(new)).await?;
         Ok(done.remove(0))
     }
 
     /// Registers several: every one is checked before any is stored, so a
     /// file with one bad workstream stores nothing.
-    pub async fn register_workstreams(&self, bodies: &[Value]) -> AppResult<Vec<Registered>> {
+    pub async fn register_workstreams(
+        &self,
+        bodies: &[NewWorkstream],
+    ) -> AppResult<Vec<Registered>> {
         self.permit(crate::access::Action::Change, None)?;
         let mut ready = Vec::with_capacity(bodies.len());
         for (i, b) in bodies.iter().enumerate() {
@@ -266,7 +274,11 @@ impl Authorized<'_> {
 
     /// Edits a workstream: `version` (the version the caller last saw) and
     /// the fields to replace. Only its lead (or an operator).
-    pub async fn edit_workstream(&self, id: &str, body: Value) -> AppResult<StoredWorkstream> {
+    pub async fn edit_workstream(
+        &self,
+        id: &WorkstreamId,
+        edit: WorkstreamEdit,
+    ) -> AppResult<StoredWorkstream> {
         self.permit(crate::access::Action::RegisterWork, None)?;
         let current = self.workstream(id).await?;
         if let Principal::Organisation { org, .. } = self.principal()
@@ -277,24 +289,7 @@ impl Authorized<'_> {
                 current.workstream.id, current.workstream.lead
             )));
         }
-        let Value::Object(mut fields) = body else {
-            return Err(AppError::BadInput("the body must be a JSON object".into()));
-        };
-        let version = match fields.remove("version") {
-            Some(Value::Number(n)) if n.as_i64().is_some() => n.as_i64().unwrap_or_default(),
-            Some(_) => {
-                return Err(AppError::invalid_field("version", "must be a whole number"));
-            }
-            None => {
-                return Err(AppError::invalid_field(
-                    "version",
-                    "is required (the version you are editing, for safe concurrent edits)",
-                ));
-            }
-        };
-        for f in ["created_at", "updated_at"] {
-            fields.remove(f);
-        }
+        let WorkstreamEdit { version, fields } = edit;
         let ws = apply_edit(&current.workstream, &Value::Object(fields))?;
         self.check_references(&ws).await?;
         let svc = self.services();
@@ -318,7 +313,7 @@ impl Authorized<'_> {
     }
 
     /// What a registered workstream overlaps.
-    pub async fn overlaps_of(&self, id: &str, limit: usize) -> AppResult<Vec<Overlap>> {
+    pub async fn overlaps_of(&self, id: &WorkstreamId, limit: usize) -> AppResult<Vec<Overlap>> {
         let ws = self.workstream(id).await?;
         self.overlaps_for(&ws.workstream, limit).await
     }

@@ -43,7 +43,7 @@ impl FromRequestParts<AppState> for Caller {
                 "send one Authorization header, not several",
             ));
         }
-        let token = bearer_token(value.as_bytes()).map_err(unauthenticated)?;
+        let token = crate::session::bearer_token(value.as_bytes()).map_err(unauthenticated)?;
         let principal = state.services.authenticate_token(token).await?;
         Ok(Caller(principal))
     }
@@ -51,45 +51,4 @@ impl FromRequestParts<AppState> for Caller {
 
 fn unauthenticated(message: &str) -> ApiError {
     AppError::Unauthenticated(message.to_string()).into()
-}
-
-/// The token of an `Authorization: Bearer TOKEN` header value. The scheme is
-/// case-insensitive (RFC 9110); the token is the rest, trimmed.
-pub fn bearer_token(value: &[u8]) -> Result<&str, &'static str> {
-    const MALFORMED: &str = "the Authorization header must be `Bearer TOKEN`";
-    let value = std::str::from_utf8(value).map_err(|_| MALFORMED)?.trim();
-    let (scheme, token) = value.split_once(' ').ok_or(MALFORMED)?;
-    if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(MALFORMED);
-    }
-    let token = token.trim();
-    if token.is_empty() || token.contains(char::is_whitespace) || !token.is_ascii() {
-        return Err(MALFORMED);
-    }
-    Ok(token)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::bearer_token;
-
-    #[test]
-    fn reads_bearer_tokens_and_refuses_anything_else() {
-        assert_eq!(bearer_token(b"Bearer abc"), Ok("abc"));
-        assert_eq!(bearer_token(b"bearer   abc "), Ok("abc"));
-        for bad in [
-            &b"Basic dXNlcjpwdw=="[..],
-            b"Bearer",
-            b"Bearer ",
-            b"abc",
-            b"Bearer a b",
-            b"Bearer \xff",
-        ] {
-            assert!(
-                bearer_token(bad).is_err(),
-                "{:?}",
-                String::from_utf8_lossy(bad)
-            );
-        }
-    }
 }

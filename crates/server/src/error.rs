@@ -14,6 +14,11 @@ use concord_app::AppError;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+/// Why a request was refused, for the audit trail (set by the error
+/// responses of the API and the pages, read by `crate::session`).
+#[derive(Debug, Clone)]
+pub struct RefusalReason(pub String);
+
 /// The body of every error response.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct ErrorBody {
@@ -191,9 +196,7 @@ impl IntoResponse for ApiError {
         let mut response = (status, axum::Json(self.body())).into_response();
         if matches!(status.as_u16(), 401 | 403 | 429) {
             // For the audit trail (crate::session::authenticate).
-            response
-                .extensions_mut()
-                .insert(crate::session::RefusalReason(reason));
+            response.extensions_mut().insert(RefusalReason(reason));
         }
         if unauthenticated {
             response

@@ -29,12 +29,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_swagger_ui::SwaggerUi;
 
 pub mod api;
-pub mod assets;
 pub mod auth;
 pub mod connections;
 pub mod error;
 pub mod extract;
-pub mod feeds;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;
@@ -136,8 +134,8 @@ pub fn router_with(services: Arc<Services>, options: ServerOptions) -> Router {
         )
         .merge(docs)
         .merge(web::routes())
-        .merge(assets::routes())
-        .merge(feeds::routes())
+        .merge(web::assets::routes())
+        .merge(web::feeds::routes())
         .route("/healthz", get(api::health::healthz))
         .route("/readyz", get(api::health::readyz))
         // Every route is counted under its pattern (the fallback counts

@@ -20,8 +20,7 @@ use concord_app::{AppError, Principal, SessionView, secrets_match};
 use concord_domain::account::Role;
 
 use crate::AppState;
-use crate::auth::bearer_token;
-use crate::error::ApiError;
+use crate::error::{ApiError, RefusalReason};
 use crate::middleware::is_api_path;
 
 pub const SESSION_COOKIE: &str = "concord_session";
@@ -70,10 +69,21 @@ pub fn signed_in() -> Option<SignedInHeader> {
     SIGNED_IN.try_with(|s| s.clone()).ok().flatten()
 }
 
-/// Why a request was refused, for the audit trail (set by the error
-/// responses of the API and the pages).
-#[derive(Debug, Clone)]
-pub struct RefusalReason(pub String);
+/// The token of an `Authorization: Bearer TOKEN` header value. The scheme is
+/// case-insensitive (RFC 9110); the token is the rest, trimmed.
+pub fn bearer_token(value: &[u8]) -> Result<&str, &'static str> {
+    const MALFORMED: &str = "the Authorization header must be `Bearer TOKEN`";
+    let value = std::str::from_utf8(value).map_err(|_| MALFORMED)?.trim();
+    let (scheme, token) = value.split_once(' ').ok_or(MALFORMED)?;
+    if !scheme.eq_ignore_ascii_case("bearer") {
+        return Err(MALFORMED);
+    }
+    let token = token.trim();
+    if token.is_empty() || token.contains(char::is_whitespace) || !token.is_ascii() {
+        return Err(MALFORMED);
+    }
+    Ok(token)
+}
 
 /// The value of one cookie, if the request sent it.
 pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
@@ -263,6 +273,26 @@ pub(crate) fn has_work(state: &AppState, view: &concord_app::SessionView) -> boo
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn reads_bearer_tokens_and_refuses_anything_else() {
+        assert_eq!(bearer_token(b"Bearer abc"), Ok("abc"));
+        assert_eq!(bearer_token(b"bearer   abc "), Ok("abc"));
+        for bad in [
+            &b"Basic dXNlcjpwdw=="[..],
+            b"Bearer",
+            b"Bearer ",
+            b"abc",
+            b"Bearer a b",
+            b"Bearer \xff",
+        ] {
+            assert!(
+                bearer_token(bad).is_err(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
 
     #[test]
     fn reads_one_cookie_among_many() {

@@ -7,6 +7,11 @@ use std::collections::BTreeMap;
 
 use crate::text::{Tok, tokenise};
 
+/// MinHash signature length = BANDS * ROWS (the index buckets texts by
+/// their band keys; a prepared text carries its keys).
+pub const BANDS: usize = 16;
+pub const ROWS: usize = 3;
+
 /// What a cue says.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum CueKind {

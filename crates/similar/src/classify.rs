@@ -2,8 +2,63 @@
 //! contradicts or related, with a one-line reason naming the words or
 //! numbers that decided it.
 
-use crate::analyse::CueKind;
-use crate::index::{Index, Prepared, Relation, StoredCue};
+use crate::analyse::{BANDS, CueKind};
+
+/// How one record stands to another.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Relation {
+    Duplicate,
+    Supports,
+    Contradicts,
+    Related,
+}
+
+impl Relation {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Relation::Duplicate => "duplicate",
+            Relation::Supports => "supports",
+            Relation::Contradicts => "contradicts",
+            Relation::Related => "related",
+        }
+    }
+}
+
+/// A cue as the index keeps it: its words as term ids.
+#[derive(Debug, Clone)]
+pub(crate) struct StoredCue {
+    pub kind: CueKind,
+    pub sign: i8,
+    pub value: f32,
+    pub anchors: Box<[u32]>,
+    pub phrase: u32,
+    /// For instructions: the word asked about (see `analyse::Cue::head`).
+    pub head: Option<u32>,
+    /// Read where the text asks something (see `analyse::Cue::asks`).
+    pub asks: bool,
+}
+
+/// A text prepared for comparison against the index (known term ids).
+pub(crate) struct Prepared {
+    pub terms: Vec<(u32, f32)>,
+    pub norm: f32,
+    pub cues: Vec<StoredCue>,
+    pub meta: Box<[u64]>,
+    pub keys: Option<[u64; BANDS]>,
+    /// A query's own cue words (None: the cues' phrases are the index's).
+    pub own_phrases: Option<Vec<String>>,
+}
+
+/// What classifying needs of the index: its words. (The index implements
+/// it; classifying does not otherwise know the index.)
+pub(crate) trait Words {
+    /// Whether a term is too common in recommendations to anchor a finding.
+    fn generic(&self, t: u32) -> bool;
+    /// The display word of a term.
+    fn word(&self, t: u32) -> &str;
+    /// The words of a cue, as said in the text it was read from.
+    fn phrase_of<'a>(&'a self, p: &'a Prepared, c: &StoredCue) -> &'a str;
+}
 
 /// Thresholds on the score (tuned on the evaluation set, see docs/similarity.md).
 pub const DUPLICATE: f32 = 0.35;
@@ -79,7 +134,7 @@ fn differs(kind: CueKind, a: f32, b: f32) -> bool {
 }
 
 /// Specific anchors two cues share (how surely they are about one act).
-fn overlap(ix: &Index, a: &StoredCue, b: &StoredCue) -> usize {
+fn overlap(ix: &impl Words, a: &StoredCue, b: &StoredCue) -> usize {
     a.anchors
         .iter()
         .filter(|t| !ix.generic(**t) && b.anchors.contains(t))
@@ -91,7 +146,7 @@ fn overlap(ix: &Index, a: &StoredCue, b: &StoredCue) -> usize {
 /// `x` caps what `y` asks more of; `x` defers what `y` asks promptly.
 /// The reason names `a`'s phrase first (`x_is_a`).
 fn ask_conflict(
-    ix: &Index,
+    ix: &impl Words,
     x: &Prepared,
     y: &Prepared,
     x_is_a: bool,
@@ -230,7 +285,7 @@ fn ask_conflict(
     None
 }
 
-fn conflict(ix: &Index, a: &Prepared, b: &Prepared, cos: f32) -> Option<Conflict> {
+fn conflict(ix: &impl Words, a: &Prepared, b: &Prepared, cos: f32) -> Option<Conflict> {
     let anchor_word = |t: u32| ix.word(t).to_string();
     // 1. Opposite instructions about the same thing, and 2. opposite
     //    directions on an axis (routine / not routine, mandatory / optional,
@@ -346,7 +401,7 @@ fn conflict(ix: &Index, a: &Prepared, b: &Prepared, cos: f32) -> Option<Conflict
     None
 }
 
-fn shared_numbers(ix: &Index, a: &Prepared, b: &Prepared) -> Option<String> {
+fn shared_numbers(ix: &impl Words, a: &Prepared, b: &Prepared) -> Option<String> {
     for ca in a.cues.iter().filter(|c| quantity(c.kind, c.value)) {
         if b.cues
             .iter()
@@ -358,7 +413,7 @@ fn shared_numbers(ix: &Index, a: &Prepared, b: &Prepared) -> Option<String> {
     None
 }
 
-pub(crate) fn classify(ix: &Index, a: Side<'_>, b: Side<'_>) -> Option<Verdict> {
+pub(crate) fn classify(ix: &impl Words, a: Side<'_>, b: Side<'_>) -> Option<Verdict> {
     let (a, b) = (a.0, b.0);
     let (cos, mut shared) = cosine(a, b);
     if cos < RELATED * 0.8 {

@@ -14,13 +14,14 @@
 
 use std::collections::{HashMap, HashSet};
 
-use crate::analyse::{Analysis, CueKind, GENERIC, analyse_doc, hash_str, mix};
-use crate::classify::{CONTRADICTION_MIN, DUPLICATE_LONG, RELATED, Side, Verdict, classify};
+use crate::analyse::{Analysis, GENERIC, analyse_doc, hash_str, mix};
+pub use crate::classify::Relation;
+use crate::classify::{
+    CONTRADICTION_MIN, DUPLICATE_LONG, Prepared, RELATED, Side, StoredCue, Verdict, Words, classify,
+};
 use crate::text::{TextProblem, check_text};
 
-/// MinHash signature length = BANDS * ROWS.
-pub const BANDS: usize = 16;
-pub const ROWS: usize = 3;
+pub use crate::analyse::{BANDS, ROWS};
 const NONE: u32 = u32::MAX;
 /// Slack on the upper bound of a score (the cheap cosine and the exact one
 /// add the same terms in a different way).
@@ -94,25 +95,6 @@ pub enum Viewer {
     All,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Relation {
-    Duplicate,
-    Supports,
-    Contradicts,
-    Related,
-}
-
-impl Relation {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Relation::Duplicate => "duplicate",
-            Relation::Supports => "supports",
-            Relation::Contradicts => "contradicts",
-            Relation::Related => "related",
-        }
-    }
-}
-
 /// One existing record that matches.
 #[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Match {
@@ -136,19 +118,6 @@ pub struct Pair {
 pub struct Group {
     pub ids: Vec<String>,
     pub score: f64,
-}
-
-#[derive(Debug, Clone)]
-pub(crate) struct StoredCue {
-    pub kind: CueKind,
-    pub sign: i8,
-    pub value: f32,
-    pub anchors: Box<[u32]>,
-    pub phrase: u32,
-    /// For instructions: the word asked about (see `analyse::Cue::head`).
-    pub head: Option<u32>,
-    /// Read where the text asks something (see `analyse::Cue::asks`).
-    pub asks: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -396,17 +365,6 @@ fn meta_hashes(doc: &Doc<'_>) -> Box<[u64]> {
 
 /// The term id of a query's word the index has never seen.
 pub(crate) const UNSEEN_WORD: u32 = u32::MAX;
-
-/// A text prepared for comparison against the index (known term ids).
-pub(crate) struct Prepared {
-    pub terms: Vec<(u32, f32)>,
-    pub norm: f32,
-    pub cues: Vec<StoredCue>,
-    pub meta: Box<[u64]>,
-    pub keys: Option<[u64; BANDS]>,
-    /// A query's own cue words (None: the cues' phrases are the index's).
-    pub own_phrases: Option<Vec<String>>,
-}
 
 impl Index {
     pub fn new() -> Self {
@@ -1140,5 +1098,19 @@ impl Index {
     /// The display word of a term (for reasons).
     pub(crate) fn generic(&self, t: u32) -> bool {
         GENERIC.contains(&self.words[t as usize].as_str())
+    }
+}
+
+impl Words for Index {
+    fn generic(&self, t: u32) -> bool {
+        Index::generic(self, t)
+    }
+
+    fn word(&self, t: u32) -> &str {
+        Index::word(self, t)
+    }
+
+    fn phrase_of<'a>(&'a self, p: &'a Prepared, c: &StoredCue) -> &'a str {
+        Index::phrase_of(self, p, c)
     }
 }

@@ -30,8 +30,11 @@ async fn services(dir: &Path) -> Services {
 async fn publish(svc: &Services, issuer: &str, title: &str, text: &str) -> String {
     svc.as_principal(operator())
         .create_draft(
-            json!({"issuer": issuer, "status": "published", "published": "2024-01-10",
+            concord_app::NewRecord::from_json(
+                json!({"issuer": issuer, "status": "published", "published": "2024-01-10",
             "title": title, "text": text, "override_gate": "test data"}),
+            )
+            .unwrap(),
         )
         .await
         .unwrap()
@@ -137,8 +140,13 @@ mod with_model {
             // operators) may see it, by meaning as by words.
             let draft = lexical
                 .as_principal(operator())
-                .create_draft(json!({"issuer": "HSSIB", "title": "Septic shock",
-                    "text": "Septic patients must receive prompt antimicrobial treatment."}))
+                .create_draft(
+                    concord_app::NewRecord::from_json(
+                        json!({"issuer": "HSSIB", "title": "Septic shock",
+                    "text": "Septic patients must receive prompt antimicrobial treatment."}),
+                    )
+                    .unwrap(),
+                )
                 .await
                 .unwrap()
                 .id
@@ -258,9 +266,13 @@ mod with_model {
             let op = svc.as_principal(operator());
             let version = op.recommendation(&rid).await.unwrap().version;
             let edited = "Review every inpatient's falls risk and lower the bed at night.";
-            op.edit(&rid, json!({"version": version, "text": edited}))
-                .await
-                .unwrap();
+            op.edit(
+                &rid,
+                concord_app::RecordEdit::from_json(json!({"version": version, "text": edited}))
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
             // The next answer no longer blends the old meaning: the stale
             // vector is dropped as soon as the engine sees the edit.
             let answer = op.similar_answer_for_text(FALLS, 10).await.unwrap();

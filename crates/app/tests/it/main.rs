@@ -5,6 +5,7 @@
 
 mod embeddings;
 mod fuzz_import;
+mod module_graph;
 mod quality_pfd;
 mod rules_access;
 mod workstream_overlaps;

@@ -64,7 +64,7 @@ fn overlaps_found_and_not_found() {
                 .unwrap()
                 .to_string();
             keys.push(key);
-            bodies.push(w);
+            bodies.push(concord_app::NewWorkstream::from_json(w).unwrap());
         }
         let done = auth.register_workstreams(&bodies).await.unwrap();
         for (k, r) in keys.iter().zip(&done) {
@@ -72,7 +72,12 @@ fn overlaps_found_and_not_found() {
         }
         let mut overlaps: HashMap<String, Vec<Overlap>> = HashMap::new();
         for k in &keys {
-            overlaps.insert(k.clone(), auth.overlaps_of(&ids[k], 50).await.unwrap());
+            overlaps.insert(
+                k.clone(),
+                auth.overlaps_of(&concord_app::parse_workstream_id(&ids[k]).unwrap(), 50)
+                    .await
+                    .unwrap(),
+            );
         }
         let has = |a: &str, id: &str| overlaps[a].iter().any(|o| o.id == id);
         let mut failures = Vec::new();

@@ -3,7 +3,10 @@
 use std::io::{Read, Write};
 
 use clap::Subcommand;
-use concord_app::{DEFAULT_OVERLAPS, Overlap, Principal, Services, WorkstreamQuery};
+use concord_app::{
+    DEFAULT_OVERLAPS, NewWorkstream, Overlap, Principal, Services, WorkstreamQuery,
+    parse_workstream_id,
+};
 use concord_domain::{OrgCode, StoredWorkstream};
 use serde_json::Value;
 
@@ -156,6 +159,15 @@ async fn run_as(svc: &Services, operator: Principal, cmd: WorkstreamCommand) -> 
                 Value::Array(v) => v,
                 one => vec![one],
             };
+            let n = bodies.len();
+            let bodies = bodies
+                .into_iter()
+                .enumerate()
+                .map(|(i, b)| {
+                    NewWorkstream::from_json(b)
+                        .map_err(|e| anyhow::anyhow!("{file}: workstream {} of {n}: {e}", i + 1))
+                })
+                .collect::<anyhow::Result<Vec<_>>>()?;
             let done = svc
                 .as_principal(who.clone())
                 .register_workstreams(&bodies)
@@ -237,7 +249,7 @@ async fn run_as(svc: &Services, operator: Principal, cmd: WorkstreamCommand) -> 
         }
         WorkstreamCommand::Show { id, json } => {
             let auth = svc.as_principal(operator);
-            let ws = auth.workstream(&id).await?;
+            let ws = auth.workstream(&parse_workstream_id(&id)?).await?;
             let overlaps = auth.overlaps_for(&ws.workstream, DEFAULT_OVERLAPS).await?;
             if json {
                 let mut v = serde_json::to_value(&ws)?;

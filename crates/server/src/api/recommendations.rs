@@ -5,7 +5,7 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::NaiveDate;
-use concord_app::{Page, RecommendationFilter};
+use concord_app::{NewRecord, Page, RecommendationFilter, RecordEdit};
 use concord_domain::{AuditEvent, Lifecycle, OrgCode, RecKind, Recommendation, RecommendationId};
 use serde::Serialize;
 use serde_json::Value;
@@ -382,7 +382,7 @@ pub async fn create(
     let rec = state
         .services
         .as_principal(principal)
-        .create_draft(body)
+        .create_draft(NewRecord::from_json(body)?)
         .await?;
     let location = HeaderValue::from_str(&format!("/api/v1/recommendations/{}", rec.id))
         .expect("an identifier is a valid header value");
@@ -447,7 +447,7 @@ pub async fn update(
     let rec = state
         .services
         .as_principal(principal)
-        .edit(&id, body)
+        .edit(&id, RecordEdit::from_json(body)?)
         .await?;
     Ok(([(header::ETAG, etag(&rec))], Json(rec)).into_response())
 }

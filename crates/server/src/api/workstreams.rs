@@ -10,7 +10,10 @@ use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, NaiveDate, Utc};
-use concord_app::{DEFAULT_OVERLAPS, MAX_OVERLAPS, WorkstreamQuery};
+use concord_app::{
+    DEFAULT_OVERLAPS, MAX_OVERLAPS, NewWorkstream, WorkstreamEdit, WorkstreamQuery,
+    parse_workstream_id,
+};
 use concord_domain::workstream::Shared;
 use concord_domain::{OrgCode, StoredWorkstream, WorkstreamStatus};
 use serde::Serialize;
@@ -314,7 +317,9 @@ pub async fn create(
     ApiJson(body): ApiJson<Value>,
 ) -> ApiResult<Response> {
     let svc = state.services.as_principal(principal);
-    let done = svc.register_workstream(&body).await?;
+    let done = svc
+        .register_workstream(&NewWorkstream::from_json(body)?)
+        .await?;
     Ok((
         StatusCode::CREATED,
         [
@@ -359,7 +364,7 @@ pub async fn get(
     let ws = state
         .services
         .as_principal(principal)
-        .workstream(&id)
+        .workstream(&parse_workstream_id(&id)?)
         .await?;
     Ok(([(header::ETAG, etag(&ws))], Json(ws)).into_response())
 }
@@ -397,7 +402,7 @@ pub async fn update(
     let ws = state
         .services
         .as_principal(principal)
-        .edit_workstream(&id, body)
+        .edit_workstream(&parse_workstream_id(&id)?, WorkstreamEdit::from_json(body)?)
         .await?;
     Ok(([(header::ETAG, etag(&ws))], Json(ws)).into_response())
 }

@@ -864,7 +864,7 @@ async fn reset_password(
     .await;
     match made {
         Ok((name, secret)) => {
-            let base = crate::feeds::base_url(
+            let base = crate::web::feeds::base_url(
                 state.options.public_url.as_deref(),
                 is_https(&state, &headers),
                 &headers,

@@ -6,8 +6,8 @@ use askama::Template;
 use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
-use crate::assets;
 use crate::session::SignedInHeader;
+use crate::web::assets;
 
 /// An Atom feed the page can be followed by.
 #[derive(Debug, Clone)]

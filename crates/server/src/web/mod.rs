@@ -12,9 +12,11 @@ use axum::Router;
 use crate::AppState;
 
 pub mod account;
+pub mod assets;
 pub mod dashboard;
 pub(crate) mod error;
 pub(crate) mod extract;
+pub mod feeds;
 pub(crate) mod filters;
 mod home;
 pub mod layout;

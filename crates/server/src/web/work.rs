@@ -21,7 +21,7 @@ use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
-use concord_app::{AppError, Authorized, Page, Principal, WorkQueue};
+use concord_app::{AppError, Authorized, NewRecord, Page, Principal, RecordEdit, WorkQueue};
 use concord_domain::account::Role;
 use concord_domain::lifecycle::{Acceptance, Assessment, ClosureReason, Implementation, MoveKind};
 use concord_domain::model::{EqualityDirection, EvidenceKind, EvidenceStrength, Risk};
@@ -1246,11 +1246,21 @@ async fn submit_draft(
         return error_response(e);
     }
     let done = match editing {
-        None => auth.create_draft(Value::Object(json)).await,
+        None => {
+            auth.create_draft(NewRecord {
+                fields: json,
+                override_gate: None,
+            })
+            .await
+        }
         Some((id, version)) => {
             json.remove("issuer");
-            json.insert("version".into(), Value::from(version));
-            auth.edit(id, Value::Object(json)).await
+            let edit = RecordEdit {
+                version,
+                fields: json,
+                override_gate: None,
+            };
+            auth.edit(id, edit).await
         }
     };
     match done {
@@ -1451,12 +1461,14 @@ async fn publish(
         Err(r) => return r,
     };
     let version = form_version(&form);
-    let mut body = Map::new();
-    body.insert("version".into(), Value::from(version));
-    body.insert("status".into(), Value::from("published"));
-    match services(&state, session)
-        .edit(&rec.id, Value::Object(body))
-        .await
+    let mut fields = Map::new();
+    fields.insert("status".into(), Value::from("published"));
+    let edit = RecordEdit {
+        version,
+        fields,
+        override_gate: None,
+    };
+    match services(&state, session).edit(&rec.id, edit).await
     {
         Ok(done) => {
             Redirect::to(&format!("/recommendations/{}?published=1", done.id)).into_response()

@@ -11,7 +11,7 @@ use axum::extract::{DefaultBodyLimit, Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::get;
-use concord_app::{AppError, DEFAULT_OVERLAPS, Principal};
+use concord_app::{AppError, DEFAULT_OVERLAPS, NewWorkstream, Principal, parse_workstream_id};
 use concord_domain::StoredWorkstream;
 use serde_json::{Map, Value};
 
@@ -308,7 +308,11 @@ async fn show(State(state): State<AppState>, s: MaybeSession, Path(raw): Path<St
             .map(|s| s.view.principal.clone())
             .unwrap_or(Principal::Anonymous);
     let svc = state.services.as_principal(principal);
-    let ws = match svc.workstream(&raw).await {
+    let found = match parse_workstream_id(&raw) {
+        Ok(id) => svc.workstream(&id).await,
+        Err(e) => Err(e),
+    };
+    let ws = match found {
         Ok(ws) => ws,
         Err(AppError::BadInput(m)) => return page_error(StatusCode::NOT_FOUND, &m),
         Err(e) => return app_error(e),
@@ -516,7 +520,7 @@ fn comma_list(text: &str) -> Value {
 
 /// The form as the body the API takes; the lead is the session's
 /// organisation (the service fills it in).
-fn form_body(form: &Form) -> Value {
+fn form_body(form: &Form) -> NewWorkstream {
     let mut body = Map::new();
     body.insert("title".into(), Value::String(form.text("title")));
     for (name, _, _, _) in FIELDS {
@@ -541,7 +545,7 @@ fn form_body(form: &Form) -> Value {
         "public".into(),
         Value::Bool(form.get("public") != Some("no")),
     );
-    Value::Object(body)
+    NewWorkstream { fields: body }
 }
 
 /// A refusal's field errors ("expected_end", "partners[0]") as (form

@@ -328,7 +328,7 @@ async fn csrf_missing_or_wrong_is_refused_and_changes_nothing() {
     let rec = app
         .services
         .as_principal(operator())
-        .create_draft(json!({"issuer": "HSSIB", "status": "draft", "title": "t", "text": "Trusts should audit."}))
+        .create_draft(concord_app::NewRecord::from_json(json!({"issuer": "HSSIB", "status": "draft", "title": "t", "text": "Trusts should audit."})).unwrap())
         .await
         .unwrap();
     let path = format!("/api/v1/recommendations/{}", rec.id);
@@ -375,9 +375,12 @@ async fn a_token_of_one_organisation_on_anothers_record_is_refused() {
         .services
         .as_principal(operator())
         .create_draft(
-            json!({"issuer": "HSSIB", "status": "published", "published": "2024-01-04",
+            concord_app::NewRecord::from_json(
+                json!({"issuer": "HSSIB", "status": "published", "published": "2024-01-04",
             "title": "Sepsis", "text": "NHS England should screen for sepsis by 31 March 2026.",
             "addressees": [{"name": "NHS England", "org": "NHSE"}], "override_gate": "test"}),
+            )
+            .unwrap(),
         )
         .await
         .unwrap();
@@ -456,10 +459,13 @@ async fn stored_xss_is_escaped_on_every_page() {
         .services
         .as_principal(operator())
         .create_draft(
-            json!({"issuer": "EVIL", "status": "published", "published": "2024-01-04",
+            concord_app::NewRecord::from_json(
+                json!({"issuer": "EVIL", "status": "published", "published": "2024-01-04",
             "title": "<script>alert('title')</script>", "text": evil_text,
             "addressees": [{"name": "<b onmouseover=alert(2)>NHS England</b>", "org": "NHSE"}],
             "override_gate": "test"}),
+            )
+            .unwrap(),
         )
         .await
         .unwrap();

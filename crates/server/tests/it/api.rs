@@ -15,7 +15,7 @@ impl TestApp {
         let rec = self
             .services
             .as_principal(operator())
-            .create_draft(body)
+            .create_draft(concord_app::NewRecord::from_json(body).unwrap())
             .await
             .expect("seed a record");
         serde_json::to_value(rec).unwrap()
@@ -1015,9 +1015,12 @@ async fn the_publishing_gate_refuses_then_an_operator_overrides_with_an_audited_
     // An operator may override, with the reason in the audit trail.
     let rec = ops
         .create_draft(
-            json!({"issuer": "HSSIB", "title": "Forced", "text": "Consider sepsis.",
+            concord_app::NewRecord::from_json(
+                json!({"issuer": "HSSIB", "title": "Forced", "text": "Consider sepsis.",
                              "status": "published", "published": "2025-01-10",
                              "override_gate": "ministerial direction"}),
+            )
+            .unwrap(),
         )
         .await
         .unwrap();

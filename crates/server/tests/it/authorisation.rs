@@ -40,7 +40,7 @@ impl TestApp {
     async fn published_rec(&self, title: &str) -> String {
         self.services
             .as_principal(operator())
-            .create_draft(json!({
+            .create_draft(concord_app::NewRecord::from_json(json!({
                 "issuer": "HSSIB", "status": "published", "published": "2024-01-04",
                 "title": title,
                 "text": format!("NHS England should require {title} within 15 minutes of arrival by 31 March 2026."),
@@ -49,7 +49,7 @@ impl TestApp {
                     {"name": "Care Quality Commission", "org": "CQC"}
                 ],
                 "override_gate": "test data"
-            }))
+            })).unwrap())
             .await
             .unwrap()
             .id
@@ -59,12 +59,12 @@ impl TestApp {
     async fn draft_rec(&self) -> String {
         self.services
             .as_principal(operator())
-            .create_draft(json!({
+            .create_draft(concord_app::NewRecord::from_json(json!({
                 "issuer": "HSSIB", "status": "draft",
                 "title": "Falls in care homes",
                 "text": "NHS England should publish falls guidance for care homes by 31 March 2026.",
                 "addressees": [{"name": "NHS England", "org": "NHSE"}]
-            }))
+            })).unwrap())
             .await
             .unwrap()
             .id
@@ -547,9 +547,14 @@ fn api_actions() -> Vec<Action> {
                 let ws = app
                     .services
                     .as_principal(operator())
-                    .register_workstream(&json!({"lead": "HSSIB", "title": "Sepsis at triage",
+                    .register_workstream(
+                        &concord_app::NewWorkstream::from_json(
+                            json!({"lead": "HSSIB", "title": "Sepsis at triage",
                         "aim": "Why patients with suspected sepsis wait for antibiotics.",
-                        "status": "active", "start": "2025-01-06"}))
+                        "status": "active", "start": "2025-01-06"}),
+                        )
+                        .unwrap(),
+                    )
                     .await
                     .unwrap();
                 req(

@@ -15,13 +15,13 @@ use browser::Browser;
 async fn seed(app: &TestApp, status: &str) -> String {
     app.services
         .as_principal(operator())
-        .create_draft(json!({
+        .create_draft(concord_app::NewRecord::from_json(json!({
             "issuer": "HSSIB", "status": status, "published": "2025-02-01",
             "title": "Sepsis screening at triage",
             "text": "NHS England should require sepsis screening within one hour of arrival by 31 March 2027.",
             "addressees": [{"name": "NHS England", "org": "NHSE"}],
             "override_gate": "test data"
-        }))
+        })).unwrap())
         .await
         .unwrap()
         .id

@@ -150,7 +150,7 @@ impl TestApp {
     async fn seed_id(&self, body: Value) -> String {
         self.services
             .as_principal(operator())
-            .create_draft(body)
+            .create_draft(concord_app::NewRecord::from_json(body).unwrap())
             .await
             .expect("seed a record")
             .id
@@ -170,7 +170,9 @@ impl TestApp {
         for k in ["status", "addressees", "title"] {
             body[k] = v[k].clone();
         }
-        auth.edit(&rec.id, body).await.expect("edit");
+        auth.edit(&rec.id, concord_app::RecordEdit::from_json(body).unwrap())
+            .await
+            .expect("edit");
     }
 
     /// A lifecycle move on the addressee NHSE, as an operator.

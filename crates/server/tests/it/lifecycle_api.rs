@@ -18,7 +18,7 @@ impl TestApp {
         let rec = self
             .services
             .as_principal(operator())
-            .create_draft(json!({
+            .create_draft(concord_app::NewRecord::from_json(json!({
                 "issuer": "HSSIB", "status": "published", "published": "2024-01-04",
                 "title": "Sepsis screening at triage",
                 "text": "NHS England should require sepsis screening at triage within 15 minutes of arrival.",
@@ -27,7 +27,7 @@ impl TestApp {
                     {"name": "Care Quality Commission", "org": "CQC"}
                 ],
                 "override_gate": "test data"
-            }))
+            })).unwrap())
             .await
             .unwrap();
         rec.id.to_string()

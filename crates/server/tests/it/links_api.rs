@@ -15,9 +15,12 @@ impl TestApp {
             .services
             .as_principal(operator())
             .create_draft(
-                json!({"issuer": issuer, "status": "published", "published": date,
+                concord_app::NewRecord::from_json(
+                    json!({"issuer": issuer, "status": "published", "published": date,
                 "title": format!("{issuer} recommendation"), "text": text,
                 "override_gate": "test data"}),
+                )
+                .unwrap(),
             )
             .await
             .unwrap();

@@ -114,13 +114,13 @@ async fn published_records_get_the_issuers_deadline_on_create_and_edit() {
     let app = spawn_app().await;
     let ops = app.services.as_principal(operator());
     let rec = ops
-        .create_draft(serde_json::json!({
+        .create_draft(concord_app::NewRecord::from_json(serde_json::json!({
             "issuer": "HSSIB", "title": "Sepsis screening in emergency departments",
             "text": "NHS England should require every emergency department to screen adults for sepsis within one hour of arrival, by March 2025.",
             "status": "published", "published": "2024-01-01",
             "addressees": [{"name": "NHS England", "org": "NHSE", "status": "awaiting_response", "due": null}],
             "override_gate": "test"
-        }))
+        })).unwrap())
         .await
         .expect("created");
     // HSSIB: 90 days.
@@ -132,7 +132,7 @@ async fn published_records_get_the_issuers_deadline_on_create_and_edit() {
     let edited = ops
         .edit(
             &rec.id,
-            serde_json::json!({"version": rec.version, "response_deadline": null, "override_gate": "test"}),
+            concord_app::RecordEdit::from_json(serde_json::json!({"version": rec.version, "response_deadline": null, "override_gate": "test"})).unwrap(),
         )
         .await
         .expect("edited");
@@ -145,10 +145,13 @@ async fn published_records_get_the_issuers_deadline_on_create_and_edit() {
         Some("2024-03-31")
     );
     let draft = ops
-        .create_draft(serde_json::json!({
-            "issuer": "HSSIB", "title": "A draft", "text": "Trusts should do better by 2025.",
-            "published": "2024-01-01"
-        }))
+        .create_draft(
+            concord_app::NewRecord::from_json(serde_json::json!({
+                "issuer": "HSSIB", "title": "A draft", "text": "Trusts should do better by 2025.",
+                "published": "2024-01-01"
+            }))
+            .unwrap(),
+        )
         .await
         .expect("draft");
     assert_eq!(draft.data.response_deadline, None);

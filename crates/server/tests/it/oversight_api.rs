@@ -46,9 +46,12 @@ async fn world() -> World {
         let rec = app
             .services
             .as_principal(operator())
-            .create_draft(json!({"issuer": issuer, "status": "published",
+            .create_draft(
+                concord_app::NewRecord::from_json(json!({"issuer": issuer, "status": "published",
                 "published": "2024-03-01", "title": format!("{issuer} recommendation"),
                 "text": text, "override_gate": "test data"}))
+                .unwrap(),
+            )
             .await
             .unwrap();
         ids.push(rec.id.to_string());
@@ -334,10 +337,13 @@ async fn the_contradictions_list_follows_the_register() {
         .app
         .services
         .as_principal(operator())
-        .create_draft(json!({"issuer": "HSSIB", "status": "published",
+        .create_draft(
+            concord_app::NewRecord::from_json(json!({"issuer": "HSSIB", "status": "published",
             "published": "2024-04-01", "title": "HSSIB imaging",
             "text": CT_8H.replace("8 hours", "24 hours"),
             "override_gate": "test data"}))
+            .unwrap(),
+        )
         .await
         .unwrap()
         .id
@@ -349,9 +355,12 @@ async fn the_contradictions_list_follows_the_register() {
     let id = concord_domain::RecommendationId::parse(&w.ct8).unwrap();
     let ops = w.app.services.as_principal(operator());
     let version = ops.recommendation(&id).await.unwrap().version;
-    ops.edit(&id, json!({"version": version, "text": OTHER}))
-        .await
-        .unwrap();
+    ops.edit(
+        &id,
+        concord_app::RecordEdit::from_json(json!({"version": version, "text": OTHER})).unwrap(),
+    )
+    .await
+    .unwrap();
     let last = w.contradictions().await;
     assert!(pair(&last, &w.ct1, &w.ct8).is_none(), "{last:?}");
     assert!(pair(&last, &w.ct1, &ct24).is_some(), "{last:?}");

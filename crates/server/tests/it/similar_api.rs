@@ -40,13 +40,13 @@ async fn post(base: &str, body: Value) -> (StatusCode, Value) {
 async fn similar_answers_anonymous_callers_without_others_drafts() {
     let (base, svc, _dir, _stop) = spawn().await;
     let op = svc.as_principal(Principal::Operator { label: "t".into() });
-    op.create_draft(json!({"issuer": "NICE", "status": "published", "published": "2024-01-10",
+    op.create_draft(concord_app::NewRecord::from_json(json!({"issuer": "NICE", "status": "published", "published": "2024-01-10",
         "title": "Sepsis", "override_gate": "test data",
-        "text": "Hospitals should screen adults for sepsis at emergency department triage and give antibiotics within one hour."}))
+        "text": "Hospitals should screen adults for sepsis at emergency department triage and give antibiotics within one hour."})).unwrap())
         .await
         .unwrap();
-    op.create_draft(json!({"issuer": "HSSIB", "title": "Sepsis draft",
-        "text": "Emergency departments should screen every adult for sepsis at triage and start antibiotics within one hour."}))
+    op.create_draft(concord_app::NewRecord::from_json(json!({"issuer": "HSSIB", "title": "Sepsis draft",
+        "text": "Emergency departments should screen every adult for sepsis at triage and start antibiotics within one hour."})).unwrap())
         .await
         .unwrap();
     let (s, v) = post(&base, json!({"text": "Screen adults in A&E for sepsis at triage; antibiotics within 60 minutes."})).await;

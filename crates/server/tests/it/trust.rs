@@ -37,13 +37,16 @@ async fn token(app: &TestApp, org: &str, roles: &[Role]) -> String {
 async fn published(app: &TestApp) -> String {
     app.services
         .as_principal(operator())
-        .create_draft(json!({
-            "issuer": "HSSIB", "status": "published", "published": "2025-01-04",
-            "title": "Sepsis screening",
-            "text": "NHS England should require sepsis screening at triage by 31 March 2026.",
-            "addressees": [{"name": "NHS England", "org": "NHSE"}],
-            "override_gate": "test data"
-        }))
+        .create_draft(
+            concord_app::NewRecord::from_json(json!({
+                "issuer": "HSSIB", "status": "published", "published": "2025-01-04",
+                "title": "Sepsis screening",
+                "text": "NHS England should require sepsis screening at triage by 31 March 2026.",
+                "addressees": [{"name": "NHS England", "org": "NHSE"}],
+                "override_gate": "test data"
+            }))
+            .unwrap(),
+        )
         .await
         .unwrap()
         .id
@@ -776,12 +779,15 @@ async fn asking_for_the_heavy_lists_does_not_redo_them() {
     for title in ["Sepsis screening", "Sepsis at triage"] {
         services
             .as_principal(operator())
-            .create_draft(json!({
-                "issuer": "HSSIB", "status": "published", "published": "2025-01-04",
-                "title": title, "text": text,
-                "addressees": [{"name": "NHS England", "org": "NHSE"}],
-                "override_gate": "test data"
-            }))
+            .create_draft(
+                concord_app::NewRecord::from_json(json!({
+                    "issuer": "HSSIB", "status": "published", "published": "2025-01-04",
+                    "title": title, "text": text,
+                    "addressees": [{"name": "NHS England", "org": "NHSE"}],
+                    "override_gate": "test data"
+                }))
+                .unwrap(),
+            )
             .await
             .unwrap();
     }
@@ -822,12 +828,12 @@ async fn asking_for_the_heavy_lists_does_not_redo_them() {
     // A change: the next caller gets a sweep that includes it.
     services
         .as_principal(operator())
-        .create_draft(json!({
+        .create_draft(concord_app::NewRecord::from_json(json!({
             "issuer": "NHSE", "status": "published", "published": "2025-02-04",
             "title": "Falls", "text": "Wards should assess older inpatients for falls risk on admission and review sedative medicines after any fall.",
             "addressees": [{"name": "Care Quality Commission", "org": "CQC"}],
             "override_gate": "test data"
-        }))
+        })).unwrap())
         .await
         .unwrap();
     assert_eq!(groups(&app).await, 1);

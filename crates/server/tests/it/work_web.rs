@@ -87,13 +87,13 @@ async fn draft_check_save_edit_publish_answer_and_assess(app: TestApp) {
     let existing = app
         .services
         .as_principal(operator())
-        .create_draft(json!({
+        .create_draft(concord_app::NewRecord::from_json(json!({
             "issuer": "NICE", "status": "published", "published": "2024-05-01",
             "title": "Sepsis screening within an hour",
             "text": "NHS England should require emergency departments to screen adults for sepsis within one hour of arrival.",
             "addressees": [{"name": "NHS England", "org": "NHSE"}],
             "override_gate": "test data"
-        }))
+        })).unwrap())
         .await
         .unwrap()
         .id
@@ -791,13 +791,13 @@ async fn publishing_from_the_page_dates_it_and_its_answers_fall_due() {
     // Straight into published through the API, no date given: today.
     let made = services
         .as_principal(operator())
-        .create_draft(json!({
+        .create_draft(concord_app::NewRecord::from_json(json!({
             "issuer": "HSSIB", "status": "published",
             "title": "Falls in care homes",
             "text": "NHS England should publish falls guidance for care homes by 31 March 2027.",
             "addressees": [{"name": "NHS England", "org": "NHSE"}],
             "override_gate": "test data"
-        }))
+        })).unwrap())
         .await
         .unwrap();
     assert_eq!(made.data.published, Some(services.clock().today()));

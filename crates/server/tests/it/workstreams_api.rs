@@ -298,7 +298,7 @@ async fn register_read_list_edit_and_refusals() {
     let history = app
         .services
         .as_principal(common::operator())
-        .workstream_history(&id)
+        .workstream_history(&concord_app::parse_workstream_id(&id).unwrap())
         .await
         .unwrap();
     let actions: Vec<&str> = history.iter().map(|e| e.action.as_str()).collect();

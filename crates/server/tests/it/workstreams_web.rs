@@ -87,12 +87,15 @@ async fn a_registered_workstream_redirects_to_its_page_with_its_overlaps() {
     let existing = app
         .services
         .as_principal(operator())
-        .register_workstream(&serde_json::json!({
-            "lead": "CQC",
-            "title": "Sepsis escalation on acute wards",
-            "aim": "Why deteriorating patients with sepsis are escalated late.",
-            "themes": ["sepsis", "deterioration"],
-        }))
+        .register_workstream(
+            &concord_app::NewWorkstream::from_json(serde_json::json!({
+                "lead": "CQC",
+                "title": "Sepsis escalation on acute wards",
+                "aim": "Why deteriorating patients with sepsis are escalated late.",
+                "themes": ["sepsis", "deterioration"],
+            }))
+            .unwrap(),
+        )
         .await
         .unwrap()
         .workstream
@@ -122,7 +125,7 @@ async fn a_registered_workstream_redirects_to_its_page_with_its_overlaps() {
     let stored = app
         .services
         .as_principal(operator())
-        .workstream(id)
+        .workstream(&concord_app::parse_workstream_id(id).unwrap())
         .await
         .unwrap()
         .workstream;
