@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Dashboard benchmark: every figure of the oversight dashboard at COUNT
 # recommendations with 3 addressees each, on SQLite and PostgreSQL, from the
-# in-memory fact table (crates/domain/src/dashboard.rs, built by one lean
+# in-memory fact table (crates/domain/src/dashboard/facts.rs, built by one lean
 # read, kept in step from the outbox) beside the same figures computed by
 # SQL GROUP BY queries on the tables (crates/store/src/sql/dashboard.rs),
 # in one run; checks that both give the same figures.

@@ -5,6 +5,9 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::ids::{OrgCode, RecommendationId, Reference};
+use crate::lifecycle::records::{
+    Acceptance, ActionItem, AssessmentRecord, Closure, Escalation, Implementation, ProgressUpdate,
+};
 use crate::{DomainError, FieldError};
 
 /// Declares a closed set of values that travel as lower-case strings (JSON,
@@ -222,7 +225,7 @@ pub struct Response {
     /// What the addressee said it would do (None for replies imported
     /// without a stated position, such as published PFD reply letters).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acceptance: Option<crate::lifecycle::Acceptance>,
+    pub acceptance: Option<Acceptance>,
     /// Why not accepted, or which recommendation it supports instead.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reasons: Option<String>,
@@ -244,13 +247,13 @@ pub struct Addressee {
     #[serde(default)]
     pub responses: Vec<Response>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub acceptance: Option<crate::lifecycle::Acceptance>,
+    pub acceptance: Option<Acceptance>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub implementation: Option<crate::lifecycle::Implementation>,
+    pub implementation: Option<Implementation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub assessment: Option<crate::lifecycle::AssessmentRecord>,
+    pub assessment: Option<AssessmentRecord>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub closure: Option<crate::lifecycle::Closure>,
+    pub closure: Option<Closure>,
     /// When the issuer means to look at it again.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reassess_on: Option<NaiveDate>,
@@ -258,12 +261,12 @@ pub struct Addressee {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verified_on: Option<NaiveDate>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub escalations: Vec<crate::lifecycle::Escalation>,
+    pub escalations: Vec<Escalation>,
     /// The action plan.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub actions: Vec<crate::lifecycle::ActionItem>,
+    pub actions: Vec<ActionItem>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub updates: Vec<crate::lifecycle::ProgressUpdate>,
+    pub updates: Vec<ProgressUpdate>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]

@@ -1,11 +1,17 @@
 //! The figures on small records worked out by hand, and the overdue rule
 //! checked against the lifecycle's own definition.
 
+use chrono::NaiveDate;
+
 use super::*;
 use crate::ids::OrgCode;
-use crate::lifecycle::{Acceptance, Closure, overdue_as_of};
-use crate::model::{Addressee, Cost, RecKind, Response};
-use crate::organisation::{OrgLevel, seed_organisations};
+use crate::lifecycle::{
+    Acceptance, Closure, ClosureReason, Implementation, RulesBook, due_for, overdue_as_of,
+};
+use crate::model::{
+    Addressee, AddresseeStatus, Cost, Lifecycle, RecKind, RecommendationData, Response,
+};
+use crate::organisation::{OrgKind, OrgLevel, Organisation, ProviderKind, seed_organisations};
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()

@@ -1,8 +1,13 @@
 //! The state machine, move by move: what each role may do, from which state,
 //! and what is refused (with a message that says why).
 
+use chrono::{Duration, NaiveDate};
+
 use super::*;
-use crate::model::{RecKind, SystemLevel};
+use crate::ids::OrgCode;
+use crate::model::{
+    Addressee, AddresseeStatus, Lifecycle, RecKind, RecommendationData, Response, SystemLevel,
+};
 
 fn d(s: &str) -> NaiveDate {
     s.parse().unwrap()
