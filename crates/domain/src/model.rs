@@ -375,9 +375,9 @@ pub struct Recommendation {
     /// that the record does not use (empty for records entered in Concord).
     #[serde(
         default,
-        skip_serializing_if = "crate::provenance::Provenance::is_empty"
+        skip_serializing_if = "crate::provenance::records::Provenance::is_empty"
     )]
-    pub provenance: crate::provenance::Provenance,
+    pub provenance: crate::provenance::records::Provenance,
 }
 
 /// How a new record gets its identifier.
@@ -425,7 +425,7 @@ pub struct NewRecommendation {
     pub created_at: Option<DateTime<Utc>>,
     pub updated_at: Option<DateTime<Utc>>,
     /// Where the record's parts come from (a PFD file's, or an export's own).
-    pub provenance: crate::provenance::Provenance,
+    pub provenance: crate::provenance::records::Provenance,
 }
 
 impl NewRecommendation {

@@ -9,9 +9,8 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 
+use super::asset_files::{VERSION, find};
 use crate::AppState;
-
-include!(concat!(env!("OUT_DIR"), "/assets.rs"));
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -19,19 +18,6 @@ pub fn routes() -> Router<AppState> {
         // The old unversioned address of our stylesheet, for anyone who
         // kept it: always the current one, cached briefly.
         .route("/assets/site.css", get(|| async { current("site.css") }))
-}
-
-/// The bytes and content type of an asset, by its name under the version.
-pub fn find(name: &str) -> Option<(&'static str, &'static [u8])> {
-    FILES
-        .iter()
-        .find(|(n, _, _)| *n == name)
-        .map(|&(_, kind, bytes)| (kind, bytes))
-}
-
-/// The address of an asset in this build.
-pub fn href(name: &str) -> String {
-    format!("/assets/{VERSION}/{name}")
 }
 
 async fn asset(Path((version, name)): Path<(String, String)>) -> Response {
@@ -61,7 +47,7 @@ async fn asset(Path((version, name)): Path<(String, String)>) -> Response {
             .into_response(),
         None => (
             StatusCode::NOT_FOUND,
-            crate::web::error::error_page(StatusCode::NOT_FOUND, "There is no such file."),
+            super::error::error_page(StatusCode::NOT_FOUND, "There is no such file."),
         )
             .into_response(),
     }

@@ -7,7 +7,7 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
 
 use crate::session::SignedInHeader;
-use crate::web::assets;
+use crate::web::asset_files;
 
 /// An Atom feed the page can be followed by.
 #[derive(Debug, Clone)]
@@ -55,7 +55,7 @@ impl Layout {
     pub fn new(title: impl Into<String>) -> Self {
         Layout {
             title: title.into(),
-            assets: assets::VERSION,
+            assets: asset_files::VERSION,
             query: String::new(),
             feed: None,
             section: None,

@@ -12,6 +12,7 @@ use axum::Router;
 use crate::AppState;
 
 pub mod account;
+mod asset_files;
 pub mod assets;
 pub mod dashboard;
 pub(crate) mod error;

@@ -15,10 +15,15 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use axum::routing::get;
 use chrono::NaiveDate;
-use concord_app::Principal;
-use concord_domain::{Lifecycle, Recommendation, RecommendationData, RecommendationId, Reference};
+use concord_app::{Authorized, Principal};
+use concord_domain::account::Role;
+use concord_domain::lifecycle::MoveKind;
+use concord_domain::{
+    AddresseeStatus, Lifecycle, Recommendation, RecommendationData, RecommendationId, Reference,
+};
 
 use crate::AppState;
+use crate::session::Session;
 use crate::web::error::PageError;
 use crate::web::extract::MaybeSession;
 use crate::web::filters;
@@ -50,7 +55,7 @@ async fn recommendation(
     let endorsements = auth.endorsements_of(&rec).await?;
     let endorsers: Vec<concord_domain::OrgCode> =
         endorsements.iter().map(|e| e.org.clone()).collect();
-    let actions = crate::web::work::record_actions(&auth, &rec, s.0.as_ref(), &endorsers);
+    let actions = record_actions(&auth, &rec, s.0.as_ref(), &endorsers);
     let related = crate::web::related::sections(&state.services, who, &rec.id).await;
     let book = auth.rules_in_force().await?;
     let mut layout = Layout::new(format!("{} {}", rec.id, rec.data.title)).feed(
@@ -109,7 +114,7 @@ struct RecommendationPage {
     r: RecordView,
     provenance: Option<ProvenanceSection>,
     endorsements: Vec<EndorsementRow>,
-    actions: Option<crate::web::work::RecordActions>,
+    actions: Option<RecordActions>,
     related: crate::web::related::Related,
 }
 
@@ -437,6 +442,94 @@ async fn history(
         title: rec.data.title.clone(),
         events: rows,
     }))
+}
+
+/// What the signed-in organisation can do with a record, on its page
+/// (`templates/recommendation/actions.html`): edit its draft, answer or
+/// update as an addressee, assess or close as the issuer, endorse another
+/// body's recommendation. None for everyone else.
+pub(crate) struct RecordActions {
+    pub org: String,
+    /// (address, what it does)
+    pub links: Vec<(String, String)>,
+    /// Whether the organisation may endorse the record: Some(true) when it
+    /// already does (then it may withdraw).
+    pub endorse: Option<bool>,
+}
+
+pub(crate) fn record_actions(
+    auth: &Authorized<'_>,
+    rec: &Recommendation,
+    session: Option<&Session>,
+    endorsers: &[concord_domain::OrgCode],
+) -> Option<RecordActions> {
+    let session = session?;
+    let org = session.view.org.as_ref()?;
+    let roles = session.view.roles();
+    let id = &rec.id;
+    let mut links: Vec<(String, String)> = Vec::new();
+    if rec.data.status == Lifecycle::Draft {
+        if &rec.data.issuer == org && roles.contains(Role::Author) {
+            links.push((
+                format!("/recommendations/{id}/edit"),
+                "Edit the draft".into(),
+            ));
+        }
+    } else {
+        for (i, a) in rec.data.addressees.iter().enumerate() {
+            let base = format!("/recommendations/{id}/addressees/{}", i + 1);
+            let received = a.status == AddresseeStatus::ResponseReceived;
+            let answered = received || a.status == AddresseeStatus::Assessed;
+            let open = !matches!(
+                a.status,
+                AddresseeStatus::Closed | AddresseeStatus::NotRequired
+            );
+            // The moves that make sense in this part's state; whether this
+            // person may make each is the services' rule.
+            let offered = [
+                (
+                    a.status == AddresseeStatus::AwaitingResponse,
+                    MoveKind::Respond,
+                    format!("Answer for {}", a.name),
+                ),
+                (
+                    answered,
+                    MoveKind::Update,
+                    format!("Record {}'s progress", a.name),
+                ),
+                (
+                    answered,
+                    MoveKind::AddAction,
+                    format!("Add an action to {}'s plan", a.name),
+                ),
+                (
+                    received,
+                    MoveKind::Assess,
+                    format!("Assess {}'s answer", a.name),
+                ),
+                (open, MoveKind::Close, format!("Close {}'s part", a.name)),
+            ];
+            for (fits, mv, label) in offered {
+                if fits && auth.may_move(&rec.data, i, mv).is_ok() {
+                    links.push((format!("{base}/{mv}"), label));
+                }
+            }
+        }
+    }
+    // Another body's published recommendation: its approvers may stand
+    // behind it (or stop).
+    let endorse = auth
+        .may_endorse(rec)
+        .is_ok()
+        .then(|| endorsers.contains(org));
+    if links.is_empty() && endorse.is_none() {
+        return None;
+    }
+    Some(RecordActions {
+        org: org.to_string(),
+        links,
+        endorse,
+    })
 }
 
 #[cfg(test)]
