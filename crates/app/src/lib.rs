@@ -11,6 +11,7 @@ pub mod clock;
 mod dashboard;
 pub mod demo;
 mod derived;
+pub use derived::snapshot::similarity_snapshot_beside;
 mod endorsements;
 mod error;
 mod feeds;

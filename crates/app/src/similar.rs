@@ -22,7 +22,9 @@ use concord_domain::{Recommendation, RecommendationId};
 use concord_similar::{Doc, Group, Index, Match, QueryOptions};
 
 use crate::access::Authorized;
+use crate::derived::links::LinkBook;
 use crate::derived::similar::{State, Sweeps, Swept};
+use crate::derived::snapshot;
 use crate::error::{AppError, AppResult};
 use crate::meaning::{SimilarAnswer, SimilarMethod};
 use crate::principal::viewer;
@@ -30,6 +32,13 @@ use crate::services::Services;
 
 /// The longest list a caller may ask for.
 pub const MAX_LIMIT: usize = 200;
+
+/// Changes applied after which the index is saved again (a restart then
+/// catches up at most about this many from the outbox).
+pub const SAVE_AFTER: usize = 10_000;
+
+/// What a similarity snapshot's stamp says it holds.
+const SNAPSHOT_KIND: &str = "similarity index";
 
 /// Records swept while holding the index, between two looks at the clock.
 const SWEEP_SLOTS: usize = 8;
@@ -92,6 +101,18 @@ impl Services {
             }
         }
         let mut st = self.similar.0.clone().write_owned().await;
+        if st.seq.is_none()
+            && let Some((index, links, seq)) = self.load_similarity().await?
+        {
+            st.index = index;
+            st.links = links;
+            st.seq = Some(seq);
+            st.build += 1;
+            st.unsaved = 0;
+            self.similar
+                .1
+                .store(true, std::sync::atomic::Ordering::Release);
+        }
         if st.seq.is_none() {
             // Note where the outbox ends first, then read every record: a
             // change made meanwhile is applied again below (idempotent).
@@ -119,6 +140,12 @@ impl Services {
             st.links = links;
             st.seq = Some(last);
             st.build += 1;
+            // Saved below, once caught up.
+            st.unsaved = SAVE_AFTER;
+            self.similar
+                .3
+                .loaded
+                .store(false, std::sync::atomic::Ordering::Release);
             self.similar
                 .1
                 .store(true, std::sync::atomic::Ordering::Release);
@@ -148,9 +175,168 @@ impl Services {
                     }
                 }
                 st.seq = Some(row.seq);
+                st.unsaved += 1;
             }
         }
+        if st.unsaved >= SAVE_AFTER {
+            self.save_similarity_later();
+        }
         Ok(st.downgrade())
+    }
+
+    /// Keeps the similarity index in `path` between runs: loaded from there
+    /// at the first question (when still good), written there after a
+    /// build and after every [`SAVE_AFTER`] changes since.
+    pub fn keep_similarity_at(&self, path: &std::path::Path) {
+        let _ = self.similar.3.path.set(path.to_path_buf());
+    }
+
+    /// Whether the index in memory was loaded from a snapshot (rather than
+    /// built from the records), and how many snapshots this process wrote.
+    pub fn similarity_kept(&self) -> (bool, u64) {
+        let k = &self.similar.3;
+        (
+            k.loaded.load(std::sync::atomic::Ordering::Acquire),
+            k.written.load(std::sync::atomic::Ordering::Acquire),
+        )
+    }
+
+    /// This database's first outbox row, as a snapshot's stamp names it.
+    async fn outbox_origin(&self) -> AppResult<Option<(i64, String, i64)>> {
+        Ok(self
+            .store()
+            .outbox_after(0, 1)
+            .await?
+            .into_iter()
+            .next()
+            .map(|r| (r.seq, r.entity_id, r.at.timestamp_micros())))
+    }
+
+    /// The kept index, if there is one and it is good for this database
+    /// and this engine. Anything else is logged and read as none.
+    async fn load_similarity(&self) -> AppResult<Option<(Index, LinkBook, i64)>> {
+        let Some(path) = self.similar.3.path.get().cloned() else {
+            return Ok(None);
+        };
+        let origin = self.outbox_origin().await?;
+        let end = self.store().outbox_end().await?;
+        let started = std::time::Instant::now();
+        let read = tokio::task::spawn_blocking(move || {
+            snapshot::read::<(Index, LinkBook)>(&path, |stamp| {
+                if stamp.kind != SNAPSHOT_KIND {
+                    return Err(format!("it holds {}", stamp.kind));
+                }
+                if stamp.engine != concord_similar::engine_fingerprint() {
+                    return Err("written by another build of the engine".into());
+                }
+                if stamp.origin != origin {
+                    return Err("written for another database".into());
+                }
+                if stamp.seq > end {
+                    return Err(format!(
+                        "it reflects outbox row {} but the database ends at {end}",
+                        stamp.seq
+                    ));
+                }
+                Ok(())
+            })
+        })
+        .await
+        .map_err(|e| AppError::Internal(e.to_string()))?;
+        match read {
+            Ok((stamp, (index, links))) => {
+                tracing::info!(
+                    records = index.len(),
+                    seq = stamp.seq,
+                    ms = started.elapsed().as_millis() as u64,
+                    "similarity index loaded from its snapshot"
+                );
+                self.similar
+                    .3
+                    .loaded
+                    .store(true, std::sync::atomic::Ordering::Release);
+                Ok(Some((index, links, stamp.seq)))
+            }
+            Err(snapshot::Unusable::Missing) => Ok(None),
+            Err(why) => {
+                tracing::warn!("similarity index built from the records: {why}");
+                Ok(None)
+            }
+        }
+    }
+
+    /// Writes the index to its snapshot in the background (one write at a
+    /// time; readers go on meanwhile, changes wait until it is written).
+    fn save_similarity_later(&self) {
+        let keeping = self.similar.3.clone();
+        let Some(path) = keeping.path.get().cloned() else {
+            return;
+        };
+        if keeping
+            .saving
+            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            return;
+        }
+        let engine = self.similar.0.clone();
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            let origin = match store.outbox_after(0, 1).await {
+                Ok(rows) => rows
+                    .into_iter()
+                    .next()
+                    .map(|r| (r.seq, r.entity_id, r.at.timestamp_micros())),
+                Err(e) => {
+                    tracing::warn!("similarity snapshot not written: {e}");
+                    keeping
+                        .saving
+                        .store(false, std::sync::atomic::Ordering::Release);
+                    return;
+                }
+            };
+            let st = engine.clone().read_owned().await;
+            let done = tokio::task::spawn_blocking(move || {
+                let Some(seq) = st.seq else {
+                    return Ok((0, 0, st));
+                };
+                let unsaved = st.unsaved;
+                let stamp = snapshot::Stamp {
+                    kind: SNAPSHOT_KIND.into(),
+                    engine: concord_similar::engine_fingerprint(),
+                    seq,
+                    origin,
+                };
+                let started = std::time::Instant::now();
+                let bytes = snapshot::write(&path, &stamp, &(&st.index, &st.links))?;
+                tracing::info!(
+                    records = st.index.len(),
+                    seq,
+                    bytes,
+                    ms = started.elapsed().as_millis() as u64,
+                    "similarity index saved"
+                );
+                Ok::<_, std::io::Error>((unsaved, bytes, st))
+            })
+            .await;
+            match done {
+                Ok(Ok((saved, bytes, st))) => {
+                    drop(st);
+                    if bytes > 0 {
+                        // Changes applied since the copy was taken stay unsaved.
+                        let mut st = engine.write().await;
+                        st.unsaved = st.unsaved.saturating_sub(saved);
+                        keeping
+                            .written
+                            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+                    }
+                }
+                Ok(Err(e)) => tracing::warn!("similarity snapshot not written: {e}"),
+                Err(e) => tracing::warn!("similarity snapshot not written: {e}"),
+            }
+            keeping
+                .saving
+                .store(false, std::sync::atomic::Ordering::Release);
+        });
     }
 }
 

@@ -13,7 +13,9 @@ pub const BANDS: usize = 16;
 pub const ROWS: usize = 3;
 
 /// What a cue says.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum CueKind {
     /// An instruction: sign +1 "should / must do X", -1 "should not / do not / never X".
     Directive,

@@ -25,7 +25,7 @@ impl Relation {
 }
 
 /// A cue as the index keeps it: its words as term ids.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct StoredCue {
     pub kind: CueKind,
     pub sign: i8,

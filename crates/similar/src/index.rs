@@ -40,7 +40,7 @@ const BUCKET_CAP: usize = 64;
 const QUERY_TERMS: usize = 48;
 
 /// How much of the index one query reads on its way to the candidates.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Budget {
     /// Postings read on the rare-term route.
     pub postings: usize,
@@ -120,7 +120,7 @@ pub struct Group {
     pub score: f64,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 struct Slot {
     id: Box<str>,
     alive: bool,
@@ -263,7 +263,10 @@ pub fn groups_of(found: &DuplicatePairs, keep: impl Fn(&str) -> bool) -> Vec<Gro
 
 /// The index. Slots are never reused: a record that changes gets a new
 /// slot and its old one is marked dead (a rebuild compacts).
-#[derive(Debug, Default)]
+///
+/// Serializable whole, so that a server can keep it between runs (read
+/// back only by the same engine: see [`crate::engine_fingerprint`]).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub struct Index {
     slots: Vec<Slot>,
     by_id: HashMap<Box<str>, u32>,

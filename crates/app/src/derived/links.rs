@@ -7,7 +7,7 @@ use concord_domain::{LinkKind, LinkState, Recommendation};
 use concord_similar::Group;
 
 /// One stored link, as the book keeps it.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub(crate) struct Entry {
     pub(crate) target: String,
     pub(crate) kind: LinkKind,
@@ -17,7 +17,7 @@ pub(crate) struct Entry {
 
 /// Every stored link between records, both ways, kept in step with the
 /// similarity index (derived data: rebuilt with it).
-#[derive(Debug, Default)]
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
 pub(crate) struct LinkBook {
     pub(crate) out: HashMap<String, Vec<Entry>>,
     pub(crate) inc: HashMap<String, HashSet<String>>,

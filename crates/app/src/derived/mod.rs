@@ -10,3 +10,4 @@ pub(crate) mod links;
 pub(crate) mod meaning;
 pub(crate) mod rules;
 pub(crate) mod similar;
+pub(crate) mod snapshot;

@@ -17,6 +17,8 @@ pub(crate) struct State {
     /// Counts builds of the index: a sweep begun on one build is begun
     /// again on the next (its places in the index mean nothing there).
     pub(crate) build: u64,
+    /// Changes applied since the index was last saved (or built).
+    pub(crate) unsaved: usize,
 }
 
 /// The corpus-wide lists (duplicates, contradictions) as of one outbox row,
@@ -53,7 +55,21 @@ pub(crate) struct SimilarEngine(
     /// build (minutes at a million records).
     pub(crate) Arc<std::sync::atomic::AtomicBool>,
     pub(crate) Arc<Sweeps>,
+    pub(crate) Arc<Keeping>,
 );
+
+/// Where the index is kept between runs, and what became of it.
+#[derive(Default)]
+pub(crate) struct Keeping {
+    /// The snapshot file (None: kept in memory only, as for a one-off
+    /// command without an index folder).
+    pub(crate) path: std::sync::OnceLock<std::path::PathBuf>,
+    /// A snapshot is being written (one at a time).
+    pub(crate) saving: std::sync::atomic::AtomicBool,
+    /// How the index was last made: from a snapshot or from the records.
+    pub(crate) loaded: std::sync::atomic::AtomicBool,
+    pub(crate) written: std::sync::atomic::AtomicU64,
+}
 
 impl Default for SimilarEngine {
     fn default() -> Self {
@@ -63,7 +79,9 @@ impl Default for SimilarEngine {
                 links: Default::default(),
                 seq: None,
                 build: 0,
+                unsaved: 0,
             })),
+            Arc::default(),
             Arc::default(),
             Arc::default(),
         )

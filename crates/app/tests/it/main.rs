@@ -8,4 +8,5 @@ mod fuzz_import;
 mod module_graph;
 mod quality_pfd;
 mod rules_access;
+mod similarity_snapshot;
 mod workstream_overlaps;

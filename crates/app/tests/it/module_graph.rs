@@ -31,8 +31,7 @@ fn code_of(src: &str) -> String {
     let mut out = Vec::new();
     let mut skipping = false;
     let mut depth = 0i32;
-    let mut lines = src.lines().peekable();
-    while let Some(line) = lines.next() {
+    for line in src.lines() {
         let l = match line.find("//") {
             Some(i) if !line[..i].contains('"') => &line[..i],
             _ => line,

@@ -49,7 +49,7 @@ pub async fn run(ctx: &Context, args: DemoArgs) -> anyhow::Result<()> {
             .add_demo_accounts()
             .await?;
         search::attach(&services, &url, None)?;
-        eprintln!("{}", similar::enable_embeddings(&services, &url, None));
+        eprintln!("{}", similar::attach_derived(&services, &url, None));
         eprintln!(
             "demo database {url}: loaded {} recommendations",
             report.imported

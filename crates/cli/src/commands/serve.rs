@@ -56,7 +56,7 @@ pub async fn run(ctx: &Context, args: ServeArgs) -> anyhow::Result<()> {
     search::attach(&services, &ctx.db, ctx.index_dir())?;
     eprintln!(
         "{}",
-        similar::enable_embeddings(&services, &ctx.db, ctx.index_dir())
+        similar::attach_derived(&services, &ctx.db, ctx.index_dir())
     );
     let options = concord_server::ServerOptions {
         secure_cookies,

@@ -48,12 +48,14 @@ pub struct EndorseArgs {
     pub json: bool,
 }
 
-/// Turns on the meaning signal when this build has it and the MiniLM
-/// weights are there (`$CONCORD_MINILM_DIR`, else
-/// models/all-MiniLM-L6-v2); the vectors are kept beside the search index.
-/// Returns the one line that says which (a server prints it at start).
-pub fn enable_embeddings(svc: &Services, db: &str, index_dir: Option<&Path>) -> String {
+/// Keeps the similarity index beside the search index between runs, and
+/// turns on the meaning signal when this build has it and the MiniLM
+/// weights are there (`$CONCORD_MINILM_DIR`, else models/all-MiniLM-L6-v2),
+/// its vectors kept there too. Returns the one line that says which
+/// signal answers (a server prints it at start).
+pub fn attach_derived(svc: &Services, db: &str, index_dir: Option<&Path>) -> String {
     let dir = crate::commands::search::index_dir(db, index_dir);
+    svc.keep_similarity_at(&concord_app::similarity_snapshot_beside(&dir));
     svc.enable_embeddings(None, &concord_app::vectors_path_beside(&dir))
         .note
 }
@@ -254,7 +256,7 @@ pub async fn link(svc: &Services, who: &Principal, action: LinkAction) -> anyhow
 
 pub async fn run(ctx: &crate::commands::Context, args: SimilarArgs) -> anyhow::Result<()> {
     let svc = ctx.open().await?;
-    enable_embeddings(&svc, &ctx.db, ctx.index_dir());
+    attach_derived(&svc, &ctx.db, ctx.index_dir());
     similar(&svc, &crate::commands::operator(), args).await
 }
 

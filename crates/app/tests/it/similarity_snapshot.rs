@@ -1,0 +1,127 @@
+//! The similarity index kept between runs: a service started again on the
+//! same database loads the snapshot its predecessor wrote (instead of
+//! reading and analysing every record), catches up what changed since from
+//! the outbox, and answers exactly as a fresh build would. A snapshot that
+//! is damaged or belongs to another database is not used: the index is
+//! built from the records and the answers are the same.
+
+use std::path::Path;
+use std::time::Duration;
+
+use concord_app::{NewRecord, Principal, Services, SimilarMatch, similarity_snapshot_beside};
+use serde_json::json;
+
+fn operator() -> Principal {
+    Principal::Operator {
+        label: "test".into(),
+    }
+}
+
+const QUESTION: &str = "Trusts should screen patients for sepsis at triage using NEWS2 \
+                        and give antibiotics within one hour";
+
+async fn open(db: &Path, snapshot: &Path) -> Services {
+    let svc = Services::open(&format!("sqlite://{}", db.display()))
+        .await
+        .unwrap();
+    svc.keep_similarity_at(snapshot);
+    svc
+}
+
+async fn answers(svc: &Services, text: &str) -> Vec<SimilarMatch> {
+    svc.as_principal(operator())
+        .similar_to_text(text, 20)
+        .await
+        .unwrap()
+}
+
+/// Waits for the background save to finish (a guard against a save that
+/// never comes, not a measure of speed).
+async fn saved(svc: &Services, at_least: u64) {
+    for _ in 0..600 {
+        if svc.similarity_kept().1 >= at_least {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the similarity index was never saved");
+}
+
+#[tokio::test]
+async fn a_restart_loads_the_kept_index_and_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("concord.db");
+    let snapshot = similarity_snapshot_beside(&dir.path().join("concord.index"));
+
+    // First run: built from the records, then saved.
+    let first = open(&db, &snapshot).await;
+    first
+        .as_principal(operator())
+        .operator()
+        .unwrap()
+        .load_demo()
+        .await
+        .unwrap();
+    let built = answers(&first, QUESTION).await;
+    assert!(!built.is_empty(), "the demo data answers the question");
+    assert!(!first.similarity_kept().0, "built, not loaded");
+    saved(&first, 1).await;
+    assert!(snapshot.exists());
+    drop(first);
+
+    // Second run: loaded, same answers.
+    let second = open(&db, &snapshot).await;
+    assert_eq!(answers(&second, QUESTION).await, built);
+    assert_eq!(second.similarity_kept(), (true, 0), "loaded, not rebuilt");
+
+    // A change after the snapshot is caught up from the outbox.
+    let added = second
+        .as_principal(operator())
+        .create_draft(
+            NewRecord::from_json(json!({
+                "issuer": "HSSIB", "status": "published", "published": "2025-02-01",
+                "title": "Sepsis screening at triage",
+                "text": QUESTION, "override_gate": "test data"}))
+            .unwrap(),
+        )
+        .await
+        .unwrap()
+        .id
+        .to_string();
+    drop(second);
+    let third = open(&db, &snapshot).await;
+    let caught_up = answers(&third, QUESTION).await;
+    assert!(third.similarity_kept().0);
+    assert_eq!(caught_up[0].id, added, "{caught_up:?}");
+    drop(third);
+
+    // A damaged snapshot is not used; the answers do not change.
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x55;
+    std::fs::write(&snapshot, &bytes).unwrap();
+    let fourth = open(&db, &snapshot).await;
+    assert_eq!(answers(&fourth, QUESTION).await, caught_up);
+    assert!(!fourth.similarity_kept().0, "rebuilt from the records");
+    // ... and the rebuilt index is saved in its place.
+    saved(&fourth, 1).await;
+    drop(fourth);
+    let fifth = open(&db, &snapshot).await;
+    assert_eq!(answers(&fifth, QUESTION).await, caught_up);
+    assert!(fifth.similarity_kept().0);
+    drop(fifth);
+
+    // Another database (the same demo, loaded at another moment) does not
+    // take this one's snapshot.
+    let other_db = dir.path().join("other.db");
+    let other = open(&other_db, &snapshot).await;
+    other
+        .as_principal(operator())
+        .operator()
+        .unwrap()
+        .load_demo()
+        .await
+        .unwrap();
+    assert_eq!(answers(&other, QUESTION).await, built);
+    assert!(!other.similarity_kept().0, "not this database's snapshot");
+}
