@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
 use concord_domain::dashboard::{Dashboard, DashboardQuery, FactTable, RecFacts};
+use concord_domain::lifecycle::RulesBook;
 use concord_domain::{OrgCode, RecommendationId};
 
 use crate::access::Authorized;
 use crate::derived::dashboard::State;
+use crate::derived::snapshot;
 use crate::error::{AppError, AppResult};
 use crate::services::Services;
 
@@ -51,6 +53,38 @@ pub struct DashboardStats {
     pub built_in: Option<Duration>,
 }
 
+/// Changes applied after which the fact table is saved again.
+const SAVE_AFTER: usize = 10_000;
+
+/// What a kept fact table must have been made with: this build's code for
+/// the figures and the deadline rules in force (a table made under other
+/// rules has other due dates).
+fn engine(rules: &RulesBook) -> u64 {
+    let mut h = concord_domain::dashboard::engine_fingerprint();
+    for b in serde_json::to_vec(rules).unwrap_or_default() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+impl snapshot::Kept for State {
+    const KIND: &'static str = "dashboard fact table";
+    type Body<'a> = &'a FactTable;
+
+    fn seq(&self) -> Option<i64> {
+        self.seq
+    }
+
+    fn unsaved(&self) -> usize {
+        self.unsaved
+    }
+
+    fn body(&self) -> Self::Body<'_> {
+        &self.table
+    }
+}
+
 /// Longest text filter accepted.
 const MAX_FILTER: usize = 200;
 
@@ -69,6 +103,54 @@ fn tidy(field: &str, v: &Option<String>) -> AppResult<Option<String>> {
 }
 
 impl Services {
+    /// Keeps the dashboard's fact table in `path` between runs (as the
+    /// similarity index: loaded at the first view when still good, written
+    /// after a build and after every 10,000 changes since).
+    pub(crate) fn keep_dashboard_at(&self, path: &std::path::Path) {
+        let _ = self.dashboard.1.path.set(path.to_path_buf());
+    }
+
+    /// Whether the fact table was loaded from a snapshot, and how many
+    /// snapshots of it this process wrote.
+    pub fn dashboard_kept(&self) -> (bool, u64) {
+        let k = &self.dashboard.1;
+        (
+            k.loaded.load(std::sync::atomic::Ordering::Acquire),
+            k.written.load(std::sync::atomic::Ordering::Acquire),
+        )
+    }
+
+    /// Writes the fact table to its snapshot in the background (views wait
+    /// while it is written).
+    fn save_dashboard_later(&self) {
+        let keeping = self.dashboard.1.clone();
+        if keeping.path.get().is_none()
+            || keeping
+                .saving
+                .swap(true, std::sync::atomic::Ordering::AcqRel)
+        {
+            return;
+        }
+        let table = self.dashboard.0.clone();
+        let store = self.store.clone();
+        tokio::spawn(async move {
+            match snapshot::origin_of(store.as_ref()).await {
+                Ok(origin) => {
+                    let guard = table.clone().lock_owned().await;
+                    let engine = guard.engine;
+                    if let Some(saved) = snapshot::save(&keeping, guard, engine, origin).await {
+                        let mut st = table.lock().await;
+                        st.unsaved = st.unsaved.saturating_sub(saved);
+                    }
+                }
+                Err(e) => tracing::warn!("dashboard fact table not saved: {e}"),
+            }
+            keeping
+                .saving
+                .store(false, std::sync::atomic::Ordering::Release);
+        });
+    }
+
     /// The rules changed: the figures are built again at the next view.
     pub(crate) async fn dashboard_forget(&self) {
         self.dashboard.0.lock().await.seq = None;
@@ -103,6 +185,26 @@ impl Services {
     async fn dashboard_ready(&self) -> AppResult<tokio::sync::OwnedMutexGuard<State>> {
         let mut st = self.dashboard.0.clone().lock_owned().await;
         let store = self.store();
+        if st.seq.is_none() {
+            let engine = engine(&self.rules_book().await?);
+            if let Some((table, seq)) = snapshot::load::<FactTable>(
+                store,
+                &self.dashboard.1,
+                <State as snapshot::Kept>::KIND,
+                engine,
+            )
+            .await?
+            {
+                st.table = table;
+                st.seq = Some(seq);
+                st.built_in = None;
+                st.answers.clear();
+                st.unsaved = 0;
+                st.engine = engine;
+                // The organisations are given again below.
+                st.orgs = 0;
+            }
+        }
         if let Some(after) = st.seq {
             let backlog = store
                 .outbox_after(after, REBUILD_BACKLOG as u32 + 1)
@@ -117,6 +219,13 @@ impl Services {
             st.seq = Some(last);
             st.built_in = Some(took);
             st.answers.clear();
+            st.engine = engine(&self.rules_book().await?);
+            // Saved below, once caught up.
+            st.unsaved = SAVE_AFTER;
+            self.dashboard
+                .1
+                .loaded
+                .store(false, std::sync::atomic::Ordering::Release);
         }
         let rules = self.rules_book().await?;
         loop {
@@ -141,7 +250,11 @@ impl Services {
                 }
                 st.seq = Some(row.seq);
                 st.answers.clear();
+                st.unsaved += 1;
             }
+        }
+        if st.unsaved >= SAVE_AFTER {
+            self.save_dashboard_later();
         }
         // Organisations are few; their kinds decide the landing figures.
         let orgs = store.organisations().await?;

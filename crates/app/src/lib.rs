@@ -11,7 +11,7 @@ pub mod clock;
 mod dashboard;
 pub mod demo;
 mod derived;
-pub use derived::snapshot::similarity_snapshot_beside;
+pub use derived::snapshot::{dashboard_snapshot_beside, similarity_snapshot_beside};
 mod endorsements;
 mod error;
 mod feeds;

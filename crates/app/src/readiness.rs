@@ -37,6 +37,20 @@ pub struct Readiness {
 }
 
 impl Services {
+    /// Keeps the derived indexes that are built in memory (the similarity
+    /// index, the dashboard's fact table) beside the search index in
+    /// `index_dir` between runs, so that a restart loads them and catches
+    /// up from the outbox instead of building them again from every record
+    /// (see `crate::derived::snapshot`).
+    pub fn keep_derived_beside(&self, index_dir: &std::path::Path) {
+        self.keep_similarity_at(&crate::derived::snapshot::similarity_snapshot_beside(
+            index_dir,
+        ));
+        self.keep_dashboard_at(&crate::derived::snapshot::dashboard_snapshot_beside(
+            index_dir,
+        ));
+    }
+
     /// The database's connection pool now (for operators' metrics).
     pub fn pool_status(&self) -> concord_store::PoolStatus {
         self.store().pool_status()

@@ -37,9 +37,6 @@ pub const MAX_LIMIT: usize = 200;
 /// catches up at most about this many from the outbox).
 pub const SAVE_AFTER: usize = 10_000;
 
-/// What a similarity snapshot's stamp says it holds.
-const SNAPSHOT_KIND: &str = "similarity index";
-
 /// Records swept while holding the index, between two looks at the clock.
 const SWEEP_SLOTS: usize = 8;
 /// The longest the index is held by the sweep at once: pages that need it
@@ -102,7 +99,13 @@ impl Services {
         }
         let mut st = self.similar.0.clone().write_owned().await;
         if st.seq.is_none()
-            && let Some((index, links, seq)) = self.load_similarity().await?
+            && let Some(((index, links), seq)) = snapshot::load::<(Index, LinkBook)>(
+                store,
+                &self.similar.3,
+                <State as snapshot::Kept>::KIND,
+                concord_similar::engine_fingerprint(),
+            )
+            .await?
         {
             st.index = index;
             st.links = links;
@@ -187,7 +190,7 @@ impl Services {
     /// Keeps the similarity index in `path` between runs: loaded from there
     /// at the first question (when still good), written there after a
     /// build and after every [`SAVE_AFTER`] changes since.
-    pub fn keep_similarity_at(&self, path: &std::path::Path) {
+    pub(crate) fn keep_similarity_at(&self, path: &std::path::Path) {
         let _ = self.similar.3.path.set(path.to_path_buf());
     }
 
@@ -201,142 +204,54 @@ impl Services {
         )
     }
 
-    /// This database's first outbox row, as a snapshot's stamp names it.
-    async fn outbox_origin(&self) -> AppResult<Option<(i64, String, i64)>> {
-        Ok(self
-            .store()
-            .outbox_after(0, 1)
-            .await?
-            .into_iter()
-            .next()
-            .map(|r| (r.seq, r.entity_id, r.at.timestamp_micros())))
-    }
-
-    /// The kept index, if there is one and it is good for this database
-    /// and this engine. Anything else is logged and read as none.
-    async fn load_similarity(&self) -> AppResult<Option<(Index, LinkBook, i64)>> {
-        let Some(path) = self.similar.3.path.get().cloned() else {
-            return Ok(None);
-        };
-        let origin = self.outbox_origin().await?;
-        let end = self.store().outbox_end().await?;
-        let started = std::time::Instant::now();
-        let read = tokio::task::spawn_blocking(move || {
-            snapshot::read::<(Index, LinkBook)>(&path, |stamp| {
-                if stamp.kind != SNAPSHOT_KIND {
-                    return Err(format!("it holds {}", stamp.kind));
-                }
-                if stamp.engine != concord_similar::engine_fingerprint() {
-                    return Err("written by another build of the engine".into());
-                }
-                if stamp.origin != origin {
-                    return Err("written for another database".into());
-                }
-                if stamp.seq > end {
-                    return Err(format!(
-                        "it reflects outbox row {} but the database ends at {end}",
-                        stamp.seq
-                    ));
-                }
-                Ok(())
-            })
-        })
-        .await
-        .map_err(|e| AppError::Internal(e.to_string()))?;
-        match read {
-            Ok((stamp, (index, links))) => {
-                tracing::info!(
-                    records = index.len(),
-                    seq = stamp.seq,
-                    ms = started.elapsed().as_millis() as u64,
-                    "similarity index loaded from its snapshot"
-                );
-                self.similar
-                    .3
-                    .loaded
-                    .store(true, std::sync::atomic::Ordering::Release);
-                Ok(Some((index, links, stamp.seq)))
-            }
-            Err(snapshot::Unusable::Missing) => Ok(None),
-            Err(why) => {
-                tracing::warn!("similarity index built from the records: {why}");
-                Ok(None)
-            }
-        }
-    }
-
     /// Writes the index to its snapshot in the background (one write at a
     /// time; readers go on meanwhile, changes wait until it is written).
     fn save_similarity_later(&self) {
         let keeping = self.similar.3.clone();
-        let Some(path) = keeping.path.get().cloned() else {
-            return;
-        };
-        if keeping
-            .saving
-            .swap(true, std::sync::atomic::Ordering::AcqRel)
+        if keeping.path.get().is_none()
+            || keeping
+                .saving
+                .swap(true, std::sync::atomic::Ordering::AcqRel)
         {
             return;
         }
         let engine = self.similar.0.clone();
         let store = self.store.clone();
         tokio::spawn(async move {
-            let origin = match store.outbox_after(0, 1).await {
-                Ok(rows) => rows
-                    .into_iter()
-                    .next()
-                    .map(|r| (r.seq, r.entity_id, r.at.timestamp_micros())),
-                Err(e) => {
-                    tracing::warn!("similarity snapshot not written: {e}");
-                    keeping
-                        .saving
-                        .store(false, std::sync::atomic::Ordering::Release);
-                    return;
-                }
-            };
-            let st = engine.clone().read_owned().await;
-            let done = tokio::task::spawn_blocking(move || {
-                let Some(seq) = st.seq else {
-                    return Ok((0, 0, st));
-                };
-                let unsaved = st.unsaved;
-                let stamp = snapshot::Stamp {
-                    kind: SNAPSHOT_KIND.into(),
-                    engine: concord_similar::engine_fingerprint(),
-                    seq,
-                    origin,
-                };
-                let started = std::time::Instant::now();
-                let bytes = snapshot::write(&path, &stamp, &(&st.index, &st.links))?;
-                tracing::info!(
-                    records = st.index.len(),
-                    seq,
-                    bytes,
-                    ms = started.elapsed().as_millis() as u64,
-                    "similarity index saved"
-                );
-                Ok::<_, std::io::Error>((unsaved, bytes, st))
-            })
-            .await;
-            match done {
-                Ok(Ok((saved, bytes, st))) => {
-                    drop(st);
-                    if bytes > 0 {
+            match snapshot::origin_of(store.as_ref()).await {
+                Ok(origin) => {
+                    let guard = engine.clone().read_owned().await;
+                    let fingerprint = concord_similar::engine_fingerprint();
+                    if let Some(saved) = snapshot::save(&keeping, guard, fingerprint, origin).await
+                    {
                         // Changes applied since the copy was taken stay unsaved.
                         let mut st = engine.write().await;
                         st.unsaved = st.unsaved.saturating_sub(saved);
-                        keeping
-                            .written
-                            .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
                     }
                 }
-                Ok(Err(e)) => tracing::warn!("similarity snapshot not written: {e}"),
-                Err(e) => tracing::warn!("similarity snapshot not written: {e}"),
+                Err(e) => tracing::warn!("similarity index not saved: {e}"),
             }
             keeping
                 .saving
                 .store(false, std::sync::atomic::Ordering::Release);
         });
+    }
+}
+
+impl snapshot::Kept for State {
+    const KIND: &'static str = "similarity index";
+    type Body<'a> = (&'a Index, &'a LinkBook);
+
+    fn seq(&self) -> Option<i64> {
+        self.seq
+    }
+
+    fn unsaved(&self) -> usize {
+        self.unsaved
+    }
+
+    fn body(&self) -> Self::Body<'_> {
+        (&self.index, &self.links)
     }
 }
 

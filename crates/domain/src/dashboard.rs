@@ -27,6 +27,9 @@
 //! The answer types are in `figures`, the fact table that computes them in
 //! `facts` and the CSV tables in `csv`; everything public is re-exported
 //! here, so paths are `crate::dashboard::Name`.
+//!
+//! A [`FactTable`] serializes whole, for a server to keep between runs
+//! (read back only by the same build of these rules: [`engine_fingerprint`]).
 
 mod csv;
 mod facts;
@@ -38,3 +41,24 @@ pub use figures::*;
 
 #[cfg(test)]
 mod tests;
+
+/// Changes whenever the code that fills the fact table or reads it does
+/// (the figures' definitions, the deadlines, the record's model): a fact
+/// table kept between runs is only read back by a build with the same.
+pub fn engine_fingerprint() -> u64 {
+    const SOURCES: [&str; 5] = [
+        include_str!("dashboard.rs"),
+        include_str!("dashboard/facts.rs"),
+        include_str!("dashboard/figures.rs"),
+        include_str!("lifecycle/deadlines.rs"),
+        include_str!("model.rs"),
+    ];
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for src in SOURCES {
+        for b in src.bytes().chain([0xff]) {
+            h ^= u64::from(b);
+            h = h.wrapping_mul(0x0000_0100_0000_01b3);
+        }
+    }
+    h
+}

@@ -18,20 +18,33 @@ pub(crate) struct State {
     /// The organisations' kinds the table was last given (they decide the
     /// landing figures).
     pub(crate) orgs: u64,
+    /// Changes applied since the table was last saved (or built).
+    pub(crate) unsaved: usize,
+    /// What the table was made with (the code and the deadline rules; see
+    /// `crate::dashboard::engine`).
+    pub(crate) engine: u64,
 }
 
 /// The services' handle on the fact table, shared by every clone.
 #[derive(Clone)]
-pub(crate) struct DashboardEngine(pub(crate) Arc<tokio::sync::Mutex<State>>);
+pub(crate) struct DashboardEngine(
+    pub(crate) Arc<tokio::sync::Mutex<State>>,
+    pub(crate) Arc<super::snapshot::Keeping>,
+);
 
 impl Default for DashboardEngine {
     fn default() -> Self {
-        DashboardEngine(Arc::new(tokio::sync::Mutex::new(State {
-            table: FactTable::new(),
-            seq: None,
-            built_in: None,
-            answers: Default::default(),
-            orgs: 0,
-        })))
+        DashboardEngine(
+            Arc::new(tokio::sync::Mutex::new(State {
+                table: FactTable::new(),
+                seq: None,
+                built_in: None,
+                answers: Default::default(),
+                orgs: 0,
+                unsaved: 0,
+                engine: 0,
+            })),
+            Arc::default(),
+        )
     }
 }

@@ -6,6 +6,7 @@ use std::sync::Arc;
 use concord_similar::{Index, Pair};
 
 use super::links::LinkBook;
+use super::snapshot::Keeping;
 
 pub(crate) struct State {
     pub(crate) index: Index,
@@ -57,19 +58,6 @@ pub(crate) struct SimilarEngine(
     pub(crate) Arc<Sweeps>,
     pub(crate) Arc<Keeping>,
 );
-
-/// Where the index is kept between runs, and what became of it.
-#[derive(Default)]
-pub(crate) struct Keeping {
-    /// The snapshot file (None: kept in memory only, as for a one-off
-    /// command without an index folder).
-    pub(crate) path: std::sync::OnceLock<std::path::PathBuf>,
-    /// A snapshot is being written (one at a time).
-    pub(crate) saving: std::sync::atomic::AtomicBool,
-    /// How the index was last made: from a snapshot or from the records.
-    pub(crate) loaded: std::sync::atomic::AtomicBool,
-    pub(crate) written: std::sync::atomic::AtomicU64,
-}
 
 impl Default for SimilarEngine {
     fn default() -> Self {

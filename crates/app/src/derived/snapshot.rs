@@ -45,9 +45,27 @@ fn options() -> impl Options + Copy {
     bincode::DefaultOptions::new().allow_trailing_bytes()
 }
 
+/// Where the dashboard's fact table of the search index in `index_dir` is kept.
+pub fn dashboard_snapshot_beside(index_dir: &Path) -> PathBuf {
+    index_dir.with_extension("dashboard")
+}
+
 /// Where the similarity index of the search index in `index_dir` is kept.
 pub fn similarity_snapshot_beside(index_dir: &Path) -> PathBuf {
     index_dir.with_extension("similarity")
+}
+
+/// Where an index is kept between runs, and what became of it.
+#[derive(Default)]
+pub(crate) struct Keeping {
+    /// The snapshot file (None: kept in memory only, as for a one-off
+    /// command without an index folder).
+    pub(crate) path: std::sync::OnceLock<std::path::PathBuf>,
+    /// A snapshot is being written (one at a time).
+    pub(crate) saving: std::sync::atomic::AtomicBool,
+    /// How the index was last made: from a snapshot or from the records.
+    pub(crate) loaded: std::sync::atomic::AtomicBool,
+    pub(crate) written: std::sync::atomic::AtomicU64,
 }
 
 struct Crc<W> {
@@ -188,6 +206,141 @@ pub(crate) fn read<T: DeserializeOwned>(
         .deserialize_from(&mut r)
         .map_err(|e| damaged(&e))?;
     Ok((stamp, body))
+}
+
+/// State that is kept in a snapshot: what it is, how far it has read and
+/// what it writes.
+pub(crate) trait Kept: Send + Sync + 'static {
+    const KIND: &'static str;
+    type Body<'a>: Serialize
+    where
+        Self: 'a;
+    /// The last outbox row applied (None: not built).
+    fn seq(&self) -> Option<i64>;
+    /// Changes applied since the last save.
+    fn unsaved(&self) -> usize;
+    fn body(&self) -> Self::Body<'_>;
+}
+
+/// This database's first outbox row, as a stamp names it.
+pub(crate) async fn origin_of(
+    store: &dyn concord_store::Store,
+) -> Result<Option<(i64, String, i64)>, concord_store::StoreError> {
+    Ok(store
+        .outbox_after(0, 1)
+        .await?
+        .into_iter()
+        .next()
+        .map(|r| (r.seq, r.entity_id, r.at.timestamp_micros())))
+}
+
+/// Loads the snapshot kept at `keeping`'s path if it is good for this
+/// database and `engine`; anything else is logged and read as none.
+pub(crate) async fn load<T: DeserializeOwned + Send + 'static>(
+    store: &dyn concord_store::Store,
+    keeping: &Keeping,
+    kind: &'static str,
+    engine: u64,
+) -> Result<Option<(T, i64)>, concord_store::StoreError> {
+    let Some(path) = keeping.path.get().cloned() else {
+        return Ok(None);
+    };
+    let origin = origin_of(store).await?;
+    let end = store.outbox_end().await?;
+    let started = std::time::Instant::now();
+    let read = tokio::task::spawn_blocking(move || {
+        read::<T>(&path, |stamp| {
+            if stamp.kind != kind {
+                return Err(format!("it holds {}", stamp.kind));
+            }
+            if stamp.engine != engine {
+                return Err("written by another build".into());
+            }
+            if stamp.origin != origin {
+                return Err("written for another database".into());
+            }
+            if stamp.seq > end {
+                return Err(format!(
+                    "it reflects outbox row {} but the database ends at {end}",
+                    stamp.seq
+                ));
+            }
+            Ok(())
+        })
+    })
+    .await
+    .unwrap_or_else(|e| Err(Unusable::Damaged(e.to_string())));
+    match read {
+        Ok((stamp, body)) => {
+            tracing::info!(
+                seq = stamp.seq,
+                ms = started.elapsed().as_millis() as u64,
+                "{kind} loaded from its snapshot"
+            );
+            keeping
+                .loaded
+                .store(true, std::sync::atomic::Ordering::Release);
+            Ok(Some((body, stamp.seq)))
+        }
+        Err(Unusable::Missing) => Ok(None),
+        Err(why) => {
+            tracing::warn!("{kind} built from the records: {why}");
+            Ok(None)
+        }
+    }
+}
+
+/// Writes the state behind `guard` to `keeping`'s path, off the async
+/// workers; the guard is held (so the state does not move) until written.
+/// Returns how many unsaved changes the snapshot took in (None: nothing
+/// written).
+pub(crate) async fn save<S: Kept, G: std::ops::Deref<Target = S> + Send + 'static>(
+    keeping: &Keeping,
+    guard: G,
+    engine: u64,
+    origin: Option<(i64, String, i64)>,
+) -> Option<usize> {
+    let path = keeping.path.get()?.clone();
+    let done = tokio::task::spawn_blocking(move || {
+        let st: &S = &guard;
+        let Some(seq) = st.seq() else {
+            return Ok(None);
+        };
+        let stamp = Stamp {
+            kind: S::KIND.into(),
+            engine,
+            seq,
+            origin,
+        };
+        let started = std::time::Instant::now();
+        let bytes = write(&path, &stamp, &st.body())?;
+        tracing::info!(
+            seq,
+            bytes,
+            ms = started.elapsed().as_millis() as u64,
+            "{} saved",
+            S::KIND
+        );
+        Ok::<_, std::io::Error>(Some(st.unsaved()))
+    })
+    .await;
+    match done {
+        Ok(Ok(Some(saved))) => {
+            keeping
+                .written
+                .fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+            Some(saved)
+        }
+        Ok(Ok(None)) => None,
+        Ok(Err(e)) => {
+            tracing::warn!("{} not saved: {e}", S::KIND);
+            None
+        }
+        Err(e) => {
+            tracing::warn!("{} not saved: {e}", S::KIND);
+            None
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,14 +1,18 @@
-//! The similarity index kept between runs: a service started again on the
+//! The indexes built in memory, kept between runs. The similarity index: a service started again on the
 //! same database loads the snapshot its predecessor wrote (instead of
 //! reading and analysing every record), catches up what changed since from
 //! the outbox, and answers exactly as a fresh build would. A snapshot that
 //! is damaged or belongs to another database is not used: the index is
-//! built from the records and the answers are the same.
+//! built from the records and the answers are the same. The dashboard's
+//! fact table likewise.
 
 use std::path::Path;
 use std::time::Duration;
 
-use concord_app::{NewRecord, Principal, Services, SimilarMatch, similarity_snapshot_beside};
+use concord_app::{
+    DashboardRequest, NewRecord, Principal, Services, SimilarMatch, dashboard_snapshot_beside,
+    similarity_snapshot_beside,
+};
 use serde_json::json;
 
 fn operator() -> Principal {
@@ -20,11 +24,11 @@ fn operator() -> Principal {
 const QUESTION: &str = "Trusts should screen patients for sepsis at triage using NEWS2 \
                         and give antibiotics within one hour";
 
-async fn open(db: &Path, snapshot: &Path) -> Services {
+async fn open(db: &Path, index: &Path) -> Services {
     let svc = Services::open(&format!("sqlite://{}", db.display()))
         .await
         .unwrap();
-    svc.keep_similarity_at(snapshot);
+    svc.keep_derived_beside(index);
     svc
 }
 
@@ -51,10 +55,11 @@ async fn saved(svc: &Services, at_least: u64) {
 async fn a_restart_loads_the_kept_index_and_catches_up() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("concord.db");
-    let snapshot = similarity_snapshot_beside(&dir.path().join("concord.index"));
+    let index = dir.path().join("concord.index");
+    let snapshot = similarity_snapshot_beside(&index);
 
     // First run: built from the records, then saved.
-    let first = open(&db, &snapshot).await;
+    let first = open(&db, &index).await;
     first
         .as_principal(operator())
         .operator()
@@ -70,7 +75,7 @@ async fn a_restart_loads_the_kept_index_and_catches_up() {
     drop(first);
 
     // Second run: loaded, same answers.
-    let second = open(&db, &snapshot).await;
+    let second = open(&db, &index).await;
     assert_eq!(answers(&second, QUESTION).await, built);
     assert_eq!(second.similarity_kept(), (true, 0), "loaded, not rebuilt");
 
@@ -89,7 +94,7 @@ async fn a_restart_loads_the_kept_index_and_catches_up() {
         .id
         .to_string();
     drop(second);
-    let third = open(&db, &snapshot).await;
+    let third = open(&db, &index).await;
     let caught_up = answers(&third, QUESTION).await;
     assert!(third.similarity_kept().0);
     assert_eq!(caught_up[0].id, added, "{caught_up:?}");
@@ -100,13 +105,13 @@ async fn a_restart_loads_the_kept_index_and_catches_up() {
     let middle = bytes.len() / 2;
     bytes[middle] ^= 0x55;
     std::fs::write(&snapshot, &bytes).unwrap();
-    let fourth = open(&db, &snapshot).await;
+    let fourth = open(&db, &index).await;
     assert_eq!(answers(&fourth, QUESTION).await, caught_up);
     assert!(!fourth.similarity_kept().0, "rebuilt from the records");
     // ... and the rebuilt index is saved in its place.
     saved(&fourth, 1).await;
     drop(fourth);
-    let fifth = open(&db, &snapshot).await;
+    let fifth = open(&db, &index).await;
     assert_eq!(answers(&fifth, QUESTION).await, caught_up);
     assert!(fifth.similarity_kept().0);
     drop(fifth);
@@ -114,7 +119,7 @@ async fn a_restart_loads_the_kept_index_and_catches_up() {
     // Another database (the same demo, loaded at another moment) does not
     // take this one's snapshot.
     let other_db = dir.path().join("other.db");
-    let other = open(&other_db, &snapshot).await;
+    let other = open(&other_db, &index).await;
     other
         .as_principal(operator())
         .operator()
@@ -124,4 +129,77 @@ async fn a_restart_loads_the_kept_index_and_catches_up() {
         .unwrap();
     assert_eq!(answers(&other, QUESTION).await, built);
     assert!(!other.similarity_kept().0, "not this database's snapshot");
+}
+
+async fn figures(svc: &Services) -> String {
+    let req = DashboardRequest {
+        as_of: chrono::NaiveDate::from_ymd_opt(2025, 6, 1),
+        ..Default::default()
+    };
+    let d = svc.as_principal(operator()).dashboard(&req).await.unwrap();
+    serde_json::to_string(&d).unwrap()
+}
+
+#[tokio::test]
+async fn a_restart_loads_the_kept_dashboard_and_catches_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("concord.db");
+    let index = dir.path().join("concord.index");
+    let snapshot = dashboard_snapshot_beside(&index);
+
+    let first = open(&db, &index).await;
+    first
+        .as_principal(operator())
+        .operator()
+        .unwrap()
+        .load_demo()
+        .await
+        .unwrap();
+    let built = figures(&first).await;
+    assert!(!first.dashboard_kept().0);
+    for _ in 0..600 {
+        if first.dashboard_kept().1 >= 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        first.dashboard_kept().1,
+        1,
+        "the fact table was never saved"
+    );
+    drop(first);
+
+    let second = open(&db, &index).await;
+    assert_eq!(figures(&second).await, built);
+    assert_eq!(second.dashboard_kept(), (true, 0), "loaded, not rebuilt");
+    // A change after the snapshot is counted after a restart.
+    second
+        .as_principal(operator())
+        .create_draft(
+            NewRecord::from_json(json!({
+                "issuer": "HSSIB", "status": "published", "published": "2025-02-01",
+                "title": "Sepsis screening at triage", "text": QUESTION,
+                "addressees": [{"name": "NHS England", "org": "NHSE"}],
+                "override_gate": "test data"}))
+            .unwrap(),
+        )
+        .await
+        .unwrap();
+    let changed = figures(&second).await;
+    assert_ne!(changed, built);
+    drop(second);
+    let third = open(&db, &index).await;
+    assert_eq!(figures(&third).await, changed);
+    assert!(third.dashboard_kept().0);
+    drop(third);
+
+    // Damaged: rebuilt, same figures.
+    let mut bytes = std::fs::read(&snapshot).unwrap();
+    let last = bytes.len() - 20;
+    bytes[last] ^= 0x01;
+    std::fs::write(&snapshot, &bytes).unwrap();
+    let fourth = open(&db, &index).await;
+    assert_eq!(figures(&fourth).await, changed);
+    assert!(!fourth.dashboard_kept().0);
 }

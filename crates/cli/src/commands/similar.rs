@@ -48,14 +48,15 @@ pub struct EndorseArgs {
     pub json: bool,
 }
 
-/// Keeps the similarity index beside the search index between runs, and
+/// Keeps the similarity index and the dashboard's figures beside the
+/// search index between runs, and
 /// turns on the meaning signal when this build has it and the MiniLM
 /// weights are there (`$CONCORD_MINILM_DIR`, else models/all-MiniLM-L6-v2),
 /// its vectors kept there too. Returns the one line that says which
 /// signal answers (a server prints it at start).
 pub fn attach_derived(svc: &Services, db: &str, index_dir: Option<&Path>) -> String {
     let dir = crate::commands::search::index_dir(db, index_dir);
-    svc.keep_similarity_at(&concord_app::similarity_snapshot_beside(&dir));
+    svc.keep_derived_beside(&dir);
     svc.enable_embeddings(None, &concord_app::vectors_path_beside(&dir))
         .note
 }

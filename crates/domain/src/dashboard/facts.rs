@@ -4,6 +4,7 @@
 use std::collections::{BinaryHeap, HashMap};
 
 use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
 
 use super::figures::{
     Counts, Dashboard, DashboardQuery, Filters, Landing, LandingRow, OLDEST_OVERDUE, OverdueItem,
@@ -109,7 +110,7 @@ fn undo_day(d: i32) -> NaiveDate {
 }
 
 /// Strings seen once, numbered.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 struct Interner {
     ids: HashMap<String, u32>,
     /// The first form seen of each (its key is the lower-cased form).
@@ -144,7 +145,7 @@ impl Interner {
 const CLOSED_DONE: u8 = 1;
 const IMPL_DONE: u8 = 2;
 
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
 struct Item {
     rec: u32,
     addressee: u32,
@@ -157,7 +158,7 @@ struct Item {
     first_dated: i32,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct RecRow {
     id: Box<str>,
     issuer: u32,
@@ -175,7 +176,7 @@ struct RecRow {
     live: bool,
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct AddresseeKey {
     org: Option<String>,
     landing: Landing,
@@ -183,7 +184,7 @@ struct AddresseeKey {
 
 /// The compact fact table: a copy of what the figures need, kept in step by
 /// the service layer. Drafts are never added.
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Default, Clone, Serialize, Deserialize)]
 pub struct FactTable {
     recs: Vec<RecRow>,
     items: Vec<Item>,
@@ -194,6 +195,10 @@ pub struct FactTable {
     tags: Interner,
     addressees: Interner,
     addressee_keys: Vec<AddresseeKey>,
+    /// Not kept with the table: the service gives the organisations again
+    /// after loading a kept table (and `Organisation` skips empty fields
+    /// when serialized, which a compact binary form cannot read back).
+    #[serde(skip)]
     orgs: HashMap<String, Organisation>,
 }
 
