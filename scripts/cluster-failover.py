@@ -327,10 +327,11 @@ def main():
     print("requests sent:   %d (%.0f a second), by %d workers" % (sent, sent / a.duration, a.workers))
     print("requests failed: %d%s" % (len(failed) + len(excused),
                                      " (%d of them in flight to node %d at the kill)" % (len(excused), a.node) if excused else ""))
-    for lid, path, s, e, status, err, line in (failed + excused)[:30]:
+    for lid, path, s, e, status, err, line in sorted(failed + excused, key=lambda f: f[2])[:30]:
         up = line["up"] if line else "(not in nginx's log)"
-        print("  at %s (kill %+.2f s) %s -> %s %s; upstreams tried: %s"
-              % (rel(s), s - t_kill, path, status if status is not None else "no answer", err, up))
+        print("  at %s (kill %+.2f s) %s -> %s %s; upstreams tried: %s%s"
+              % (rel(s), s - t_kill, path, status if status is not None else "no answer", err, up,
+                 "" if (lid, path, s, e, status, err, line) in failed else " (in flight at the kill)"))
     print("GETs nginx retried on another node (unseen by the client): %d, %d of them after trying node %d"
           % (len(retried), len(retried_from_killed), a.node))
     print("node %d killed at %s, restarted at %s" % (a.node, rel(t_kill), rel(t_restart)))
