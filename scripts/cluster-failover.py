@@ -357,6 +357,31 @@ def main():
         text = ", ".join("node %s: %d" % (ports.get(k, k), v) for k, v in sorted(counts.items(), key=lambda kv: ports.get(kv[0], 99)))
         print("  %-18s (%5.1f s) %s" % (name, max(0.0, pe - ps), text or "none"))
 
+    # Client-side latency, by phase and by the node that answered (a
+    # restarted node may take traffic before it is ready: is it slower?).
+    def pct(xs, q):
+        xs = sorted(xs)
+        return xs[min(len(xs) - 1, int(q * len(xs)))] if xs else None
+
+    def ms(x):
+        return "-" if x is None else "%.0f ms" % (x * 1000)
+
+    print("latency seen by the client (p50 / p99 / max), by phase and by the node that answered:")
+    for name, ps, pe in phases:
+        groups = {}
+        for lid, path, s, e, status, err in results:
+            if not (ps <= s < pe):
+                continue
+            line = by_id.get(str(lid))
+            who = "all"
+            groups.setdefault(who, []).append(e - s)
+            if line and line["ups"]:
+                k = "node %d" % a.node if line["ups"][-1] == node_addr else "others"
+                groups.setdefault(k, []).append(e - s)
+        text = "; ".join("%s %d: %s / %s / %s" % (k, len(v), ms(pct(v, 0.5)), ms(pct(v, 0.99)), ms(max(v)))
+                         for k, v in sorted(groups.items()))
+        print("  %-18s %s" % (name, text or "none"))
+
     ok = not failed and t_ready is not None and t_rejoin is not None
     print()
     if ok:
