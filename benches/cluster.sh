@@ -2,9 +2,9 @@
 # Cluster benchmark: a generated corpus (`concord gen`, seed 42) imported
 # into a throwaway PostgreSQL, served by three `concord serve` nodes behind
 # nginx (scripts/cluster.sh); then, in the same run, wrk on the search mix of
-# benches/search.sh against one node directly and through the balancer,
-# alternately, twice each; then the failover test (one node killed with
-# SIGKILL under load and restarted).
+# benches/search.sh against one node directly, through nginx to that node
+# alone, and through the balancer to all three, in turn, twice round; then
+# the failover test (one node killed with SIGKILL under load and restarted).
 #
 # Usage: benches/cluster.sh [COUNT]   (default 100000 records)
 # Writes benches/RESULTS-cluster.md. Needs wrk and nginx (apt-get install -y
@@ -32,7 +32,9 @@ work=$(mktemp -d /tmp/concord-cluster-bench.XXXXXX)
 pg_dir=$(mktemp -d /tmp/concord-cluster-bench-pg.XXXXXX)
 cluster="$work/cluster"
 started=""
+one="$work/nginx-one"
 cleanup() {
+  if [[ -f "$one/nginx.pid" ]]; then kill -QUIT "$(cat "$one/nginx.pid")" 2>/dev/null || true; fi
   if [[ -n "$started" ]]; then bash scripts/cluster.sh stop "$cluster" >/dev/null 2>&1 || true; fi
   bash scripts/pg-test-cluster.sh stop "$pg_dir" >/dev/null 2>&1 || true
   rm -rf "$work"
@@ -53,8 +55,18 @@ started=1
 CONCORD_CLUSTER_DIR=$cluster CONCORD_CLUSTER_DB=$db CONCORD_CLUSTER_LEXICAL=1 \
   bash scripts/cluster.sh start 3 >"$work/cluster.env" 2>"$work/cluster.err" \
   || { cat "$work/cluster.err" >&2; exit 1; }
-balancer="http://127.0.0.1:$(sed -n 's/^port=//p' "$cluster/cluster.conf")"
+port=$(sed -n 's/^port=//p' "$cluster/cluster.conf")
+balancer="http://127.0.0.1:$port"
 node1="http://127.0.0.1:$(cat "$cluster/node-1/port")"
+# A second nginx, the cluster's configuration with node 1 alone in the
+# upstream: what the hop through nginx costs, apart from the three nodes.
+mkdir -p "$one/tmp"
+one_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+sed -e "s|$cluster/nginx|$one|g" -e "s|listen 127.0.0.1:$port;|listen 127.0.0.1:$one_port;|" \
+  -e "/server 127.0.0.1:$(cat "$cluster/node-2/port") /d" -e "/server 127.0.0.1:$(cat "$cluster/node-3/port") /d" \
+  "$cluster/nginx/nginx.conf" >"$one/nginx.conf"
+nginx -p "$one" -c "$one/nginx.conf" -e "$one/error.log"
+one_url="http://127.0.0.1:$one_port"
 
 cat >"$work/mix.lua" <<'LUA'
 local paths = {
@@ -80,9 +92,12 @@ out=benches/RESULTS-cluster.md
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 rows=()
 for round in 1 2; do
-  for target in direct balancer; do
-    url=$node1
-    [[ $target == balancer ]] && url=$balancer
+  for target in direct nginx-one balancer; do
+    case $target in
+      direct) url=$node1 ;;
+      nginx-one) url=$one_url ;;
+      balancer) url=$balancer ;;
+    esac
     echo "== wrk round $round: $target ($url)" >&2
     wrk -t2 -c8 -d"${secs}s" --latency -s "$work/mix.lua" "$url" >"$work/wrk-$target-$round.txt"
     rps=$(awk '/^Requests\/sec/ {print $2}' "$work/wrk-$target-$round.txt")
@@ -113,8 +128,10 @@ failover=$(bash scripts/cluster.sh failover-test "$cluster" --duration 20 --work
   echo "  three \`concord serve\` nodes, each with its own copy of the search index, on the one"
   echo "  database; nginx (\`worker_processes auto\`, an upstream of the three with keepalive)."
   echo "- Load: \`wrk -t2 -c8 -d${secs}s --latency\` cycling the 10 searches of benches/search.sh"
-  echo "  (words, a phrase, filters, a sort) on \`/api/v1/search\`, against node 1 directly and"
-  echo "  against nginx, alternately, twice each, after a warm-up of every node."
+  echo "  (words, a phrase, filters, a sort) on \`/api/v1/search\`, after a warm-up of every node,"
+  echo "  against three targets in turn, twice round: **direct** (node 1's own port), **nginx-one**"
+  echo "  (a second nginx with the same configuration but node 1 alone in its upstream: the cost"
+  echo "  of the hop) and **balancer** (the cluster's nginx, three nodes)."
   echo "- **Everything shares the same 2 cores**: three nodes, nginx, PostgreSQL and wrk. Three"
   echo "  nodes here cannot be three times one node: a search is CPU work, and there is no more"
   echo "  CPU to spread it over. What the balancer buys on one machine is surviving a node's"
@@ -130,7 +147,7 @@ failover=$(bash scripts/cluster.sh failover-test "$cluster" --duration 20 --work
   echo "$spread"
   echo '```'
   echo
-  for target in direct balancer; do
+  for target in direct nginx-one balancer; do
     echo "wrk's own output, round 2, $target:"
     echo
     echo '```'

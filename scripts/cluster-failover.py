@@ -268,7 +268,11 @@ def main():
 
     time.sleep(max(0.0, t0 + restart_at - time.time()))
     t_restart = time.time()
-    subprocess.run(["bash", os.path.join(HERE, "cluster.sh"), "node-start", a.dir, str(a.node)], check=True)
+    restart = subprocess.run(["bash", os.path.join(HERE, "cluster.sh"), "node-start", a.dir, str(a.node)])
+    if restart.returncode != 0:
+        load.join()
+        print("failover-test: FAILED: node %d could not be started again (cluster.sh node-start)" % a.node)
+        return 1
     new_pid = int(node_file(a.dir, a.node, "pid"))
 
     # Poll the node's readiness directly, and nginx's log for its first
