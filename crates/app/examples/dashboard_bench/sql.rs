@@ -289,6 +289,8 @@ impl SqlDashboard {
 
         // Landing: one row per (recommendation, kind) with its open items,
         // then summed by kind (each recommendation's cost once per kind).
+        // The cost sums are cast: on SQLite a kind with no cost in pounds
+        // sums integer zeros, which the Any driver will not read as f64.
         let t = Instant::now();
         let (one_off, recurring, currency) = if pg {
             (
@@ -307,8 +309,8 @@ impl SqlDashboard {
         let sql = format!(
             "SELECT land, COUNT(*) AS recs, CAST(SUM(n) AS BIGINT) AS items, \
                SUM(CASE WHEN cur = 'GBP' AND (oo IS NOT NULL OR rc IS NOT NULL) THEN 1 ELSE 0 END) AS costed, \
-               SUM(CASE WHEN cur = 'GBP' THEN COALESCE(oo, 0) ELSE 0 END) AS one_off, \
-               SUM(CASE WHEN cur = 'GBP' THEN COALESCE(rc, 0) ELSE 0 END) AS recurring, \
+               CAST(SUM(CASE WHEN cur = 'GBP' THEN COALESCE(oo, 0) ELSE 0 END) AS DOUBLE PRECISION) AS one_off, \
+               CAST(SUM(CASE WHEN cur = 'GBP' THEN COALESCE(rc, 0) ELSE 0 END) AS DOUBLE PRECISION) AS recurring, \
                SUM(CASE WHEN cur <> 'GBP' AND (oo IS NOT NULL OR rc IS NOT NULL) THEN 1 ELSE 0 END) AS other \
              FROM (SELECT r.id, {land} AS land, COUNT(*) AS n, \
                      MAX({one_off}) AS oo, MAX({recurring}) AS rc, MAX({currency}) AS cur \
