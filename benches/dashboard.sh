@@ -3,8 +3,9 @@
 # recommendations with 3 addressees each, on SQLite and PostgreSQL, from the
 # in-memory fact table (crates/domain/src/dashboard/facts.rs, built by one lean
 # read, kept in step from the outbox) beside the same figures computed by
-# SQL GROUP BY queries on the tables (crates/store/src/sql/dashboard.rs),
-# in one run; checks that both give the same figures.
+# SQL GROUP BY queries on the tables (dashboard_bench's own sql.rs, in
+# crates/app/examples/dashboard_bench/), in one run; checks that both give
+# the same figures.
 #
 # Usage: benches/dashboard.sh [COUNT]     (default 1000000)
 #   DASH_SQLITE=sqlite:///path.db DASH_PG=postgres://... benches/dashboard.sh

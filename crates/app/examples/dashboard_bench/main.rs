@@ -1,9 +1,11 @@
 //! The dashboard benchmark (run by `benches/dashboard.sh`): for one
 //! database, the fact table's build time and memory and the latency of every
 //! figure from it, beside the same figures computed by SQL GROUP BY queries
-//! on the tables; and whether the two agree.
+//! on the tables (`sql.rs`); and whether the two agree.
 //!
 //! Usage: dashboard_bench DB_URL [RUNS]
+
+mod sql;
 
 use std::time::{Duration, Instant};
 
@@ -171,7 +173,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         rss0,
         rss1
     );
-    let store = concord_store::SqlStore::open(&url).await?;
+    let by_sql = sql::SqlDashboard::open(&url).await?;
     let rules = RulesBook::builtin();
     println!("| query | facts p50 ms | facts p99 ms | SQL figure | SQL ms (median of 3) |");
     println!("|---|---:|---:|---|---:|");
@@ -190,7 +192,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut sql = None;
         for _ in 0..3 {
             let t = Instant::now();
-            let (d, timings) = store.dashboard_by_sql(&query_of(&req), &rules).await?;
+            let (d, timings) = by_sql.dashboard_by_sql(&query_of(&req), &rules).await?;
             sql_runs.push((t.elapsed(), timings));
             sql = Some(d);
         }
