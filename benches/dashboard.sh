@@ -15,7 +15,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 count=${1:-1000000}
-cargo build --release -p concord-cli -p concord-app --example dashboard_bench >/dev/null
+cargo build --release -p concord-cli >/dev/null
+cargo build --release -p concord-app --example dashboard_bench >/dev/null
 target=${CARGO_TARGET_DIR:-$PWD/target}
 bin=$target/release/concord
 bench=$target/release/examples/dashboard_bench
