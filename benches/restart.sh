@@ -23,8 +23,13 @@ trap cleanup EXIT
 # Lexical only: the vectors would take hours to compute at this size, and
 # are kept between runs already.
 export CONCORD_MINILM_DIR=$work/no-model
+# The servers say at info level whether each index was loaded or built.
+export CONCORD_LOG=info,tower_http=error
 db="sqlite://$work/bench.db"
 index=$work/bench.index
+# Beside the search index, as `concord serve` keeps them.
+kept_similarity=$work/bench.similarity
+kept_dashboard=$work/bench.dashboard
 
 echo "generating and importing $n records..." >&2
 "$bin" gen --count "$n" --seed 42 --out "$work/corpus.jsonl" 2>/dev/null
@@ -58,7 +63,7 @@ start() { # label
   rss=$(($(ps -o rss= -p "$server") / 1024))
   # The first start saves both in the background after building them.
   for _ in $(seq 3000); do
-    [ -s "$index.similarity" ] && [ -s "$index.dashboard" ] && break
+    [ -s "$kept_similarity" ] && [ -s "$kept_dashboard" ] && break
     sleep 0.2
   done
   loaded=$(grep -c "loaded from its snapshot" "$work/err.$label" || true)
@@ -78,4 +83,4 @@ echo "| start | listening s | dashboard figures s | /readyz 200 s | record page 
 echo "|---|---|---|---|---|---|---|"
 cat "$work/rows"
 echo
-echo "Snapshots: similarity index $(($(stat -c %s "$index.similarity") / 1048576)) MiB, dashboard fact table $(($(stat -c %s "$index.dashboard") / 1048576)) MiB; search index $(du -sm "$index" | cut -f1) MiB."
+echo "Snapshots: similarity index $(($(stat -c %s "$kept_similarity") / 1048576)) MiB, dashboard fact table $(($(stat -c %s "$kept_dashboard") / 1048576)) MiB; search index $(du -sm "$index" | cut -f1) MiB."
