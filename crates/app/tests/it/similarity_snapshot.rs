@@ -39,16 +39,29 @@ async fn answers(svc: &Services, text: &str) -> Vec<SimilarMatch> {
         .unwrap()
 }
 
-/// Waits for the background save to finish (a guard against a save that
-/// never comes, not a measure of speed).
-async fn saved(svc: &Services, at_least: u64) {
+/// Waits for a background save to finish (a guard against a save that
+/// never comes, not a measure of speed). `kept` is what the services say
+/// of one index: (loaded, snapshots written).
+async fn saved(svc: &Services, kept: fn(&Services) -> (bool, u64), at_least: u64) {
     for _ in 0..600 {
-        if svc.similarity_kept().1 >= at_least {
+        if kept(svc).1 >= at_least {
             return;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    panic!("the similarity index was never saved");
+    panic!("the index was never saved");
+}
+
+/// A first run: a fresh database with the demo data.
+async fn first_run(db: &Path, index: &Path) -> Services {
+    let svc = open(db, index).await;
+    svc.as_principal(operator())
+        .operator()
+        .unwrap()
+        .load_demo()
+        .await
+        .unwrap();
+    svc
 }
 
 #[tokio::test]
@@ -59,18 +72,11 @@ async fn a_restart_loads_the_kept_index_and_catches_up() {
     let snapshot = similarity_snapshot_beside(&index);
 
     // First run: built from the records, then saved.
-    let first = open(&db, &index).await;
-    first
-        .as_principal(operator())
-        .operator()
-        .unwrap()
-        .load_demo()
-        .await
-        .unwrap();
+    let first = first_run(&db, &index).await;
     let built = answers(&first, QUESTION).await;
     assert!(!built.is_empty(), "the demo data answers the question");
     assert!(!first.similarity_kept().0, "built, not loaded");
-    saved(&first, 1).await;
+    saved(&first, Services::similarity_kept, 1).await;
     assert!(snapshot.exists());
     drop(first);
 
@@ -109,7 +115,7 @@ async fn a_restart_loads_the_kept_index_and_catches_up() {
     assert_eq!(answers(&fourth, QUESTION).await, caught_up);
     assert!(!fourth.similarity_kept().0, "rebuilt from the records");
     // ... and the rebuilt index is saved in its place.
-    saved(&fourth, 1).await;
+    saved(&fourth, Services::similarity_kept, 1).await;
     drop(fourth);
     let fifth = open(&db, &index).await;
     assert_eq!(answers(&fifth, QUESTION).await, caught_up);
@@ -119,14 +125,7 @@ async fn a_restart_loads_the_kept_index_and_catches_up() {
     // Another database (the same demo, loaded at another moment) does not
     // take this one's snapshot.
     let other_db = dir.path().join("other.db");
-    let other = open(&other_db, &index).await;
-    other
-        .as_principal(operator())
-        .operator()
-        .unwrap()
-        .load_demo()
-        .await
-        .unwrap();
+    let other = first_run(&other_db, &index).await;
     assert_eq!(answers(&other, QUESTION).await, built);
     assert!(!other.similarity_kept().0, "not this database's snapshot");
 }
@@ -147,27 +146,10 @@ async fn a_restart_loads_the_kept_dashboard_and_catches_up() {
     let index = dir.path().join("concord.index");
     let snapshot = dashboard_snapshot_beside(&index);
 
-    let first = open(&db, &index).await;
-    first
-        .as_principal(operator())
-        .operator()
-        .unwrap()
-        .load_demo()
-        .await
-        .unwrap();
+    let first = first_run(&db, &index).await;
     let built = figures(&first).await;
     assert!(!first.dashboard_kept().0);
-    for _ in 0..600 {
-        if first.dashboard_kept().1 >= 1 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(
-        first.dashboard_kept().1,
-        1,
-        "the fact table was never saved"
-    );
+    saved(&first, Services::dashboard_kept, 1).await;
     drop(first);
 
     let second = open(&db, &index).await;
