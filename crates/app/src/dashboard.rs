@@ -156,7 +156,7 @@ impl Services {
         self.dashboard.0.lock().await.seq = None;
     }
 
-    async fn build_facts(&self) -> AppResult<(FactTable, i64, Duration)> {
+    async fn build_facts(&self, rules: &RulesBook) -> AppResult<(FactTable, i64, Duration)> {
         let started = Instant::now();
         let store = self.store();
         // Note where the outbox ends first, then read every record: a change
@@ -172,7 +172,7 @@ impl Services {
         let mut table = FactTable::new();
         table.set_organisations(&store.organisations().await?);
         store
-            .dashboard_facts(&self.rules_book().await?, BUILD_BATCH, &mut |batch| {
+            .dashboard_facts(rules, BUILD_BATCH, &mut |batch| {
                 for f in &batch {
                     table.upsert(f);
                 }
@@ -185,8 +185,10 @@ impl Services {
     async fn dashboard_ready(&self) -> AppResult<tokio::sync::OwnedMutexGuard<State>> {
         let mut st = self.dashboard.0.clone().lock_owned().await;
         let store = self.store();
+        // One read of the rules for everything below (build, stamp, catch-up).
+        let rules = self.rules_book().await?;
         if st.seq.is_none() {
-            let engine = engine(&self.rules_book().await?);
+            let engine = engine(&rules);
             if let Some((table, seq)) = snapshot::load::<FactTable>(
                 store,
                 &self.dashboard.1,
@@ -214,12 +216,12 @@ impl Services {
             }
         }
         if st.seq.is_none() {
-            let (table, last, took) = self.build_facts().await?;
+            let (table, last, took) = self.build_facts(&rules).await?;
             st.table = table;
             st.seq = Some(last);
             st.built_in = Some(took);
             st.answers.clear();
-            st.engine = engine(&self.rules_book().await?);
+            st.engine = engine(&rules);
             // Saved below, once caught up.
             st.unsaved = SAVE_AFTER;
             self.dashboard
@@ -227,7 +229,6 @@ impl Services {
                 .loaded
                 .store(false, std::sync::atomic::Ordering::Release);
         }
-        let rules = self.rules_book().await?;
         loop {
             let after = st.seq.unwrap_or(0);
             let rows = store.outbox_after(after, 1000).await?;
