@@ -149,9 +149,9 @@ impl From<StoreError> for AppError {
             StoreError::Duplicate(m) => AppError::Duplicate(m),
             StoreError::Invalid(d) => AppError::from(d),
             StoreError::Refused(m) => AppError::Refused(m),
-            StoreError::BadBackup { .. } | StoreError::ImportRecord { .. } => {
-                AppError::BadInput(e.to_string())
-            }
+            StoreError::BadBackup { .. }
+            | StoreError::ImportRecord { .. }
+            | StoreError::ImportSource(_) => AppError::BadInput(e.to_string()),
             StoreError::Database(_) | StoreError::Corrupt(_) => AppError::Internal(e.to_string()),
         }
     }

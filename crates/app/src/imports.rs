@@ -2,13 +2,16 @@
 //! rows refused (by file, row and field) and the all-or-nothing write; and
 //! the demo set, loaded the same way.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use concord_domain::{Actor, NewRecommendation, OrganisationDirectory, Recommendation};
-use concord_ingest::Format;
-use concord_store::ImportSummary;
+use concord_domain::lifecycle::RulesBook;
+use concord_domain::{
+    Actor, Organisation, OrganisationDirectory, Recommendation, ResponseAttachment,
+};
+use concord_ingest::{Format, ParsedRecord, Rejection};
+use concord_store::{IMPORT_BATCH, ImportBatch, ImportPlan, ImportSummary, SameReportMerger};
 
 use crate::access::Operator;
 use crate::error::{AppError, AppResult};
@@ -132,8 +135,155 @@ impl std::str::FromStr for ExportFormat {
     }
 }
 
+/// Where each record of an import came from, by its position in the
+/// import: (file, row). Kept to name the row behind an error the store
+/// reports by position, and to see that the second read matches the first.
+type Origins = Vec<(usize, usize)>;
+
+/// What the first read of an import's files keeps: everything the write
+/// needs to know ahead, but none of the records themselves.
+#[derive(Default)]
+struct FirstRead {
+    formats: Vec<Format>,
+    origins: Origins,
+    plan: ImportPlan,
+    /// Rows per import key: the repeated ones are one report from several
+    /// sources, merged as they are read again.
+    key_counts: HashMap<String, u32>,
+    responses: Vec<(String, ResponseAttachment)>,
+    orgs: Vec<Organisation>,
+}
+
+/// Reads one file in order, handing each record or rejected row to `each`;
+/// returns the file's blank rows, responses and proposed organisations.
+/// JSON (our exports, generated corpora: the large files) is read as a
+/// stream; the other formats are parsed whole, one file at a time.
+fn read_rows(
+    path: &Path,
+    format: Format,
+    dir: &OrganisationDirectory,
+    today: chrono::NaiveDate,
+    each: &mut dyn FnMut(Result<ParsedRecord, Rejection>),
+) -> AppResult<concord_ingest::Parsed> {
+    let name = path.display().to_string();
+    let cannot_read =
+        |e: std::io::Error| AppError::BadInput(format!("{name}: cannot read the file: {e}"));
+    if format == Format::Json {
+        let file = std::fs::File::open(path).map_err(cannot_read)?;
+        concord_ingest::parse_json_stream(path, file, each)
+            .map_err(|e| AppError::BadInput(e.to_string()))?;
+        return Ok(concord_ingest::Parsed::default());
+    }
+    let bytes = std::fs::read(path).map_err(cannot_read)?;
+    let mut parsed = concord_ingest::parse(path, &bytes, format, dir, today)
+        .map_err(|e| AppError::BadInput(e.to_string()))?;
+    for r in std::mem::take(&mut parsed.records) {
+        each(Ok(r));
+    }
+    for r in std::mem::take(&mut parsed.rejected) {
+        each(Err(r));
+    }
+    Ok(parsed)
+}
+
+/// What the second read of an import's files needs: the same files and
+/// formats, and what each row is prepared with.
+struct SecondRead {
+    files: Vec<PathBuf>,
+    formats: Vec<Format>,
+    dir: OrganisationDirectory,
+    today: chrono::NaiveDate,
+    rules: RulesBook,
+    origins: std::sync::Arc<Origins>,
+}
+
+/// The second read, on its own thread: the same rows again, prepared (links
+/// from mentioned ids, deadlines), the same report's sources merged, and
+/// handed to the store a batch at a time. Stops early if the store has
+/// given up; an error ends the import with nothing written. Returns the
+/// merger's counts (rows that enriched an earlier row, rows that did not).
+fn feed_records(
+    read: &SecondRead,
+    mut merger: SameReportMerger,
+    tx: &tokio::sync::mpsc::Sender<Result<ImportBatch, String>>,
+) -> (u64, u64) {
+    let SecondRead {
+        files,
+        formats,
+        dir,
+        today,
+        rules,
+        origins,
+    } = read;
+    let today = *today;
+    let mut batch: ImportBatch = Vec::with_capacity(IMPORT_BATCH);
+    let mut index = 0usize;
+    let mut failed: Option<String> = None;
+    let mut closed = false;
+    for (file_no, (path, format)) in files.iter().zip(formats).enumerate() {
+        let mut each = |r: Result<ParsedRecord, Rejection>| {
+            let Ok(rec) = r else { return };
+            if closed || failed.is_some() {
+                return;
+            }
+            if origins.get(index) != Some(&(file_no, rec.row)) {
+                failed = Some(format!(
+                    "{}: the file changed while it was being imported (row {} was not where it was on the first read); nothing was imported",
+                    path.display(),
+                    rec.row
+                ));
+                return;
+            }
+            let mut new = rec.new;
+            // Ids mentioned in a text become suggested links (see
+            // `crate::links`); published records without a deadline get
+            // the issuer's period.
+            let own = crate::links::requested_id(&new.id).cloned();
+            crate::links::add_mentioned(own.as_ref(), &mut new.data);
+            concord_domain::lifecycle::settle_deadline(&mut new.data, rules);
+            if let Some(row) = merger.offer(index, new) {
+                batch.push(row);
+            }
+            index += 1;
+            if batch.len() >= IMPORT_BATCH {
+                let full = std::mem::replace(&mut batch, Vec::with_capacity(IMPORT_BATCH));
+                closed = tx.blocking_send(Ok(full)).is_err();
+            }
+        };
+        if let Err(e) = read_rows(path, *format, dir, today, &mut each) {
+            failed.get_or_insert(e.to_string());
+        }
+        if closed || failed.is_some() {
+            break;
+        }
+    }
+    if failed.is_none() && !closed && index != origins.len() {
+        failed = Some(format!(
+            "the files changed while they were being imported ({} records on the second read, {} on the first); nothing was imported",
+            index,
+            origins.len()
+        ));
+    }
+    let counts = (merger.enriched, merger.skipped);
+    match failed {
+        Some(message) => {
+            let _ = tx.blocking_send(Err(message));
+        }
+        None if !closed => {
+            batch.extend(merger.rest());
+            if !batch.is_empty() {
+                let _ = tx.blocking_send(Ok(batch));
+            }
+        }
+        None => {}
+    }
+    counts
+}
+
 impl Services {
-    /// Reads, checks and (unless a dry run) imports files in one transaction.
+    /// Reads and checks the files, then (unless a dry run) reads them again
+    /// and imports them in one transaction, a batch at a time: memory holds
+    /// where each record came from, not the records.
     pub(crate) async fn import(
         &self,
         actor: &Actor,
@@ -147,63 +297,54 @@ impl Services {
         let registered = self.store.organisations().await?;
         let dir = OrganisationDirectory::new(&registered);
         let dir_codes: HashSet<String> = registered.iter().map(|o| o.code.to_string()).collect();
-        let mut records = Vec::new();
-        let mut responses = Vec::new();
-        let mut orgs = Vec::new();
+        let today = self.clock.today();
+        let mut first = FirstRead::default();
         let mut report = ImportReport {
             dry_run: opts.dry_run,
             ..Default::default()
         };
-        for path in files {
+        for (file_no, path) in files.iter().enumerate() {
             let name = path.display().to_string();
-            let cannot_read = |e: std::io::Error| {
-                AppError::BadInput(format!("{name}: cannot read the file: {e}"))
-            };
             let format = match opts.format {
                 Some(f) => f,
                 // The ingest errors name the file themselves.
-                None => concord_ingest::detect(path, &read_head(path).map_err(cannot_read)?)
-                    .map_err(|e| AppError::BadInput(e.to_string()))?,
+                None => concord_ingest::detect(
+                    path,
+                    &read_head(path).map_err(|e| {
+                        AppError::BadInput(format!("{name}: cannot read the file: {e}"))
+                    })?,
+                )
+                .map_err(|e| AppError::BadInput(e.to_string()))?,
             };
-            let parsed = if format == Format::Json {
-                // Our own exports and generated corpora can be large: read
-                // them as a stream rather than holding the file as well.
-                let file = std::fs::File::open(path).map_err(cannot_read)?;
-                let mut parsed = concord_ingest::Parsed::default();
-                concord_ingest::parse_json_stream(path, file, |r| match r {
-                    Ok(rec) => parsed.records.push(rec),
-                    Err(rej) => parsed.rejected.push(rej),
-                })
-                .map_err(|e| AppError::BadInput(e.to_string()))?;
-                parsed
-            } else {
-                let bytes = std::fs::read(path).map_err(cannot_read)?;
-                concord_ingest::parse(path, &bytes, format, &dir, self.clock.today())
-                    .map_err(|e| AppError::BadInput(e.to_string()))?
-            };
-            report.blank_rows += parsed.blank_rows.len() as u64;
-            report.read += parsed.records.len() as u64;
-            report
-                .rejected
-                .extend(parsed.rejected.into_iter().map(|r| RejectedRow {
+            first.formats.push(format);
+            let mut each = |r: Result<ParsedRecord, Rejection>| match r {
+                Ok(rec) => {
+                    report.read += 1;
+                    first.plan.note(&rec.new);
+                    if let Some(k) = &rec.new.import_key {
+                        *first.key_counts.entry(k.clone()).or_default() += 1;
+                    }
+                    first.origins.push((file_no, rec.row));
+                }
+                Err(r) => report.rejected.push(RejectedRow {
                     file: name.clone(),
                     row: r.row,
                     line: r.line,
                     field: r.field,
                     reason: r.reason,
-                }));
-            records.extend(parsed.records.into_iter().map(|r| (name.clone(), r)));
-            responses.extend(parsed.responses.into_iter().map(|r| (name.clone(), r)));
-            orgs.extend(parsed.organisations);
+                }),
+            };
+            let rest = read_rows(path, format, &dir, today, &mut each)?;
+            report.blank_rows += rest.blank_rows.len() as u64;
+            first
+                .responses
+                .extend(rest.responses.into_iter().map(|r| (name.clone(), r)));
+            first.orgs.extend(rest.organisations);
         }
         // A reply must answer a report in this import or already registered.
-        let keys_here: HashSet<String> = records
-            .iter()
-            .filter_map(|(_, r)| r.new.import_key.clone())
-            .collect();
         let mut kept_responses = Vec::new();
-        for (file, resp) in responses {
-            if keys_here.contains(&resp.parent_key)
+        for (file, resp) in std::mem::take(&mut first.responses) {
+            if first.key_counts.contains_key(&resp.parent_key)
                 || self
                     .store
                     .get_by_import_key(&resp.parent_key)
@@ -247,39 +388,58 @@ impl Services {
             })?;
             report.report_file = Some(path);
         }
-        let origin: Vec<(String, usize)> =
-            records.iter().map(|(f, r)| (f.clone(), r.row)).collect();
-        let mut news: Vec<NewRecommendation> = records.into_iter().map(|(_, r)| r.new).collect();
-        // Ids mentioned in a text become suggested links (see `crate::links`);
-        // published records without a deadline get the issuer's period.
-        let rules = self.rules_book().await?;
-        for n in &mut news {
-            let own = crate::links::requested_id(&n.id).cloned();
-            crate::links::add_mentioned(own.as_ref(), &mut n.data);
-            concord_domain::lifecycle::settle_deadline(&mut n.data, &rules);
-        }
-        let known_orgs: HashSet<String> = dir_codes;
-        let orgs_proposed = orgs
+        let orgs_proposed = first
+            .orgs
             .iter()
-            .filter(|o| !known_orgs.contains(o.code.as_str()))
+            .filter(|o| !dir_codes.contains(o.code.as_str()))
             .map(|o| o.code.to_string())
             .collect::<HashSet<_>>()
             .len() as u64;
+
+        // The second read feeds the store from its own thread, a few
+        // batches ahead at most.
+        let rules = self.rules_book().await?;
+        let (tx, mut feed) = tokio::sync::mpsc::channel(4);
+        let origins = std::sync::Arc::new(std::mem::take(&mut first.origins));
+        let reader = {
+            let read = SecondRead {
+                files: files.to_vec(),
+                formats: std::mem::take(&mut first.formats),
+                dir,
+                today,
+                rules,
+                origins: origins.clone(),
+            };
+            let merger = SameReportMerger::new(std::mem::take(&mut first.key_counts));
+            tokio::task::spawn_blocking(move || feed_records(&read, merger, &tx))
+        };
         let outcome = self
             .store
-            .import(
+            .import_feed(
                 actor,
-                &orgs,
-                news,
+                &first.orgs,
+                &first.plan,
+                &mut feed,
                 kept_responses,
                 self.clock.now(),
                 progress,
             )
             .await;
+        // Closing the feed stops a reader the store gave up on.
+        drop(feed);
+        let (enriched_in_import, merged_skipped) = reader
+            .await
+            .map_err(|e| AppError::Internal(format!("the import's reader stopped: {e}")))?;
+        let origin = |index: usize| -> (String, usize) {
+            origins
+                .get(index)
+                .map(|&(f, row)| (files[f].display().to_string(), row))
+                .unwrap_or_default()
+        };
         let summary: ImportSummary = match outcome {
             // Name the file and row the store's record came from.
             Err(concord_store::StoreError::ImportRecord { index, message }) => {
-                let (file, row) = origin.get(index).cloned().unwrap_or_default();
+                let (file, row) = origin(index);
                 return Err(AppError::BadInput(format!(
                     "{file}: row {row}: {message}; nothing was imported"
                 )));
@@ -287,14 +447,14 @@ impl Services {
             other => other?,
         };
         report.imported = summary.imported;
-        report.enriched = summary.enriched + summary.enriched_in_import;
-        report.skipped = summary.skipped;
+        report.enriched = summary.enriched + summary.enriched_in_import + enriched_in_import;
+        report.skipped = summary.skipped + merged_skipped;
         report.organisations_proposed = orgs_proposed;
         report.variants = summary
             .variants
             .iter()
             .map(|v| {
-                let (file, row) = origin.get(v.index).cloned().unwrap_or_default();
+                let (file, row) = origin(v.index);
                 format!(
                     "{file}: row {row}: {}: {} from {} is {:?}; the record keeps {:?} (the other is kept as a variant)",
                     v.id,

@@ -99,7 +99,10 @@ const REBUILD_BACKLOG: u32 = 20_000;
 const BATCH: u32 = 1_000;
 /// The writer's memory budget while serving, and for a rebuild.
 const SERVING_HEAP: usize = 64 << 20;
-const REBUILD_HEAP: usize = 512 << 20;
+/// A rebuild's (split between the writer's threads): enough that a million
+/// records make a few dozen segments, small enough for an import of any
+/// size to stay within ~512 MiB in all.
+const REBUILD_HEAP: usize = 128 << 20;
 /// How many of the best matches by BM25 are reordered with the boost for
 /// query words standing together (see [`SearchIndex::collect`]).
 const RESCORE_WINDOW: usize = 100;

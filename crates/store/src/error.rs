@@ -31,6 +31,10 @@ pub enum StoreError {
     /// a file and row.
     #[error("record {} of the import: {message}", .index + 1)]
     ImportRecord { index: usize, message: String },
+    /// The caller could not read the files of an import to the end (the
+    /// message says which and why); nothing was written.
+    #[error("{0}")]
+    ImportSource(String),
     #[error("backup file, line {line}: {message}")]
     BadBackup { line: u64, message: String },
 }

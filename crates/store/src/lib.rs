@@ -14,7 +14,9 @@ use concord_domain::{
 };
 
 mod error;
+mod importing;
 pub use error::StoreError;
+pub use importing::{IMPORT_BATCH, ImportBatch, ImportFeed, ImportPlan, SameReportMerger};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -326,10 +328,27 @@ pub trait Store: Send + Sync {
     /// Visits every record in id order (issuer, year, sequence), `batch` at a time.
     async fn scan(&self, batch: usize, visit: Visitor<'_>) -> Result<()>;
 
-    /// Imports records, organisations first, then responses, in ONE
-    /// transaction: all or nothing. A record whose import key (or exact id) is
-    /// already present is skipped. `progress` is called with the number of
-    /// records handled so far.
+    /// Imports organisations, then records as `feed` hands them over a batch
+    /// at a time, then responses, in ONE transaction: all or nothing, and
+    /// only one batch held at a time. A record whose import key (or exact id)
+    /// is already present is skipped (or enriches it, from a second source).
+    /// The feed must not repeat an import key (see [`SameReportMerger`]);
+    /// `plan` must have noted every record. `progress` is called with the
+    /// number of records handled so far.
+    #[allow(clippy::too_many_arguments)]
+    async fn import_feed(
+        &self,
+        actor: &Actor,
+        orgs: &[Organisation],
+        plan: &ImportPlan,
+        feed: &mut ImportFeed,
+        responses: Vec<ResponseAttachment>,
+        now: DateTime<Utc>,
+        progress: &(dyn Fn(u64) + Send + Sync),
+    ) -> Result<ImportSummary>;
+
+    /// [`Store::import_feed`] of records already in memory (the demo set,
+    /// tests): the same report twice is folded into one first.
     async fn import(
         &self,
         actor: &Actor,
@@ -338,7 +357,39 @@ pub trait Store: Send + Sync {
         responses: Vec<ResponseAttachment>,
         now: DateTime<Utc>,
         progress: &(dyn Fn(u64) + Send + Sync),
-    ) -> Result<ImportSummary>;
+    ) -> Result<ImportSummary> {
+        let mut plan = ImportPlan::default();
+        let mut counts: std::collections::HashMap<String, u32> = Default::default();
+        for r in &records {
+            plan.note(r);
+            if let Some(k) = &r.import_key {
+                *counts.entry(k.clone()).or_default() += 1;
+            }
+        }
+        let mut merger = SameReportMerger::new(counts);
+        let mut rows: Vec<(usize, NewRecommendation)> = records
+            .into_iter()
+            .enumerate()
+            .filter_map(|(i, r)| merger.offer(i, r))
+            .collect();
+        let (enriched, skipped) = (merger.enriched, merger.skipped);
+        rows.extend(merger.rest());
+        let (tx, mut feed) = tokio::sync::mpsc::channel(rows.len().div_ceil(IMPORT_BATCH).max(1));
+        let mut rows = rows.into_iter().peekable();
+        while rows.peek().is_some() {
+            let batch: ImportBatch = rows.by_ref().take(IMPORT_BATCH).collect();
+            tx.try_send(Ok(batch)).map_err(|e| {
+                StoreError::ImportSource(format!("the records could not be queued: {e}"))
+            })?;
+        }
+        drop(tx);
+        let mut summary = self
+            .import_feed(actor, orgs, &plan, &mut feed, responses, now, progress)
+            .await?;
+        summary.enriched_in_import += enriched;
+        summary.skipped += skipped;
+        Ok(summary)
+    }
 
     /// Every addressee whose answer is late as of `filter.as_of` (the
     /// definition of [`concord_domain::lifecycle::overdue_as_of`], with due

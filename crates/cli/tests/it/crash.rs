@@ -106,3 +106,69 @@ fn sigkill_mid_import_leaves_the_database_unchanged() {
         assert_eq!(count(&db), before_count + 2000);
     }
 }
+
+/// An import is written a thousand records at a time: a refusal deep in a
+/// large file still names its file and row, and takes the batches already
+/// written back with it.
+#[test]
+fn a_refusal_deep_in_a_large_import_names_its_row_and_writes_nothing() {
+    for db in backends() {
+        let existing = db.dir.path().join("existing.csv");
+        std::fs::write(
+            &existing,
+            "issuer,title,text,published\nHSSIB,Handover,Hand over safely.,2000-01-10\n",
+        )
+        .unwrap();
+        ok(&db, &["import", existing.to_str().unwrap()]);
+        let stored: serde_json::Value =
+            serde_json::from_str(&ok(&db, &["list", "--json", "--limit", "1"])).unwrap();
+        let taken = stored["items"][0]["id"].as_str().unwrap().to_string();
+        let generated = db.dir.path().join("gen.jsonl");
+        ok(
+            &db,
+            &[
+                "gen",
+                "--count",
+                "2500",
+                "--seed",
+                "5",
+                "--out",
+                generated.to_str().unwrap(),
+            ],
+        );
+        // Row 2,100 claims the stored record's id with other content.
+        let lines: Vec<String> = std::fs::read_to_string(&generated)
+            .unwrap()
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i + 1 == 2100 {
+                    let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+                    v["id"] = serde_json::Value::String(taken.clone());
+                    v["issuer"] = serde_json::Value::String("HSSIB".into());
+                    v.to_string()
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        let file = db.dir.path().join("big.jsonl");
+        std::fs::write(&file, lines.join("\n") + "\n").unwrap();
+        let out = concord(&db, &["import", "--format", "json", file.to_str().unwrap()]);
+        assert_eq!(out.status.code(), Some(1), "{}", db.name);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            err.contains("big.jsonl: row 2100:")
+                && err.contains(&taken)
+                && err.contains("nothing was imported"),
+            "{}: {err}",
+            db.name
+        );
+        assert_eq!(
+            count(&db),
+            1,
+            "{}: the first two batches were kept",
+            db.name
+        );
+    }
+}

@@ -1,8 +1,9 @@
 //! Bulk import: organisations, records and responses in the caller's one
 //! transaction. Ids are settled in memory after locking the id sequences the
-//! import touches; rows are written with multi-row inserts, a chunk at a time.
+//! import touches; records arrive a batch at a time and each batch is written
+//! (multi-row inserts) before the next is read, so memory holds one batch.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use concord_domain::provenance::{DataSource, PartOrigin, RecordPart, enrich};
@@ -17,12 +18,12 @@ use sqlx::Row;
 
 use super::codec::{self, RecRows, Val};
 use super::{add_organisations, check_request, ids, to_json};
-use crate::{ImportSummary, ImportVariant, Result, StoreError};
+use crate::{
+    ImportBatch, ImportFeed, ImportPlan, ImportSummary, ImportVariant, Result, StoreError,
+};
 
 /// Records written per round of multi-row inserts.
 const CHUNK: usize = 500;
-/// How often progress is reported.
-const PROGRESS_EVERY: u64 = 1000;
 
 /// What attaching one response did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,6 +120,18 @@ struct Sequences {
 }
 
 impl Sequences {
+    /// Locks a pair's sequence (PostgreSQL row lock; SQLite holds the write
+    /// lock) and reads its next number, once per import.
+    async fn lock(&mut self, conn: &mut AnyConnection, issuer: &OrgCode, year: u16) -> Result<()> {
+        let pair = (issuer.clone(), year);
+        if !self.next.contains_key(&pair) {
+            let next = ids::raise(conn, issuer, year, 1).await?;
+            self.next.insert(pair.clone(), next);
+            self.initial.insert(pair, next);
+        }
+        Ok(())
+    }
+
     fn entry(&mut self, issuer: &OrgCode, year: u16) -> &mut i64 {
         self.next.entry((issuer.clone(), year)).or_insert(1)
     }
@@ -128,12 +141,15 @@ impl Sequences {
         *e = (*e).max(i64::from(id.seq) + 1);
     }
 
+    /// The next free number: not stored (`taken`), and not asked for by
+    /// any row of this import, read yet or not (`plan`).
     fn allocate(
         &mut self,
         issuer: &OrgCode,
         year: u16,
         floor: u32,
         taken: &HashSet<String>,
+        plan: &ImportPlan,
     ) -> Result<RecommendationId> {
         let e = self.entry(issuer, year);
         let mut s = (*e).max(i64::from(floor.max(1)));
@@ -142,7 +158,7 @@ impl Sequences {
                 StoreError::Refused(format!("the numbers of {issuer} for {year} are used up"))
             })?;
             let id = RecommendationId::new(issuer.clone(), year, seq)?;
-            if !taken.contains(&id.to_string()) {
+            if !taken.contains(&id.to_string()) && !plan.is_asked(issuer, year, seq) {
                 *self.entry(issuer, year) = s + 1;
                 return Ok(id);
             }
@@ -158,47 +174,148 @@ fn year_of(req: &IdRequest) -> u16 {
     }
 }
 
+/// What an import carries from one batch to the next: bounded by the
+/// sequences, the reports enriched and the responses, never by the records.
+struct Run<'a> {
+    actor: &'a Actor,
+    now: DateTime<Utc>,
+    plan: &'a ImportPlan,
+    seqs: Sequences,
+    /// Stored reports already enriched by a row of this import (one row
+    /// enriches a stored report at most).
+    claimed: HashSet<String>,
+    /// Responses not yet attached, by their report's import key.
+    by_key: HashMap<String, Vec<ResponseAttachment>>,
+    summary: ImportSummary,
+}
+
+#[allow(clippy::too_many_arguments)]
 pub(crate) async fn import(
     conn: &mut AnyConnection,
     actor: &Actor,
     orgs: &[Organisation],
-    records: Vec<NewRecommendation>,
+    plan: &ImportPlan,
+    feed: &mut ImportFeed,
     responses: Vec<ResponseAttachment>,
     now: DateTime<Utc>,
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<ImportSummary> {
-    let mut summary = ImportSummary::default();
+    let mut run = Run {
+        actor,
+        now,
+        plan,
+        seqs: Sequences {
+            next: HashMap::new(),
+            initial: HashMap::new(),
+        },
+        claimed: HashSet::new(),
+        by_key: HashMap::new(),
+        summary: ImportSummary::default(),
+    };
 
     // 1. Lock the id sequences this import touches, in a fixed order, before
-    //    anything else (PostgreSQL row locks; SQLite holds the write lock).
-    let pairs: BTreeSet<(OrgCode, u16)> = records
-        .iter()
-        .map(|r| (r.id.issuer().clone(), year_of(&r.id)))
-        .collect();
-    let mut seqs = Sequences {
-        next: HashMap::new(),
-        initial: HashMap::new(),
-    };
-    for (issuer, year) in &pairs {
-        let next = ids::raise(conn, issuer, *year, 1).await?;
-        seqs.next.insert((issuer.clone(), *year), next);
-        seqs.initial.insert((issuer.clone(), *year), next);
+    //    anything else.
+    for (issuer, year) in &plan.pairs {
+        run.seqs.lock(conn, issuer, *year).await?;
     }
 
     // 2. Organisations whose code is new.
     let orgs_added = add_organisations(conn, actor, orgs, now).await?;
 
-    // 3. What is already there.
+    for r in responses {
+        run.by_key.entry(r.parent_key.clone()).or_default().push(r);
+    }
+
+    // 3. Records, a batch at a time: each batch is written before the next
+    //    is read, so the next one's lookups see it.
+    let mut handled: u64 = 0;
+    while let Some(batch) = feed.recv().await {
+        let batch = batch.map_err(StoreError::ImportSource)?;
+        handled += batch.len() as u64;
+        import_batch(conn, &mut run, batch).await?;
+        progress(handled);
+    }
+    let Run {
+        seqs,
+        by_key,
+        mut summary,
+        ..
+    } = run;
+
+    // 4. The id sequences move past every number used.
+    for (pair, next) in &seqs.next {
+        if seqs.initial.get(pair) != Some(next) {
+            sqlx::query("UPDATE id_sequences SET next_seq = $1 WHERE issuer = $2 AND year = $3 AND next_seq < $1")
+                .bind(*next)
+                .bind(pair.0.as_str())
+                .bind(i64::from(pair.1))
+                .execute(&mut *conn)
+                .await?;
+        }
+    }
+
+    // 5. Responses to reports already in the register.
+    attach_to_stored(conn, actor, by_key, now, &mut summary).await?;
+    summary.responses_unmatched.sort_unstable();
+
+    // 6. One summary row for the whole import, when it changed anything.
+    if summary.imported > 0
+        || summary.enriched > 0
+        || summary.responses_attached > 0
+        || !orgs_added.is_empty()
+    {
+        let after = serde_json::json!({
+            "imported": summary.imported,
+            "enriched": summary.enriched,
+            "skipped": summary.skipped,
+            "responses_attached": summary.responses_attached,
+            "responses_skipped": summary.responses_skipped,
+            "responses_unmatched": summary.responses_unmatched.len(),
+            "organisations_added": orgs_added,
+        });
+        super::write_audit(
+            conn,
+            codec::audit_vals(
+                now,
+                actor,
+                "import",
+                "import",
+                "import",
+                None,
+                Some(to_json(&after)?),
+            ),
+        )
+        .await?;
+    }
+    Ok(summary)
+}
+
+/// One batch: what of it is already stored, then its new records (with
+/// their responses) and the stored reports it enriches, written.
+async fn import_batch(
+    conn: &mut AnyConnection,
+    run: &mut Run<'_>,
+    records: ImportBatch,
+) -> Result<()> {
+    let now = run.now;
+    let actor = run.actor;
+    // A record the plan did not note (it cannot happen through the
+    // importer, but the sequence must be locked all the same).
+    for (_, r) in &records {
+        run.seqs.lock(conn, r.id.issuer(), year_of(&r.id)).await?;
+    }
+
+    // What is already there (earlier batches of this import included).
     let keys: Vec<String> = records
         .iter()
-        .filter_map(|r| r.import_key.clone())
+        .filter_map(|(_, r)| r.import_key.clone())
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
     let mut seen_keys = codec::existing(conn, "import_key", &keys).await?;
     let wanted: Vec<String> = records
         .iter()
-        .filter_map(|r| match &r.id {
+        .filter_map(|(_, r)| match &r.id {
             IdRequest::Exact(id) | IdRequest::Preferred { id, .. } => Some(id.to_string()),
             IdRequest::Allocate { .. } => None,
         })
@@ -211,7 +328,7 @@ pub(crate) async fn import(
     // id is refused, never dropped and never written over.
     let clashing: Vec<String> = records
         .iter()
-        .filter_map(|r| match &r.id {
+        .filter_map(|(_, r)| match &r.id {
             IdRequest::Exact(id) if taken.contains(&id.to_string()) => Some(id.to_string()),
             _ => None,
         })
@@ -224,46 +341,37 @@ pub(crate) async fn import(
         .map(|r| (r.id.to_string(), r.data))
         .collect();
 
-    // 3b. The same report twice in this import (two sources in one run):
-    //     merged in memory first, by the same rule as against the register.
-    let mut records = merge_within(records, &mut summary);
-
-    // 3c. Reports already in the register, by address, else by reference:
-    //     a second source enriches them instead of being skipped.
+    // Reports already in the register, by address, else by reference:
+    // a second source enriches them instead of being skipped.
     let known: Vec<String> = records
         .iter()
-        .filter_map(|r| r.import_key.clone())
+        .filter_map(|(_, r)| r.import_key.clone())
         .filter(|k| seen_keys.contains(k))
         .collect();
     let mut stored_by_key = load_by_keys(conn, &known).await?;
     let mut by_reference: HashMap<usize, Recommendation> = HashMap::new();
     // A stored report is enriched by one row at most: the row with its
     // address, else the first row that names it by reference.
-    let mut claimed: HashSet<String> = stored_by_key.values().map(|r| r.id.to_string()).collect();
-    for (i, r) in records.iter().enumerate() {
+    for r in stored_by_key.values() {
+        run.claimed.insert(r.id.to_string());
+    }
+    for (i, r) in &records {
         if r.import_key.as_ref().is_some_and(|k| seen_keys.contains(k)) {
             continue;
         }
         if let Some(rec) = match_by_reference(conn, r).await.map_err(|e| match e {
-            StoreError::Refused(message) => StoreError::ImportRecord { index: i, message },
+            StoreError::Refused(message) => StoreError::ImportRecord { index: *i, message },
             e => e,
-        })? && claimed.insert(rec.id.to_string())
+        })? && run.claimed.insert(rec.id.to_string())
         {
-            by_reference.insert(i, rec);
+            by_reference.insert(*i, rec);
         }
     }
     let mut enriched: Vec<Recommendation> = Vec::new();
+    let summary = &mut run.summary;
 
-    let mut by_key: HashMap<String, Vec<ResponseAttachment>> = HashMap::new();
-    for r in responses {
-        by_key.entry(r.parent_key.clone()).or_default().push(r);
-    }
-
-    // 4. Records, a chunk at a time.
     let mut rows = RecRows::default();
-    let mut handled: u64 = 0;
-    for (i, mut new) in records.drain(..).enumerate() {
-        handled += 1;
+    for (i, mut new) in records {
         // Only a source that says where its parts come from (the PFD files)
         // enriches; our own exports are skipped or refused as before.
         let known = if new.provenance.parts.is_empty() {
@@ -344,7 +452,7 @@ pub(crate) async fn import(
             }
             summary.skipped += 1;
         } else {
-            if let Some(list) = new.import_key.as_ref().and_then(|k| by_key.remove(k)) {
+            if let Some(list) = new.import_key.as_ref().and_then(|k| run.by_key.remove(k)) {
                 for att in &list {
                     match attach(&mut new.data, att) {
                         Attached::To(_) => summary.responses_attached += 1,
@@ -364,6 +472,7 @@ pub(crate) async fn import(
             } = new;
             provenance.stamp(now);
             let data = data.validate().map_err(|e| prefixed(e, i))?;
+            let seqs = &mut run.seqs;
             let id = match request {
                 IdRequest::Exact(id) => {
                     seqs.raise(&id);
@@ -373,10 +482,10 @@ pub(crate) async fn import(
                     issuer,
                     year,
                     floor,
-                } => seqs.allocate(&issuer, year, floor, &taken)?,
+                } => seqs.allocate(&issuer, year, floor, &taken, run.plan)?,
                 IdRequest::Preferred { id, fallback_floor } => {
                     if taken.contains(&id.to_string()) {
-                        seqs.allocate(&id.issuer, id.year, fallback_floor, &taken)?
+                        seqs.allocate(&id.issuer, id.year, fallback_floor, &taken, run.plan)?
                     } else {
                         seqs.raise(&id);
                         id
@@ -414,15 +523,9 @@ pub(crate) async fn import(
                 rows.flush(conn).await?;
             }
         }
-        if handled.is_multiple_of(PROGRESS_EVERY) {
-            progress(handled);
-        }
     }
     rows.flush(conn).await?;
-    if !handled.is_multiple_of(PROGRESS_EVERY) {
-        progress(handled);
-    }
-    // 4b. The enriched reports: main row, children, in chunks.
+    // The enriched reports: main row, children, in chunks.
     for chunk in enriched.chunks(CHUNK) {
         let ids: Vec<String> = chunk.iter().map(|r| r.id.to_string()).collect();
         for rec in chunk {
@@ -435,53 +538,7 @@ pub(crate) async fn import(
         }
         child_rows.flush(conn).await?;
     }
-
-    // 5. The id sequences move past every number used.
-    for (pair, next) in &seqs.next {
-        if seqs.initial.get(pair) != Some(next) {
-            sqlx::query("UPDATE id_sequences SET next_seq = $1 WHERE issuer = $2 AND year = $3 AND next_seq < $1")
-                .bind(*next)
-                .bind(pair.0.as_str())
-                .bind(i64::from(pair.1))
-                .execute(&mut *conn)
-                .await?;
-        }
-    }
-
-    // 6. Responses to reports already in the register.
-    attach_to_stored(conn, actor, by_key, now, &mut summary).await?;
-    summary.responses_unmatched.sort_unstable();
-
-    // 7. One summary row for the whole import, when it changed anything.
-    if summary.imported > 0
-        || summary.enriched > 0
-        || summary.responses_attached > 0
-        || !orgs_added.is_empty()
-    {
-        let after = serde_json::json!({
-            "imported": summary.imported,
-            "enriched": summary.enriched,
-            "skipped": summary.skipped,
-            "responses_attached": summary.responses_attached,
-            "responses_skipped": summary.responses_skipped,
-            "responses_unmatched": summary.responses_unmatched.len(),
-            "organisations_added": orgs_added,
-        });
-        super::write_audit(
-            conn,
-            codec::audit_vals(
-                now,
-                actor,
-                "import",
-                "import",
-                "import",
-                None,
-                Some(to_json(&after)?),
-            ),
-        )
-        .await?;
-    }
-    Ok(summary)
+    Ok(())
 }
 
 async fn attach_to_stored(
@@ -585,43 +642,6 @@ async fn attach_to_stored(
         rows.flush(conn).await?;
     }
     Ok(())
-}
-
-/// Folds records of one import that share an import key into the first of
-/// them (the later ones are sources of the same report), in file order.
-fn merge_within(
-    records: Vec<NewRecommendation>,
-    summary: &mut ImportSummary,
-) -> Vec<NewRecommendation> {
-    let mut first: HashMap<String, usize> = HashMap::new();
-    let mut out: Vec<NewRecommendation> = Vec::with_capacity(records.len());
-    for new in records {
-        let Some(key) = new.import_key.clone() else {
-            out.push(new);
-            continue;
-        };
-        match first.get(&key) {
-            Some(&i) => {
-                let kept = &mut out[i];
-                let e = enrich(
-                    &mut kept.data,
-                    &mut kept.provenance,
-                    &new.data,
-                    &new.provenance,
-                );
-                if e.changed() {
-                    summary.enriched_in_import += 1;
-                } else {
-                    summary.skipped += 1;
-                }
-            }
-            None => {
-                first.insert(key, out.len());
-                out.push(new);
-            }
-        }
-    }
-    out
 }
 
 /// The id of each stored record holding one of these import keys.

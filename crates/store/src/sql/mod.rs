@@ -46,17 +46,6 @@ pub use organisations::MergeOutcome;
 const SQLITE_BUSY_TIMEOUT_MS: u64 = 10_000;
 /// Page cache per SQLite connection, in KiB as SQLite wants it (negative = KiB): 64 MiB.
 const SQLITE_CACHE_KIB_NEGATIVE: i64 = -65_536;
-/// The same while a bulk import runs on the connection: 1 GiB.
-const SQLITE_IMPORT_CACHE_KIB_NEGATIVE: i64 = -1_048_576;
-
-async fn set_cache(conn: &mut sqlx::AnyConnection, kib_negative: i64) -> Result<()> {
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "PRAGMA cache_size = {kib_negative}"
-    )))
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
-}
 
 /// The SQL store. Cheap to clone (the pool is shared).
 #[derive(Clone, Debug)]
@@ -675,26 +664,22 @@ impl Store for SqlStore {
         }
     }
 
-    async fn import(
+    async fn import_feed(
         &self,
         actor: &Actor,
         orgs: &[Organisation],
-        records: Vec<NewRecommendation>,
+        plan: &crate::ImportPlan,
+        feed: &mut crate::ImportFeed,
         responses: Vec<ResponseAttachment>,
         now: DateTime<Utc>,
         progress: &(dyn Fn(u64) + Send + Sync),
     ) -> Result<ImportSummary> {
+        // The connection's ordinary page cache (64 MiB): an import of any
+        // size stays within bounded memory (a 1 GiB cache was tried: faster
+        // by a fifth at a million records, but it held 1 GiB more).
         let mut tx = self.begin_write().await?;
-        // A bulk import touches far more index pages than everyday writes:
-        // give this connection a larger page cache while it runs.
-        let sqlite = self.backend == Backend::Sqlite;
-        if sqlite {
-            set_cache(&mut tx, SQLITE_IMPORT_CACHE_KIB_NEGATIVE).await?;
-        }
-        let result = import::import(&mut tx, actor, orgs, records, responses, now, progress).await;
-        if sqlite {
-            set_cache(&mut tx, SQLITE_CACHE_KIB_NEGATIVE).await?;
-        }
+        let result =
+            import::import(&mut tx, actor, orgs, plan, feed, responses, now, progress).await;
         let summary = result?;
         tx.commit().await?;
         Ok(summary)

@@ -17,6 +17,9 @@ suite!(
     import_survives_sigkill,
     import_attaches_responses,
     a_second_source_enriches_a_known_report,
+    batches_never_give_a_row_a_number_a_later_row_asks_for,
+    the_same_report_in_two_batches_is_one_record,
+    a_feed_that_fails_writes_nothing,
 );
 
 async fn import_is_idempotent(db: &Db) {
@@ -726,4 +729,87 @@ async fn a_second_source_enriches_a_known_report(db: &Db) {
     );
     assert_eq!(restored.provenance.variants.len(), 2);
     assert_eq!(target.dump().await, dump);
+}
+
+/// Records arrive a batch at a time (1,000): a number the 1,501st row asks
+/// for is not handed to one of the first thousand, which asked for none.
+async fn batches_never_give_a_row_a_number_a_later_row_asks_for(db: &Db) {
+    let s = &db.store;
+    let mut batch: Vec<NewRecommendation> = (0..1500)
+        .map(|i| alloc("CQC", 2026, data("CQC", &format!("Allocated {i}"))))
+        .collect();
+    batch.push(exact("CQC-2026-0005", data("CQC", "Asked for number 5")));
+    let sum = s
+        .import(&actor(), &[], batch, vec![], now(), &no_progress)
+        .await
+        .unwrap();
+    assert_eq!((sum.imported, sum.skipped), (1501, 0));
+    assert_eq!(s.count().await.unwrap(), 1501);
+    let five = s.get(&id("CQC-2026-0005")).await.unwrap().unwrap();
+    assert_eq!(five.data.title, "Asked for number 5");
+    let next = s
+        .create(&actor(), alloc("CQC", 2026, data("CQC", "after")), now())
+        .await
+        .unwrap();
+    assert_eq!(
+        next.id.seq, 1502,
+        "1-1501 were used, 5 by the row that asked"
+    );
+}
+
+/// Two rows of one import with one address are one report from two
+/// sources, even when a thousand rows lie between them.
+async fn the_same_report_in_two_batches_is_one_record(db: &Db) {
+    let s = &db.store;
+    let mut batch = pfd_batch(1500);
+    batch[1200].import_key = batch[0].import_key.clone();
+    let key = batch[0].import_key.clone().unwrap();
+    let sum = s
+        .import(&actor(), &[], batch, vec![], now(), &no_progress)
+        .await
+        .unwrap();
+    assert_eq!(sum.imported, 1499);
+    assert_eq!(sum.skipped + sum.enriched_in_import, 1);
+    assert_eq!(s.count().await.unwrap(), 1499);
+    let kept = s.get_by_import_key(&key).await.unwrap().unwrap();
+    assert_eq!(kept.data.title, "Report 0", "the first row's record");
+}
+
+/// The caller could not read its files to the end: the batches already
+/// written are rolled back with everything else.
+async fn a_feed_that_fails_writes_nothing(db: &Db) {
+    let s = &db.store;
+    let before = db.dump().await;
+    let mut plan = concord_store::ImportPlan::default();
+    let rows: Vec<NewRecommendation> = pfd_batch(1200);
+    for r in &rows {
+        plan.note(r);
+    }
+    let (tx, mut feed) = tokio::sync::mpsc::channel(4);
+    let mut rows = rows.into_iter().enumerate();
+    tx.send(Ok(rows.by_ref().take(1000).collect()))
+        .await
+        .unwrap();
+    tx.send(Err(
+        "reports.json: cannot be read after line 1001".to_string()
+    ))
+    .await
+    .unwrap();
+    drop(tx);
+    match s
+        .import_feed(
+            &actor(),
+            &[org("NEWT", "New Trust")],
+            &plan,
+            &mut feed,
+            vec![],
+            now(),
+            &no_progress,
+        )
+        .await
+    {
+        Err(StoreError::ImportSource(m)) => assert!(m.contains("line 1001"), "{m}"),
+        other => panic!("expected the reader's error, got {other:?}"),
+    }
+    assert_eq!(db.dump().await, before, "nothing was written");
 }
