@@ -61,6 +61,11 @@ pub fn index_dir_for(db_url: &str) -> PathBuf {
 struct Payload {
     schema: u32,
     outbox_seq: i64,
+    /// The database's first outbox row ([`Store::origin`]): an index made
+    /// from another database is rebuilt, not caught up. Absent in indexes
+    /// written before it was kept (trusted, and stamped at their next commit).
+    #[serde(default)]
+    origin: Option<(i64, String, i64)>,
 }
 
 /// What one catch-up did.
@@ -292,6 +297,23 @@ impl SearchIndex {
             seq: slot.applied,
             ..Default::default()
         };
+        let origin = store.origin().await?;
+        let stamped = self.payload()?.and_then(|p| p.origin);
+        let foreign = stamped.is_some() && stamped != origin;
+        if foreign {
+            tracing::warn!(
+                "{}: the search index was made from another database; rebuilding it",
+                self.dir.display()
+            );
+            drop(slot);
+            let n = self.rebuild(store, &|_| {}).await?;
+            return Ok(CatchUp {
+                rows: 0,
+                docs: n,
+                seq: self.applied_seq()?,
+                rebuilt: true,
+            });
+        }
         if slot.applied == 0
             || store
                 .outbox_after(slot.applied, REBUILD_BACKLOG + 1)
@@ -340,6 +362,7 @@ impl SearchIndex {
             done.docs += changes.len() as u64;
             let mut writer = slot.writer.take().expect("writer taken above");
             let fields = self.fields.clone();
+            let origin = origin.clone();
             let (writer, res) = tokio::task::spawn_blocking(move || {
                 let res = (|| -> Result<()> {
                     for (id, doc) in changes {
@@ -348,7 +371,7 @@ impl SearchIndex {
                             writer.add_document(doc)?;
                         }
                     }
-                    commit(&mut writer, last)
+                    commit(&mut writer, last, origin)
                 })();
                 (writer, res)
             })
@@ -387,6 +410,7 @@ impl SearchIndex {
         self.ensure_writer(&mut slot, REBUILD_HEAP)?;
         // The outbox head before the scan: rows written during the scan are
         // applied again by the next catch-up (harmless: idempotent).
+        let origin = store.origin().await?;
         let mut head = 0i64;
         loop {
             let rows = store.outbox_after(head, 50_000).await?;
@@ -424,7 +448,7 @@ impl SearchIndex {
         .await;
         let (writer, res) = tokio::task::spawn_blocking(move || {
             let res = match result {
-                Ok(n) => commit(&mut writer, head).map(|()| n),
+                Ok(n) => commit(&mut writer, head, origin).map(|()| n),
                 Err(e) => {
                     let _ = writer.rollback();
                     Err(e)
@@ -884,10 +908,11 @@ fn score_docs(searcher: &Searcher, query: &dyn Query, docs: &[DocAddress]) -> Re
     Ok(scores)
 }
 
-fn commit(writer: &mut IndexWriter, seq: i64) -> Result<()> {
+fn commit(writer: &mut IndexWriter, seq: i64, origin: Option<(i64, String, i64)>) -> Result<()> {
     let payload = serde_json::to_string(&Payload {
         schema: SCHEMA_VERSION,
         outbox_seq: seq,
+        origin,
     })
     .expect("a payload serialises");
     let mut prepared = writer.prepare_commit()?;

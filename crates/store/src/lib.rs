@@ -451,6 +451,18 @@ pub trait Store: Send + Sync {
         limit: u32,
     ) -> Result<Vec<AuditEvent>>;
     async fn outbox_after(&self, after_seq: i64, limit: u32) -> Result<Vec<OutboxRow>>;
+    /// This database's first outbox row (position, entity id, time in
+    /// microseconds), or None while it has none. The outbox is never pruned,
+    /// so a derived index stamped with it can tell this database from
+    /// another one (a file deleted and made again under the same name).
+    async fn origin(&self) -> Result<Option<(i64, String, i64)>> {
+        Ok(self
+            .outbox_after(0, 1)
+            .await?
+            .into_iter()
+            .next()
+            .map(|r| (r.seq, r.entity_id, r.at.timestamp_micros())))
+    }
     /// The last outbox row's position (0 when empty): how far a derived
     /// index must have read to be caught up.
     async fn outbox_end(&self) -> Result<i64>;

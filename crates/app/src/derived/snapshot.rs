@@ -226,12 +226,7 @@ pub(crate) trait Kept: Send + Sync + 'static {
 pub(crate) async fn origin_of(
     store: &dyn concord_store::Store,
 ) -> Result<Option<(i64, String, i64)>, concord_store::StoreError> {
-    Ok(store
-        .outbox_after(0, 1)
-        .await?
-        .into_iter()
-        .next()
-        .map(|r| (r.seq, r.entity_id, r.at.timestamp_micros())))
+    store.origin().await
 }
 
 /// Loads the snapshot kept at `keeping`'s path if it is good for this

@@ -607,3 +607,47 @@ async fn the_boost_for_words_together_reorders_the_head_and_pages_stay_in_step()
     b.sort_by(|x, y| x.0.cmp(&y.0));
     assert_eq!(a, b);
 }
+
+/// The database file deleted and made again under the same name, with the
+/// index folder left beside it: the index is another database's, so it is
+/// rebuilt rather than trusted (its outbox positions mean nothing here).
+#[tokio::test]
+async fn an_index_made_from_another_database_is_rebuilt_not_trusted() {
+    let f = fixture().await;
+    assert!(search(&f, "sepsis").total > 0);
+    f.index.release_writer().await;
+    let index_dir = f.dir.path().join("t.index");
+    let other = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}/other.db", other.path().display());
+    let store = concord_store::open(&url).await.unwrap();
+    let actor = Actor::system("test");
+    for org in seed_organisations() {
+        store.add_organisation(&actor, &org).await.unwrap();
+    }
+    // As many changes as the first database made, and more: by position
+    // alone the old index would look caught up.
+    let records: Vec<NewRecommendation> = (0..8)
+        .map(|i| {
+            new_rec(body(
+                "CQC",
+                &format!("Falls in care homes {i}"),
+                "Residents fell at night.",
+                "2020-01-01",
+                json!({}),
+            ))
+        })
+        .collect();
+    store
+        .import(&actor, &[], records, vec![], now(), &|_| {})
+        .await
+        .unwrap();
+    let reopened = SearchIndex::open(&index_dir).unwrap();
+    let c = reopened.catch_up(store.as_ref()).await.unwrap();
+    assert!(c.rebuilt, "{c:?}");
+    assert_eq!(reopened.doc_count(), 8);
+    assert_eq!(reopened.search(&req("sepsis")).unwrap().total, 0);
+    assert_eq!(reopened.search(&req("falls")).unwrap().total, 8);
+    // Caught up again with the right database, it stays as it is.
+    let again = reopened.catch_up(store.as_ref()).await.unwrap();
+    assert_eq!((again.rows, again.rebuilt), (0, false));
+}
