@@ -85,6 +85,10 @@ pub struct CatchUp {
 struct WriterSlot {
     writer: Option<IndexWriter>,
     applied: i64,
+    /// The database's origin once this process has checked the index
+    /// against it (a database's first outbox row never changes, so the
+    /// indexer's every poll need not ask again).
+    origin: Option<(i64, String, i64)>,
 }
 
 pub struct SearchIndex {
@@ -168,6 +172,7 @@ impl SearchIndex {
             slot: Mutex::new(WriterSlot {
                 writer: None,
                 applied: 0,
+                origin: None,
             }),
             nudge: Notify::new(),
             facet_cache: FacetCache::default(),
@@ -297,9 +302,14 @@ impl SearchIndex {
             seq: slot.applied,
             ..Default::default()
         };
-        let origin = store.origin().await?;
-        let stamped = self.payload()?.and_then(|p| p.origin);
-        let foreign = stamped.is_some() && stamped != origin;
+        let origin = match &slot.origin {
+            Some(o) => Some(o.clone()),
+            None => store.origin().await?,
+        };
+        let foreign = slot.origin.is_none() && {
+            let stamped = self.payload()?.and_then(|p| p.origin);
+            stamped.is_some() && stamped != origin
+        };
         if foreign {
             tracing::warn!(
                 "{}: the search index was made from another database; rebuilding it",
@@ -314,6 +324,7 @@ impl SearchIndex {
                 rebuilt: true,
             });
         }
+        slot.origin = origin.clone();
         if slot.applied == 0
             || store
                 .outbox_after(slot.applied, REBUILD_BACKLOG + 1)
@@ -411,6 +422,7 @@ impl SearchIndex {
         // The outbox head before the scan: rows written during the scan are
         // applied again by the next catch-up (harmless: idempotent).
         let origin = store.origin().await?;
+        let origin_stamped = origin.clone();
         let mut head = 0i64;
         loop {
             let rows = store.outbox_after(head, 50_000).await?;
@@ -462,6 +474,7 @@ impl SearchIndex {
         drop(writer);
         let n = res?;
         slot.applied = head;
+        slot.origin = origin_stamped;
         self.ensure_writer(&mut slot, SERVING_HEAP)?;
         self.reader.reload()?;
         Ok(n)

@@ -40,9 +40,7 @@ impl ImportPlan {
                 self.pairs.insert(pair);
             }
             IdRequest::Allocate { issuer, year, .. } => {
-                if !self.pairs.contains(&(issuer.clone(), *year)) {
-                    self.pairs.insert((issuer.clone(), *year));
-                }
+                self.pairs.insert((issuer.clone(), *year));
             }
         }
     }
