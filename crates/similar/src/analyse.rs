@@ -518,6 +518,7 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
         // axis of routine use reads it (against "use X only after...").
         let about_axis = toks[i + 1..]
             .iter()
+            .take(SPAN)
             .take_while(|t| t.clause == toks[i].clause)
             .find(|t| is_content(t))
             .is_some_and(|t| {
@@ -755,15 +756,8 @@ const INSTRUCTIVE: &[&str] = &["may", "recommend", "recommended", "require", "re
 
 /// A clause that tells what happened and asks nothing.
 fn narrative(toks: &[Tok], i: usize) -> bool {
-    let c = toks[i].clause;
-    let lo = (0..i)
-        .rev()
-        .take_while(|&j| toks[j].clause == c)
-        .last()
-        .unwrap_or(i);
-    let clause = toks[lo..].iter().take_while(|t| t.clause == c);
     let mut told = false;
-    for t in clause {
+    for t in &toks[clause_span(toks, i)] {
         let w = t.word.as_str();
         if MODALS.contains(&w) || INSTRUCTIVE.contains(&w) {
             return false;
@@ -846,14 +840,43 @@ fn bound_before(toks: &[Tok], i: usize) -> i8 {
     }
 }
 
+/// How far from a position the words of its sentence or clause are read.
+/// A real sentence is far shorter; a text of one endless sentence (a draft
+/// made to be expensive) then costs this much per cue, not its whole length:
+/// reading every sentence's words from the whole text made a 1 MB draft
+/// take 15 s.
+const SPAN: usize = 256;
+
+/// The positions of the words of the sentence of position `i` (sentences
+/// are runs of tokens), at most [`SPAN`] either side of it.
+fn sentence_span(toks: &[Tok], i: usize) -> std::ops::Range<usize> {
+    let s = toks[i].sentence;
+    span(toks, i, |t| t.sentence == s)
+}
+
+/// The same for the clause of position `i`.
+fn clause_span(toks: &[Tok], i: usize) -> std::ops::Range<usize> {
+    let c = toks[i].clause;
+    span(toks, i, |t| t.clause == c)
+}
+
+fn span(toks: &[Tok], i: usize, same: impl Fn(&Tok) -> bool) -> std::ops::Range<usize> {
+    let back = toks[..i]
+        .iter()
+        .rev()
+        .take(SPAN)
+        .take_while(|t| same(t))
+        .count();
+    let ahead = toks[i..].iter().take(SPAN).take_while(|t| same(t)).count();
+    i - back..i + ahead
+}
+
 /// A sentence that asks something: it holds a modal or an instructive
 /// word, and the clause of position `i` is not an account of what happened.
 fn instructs(toks: &[Tok], i: usize) -> bool {
-    let s = toks[i].sentence;
     !narrative(toks, i)
-        && toks
+        && toks[sentence_span(toks, i)]
             .iter()
-            .filter(|t| t.sentence == s)
             .any(|t| MODALS.contains(&t.word.as_str()) || INSTRUCTIVE.contains(&t.word.as_str()))
 }
 
@@ -861,9 +884,11 @@ fn instructs(toks: &[Tok], i: usize) -> bool {
 /// "Never leave...", "Always check..."): guidance written without a modal.
 fn imperative(toks: &[Tok], i: usize) -> bool {
     let s = toks[i].sentence;
-    let Some(first) = toks.iter().position(|t| t.sentence == s) else {
+    let first = sentence_span(toks, i).start;
+    if first > 0 && toks[first - 1].sentence == s {
+        // The sentence began further back than is read: not an opening.
         return false;
-    };
+    }
     let w = |k: usize| {
         toks.get(k)
             .filter(|t| t.sentence == s)
@@ -915,10 +940,9 @@ const IMPERATIVES: &[&str] = &[
 
 /// The act an ask belongs to: the content stems of its sentence.
 fn sentence_anchors(toks: &[Tok], i: usize) -> Vec<String> {
-    let s = toks[i].sentence;
-    let mut out: Vec<String> = toks
+    let mut out: Vec<String> = toks[sentence_span(toks, i)]
         .iter()
-        .filter(|t| t.sentence == s && is_content(t) && !GENERIC.contains(&t.stem.as_str()))
+        .filter(|t| is_content(t) && !GENERIC.contains(&t.stem.as_str()))
         .map(|t| t.stem.clone())
         .collect();
     out.sort();
@@ -951,10 +975,8 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
         let (prev, next, next2) = (if i > 0 { w(i - 1) } else { "" }, w(i + 1), w(i + 2));
         // Not in an account of what happened ("they were told they need not").
         let told = || {
-            toks[..i]
+            toks[sentence_span(toks, i).start..i]
                 .iter()
-                .rev()
-                .take_while(|t| t.sentence == toks[i].sentence)
                 .any(|t| NARRATIVE.contains(&t.word.as_str()))
         };
         let relaxed = relaxes(toks, i).filter(|_| !narrative(toks, i) && !told());
@@ -1276,6 +1298,7 @@ fn head_after(toks: &[Tok], i: usize) -> Option<String> {
     let c = toks[i].clause;
     toks[i + 1..]
         .iter()
+        .take(SPAN)
         .take_while(|t| t.clause == c)
         .find(|t| {
             is_content(t)
