@@ -702,7 +702,10 @@ async fn match_by_reference(
         .clone()
         .unwrap_or_else(|| canonical.clone());
     let rows = sqlx::query(
-        "SELECT id FROM recommendations WHERE issuer = $1 AND (id = $2 OR local_ref = $3 OR local_ref = $4)",
+        // Two lookups, each on an index (one OR across the columns read
+        // every record of the issuer).
+        "SELECT id FROM recommendations WHERE id = $2 AND issuer = $1 \
+         UNION SELECT id FROM recommendations WHERE issuer = $1 AND local_ref IN ($3, $4)",
     )
     .bind(id.issuer.as_str().to_string())
     .bind(id.to_string())

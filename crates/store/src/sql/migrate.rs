@@ -73,6 +73,11 @@ const SQLITE: &[Migration] = &[
         name: "password_resets",
         sql: include_str!("../../migrations/sqlite/0013_password_resets.sql"),
     },
+    Migration {
+        version: 14,
+        name: "lookups",
+        sql: include_str!("../../migrations/sqlite/0014_lookups.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -130,6 +135,11 @@ const POSTGRES: &[Migration] = &[
         version: 13,
         name: "password_resets",
         sql: include_str!("../../migrations/postgres/0013_password_resets.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "lookups",
+        sql: include_str!("../../migrations/postgres/0014_lookups.sql"),
     },
 ];
 
