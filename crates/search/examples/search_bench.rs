@@ -8,6 +8,8 @@
 //!
 //! `--only-ours` skips FTS5 and PostgreSQL (for trying a change to our
 //! search quickly; the results file always comes from the full run).
+//! `--forget-counts` clears our remembered per-segment counts before every
+//! search, so each one counts its matches as a query never seen would.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -206,6 +208,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let work = PathBuf::from(arg("--work").expect("--work DIR"));
     let rounds: usize = arg("--rounds").and_then(|r| r.parse().ok()).unwrap_or(5);
     let only_ours = std::env::args().any(|a| a == "--only-ours");
+    // Count every search's matches afresh, as if each query were new.
+    let forget = std::env::args().any(|a| a == "--forget-counts");
     let pg = arg("--pg").filter(|_| !only_ours);
     let store = concord_store::open(&db).await?;
     let index = SearchIndex::open(&index_dir)?;
@@ -370,6 +374,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 limit: 20,
                 sort: Sort::Relevance,
             };
+            if forget {
+                index.forget_counts();
+            }
             let t = Instant::now();
             let r = index.search(&req)?;
             let ms = t.elapsed().as_secs_f64() * 1000.0;

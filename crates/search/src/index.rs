@@ -9,7 +9,7 @@ use std::time::Duration;
 use concord_domain::{Recommendation, RecommendationId};
 use concord_store::{DraftVisibility, RecommendationFilter, Store};
 use serde::{Deserialize, Serialize};
-use tantivy::collector::{Count, TopDocs};
+use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
 use tantivy::directory::error::LockError;
 use tantivy::query::{
@@ -32,7 +32,7 @@ use crate::analysis::{
 use crate::query::{self, MAX_QUERY_CHARS, QueryBuilder};
 use crate::schema::{self, Fields, SCHEMA_VERSION, build_schema, day_number, key};
 use crate::{Hit, MAX_RESULT_WINDOW, Result, SearchError, SearchRequest, SearchResults, Sort};
-use facets::{FacetCache, FacetFruit};
+use facets::{FacetCache, FacetFruit, TallyCache};
 
 /// Where the index of a database lives: beside a SQLite file
 /// (`concord.db` -> `concord.index/`), or `concord.index/` in the current
@@ -99,7 +99,8 @@ pub struct SearchIndex {
     synonyms: Synonyms,
     slot: Mutex<WriterSlot>,
     nudge: Notify,
-    facet_cache: FacetCache,
+    facet_columns: FacetCache,
+    tallies: TallyCache,
 }
 
 /// A backlog longer than this is rebuilt from a scan rather than read
@@ -116,8 +117,7 @@ const REBUILD_HEAP: usize = 128 << 20;
 /// query words standing together (see [`SearchIndex::collect`]).
 const RESCORE_WINDOW: usize = 100;
 
-/// One pass over the matches: the page of hits, the number of matches and
-/// the facet counts.
+/// A search's page of hits, its number of matches and its facet counts.
 type Collected = (Vec<(f32, DocAddress)>, usize, FacetFruit);
 
 /// A relevance search whose strict matches (most of the words) are fewer
@@ -175,7 +175,8 @@ impl SearchIndex {
                 origin: None,
             }),
             nudge: Notify::new(),
-            facet_cache: FacetCache::default(),
+            facet_columns: FacetCache::default(),
+            tallies: TallyCache::default(),
         };
         if let Some(p) = me.payload()?
             && p.schema != SCHEMA_VERSION
@@ -602,9 +603,8 @@ impl SearchIndex {
             built.strict.box_clone()
         };
         let mut query = combine(main.box_clone(), true);
-        // One pass collects the page, the total and the facet counts. The
-        // relaxed query (any of the words) is run only when the strict one
-        // matched nothing, so the usual search visits its matches once.
+        // The relaxed query (any of the words) is run only when the strict
+        // one matched nothing or too little.
         let mut relaxed = false;
         let near = built.proximity.is_some();
         let (mut addrs, mut total, mut facet_counts) = self.collect(
@@ -717,10 +717,12 @@ impl SearchIndex {
     }
 
     /// The page of hits (scored for relevance, unscored for newest), the
-    /// number of matches and the facet counts, in one pass over the matches
-    /// of `matching` (the query without its proximity boost).
+    /// number of matches and the facet counts of `matching` (the query
+    /// without its proximity boost). The page is found apart from the
+    /// counts, so that a relevance search skips the matches that cannot
+    /// reach it, and the counts are remembered per segment ([`Self::tally`]).
     ///
-    /// For relevance, that pass ranks by BM25 alone and keeps the best
+    /// For relevance, the page is ranked by BM25 alone and keeps the best
     /// [`RESCORE_WINDOW`] (or the page, if deeper); those are then scored
     /// with `scored` (BM25 plus the boost for words standing together) and
     /// reordered. Reading word positions for every match of a broad query
@@ -735,13 +737,12 @@ impl SearchIndex {
         req: &SearchRequest,
         sort: Sort,
     ) -> Result<Collected> {
-        let fc = self.facet_cache.collector(searcher, "facets")?;
         let offset = req.offset as usize;
         let want = offset + req.limit as usize;
-        Ok(match sort {
+        let page = match sort {
             Sort::Relevance => {
                 let top = TopDocs::with_limit(want.max(RESCORE_WINDOW)).order_by_score();
-                let (mut docs, total, facets) = searcher.search(matching, &(top, Count, fc))?;
+                let mut docs = searcher.search(matching, &top)?;
                 if let Some(scored) = scored {
                     let head = docs.len().min(RESCORE_WINDOW);
                     let addrs: Vec<DocAddress> = docs[..head].iter().map(|(_, a)| *a).collect();
@@ -752,26 +753,48 @@ impl SearchIndex {
                     // Stable: equal scores keep BM25's order.
                     docs[..head].sort_by(|a, b| b.0.total_cmp(&a.0));
                 }
-                let page = docs.into_iter().skip(offset).take(req.limit as usize);
-                (page.collect(), total, facets)
+                docs.into_iter()
+                    .skip(offset)
+                    .take(req.limit as usize)
+                    .collect()
             }
             Sort::Newest => {
                 let top = TopDocs::with_limit(req.limit as usize).and_offset(offset);
-                let (docs, total, facets) = searcher.search(
-                    matching,
-                    &(
-                        top.order_by_fast_field::<i64>("published", Order::Desc),
-                        Count,
-                        fc,
-                    ),
-                )?;
-                (
-                    docs.into_iter().map(|(_, a)| (0.0, a)).collect(),
-                    total,
-                    facets,
-                )
+                searcher
+                    .search(
+                        matching,
+                        &top.order_by_fast_field::<i64>("published", Order::Desc),
+                    )?
+                    .into_iter()
+                    .map(|(_, a)| (0.0, a))
+                    .collect()
             }
-        })
+        };
+        let (total, facets) = self.tally(searcher, matching)?;
+        Ok((page, total, facets))
+    }
+
+    /// Forgets every remembered count, so that the next searches count
+    /// their matches afresh (for benchmarks: the cost of a query never seen).
+    pub fn forget_counts(&self) {
+        self.tallies.clear();
+    }
+
+    /// The number of matches of `matching` and their facet counts, from the
+    /// tallies of the segments already counted for this query (see
+    /// [`facets::TallyCache`]) and a pass over the matches of the others.
+    fn tally(&self, searcher: &Searcher, matching: &dyn Query) -> Result<(usize, FacetFruit)> {
+        let columns = self.facet_columns.columns(searcher, "facets")?;
+        let tally = self
+            .tallies
+            .tally(columns, searcher, format!("{matching:?}"));
+        let counted = if tally.all_known() {
+            tally.known_only()?
+        } else {
+            searcher.search(matching, &tally)?
+        };
+        self.tallies.keep(searcher, counted.key, counted.fresh);
+        Ok((counted.total, counted.facets))
     }
 
     fn hits(

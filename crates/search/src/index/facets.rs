@@ -1,5 +1,7 @@
-//! The seven facet counts over every match of a search, in the same pass
-//! as the page and the total.
+//! The number of matches of a search and the seven facet counts over all
+//! of them, counted per segment and remembered (see [`TallyCache`]), apart
+//! from the page of hits, which tantivy finds by skipping what cannot make
+//! the page (block-max WAND) once nothing else needs every match visited.
 //!
 //! Each segment's facet column is decoded once into plain arrays (the
 //! values of each document, and the dimension and value each ordinal
@@ -16,6 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::index::SegmentId;
+use tantivy::query::Weight;
 use tantivy::{DocId, Score, Searcher, SegmentOrdinal, SegmentReader};
 
 use crate::FACET_TOP;
@@ -92,6 +95,11 @@ impl SegmentFacets {
     }
 }
 
+/// The decoded facet columns of one searcher's segments, in its order.
+pub(crate) struct Facets {
+    segments: Vec<Arc<SegmentFacets>>,
+}
+
 /// The decoded facet columns of the segments searched lately.
 #[derive(Default)]
 pub(crate) struct FacetCache {
@@ -99,10 +107,9 @@ pub(crate) struct FacetCache {
 }
 
 impl FacetCache {
-    /// A collector for the seven facets over `searcher`'s segments,
-    /// decoding the segments not seen before (and forgetting those no
-    /// longer searched).
-    pub(crate) fn collector(&self, searcher: &Searcher, field: &str) -> tantivy::Result<Facets> {
+    /// The decoded facet columns of `searcher`'s segments, decoding the
+    /// segments not seen before (and forgetting those no longer searched).
+    pub(crate) fn columns(&self, searcher: &Searcher, field: &str) -> tantivy::Result<Facets> {
         let readers = searcher.segment_readers();
         let mut segs = Vec::with_capacity(readers.len());
         let mut missing = Vec::new();
@@ -141,24 +148,196 @@ impl FacetCache {
     }
 }
 
-/// Counts every facet value of the matches; the fruit is, per dimension,
-/// its [`FACET_TOP`] most frequent values.
-pub(crate) struct Facets {
-    segments: Vec<Arc<SegmentFacets>>,
+pub(crate) type FacetFruit = BTreeMap<String, BTreeMap<String, u64>>;
+
+/// What counting one query's matches in one segment found: how many are
+/// alive, and each facet ordinal's count (those above zero only, so a
+/// narrow query's entry is small).
+pub(crate) struct SegmentTally {
+    count: u32,
+    counts: Vec<(u32, u32)>,
 }
 
-pub(crate) type FacetFruit = BTreeMap<String, BTreeMap<String, u64>>;
+impl SegmentTally {
+    fn bytes(&self) -> usize {
+        64 + self.counts.len() * 8
+    }
+}
+
+/// A segment in one state: segments never change, but deletes accumulate
+/// (a record edited or withdrawn), and a segment with more deletes counts
+/// differently.
+type SegmentState = (SegmentId, u32);
+
+fn state_of(r: &SegmentReader) -> SegmentState {
+    (r.segment_id(), r.num_deleted_docs())
+}
+
+/// The per-segment tallies of the queries searched lately, so that the
+/// commonest searches (a filter with no words, one word) count their
+/// matches once, not on every request: a later search of the same query
+/// reads the counts of the segments it has seen and counts only new ones
+/// (a commit adds a small segment; a merge replaces some). Like Lucene's
+/// and Elasticsearch's per-segment caches, it is keyed by the query as
+/// matched and the segment's state, so it is never stale and needs no
+/// invalidation: what a segment held is what it holds.
+///
+/// Bounded: at most [`TALLY_QUERIES`] queries and [`TALLY_BYTES`] of
+/// counts; past either, the least recently used queries are forgotten.
+#[derive(Default)]
+pub(crate) struct TallyCache {
+    inner: Mutex<TallyMap>,
+}
+
+#[derive(Default)]
+struct TallyMap {
+    queries: HashMap<String, QueryTallies>,
+    clock: u64,
+    bytes: usize,
+}
+
+struct QueryTallies {
+    used: u64,
+    segments: HashMap<SegmentState, Arc<SegmentTally>>,
+}
+
+impl QueryTallies {
+    fn bytes(&self) -> usize {
+        self.segments.values().map(|t| t.bytes()).sum()
+    }
+}
+
+const TALLY_QUERIES: usize = 2_048;
+const TALLY_BYTES: usize = 32 << 20;
+
+impl TallyCache {
+    /// A collector of the number of matches and the seven facets of `key`
+    /// (the query as matched, written out) over `searcher`'s segments,
+    /// with the tallies already known.
+    pub(crate) fn tally(&self, facets: Facets, searcher: &Searcher, key: String) -> Tally {
+        let mut map = self.inner.lock().expect("tally cache lock");
+        map.clock += 1;
+        let now = map.clock;
+        let known = map.queries.get_mut(&key).map(|q| {
+            q.used = now;
+            searcher
+                .segment_readers()
+                .iter()
+                .map(|r| q.segments.get(&state_of(r)).cloned())
+                .collect::<Vec<_>>()
+        });
+        let known = known.unwrap_or_else(|| vec![None; searcher.segment_readers().len()]);
+        Tally { facets, known, key }
+    }
+
+    /// Keeps what a search counted, forgetting the segments no longer
+    /// searched and, past the bounds, the queries least recently used.
+    pub(crate) fn keep(
+        &self,
+        searcher: &Searcher,
+        key: String,
+        fresh: Vec<(SegmentState, Arc<SegmentTally>)>,
+    ) {
+        if fresh.is_empty() {
+            return;
+        }
+        let live: HashSet<SegmentState> = searcher.segment_readers().iter().map(state_of).collect();
+        let mut map = self.inner.lock().expect("tally cache lock");
+        map.clock += 1;
+        let now = map.clock;
+        let map = &mut *map;
+        let entry = map.queries.entry(key).or_insert_with(|| QueryTallies {
+            used: now,
+            segments: HashMap::new(),
+        });
+        let before = entry.bytes();
+        entry.used = now;
+        entry.segments.retain(|s, _| live.contains(s));
+        for (s, t) in fresh {
+            entry.segments.insert(s, t);
+        }
+        let after = entry.bytes();
+        map.bytes = map.bytes.saturating_sub(before) + after;
+        if map.queries.len() > TALLY_QUERIES || map.bytes > TALLY_BYTES {
+            // Forget the least recently used quarter (at least one query).
+            let mut by_use: Vec<(u64, String)> = map
+                .queries
+                .iter()
+                .map(|(k, q)| (q.used, k.clone()))
+                .collect();
+            by_use.sort_unstable();
+            let keep_queries = TALLY_QUERIES * 3 / 4;
+            let keep_bytes = TALLY_BYTES * 3 / 4;
+            for (_, k) in by_use {
+                if map.queries.len() <= keep_queries && map.bytes <= keep_bytes {
+                    break;
+                }
+                if let Some(q) = map.queries.remove(&k) {
+                    map.bytes = map.bytes.saturating_sub(q.bytes());
+                }
+            }
+        }
+    }
+
+    pub(crate) fn clear(&self) {
+        *self.inner.lock().expect("tally cache lock") = TallyMap::default();
+    }
+
+    #[cfg(test)]
+    pub(crate) fn queries(&self) -> usize {
+        self.inner.lock().expect("tally cache lock").queries.len()
+    }
+}
+
+/// Counts the matches and every facet value of them, per segment, reading
+/// the tallies already known instead of visiting the matches again; the
+/// fruit is the number of matches, per dimension its [`FACET_TOP`] most
+/// frequent values, and the tallies counted this time (for
+/// [`TallyCache::keep`]).
+pub(crate) struct Tally {
+    facets: Facets,
+    known: Vec<Option<Arc<SegmentTally>>>,
+    key: String,
+}
+
+pub(crate) struct Counted {
+    pub(crate) total: usize,
+    pub(crate) facets: FacetFruit,
+    pub(crate) key: String,
+    pub(crate) fresh: Vec<(SegmentState, Arc<SegmentTally>)>,
+}
+
+impl Tally {
+    /// Every segment already counted: the answer needs no search at all.
+    pub(crate) fn all_known(&self) -> bool {
+        self.known.iter().all(Option::is_some)
+    }
+
+    /// The answer from the known tallies alone (when [`Tally::all_known`]).
+    pub(crate) fn known_only(self) -> tantivy::Result<Counted> {
+        let fruits = self
+            .known
+            .iter()
+            .enumerate()
+            .map(|(i, t)| (i as u32, t.clone().expect("every segment known"), None))
+            .collect();
+        self.merge_fruits(fruits)
+    }
+}
+
+/// A segment's tally, and its state when it was counted just now.
+type TallyFruit = (SegmentOrdinal, Arc<SegmentTally>, Option<SegmentState>);
 
 pub(crate) struct SegmentCounts {
     facets: Arc<SegmentFacets>,
+    count: u32,
     counts: Vec<u32>,
 }
 
-impl SegmentCollector for SegmentCounts {
-    type Fruit = (Arc<SegmentFacets>, Vec<u32>);
-
+impl SegmentCounts {
     #[inline]
-    fn collect(&mut self, doc: DocId, _: Score) {
+    fn count(&mut self, doc: DocId) {
+        self.count += 1;
         let f = &*self.facets;
         let (a, b) = (
             f.start[doc as usize] as usize,
@@ -178,40 +357,113 @@ impl SegmentCollector for SegmentCounts {
         }
     }
 
-    fn harvest(self) -> Self::Fruit {
-        (self.facets, self.counts)
+    fn into_tally(self) -> SegmentTally {
+        SegmentTally {
+            count: self.count,
+            counts: self
+                .counts
+                .iter()
+                .enumerate()
+                .filter(|(_, n)| **n > 0)
+                .map(|(o, n)| (o as u32, *n))
+                .collect(),
+        }
     }
 }
 
-impl Collector for Facets {
-    type Fruit = FacetFruit;
-    type Child = SegmentCounts;
+/// Only for tantivy's trait: [`Tally`] counts in `collect_segment` itself.
+pub(crate) struct TallySegment {
+    ord: SegmentOrdinal,
+    counts: SegmentCounts,
+    state: SegmentState,
+}
+
+impl SegmentCollector for TallySegment {
+    type Fruit = TallyFruit;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        self.counts.count(doc);
+    }
+
+    fn harvest(self) -> TallyFruit {
+        (
+            self.ord,
+            Arc::new(self.counts.into_tally()),
+            Some(self.state),
+        )
+    }
+}
+
+impl Collector for Tally {
+    type Fruit = Counted;
+    type Child = TallySegment;
 
     fn for_segment(
         &self,
         segment_local_id: SegmentOrdinal,
-        _segment: &SegmentReader,
-    ) -> tantivy::Result<SegmentCounts> {
-        let facets = self.segments[segment_local_id as usize].clone();
+        segment: &SegmentReader,
+    ) -> tantivy::Result<TallySegment> {
+        let facets = self.facets.segments[segment_local_id as usize].clone();
         let counts = vec![0u32; facets.dim.len()];
-        Ok(SegmentCounts { facets, counts })
+        Ok(TallySegment {
+            ord: segment_local_id,
+            counts: SegmentCounts {
+                facets,
+                count: 0,
+                counts,
+            },
+            state: state_of(segment),
+        })
     }
 
     fn requires_scoring(&self) -> bool {
         false
     }
 
-    fn merge_fruits(
+    fn collect_segment(
         &self,
-        segment_fruits: Vec<(Arc<SegmentFacets>, Vec<u32>)>,
-    ) -> tantivy::Result<FacetFruit> {
-        let mut by_dim: Vec<HashMap<&str, u64>> = vec![HashMap::new(); FACETS.len()];
-        for (facets, counts) in &segment_fruits {
-            for (ord, &n) in counts.iter().enumerate() {
-                let d = facets.dim[ord] as usize;
-                if n > 0 && d < FACETS.len() {
-                    *by_dim[d].entry(facets.label[ord].as_str()).or_default() += u64::from(n);
+        weight: &dyn Weight,
+        segment_ord: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<TallyFruit> {
+        if let Some(Some(t)) = self.known.get(segment_ord as usize) {
+            return Ok((segment_ord, t.clone(), None));
+        }
+        let mut seg = self.for_segment(segment_ord, reader)?;
+        match reader.alive_bitset() {
+            Some(alive) => weight.for_each_no_score(reader, &mut |docs| {
+                for &d in docs {
+                    if alive.is_alive(d) {
+                        seg.counts.count(d);
+                    }
                 }
+            })?,
+            None => weight.for_each_no_score(reader, &mut |docs| {
+                for &d in docs {
+                    seg.counts.count(d);
+                }
+            })?,
+        }
+        Ok(seg.harvest())
+    }
+
+    fn merge_fruits(&self, segment_fruits: Vec<TallyFruit>) -> tantivy::Result<Counted> {
+        let mut total = 0usize;
+        let mut by_dim: Vec<HashMap<&str, u64>> = vec![HashMap::new(); FACETS.len()];
+        let mut fresh = Vec::new();
+        for (ord, tally, state) in &segment_fruits {
+            let facets = &self.facets.segments[*ord as usize];
+            total += tally.count as usize;
+            for &(o, n) in &tally.counts {
+                let d = facets.dim[o as usize] as usize;
+                if d < FACETS.len() {
+                    *by_dim[d]
+                        .entry(facets.label[o as usize].as_str())
+                        .or_default() += u64::from(n);
+                }
+            }
+            if let Some(s) = state {
+                fresh.push((*s, tally.clone()));
             }
         }
         let mut out = BTreeMap::new();
@@ -225,6 +477,82 @@ impl Collector for Facets {
                 v.into_iter().map(|(k, n)| (k.to_string(), n)).collect(),
             );
         }
-        Ok(out)
+        Ok(Counted {
+            total,
+            facets: out,
+            key: self.key.clone(),
+            fresh,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::schema::{STORED, Schema, TEXT};
+    use tantivy::{Index, doc};
+
+    /// Any number of distinct searches (a caller making up queries) keeps
+    /// the cache within its bounds, and the most recent ones stay.
+    #[test]
+    fn the_cache_forgets_the_least_recently_used_past_its_bounds() {
+        let mut b = Schema::builder();
+        let text = b.add_text_field("text", TEXT | STORED);
+        let index = Index::create_in_ram(b.build());
+        let mut w = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        w.add_document(doc!(text => "a")).unwrap();
+        w.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let state = state_of(&searcher.segment_readers()[0]);
+        let cache = TallyCache::default();
+        let columns = || Facets {
+            segments: vec![Arc::new(SegmentFacets {
+                dim: Vec::new(),
+                label: Vec::new(),
+                start: vec![0, 0],
+                vals: Vals::Small(Vec::new()),
+            })],
+        };
+        for i in 0..(TALLY_QUERIES * 2) {
+            let key = format!("query {i}");
+            let t = cache.tally(columns(), &searcher, key.clone());
+            assert!(!t.all_known(), "{key} is new");
+            let tally = Arc::new(SegmentTally {
+                count: 1,
+                counts: vec![(0, 1)],
+            });
+            cache.keep(&searcher, key, vec![(state, tally)]);
+            assert!(cache.queries() <= TALLY_QUERIES);
+        }
+        let last = format!("query {}", TALLY_QUERIES * 2 - 1);
+        assert!(cache.tally(columns(), &searcher, last).all_known());
+        assert!(
+            !cache
+                .tally(columns(), &searcher, "query 0".into())
+                .all_known()
+        );
+
+        // Large tallies: the byte bound holds as well.
+        let big = Arc::new(SegmentTally {
+            count: 1,
+            counts: (0..100_000).map(|o| (o, 1)).collect(),
+        });
+        for i in 0..100 {
+            cache.keep(&searcher, format!("broad {i}"), vec![(state, big.clone())]);
+        }
+        let bytes = cache.inner.lock().unwrap().bytes;
+        assert!(bytes <= TALLY_BYTES, "{bytes} bytes");
+        assert_eq!(
+            bytes,
+            cache
+                .inner
+                .lock()
+                .unwrap()
+                .queries
+                .values()
+                .map(QueryTallies::bytes)
+                .sum::<usize>(),
+            "the running total is the sum"
+        );
     }
 }

@@ -651,3 +651,76 @@ async fn an_index_made_from_another_database_is_rebuilt_not_trusted() {
     let again = reopened.catch_up(store.as_ref()).await.unwrap();
     assert_eq!((again.rows, again.rebuilt), (0, false));
 }
+
+/// The counts of a search are remembered per segment (so that a repeated
+/// search does not visit every match again); they must follow every change:
+/// an edit deletes a document in an old segment, an import adds a segment.
+#[tokio::test]
+async fn remembered_counts_follow_edits_and_new_records() {
+    let f = fixture().await;
+    let counts = |q: &str, sort: Sort| {
+        let mut r = req(q);
+        r.sort = sort;
+        let res = f.index.search(&r).unwrap();
+        (res.total, res.facets)
+    };
+    for sort in [Sort::Relevance, Sort::Newest] {
+        assert_eq!(counts("acute", sort).0, 2, "{sort:?}");
+        assert_eq!(counts("acute", sort), counts("acute", sort), "{sort:?}");
+    }
+    let (_, before) = counts("", Sort::Newest);
+    assert_eq!(before["theme"]["sepsis"], 1);
+
+    // The sepsis record moves from acute to community care, with another theme.
+    let id = RecommendationId::parse(&search(&f, "NEWS2").hits[0].id).unwrap();
+    let rec = f.store.get(&id).await.unwrap().unwrap();
+    let mut data = rec.data.clone();
+    data.settings = vec!["Community".into()];
+    data.themes = vec!["Deterioration".into()];
+    f.store
+        .update(&Actor::system("t"), &id, rec.version, data, now())
+        .await
+        .unwrap();
+    // And a new acute record in a segment of its own.
+    f.store
+        .import(
+            &Actor::system("t"),
+            &[],
+            vec![new_rec(body(
+                "MHRA",
+                "Infusion pumps on acute wards",
+                "Acute trusts should check infusion pump settings twice.",
+                "2025-05-05",
+                json!({"settings": ["Acute"], "themes": ["Medicines"]}),
+            ))],
+            vec![],
+            now(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    f.index.catch_up(f.store.as_ref()).await.unwrap();
+
+    for sort in [Sort::Relevance, Sort::Newest] {
+        let (total, facets) = counts("acute", sort);
+        assert_eq!(total, 2, "{sort:?}: one acute record left, one added");
+        assert_eq!(facets["issuer"].get("MHRA"), Some(&1), "{sort:?}");
+        assert_eq!(facets["issuer"].get("CQC"), Some(&1), "{sort:?}");
+        assert_eq!(facets["issuer"].get("HSSIB"), None, "{sort:?}");
+    }
+    let (total, after) = counts("", Sort::Newest);
+    assert_eq!(total, 6);
+    assert_eq!(after["theme"].get("sepsis"), None);
+    assert_eq!(after["theme"]["deterioration"], 1);
+    assert_eq!(after["theme"]["medicines"], 1);
+
+    // What a fresh index (nothing remembered) counts.
+    let fresh = SearchIndex::open(&f.dir.path().join("t.index")).unwrap();
+    for q in ["acute", "", "sepsis", "community"] {
+        let mut r = req(q);
+        r.sort = Sort::Newest;
+        let a = f.index.search(&r).unwrap();
+        let b = fresh.search(&r).unwrap();
+        assert_eq!((a.total, a.facets), (b.total, b.facets), "{q}");
+    }
+}
