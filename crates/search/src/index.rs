@@ -9,7 +9,7 @@ use std::time::Duration;
 use concord_domain::{Recommendation, RecommendationId};
 use concord_store::{DraftVisibility, RecommendationFilter, Store};
 use serde::{Deserialize, Serialize};
-use tantivy::collector::TopDocs;
+use tantivy::collector::{Collector, TopDocs};
 use tantivy::directory::MmapDirectory;
 use tantivy::directory::error::LockError;
 use tantivy::query::{
@@ -718,9 +718,9 @@ impl SearchIndex {
 
     /// The page of hits (scored for relevance, unscored for newest), the
     /// number of matches and the facet counts of `matching` (the query
-    /// without its proximity boost). The page is found apart from the
-    /// counts, so that a relevance search skips the matches that cannot
-    /// reach it, and the counts are remembered per segment ([`Self::tally`]).
+    /// without its proximity boost). The counts are remembered per segment
+    /// ([`facets::TallyCache`]); once a query's are all known, its page is
+    /// found without visiting every match ([`page_and_counts`]).
     ///
     /// For relevance, the page is ranked by BM25 alone and keeps the best
     /// [`RESCORE_WINDOW`] (or the page, if deeper); those are then scored
@@ -739,10 +739,14 @@ impl SearchIndex {
     ) -> Result<Collected> {
         let offset = req.offset as usize;
         let want = offset + req.limit as usize;
-        let page = match sort {
+        let columns = self.facet_columns.columns(searcher, "facets")?;
+        let tally = self
+            .tallies
+            .tally(columns, searcher, format!("{matching:?}"));
+        let (page, counted) = match sort {
             Sort::Relevance => {
                 let top = TopDocs::with_limit(want.max(RESCORE_WINDOW)).order_by_score();
-                let mut docs = searcher.search(matching, &top)?;
+                let (mut docs, counted) = page_and_counts(searcher, matching, top, tally)?;
                 if let Some(scored) = scored {
                     let head = docs.len().min(RESCORE_WINDOW);
                     let addrs: Vec<DocAddress> = docs[..head].iter().map(|(_, a)| *a).collect();
@@ -753,48 +757,29 @@ impl SearchIndex {
                     // Stable: equal scores keep BM25's order.
                     docs[..head].sort_by(|a, b| b.0.total_cmp(&a.0));
                 }
-                docs.into_iter()
+                let page = docs
+                    .into_iter()
                     .skip(offset)
                     .take(req.limit as usize)
-                    .collect()
+                    .collect();
+                (page, counted)
             }
             Sort::Newest => {
-                let top = TopDocs::with_limit(req.limit as usize).and_offset(offset);
-                searcher
-                    .search(
-                        matching,
-                        &top.order_by_fast_field::<i64>("published", Order::Desc),
-                    )?
-                    .into_iter()
-                    .map(|(_, a)| (0.0, a))
-                    .collect()
+                let top = TopDocs::with_limit(req.limit as usize)
+                    .and_offset(offset)
+                    .order_by_fast_field::<i64>("published", Order::Desc);
+                let (docs, counted) = page_and_counts(searcher, matching, top, tally)?;
+                (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), counted)
             }
         };
-        let (total, facets) = self.tally(searcher, matching)?;
-        Ok((page, total, facets))
+        self.tallies.keep(searcher, counted.key, counted.fresh);
+        Ok((page, counted.total, counted.facets))
     }
 
     /// Forgets every remembered count, so that the next searches count
     /// their matches afresh (for benchmarks: the cost of a query never seen).
     pub fn forget_counts(&self) {
         self.tallies.clear();
-    }
-
-    /// The number of matches of `matching` and their facet counts, from the
-    /// tallies of the segments already counted for this query (see
-    /// [`facets::TallyCache`]) and a pass over the matches of the others.
-    fn tally(&self, searcher: &Searcher, matching: &dyn Query) -> Result<(usize, FacetFruit)> {
-        let columns = self.facet_columns.columns(searcher, "facets")?;
-        let tally = self
-            .tallies
-            .tally(columns, searcher, format!("{matching:?}"));
-        let counted = if tally.all_known() {
-            tally.known_only()?
-        } else {
-            searcher.search(matching, &tally)?
-        };
-        self.tallies.keep(searcher, counted.key, counted.fresh);
-        Ok((counted.total, counted.facets))
     }
 
     fn hits(
@@ -912,6 +897,25 @@ impl SearchIndex {
             ]))),
         }
         out
+    }
+}
+
+/// The page `top` finds and the counts `tally` makes. When every segment's
+/// counts are known, the page alone is searched, skipping the matches that
+/// cannot reach it (block-max WAND for relevance); otherwise one pass over
+/// every match finds the page and counts (two passes, one pruned and one
+/// counting, cost more than one for a query never seen).
+fn page_and_counts<C: Collector>(
+    searcher: &Searcher,
+    matching: &dyn Query,
+    top: C,
+    tally: facets::Tally,
+) -> Result<(C::Fruit, facets::Counted)> {
+    if tally.all_known() {
+        let page = searcher.search(matching, &top)?;
+        Ok((page, tally.known_only()?))
+    } else {
+        Ok(searcher.search(matching, &(top, tally))?)
     }
 }
 
