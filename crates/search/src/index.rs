@@ -740,9 +740,8 @@ impl SearchIndex {
         let offset = req.offset as usize;
         let want = offset + req.limit as usize;
         let columns = self.facet_columns.columns(searcher, "facets")?;
-        let tally = self
-            .tallies
-            .tally(columns, searcher, format!("{matching:?}"));
+        let key = format!("{matching:?}");
+        let tally = self.tallies.tally(columns, searcher, &key);
         let (page, counted) = match sort {
             Sort::Relevance => {
                 let top = TopDocs::with_limit(want.max(RESCORE_WINDOW)).order_by_score();
@@ -772,7 +771,7 @@ impl SearchIndex {
                 (docs.into_iter().map(|(_, a)| (0.0, a)).collect(), counted)
             }
         };
-        self.tallies.keep(searcher, counted.key, counted.fresh);
+        self.tallies.keep(searcher, key, counted.fresh);
         Ok((page, counted.total, counted.facets))
     }
 

@@ -214,11 +214,11 @@ impl TallyCache {
     /// A collector of the number of matches and the seven facets of `key`
     /// (the query as matched, written out) over `searcher`'s segments,
     /// with the tallies already known.
-    pub(crate) fn tally(&self, facets: Facets, searcher: &Searcher, key: String) -> Tally {
+    pub(crate) fn tally(&self, facets: Facets, searcher: &Searcher, key: &str) -> Tally {
         let mut map = self.inner.lock().expect("tally cache lock");
         map.clock += 1;
         let now = map.clock;
-        let known = map.queries.get_mut(&key).map(|q| {
+        let known = map.queries.get_mut(key).map(|q| {
             q.used = now;
             searcher
                 .segment_readers()
@@ -227,7 +227,7 @@ impl TallyCache {
                 .collect::<Vec<_>>()
         });
         let known = known.unwrap_or_else(|| vec![None; searcher.segment_readers().len()]);
-        Tally { facets, known, key }
+        Tally { facets, known }
     }
 
     /// Keeps what a search counted, forgetting the segments no longer
@@ -297,13 +297,11 @@ impl TallyCache {
 pub(crate) struct Tally {
     facets: Facets,
     known: Vec<Option<Arc<SegmentTally>>>,
-    key: String,
 }
 
 pub(crate) struct Counted {
     pub(crate) total: usize,
     pub(crate) facets: FacetFruit,
-    pub(crate) key: String,
     pub(crate) fresh: Vec<(SegmentState, Arc<SegmentTally>)>,
 }
 
@@ -480,7 +478,6 @@ impl Collector for Tally {
         Ok(Counted {
             total,
             facets: out,
-            key: self.key.clone(),
             fresh,
         })
     }
@@ -515,7 +512,7 @@ mod tests {
         };
         for i in 0..(TALLY_QUERIES * 2) {
             let key = format!("query {i}");
-            let t = cache.tally(columns(), &searcher, key.clone());
+            let t = cache.tally(columns(), &searcher, &key);
             assert!(!t.all_known(), "{key} is new");
             let tally = Arc::new(SegmentTally {
                 count: 1,
@@ -525,12 +522,8 @@ mod tests {
             assert!(cache.queries() <= TALLY_QUERIES);
         }
         let last = format!("query {}", TALLY_QUERIES * 2 - 1);
-        assert!(cache.tally(columns(), &searcher, last).all_known());
-        assert!(
-            !cache
-                .tally(columns(), &searcher, "query 0".into())
-                .all_known()
-        );
+        assert!(cache.tally(columns(), &searcher, &last).all_known());
+        assert!(!cache.tally(columns(), &searcher, "query 0").all_known());
 
         // Large tallies: the byte bound holds as well.
         let big = Arc::new(SegmentTally {

@@ -129,6 +129,21 @@ async fn fixture() -> Fixture {
     Fixture { dir, store, index }
 }
 
+/// Imports one more record (applied to the index by the next catch-up).
+async fn add(f: &Fixture, body: Value) {
+    f.store
+        .import(
+            &Actor::system("t"),
+            &[],
+            vec![new_rec(body)],
+            vec![],
+            now(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+}
+
 fn req(q: &str) -> SearchRequest {
     SearchRequest {
         query: q.into(),
@@ -344,23 +359,17 @@ async fn the_outbox_keeps_the_index_in_step_idempotently_and_across_restarts() {
     let dir = f.dir.path().join("t.index");
     let reopened = SearchIndex::open(&dir).unwrap();
     assert_eq!(reopened.applied_seq().unwrap(), seq);
-    f.store
-        .import(
-            &Actor::system("t"),
-            &[],
-            vec![new_rec(body(
-                "CQC",
-                "Falls in care homes",
-                "Residents fell at night.",
-                "2020-01-01",
-                json!({}),
-            ))],
-            vec![],
-            now(),
-            &|_| {},
-        )
-        .await
-        .unwrap();
+    add(
+        &f,
+        body(
+            "CQC",
+            "Falls in care homes",
+            "Residents fell at night.",
+            "2020-01-01",
+            json!({}),
+        ),
+    )
+    .await;
     let c = reopened.catch_up(f.store.as_ref()).await.unwrap();
     assert_eq!((c.rows, c.rebuilt), (1, false));
     assert_eq!(reopened.search(&req("falls")).unwrap().total, 1);
@@ -454,17 +463,7 @@ async fn an_index_in_several_segments_answers_as_one_and_a_fallback_counts_what_
             "Older people were discharged from the emergency department at night.",
         ),
     ] {
-        f.store
-            .import(
-                &Actor::system("t"),
-                &[],
-                vec![new_rec(body("CQC", title, text, "2025-01-02", json!({})))],
-                vec![],
-                now(),
-                &|_| {},
-            )
-            .await
-            .unwrap();
+        add(&f, body("CQC", title, text, "2025-01-02", json!({}))).await;
         f.index.catch_up(f.store.as_ref()).await.unwrap();
     }
     let dir = f.dir.path().join("t.index");
@@ -682,23 +681,17 @@ async fn remembered_counts_follow_edits_and_new_records() {
         .await
         .unwrap();
     // And a new acute record in a segment of its own.
-    f.store
-        .import(
-            &Actor::system("t"),
-            &[],
-            vec![new_rec(body(
-                "MHRA",
-                "Infusion pumps on acute wards",
-                "Acute trusts should check infusion pump settings twice.",
-                "2025-05-05",
-                json!({"settings": ["Acute"], "themes": ["Medicines"]}),
-            ))],
-            vec![],
-            now(),
-            &|_| {},
-        )
-        .await
-        .unwrap();
+    add(
+        &f,
+        body(
+            "MHRA",
+            "Infusion pumps on acute wards",
+            "Acute trusts should check infusion pump settings twice.",
+            "2025-05-05",
+            json!({"settings": ["Acute"], "themes": ["Medicines"]}),
+        ),
+    )
+    .await;
     f.index.catch_up(f.store.as_ref()).await.unwrap();
 
     for sort in [Sort::Relevance, Sort::Newest] {
