@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::io::Write;
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
 use concord_domain::{
     Actor, AuditEvent, Lifecycle, OrgCode, Organisation, Recommendation, RecommendationId,
@@ -37,6 +38,17 @@ pub struct Services {
     pub(crate) sign_ins: crate::guards::SignInGate,
     /// Similarity questions off the async workers (see `crate::guards`).
     pub(crate) cpu: crate::guards::CpuBudget,
+    /// Where the listings were answered (see [`Services::listing_sources`]).
+    pub(crate) listed: ListingSources,
+}
+
+/// How many listing pages were answered from the search index and how many
+/// from the database since start: an index that lags shows as the second
+/// growing (the `/metrics` of operators).
+#[derive(Debug, Default)]
+pub(crate) struct ListingSources {
+    pub(crate) index: std::sync::atomic::AtomicU64,
+    pub(crate) database: std::sync::atomic::AtomicU64,
 }
 
 /// A token as created: the secret is in here once and never again.
@@ -59,6 +71,7 @@ impl Services {
             refusal_budget: Default::default(),
             sign_ins: Default::default(),
             cpu: Default::default(),
+            listed: Default::default(),
         }
     }
 
@@ -170,12 +183,51 @@ impl Services {
         Ok(self.store.get(id).await?)
     }
 
+    /// A page of the listing: from the search index when it has caught up
+    /// with the database and the page is within its window (milliseconds at
+    /// a million records), else from the database (the same records in the
+    /// same order, at the cost of counting and sorting every match).
     pub(crate) async fn list(
         &self,
         filter: &RecommendationFilter,
         page: Page,
     ) -> AppResult<ListPage> {
-        Ok(self.store.list(filter, page).await?)
+        if let Some(idx) = self.search.get()
+            && page.offset.saturating_add(page.limit) <= concord_search::LIST_WINDOW
+        {
+            // Read first: the index must see at least this much.
+            let outbox_end = self.store.outbox_end().await?;
+            let (idx, f) = (idx.clone(), filter.clone());
+            let listed = tokio::task::spawn_blocking(move || {
+                idx.list(&f, page.offset, page.limit, outbox_end)
+            })
+            .await
+            .map_err(|e| AppError::Internal(format!("the listing stopped: {e}")))?;
+            match listed {
+                Ok(Some(l)) => {
+                    let items = self.store.get_many(&l.ids).await?;
+                    self.listed.index.fetch_add(1, Ordering::Relaxed);
+                    return Ok(ListPage {
+                        total: l.total,
+                        items,
+                    });
+                }
+                Ok(None) => {}
+                // The database is the truth: a broken index costs speed, not the page.
+                Err(e) => tracing::warn!("the listing fell back to the database: {e}"),
+            }
+        }
+        let page = self.store.list(filter, page).await?;
+        self.listed.database.fetch_add(1, Ordering::Relaxed);
+        Ok(page)
+    }
+
+    /// Listing pages answered since start: (from the search index, from the database).
+    pub fn listing_sources(&self) -> (u64, u64) {
+        (
+            self.listed.index.load(Ordering::Relaxed),
+            self.listed.database.load(Ordering::Relaxed),
+        )
     }
 
     pub(crate) async fn count(&self) -> AppResult<u64> {

@@ -4,6 +4,7 @@
 use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
+use std::sync::atomic::AtomicI64;
 use std::time::Duration;
 
 use concord_domain::{Recommendation, RecommendationId};
@@ -25,6 +26,9 @@ use tantivy::{
 use tokio::sync::{Mutex, Notify};
 
 mod facets;
+mod listing;
+
+pub use listing::{LIST_WINDOW, Listing};
 
 use crate::analysis::{
     CLINICAL, CLINICAL_PAIRS, Synonyms, analyze, clinical_analyzer, clinical_pairs_analyzer,
@@ -101,6 +105,8 @@ pub struct SearchIndex {
     nudge: Notify,
     facet_columns: FacetCache,
     tallies: TallyCache,
+    /// See [`SearchIndex::searchable_seq`].
+    searchable: AtomicI64,
 }
 
 /// A backlog longer than this is rebuilt from a scan rather than read
@@ -177,6 +183,9 @@ impl SearchIndex {
             nudge: Notify::new(),
             facet_columns: FacetCache::default(),
             tallies: TallyCache::default(),
+            // Nothing is claimed before a catch-up has checked the index
+            // against the database (it may have been made from another).
+            searchable: AtomicI64::new(-1),
         };
         if let Some(p) = me.payload()?
             && p.schema != SCHEMA_VERSION
@@ -400,9 +409,12 @@ impl SearchIndex {
             slot.applied = last;
             done.seq = last;
         }
-        if done.rows > 0 {
+        // Also when another process committed before this one took the
+        // writer: this process's reader then has every commit.
+        if done.rows > 0 || self.searchable_seq() < slot.applied {
             self.reader.reload()?;
         }
+        self.searchable_now(slot.applied);
         Ok(done)
     }
 
@@ -478,6 +490,7 @@ impl SearchIndex {
         slot.origin = origin_stamped;
         self.ensure_writer(&mut slot, SERVING_HEAP)?;
         self.reader.reload()?;
+        self.searchable_now(head);
         Ok(n)
     }
 

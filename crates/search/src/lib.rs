@@ -18,7 +18,7 @@ pub mod schema;
 pub mod workstreams;
 
 pub use concord_store::{DraftVisibility, RecommendationFilter};
-pub use index::{CatchUp, SearchIndex, index_dir_for};
+pub use index::{CatchUp, LIST_WINDOW, Listing, SearchIndex, index_dir_for};
 
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -2,9 +2,10 @@
 
 use chrono::{Datelike, NaiveDate};
 use concord_domain::Recommendation;
+use concord_domain::{OrgCode, RecommendationId};
 use tantivy::schema::{
-    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
-    TextFieldIndexing, TextOptions,
+    BytesOptions, FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING,
+    Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::{TantivyDocument, Term};
 
@@ -12,7 +13,7 @@ use crate::analysis::{CLINICAL, CLINICAL_PAIRS};
 
 /// Bumped whenever the schema or the analysis changes: an index written
 /// under another version is rebuilt from the database on open.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// The facet dimensions, in the order the results list them.
 pub const FACETS: &[&str] = &[
@@ -45,12 +46,17 @@ pub struct Fields {
     /// Exact-match filter keys (not analysed).
     pub k_issuer: Field,
     pub k_addressee: Field,
+    /// Each addressee's written name as a [`key`], alone: the listing's
+    /// filter matches part of a name, and must not match a code.
+    pub k_addressee_name: Field,
     pub k_theme: Field,
     pub k_setting: Field,
     pub k_status: Field,
     pub k_kind: Field,
     /// Publication date as days since 1970-01-01 (absent when undated).
     pub published: Field,
+    /// The register's listing order as bytes ([`listing_key`]).
+    pub listing: Field,
 }
 
 /// Full-text fields and their BM25 boosts: the text first. Chosen on the
@@ -127,13 +133,57 @@ pub fn build_schema() -> (Schema, Fields) {
         facets: b.add_facet_field("facets", FacetOptions::default()),
         k_issuer: b.add_text_field("k_issuer", STRING),
         k_addressee: b.add_text_field("k_addressee", STRING),
+        k_addressee_name: b.add_text_field("k_addressee_name", STRING),
         k_theme: b.add_text_field("k_theme", STRING),
         k_setting: b.add_text_field("k_setting", STRING),
         k_status: b.add_text_field("k_status", STRING),
         k_kind: b.add_text_field("k_kind", STRING),
         published: b.add_i64_field("published", INDEXED | FAST),
+        listing: b.add_bytes_field(LISTING, BytesOptions::default().set_fast()),
     };
     (b.build(), fields)
+}
+
+/// The name of the [`Fields::listing`] column.
+pub const LISTING: &str = "listing";
+
+/// A record's place in the register's listing, as bytes that sort in the
+/// database's order for it (`published DESC NULLS LAST, issuer, year,
+/// seq`): dated records first, newest first; then by issuer code (letters
+/// and digits, so byte order is the database's order), year and number.
+/// The id can be read back from it ([`id_of_listing_key`]).
+pub fn listing_key(id: &RecommendationId, published: Option<NaiveDate>) -> Vec<u8> {
+    let mut k = Vec::with_capacity(32);
+    match published {
+        Some(p) => {
+            k.push(0);
+            // Newest first: the day number, order-preserving as unsigned, inverted.
+            let day = i32::try_from(day_number(p)).unwrap_or(i32::MAX);
+            k.extend_from_slice(&(!((day as u32) ^ 0x8000_0000)).to_be_bytes());
+        }
+        None => k.push(1),
+    }
+    k.extend_from_slice(id.issuer.as_str().as_bytes());
+    // Ends the code: a shorter code sorts before a longer one it begins.
+    k.push(0);
+    k.extend_from_slice(&id.year.to_be_bytes());
+    k.extend_from_slice(&id.seq.to_be_bytes());
+    k
+}
+
+/// The id a [`listing_key`] was made from (`None` if it was not made by it).
+pub fn id_of_listing_key(k: &[u8]) -> Option<RecommendationId> {
+    let rest = match k.first()? {
+        0 => k.get(5..)?,
+        1 => &k[1..],
+        _ => return None,
+    };
+    let end = rest.iter().position(|&b| b == 0)?;
+    let issuer = OrgCode::parse(std::str::from_utf8(&rest[..end]).ok()?).ok()?;
+    let tail: [u8; 6] = rest.get(end + 1..)?.try_into().ok()?;
+    let year = u16::from_be_bytes([tail[0], tail[1]]);
+    let seq = u32::from_be_bytes([tail[2], tail[3], tail[4], tail[5]]);
+    RecommendationId::new(issuer, year, seq).ok()
 }
 
 /// Days since the Unix epoch, the form dates are indexed in.
@@ -155,6 +205,7 @@ pub fn document(f: &Fields, rec: &Recommendation) -> TantivyDocument {
     let d = &rec.data;
     let mut doc = TantivyDocument::default();
     doc.add_text(f.id, rec.id.to_string());
+    doc.add_bytes(f.listing, &listing_key(&rec.id, d.published));
     add_full(&mut doc, f, f.title, &d.title);
     add_full(&mut doc, f, f.text, &d.text);
     add_full(&mut doc, f, f.issuer, d.issuer.as_str());
@@ -173,6 +224,7 @@ pub fn document(f: &Fields, rec: &Recommendation) -> TantivyDocument {
     for a in &d.addressees {
         add_full(&mut doc, f, f.addressees, &a.name);
         doc.add_text(f.k_addressee, key(&a.name));
+        doc.add_text(f.k_addressee_name, key(&a.name));
         let label = match &a.org {
             Some(org) => {
                 add_full(&mut doc, f, f.addressees, org.as_str());

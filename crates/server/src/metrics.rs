@@ -280,6 +280,17 @@ pub async fn render(state: &crate::AppState) -> String {
         pool.open.saturating_sub(pool.idle)
     );
 
+    let (from_index, from_database) = svc.listing_sources();
+    head(
+        w,
+        "concord_listings_total",
+        "counter",
+        "Listing pages served since start: from the search index, or from the database (the index lagging, or a page past its window).",
+    );
+    for (source, n) in [("index", from_index), ("database", from_database)] {
+        let _ = writeln!(w, "concord_listings_total{{source=\"{source}\"}} {n}");
+    }
+
     let refusals = svc.sign_in_refusals();
     head(
         w,

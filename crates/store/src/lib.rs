@@ -313,6 +313,8 @@ pub trait Store: Send + Sync {
         action: &str,
     ) -> Result<Recommendation>;
     async fn get(&self, id: &RecommendationId) -> Result<Option<Recommendation>>;
+    /// These records, in the order of `ids`; one that does not exist is left out.
+    async fn get_many(&self, ids: &[RecommendationId]) -> Result<Vec<Recommendation>>;
     async fn get_by_import_key(&self, key: &str) -> Result<Option<Recommendation>>;
     async fn list(&self, filter: &RecommendationFilter, page: Page) -> Result<ListPage>;
     /// A work queue: the recommendations matching `filter` with at least one

@@ -5,6 +5,7 @@
 
 mod embeddings;
 mod fuzz_import;
+mod listing;
 mod module_graph;
 mod quality_pfd;
 mod rules_access;

@@ -5,4 +5,5 @@
 
 mod fuzz_query;
 mod index;
+mod listing;
 mod relevance;

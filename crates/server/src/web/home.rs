@@ -32,28 +32,9 @@ async fn home(State(state): State<AppState>) -> Result<Response, PageError> {
         offset: 0,
         limit: RECENT,
     };
-    // With a search index, the index counts and orders (milliseconds at a
-    // million records, where the database's count takes seconds); without
-    // one, the database lists.
-    let recent = if state.services.search_index().is_some() {
-        let set = auth
-            .search_result_set(
-                concord_app::SearchQuery {
-                    text: String::new(),
-                    filter,
-                    page: first,
-                    sort: concord_app::Sort::Newest,
-                },
-                RECENT,
-            )
-            .await?;
-        concord_app::ListPage {
-            total: set.total,
-            items: set.records,
-        }
-    } else {
-        auth.recommendations(filter, first).await?
-    };
+    // The services answer from the search index when it has caught up
+    // (milliseconds at a million records), else from the database.
+    let recent = auth.recommendations(filter, first).await?;
     let mut layout = Layout::new("NHS patient-safety recommendations").section("/");
     layout = layout.feed(
         "/feeds/recommendations.atom",

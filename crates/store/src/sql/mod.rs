@@ -587,6 +587,12 @@ impl Store for SqlStore {
         codec::load_one(&mut conn, &id.to_string()).await
     }
 
+    async fn get_many(&self, ids: &[RecommendationId]) -> Result<Vec<Recommendation>> {
+        let mut conn = self.pool.acquire().await?;
+        let ids: Vec<String> = ids.iter().map(|i| i.to_string()).collect();
+        codec::load_many(&mut conn, &ids).await
+    }
+
     async fn get_by_import_key(&self, key: &str) -> Result<Option<Recommendation>> {
         let mut conn = self.pool.acquire().await?;
         let sql = format!(
