@@ -147,6 +147,39 @@ impl CpuBudget {
     }
 }
 
+/// Listings the database answers (the search index lagging, or a page past
+/// its window) count and sort every record that passes the filters: seconds
+/// at a million records. No more than two run at once, so that callers who
+/// ask for them, however many, hold at most two of the database's
+/// connections; the rest wait their turn.
+pub(crate) struct ScanBudget(Arc<tokio::sync::Semaphore>);
+
+/// How many database listings run at once (see [`ScanBudget`]).
+pub const DATABASE_LISTINGS_AT_ONCE: usize = 2;
+
+impl Default for ScanBudget {
+    fn default() -> Self {
+        ScanBudget(Arc::new(tokio::sync::Semaphore::new(
+            DATABASE_LISTINGS_AT_ONCE,
+        )))
+    }
+}
+
+impl ScanBudget {
+    pub(crate) async fn enter(&self) -> AppResult<tokio::sync::SemaphorePermit<'_>> {
+        self.0
+            .acquire()
+            .await
+            .map_err(|e| AppError::Internal(e.to_string()))
+    }
+
+    /// Listings running now.
+    #[cfg(test)]
+    fn running(&self) -> usize {
+        DATABASE_LISTINGS_AT_ONCE - self.0.available_permits()
+    }
+}
+
 /// Runs `work` off the async workers, holding `permit` (one of a bounded
 /// number) until it is done.
 async fn blocking<T: Send + 'static>(
@@ -167,6 +200,31 @@ async fn blocking<T: Send + 'static>(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn database_listings_take_turns() {
+        let budget = Arc::new(ScanBudget::default());
+        let most = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (budget, most) = (budget.clone(), most.clone());
+                tokio::spawn(async move {
+                    let _turn = budget.enter().await.unwrap();
+                    most.fetch_max(budget.running(), std::sync::atomic::Ordering::SeqCst);
+                    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let most = most.load(std::sync::atomic::Ordering::SeqCst);
+        assert_eq!(
+            most, DATABASE_LISTINGS_AT_ONCE,
+            "at most two at once, and two did run together"
+        );
+        assert_eq!(budget.running(), 0);
+    }
 
     #[test]
     fn the_budget_counts_what_it_does_not_write() {

@@ -40,6 +40,8 @@ pub struct Services {
     pub(crate) cpu: crate::guards::CpuBudget,
     /// Where the listings were answered (see [`Services::listing_sources`]).
     pub(crate) listed: ListingSources,
+    /// Database listings at once (see `crate::guards`).
+    pub(crate) scans: crate::guards::ScanBudget,
 }
 
 /// How many listing pages were answered from the search index and how many
@@ -72,6 +74,7 @@ impl Services {
             sign_ins: Default::default(),
             cpu: Default::default(),
             listed: Default::default(),
+            scans: Default::default(),
         }
     }
 
@@ -217,6 +220,7 @@ impl Services {
                 Err(e) => tracing::warn!("the listing fell back to the database: {e}"),
             }
         }
+        let _turn = self.scans.enter().await?;
         let page = self.store.list(filter, page).await?;
         self.listed.database.fetch_add(1, Ordering::Relaxed);
         Ok(page)

@@ -268,9 +268,13 @@ pub struct EditRecommendation {
 
 /// List recommendations, filtered and paged.
 ///
-/// Newest publication first. Anonymous callers see published (and closed,
-/// withdrawn, superseded) records; a token also sees its own
-/// organisation's drafts.
+/// Newest publication first (undated records last), then by issuer, year
+/// and number. Anonymous callers see published (and closed, withdrawn,
+/// superseded) records; a token also sees its own organisation's drafts.
+/// The first 10,000 records of any listing are served from the search
+/// index in milliseconds; pages past them, or asked for in the moment
+/// before the index has a new record, are counted and sorted by the
+/// database (seconds at a million records, two at a time; the rest wait).
 #[utoipa::path(
     get,
     path = "/recommendations",
