@@ -20,6 +20,8 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "embeddings")]
+mod bert;
 pub mod cache;
 #[cfg(feature = "embeddings")]
 mod model;

@@ -1,13 +1,15 @@
-//! all-MiniLM-L6-v2 on candle's BERT: word pieces from the model's own
-//! tokenizer.json, the encoder's last hidden states, mean pooling over the
-//! real tokens (attention mask), L2 normalisation.
+//! all-MiniLM-L6-v2 on our BERT encoder (`crate::bert`, candle tensors):
+//! word pieces from the model's own tokenizer.json, the encoder's last
+//! hidden states, mean pooling over the real tokens (attention mask), L2
+//! normalisation.
 
 use std::path::Path;
 
 use candle_core::{DType, Device, Tensor};
 use candle_nn::VarBuilder;
-use candle_transformers::models::bert::{BertModel, Config};
 use tokenizers::Tokenizer;
+
+use crate::bert::{Bert, BertConfig};
 
 use crate::{DIM, EmbedError, MAX_WINDOWS, WINDOW_TOKENS};
 
@@ -16,7 +18,7 @@ use crate::{DIM, EmbedError, MAX_WINDOWS, WINDOW_TOKENS};
 const MAX_TEXT_BYTES: usize = 32 * 1024;
 
 pub(crate) struct MiniLm {
-    bert: BertModel,
+    bert: Bert,
     tokenizer: Tokenizer,
     cls: u32,
     sep: u32,
@@ -30,7 +32,7 @@ fn model_err(what: &str, e: impl std::fmt::Display) -> EmbedError {
 impl MiniLm {
     pub(crate) fn load(dir: &Path) -> Result<MiniLm, EmbedError> {
         let device = Device::Cpu;
-        let config: Config = serde_json::from_str(
+        let config = BertConfig::from_json(
             &std::fs::read_to_string(dir.join("config.json")).map_err(EmbedError::Io)?,
         )
         .map_err(|e| model_err("config.json", e))?;
@@ -51,7 +53,7 @@ impl MiniLm {
         let weights = std::fs::read(dir.join("model.safetensors")).map_err(EmbedError::Io)?;
         let vb = VarBuilder::from_buffered_safetensors(weights, DType::F32, &device)
             .map_err(|e| model_err("model.safetensors", e))?;
-        let bert = BertModel::load(vb, &config).map_err(|e| model_err("model.safetensors", e))?;
+        let bert = Bert::load(vb, &config).map_err(|e| model_err("model.safetensors", e))?;
         if config.hidden_size != DIM {
             return Err(EmbedError::Model(format!(
                 "hidden size {} (expected {DIM})",
@@ -109,8 +111,7 @@ impl MiniLm {
         let run = || -> candle_core::Result<Vec<Vec<f32>>> {
             let ids = Tensor::from_vec(ids, (n, len), &self.device)?;
             let mask = Tensor::from_vec(mask, (n, len), &self.device)?;
-            let types = ids.zeros_like()?;
-            let hidden = self.bert.forward(&ids, &types, Some(&mask))?;
+            let hidden = self.bert.forward(&ids, &mask)?;
             // Mean over the real tokens of each window.
             let m = mask.to_dtype(DType::F32)?.unsqueeze(2)?;
             let summed = hidden.broadcast_mul(&m)?.sum(1)?;
