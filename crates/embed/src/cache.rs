@@ -15,6 +15,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
+use crate::sketch::Sketch;
 use crate::{DIM, EmbedError, Embedder, MODEL_STAMP};
 
 const MAGIC: &[u8] = b"CONCORD-VECTORS 2\n";
@@ -33,10 +34,43 @@ pub fn cache_path_beside(index_or_db: &Path) -> PathBuf {
     index_or_db.with_extension("vectors")
 }
 
-/// Passage vectors by record id: each entry holds n x [`DIM`] values.
-#[derive(Debug, Default, Clone, PartialEq)]
+/// Passage vectors by record id: each record holds n x [`DIM`] values.
+/// Records sit in slots (a removed one leaves a hole until the next
+/// compaction) so the sketch can name them by number.
+#[derive(Debug, Default, Clone)]
 pub struct VectorCache {
-    entries: HashMap<String, (u64, Vec<f32>)>,
+    slots: Vec<Option<Stored>>,
+    by_id: HashMap<String, u32>,
+    sketch: Sketch,
+}
+
+#[derive(Debug, Clone)]
+struct Stored {
+    id: String,
+    hash: u64,
+    vectors: Vec<f32>,
+    /// Where this record's codes start in the sketch.
+    first_code: usize,
+}
+
+/// From this many passages `nearest` scores only the sketch's shortlist
+/// (below it the exact scan costs a few milliseconds and is kept, so a
+/// register of this size gets exactly the nearest records).
+pub const SKETCH_FROM: usize = 50_000;
+/// Passages shortlisted per record asked for, and at least this many
+/// (chosen on real vectors: benches/RESULTS-meaning.md).
+pub const SHORTLIST_PER_RESULT: usize = 50;
+pub const SHORTLIST_MIN: usize = 2_000;
+
+impl PartialEq for VectorCache {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len()
+            && self.slots.iter().flatten().all(|s| {
+                other
+                    .stored(&s.id)
+                    .is_some_and(|o| o.hash == s.hash && o.vectors == s.vectors)
+            })
+    }
 }
 
 /// The best cosine of `query` with any of the passage vectors in `vectors`
@@ -73,25 +107,30 @@ impl VectorCache {
     }
 
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.by_id.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.by_id.is_empty()
+    }
+
+    fn stored(&self, id: &str) -> Option<&Stored> {
+        self.by_id
+            .get(id)
+            .and_then(|s| self.slots[*s as usize].as_ref())
     }
 
     /// The passage vectors of `id` (n x [`DIM`] values), if computed from a
     /// text with this hash.
     pub fn get(&self, id: &str, hash: u64) -> Option<&[f32]> {
-        self.entries
-            .get(id)
-            .filter(|(h, _)| *h == hash)
-            .map(|(_, v)| v.as_slice())
+        self.stored(id)
+            .filter(|s| s.hash == hash)
+            .map(|s| s.vectors.as_slice())
     }
 
     /// The passage vectors of `id`, whatever text they came from.
     pub fn vector(&self, id: &str) -> Option<&[f32]> {
-        self.entries.get(id).map(|(_, v)| v.as_slice())
+        self.stored(id).map(|s| s.vectors.as_slice())
     }
 
     /// The best cosine of `query` with a passage of `id` (None: no vectors).
@@ -106,29 +145,91 @@ impl VectorCache {
             !vectors.is_empty() && vectors.len().is_multiple_of(DIM),
             "passage vectors are a multiple of {DIM} values"
         );
-        self.entries.insert(id.to_string(), (hash, vectors));
+        match self.by_id.get(id) {
+            Some(&slot) => {
+                let s = self.slots[slot as usize]
+                    .as_mut()
+                    .expect("an id's slot holds it");
+                self.sketch.kill(s.first_code, s.vectors.len() / DIM);
+                s.first_code = self.sketch.push(slot, &vectors);
+                s.hash = hash;
+                s.vectors = vectors;
+            }
+            None => {
+                let slot = u32::try_from(self.slots.len()).expect("fewer than 4 billion records");
+                let first_code = self.sketch.push(slot, &vectors);
+                self.slots.push(Some(Stored {
+                    id: id.to_string(),
+                    hash,
+                    vectors,
+                    first_code,
+                }));
+                self.by_id.insert(id.to_string(), slot);
+            }
+        }
+        self.maybe_rebuild();
     }
 
     /// Passage vectors held, over every record.
     pub fn passages(&self) -> usize {
-        self.entries.values().map(|(_, v)| v.len() / DIM).sum()
+        self.sketch.live()
     }
 
     pub fn remove(&mut self, id: &str) {
-        self.entries.remove(id);
+        self.forget(id);
+        self.maybe_rebuild();
+    }
+
+    fn forget(&mut self, id: &str) {
+        if let Some(slot) = self.by_id.remove(id)
+            && let Some(s) = self.slots[slot as usize].take()
+        {
+            self.sketch.kill(s.first_code, s.vectors.len() / DIM);
+        }
     }
 
     /// Keeps only the ids for which `keep` is true (records deleted from
     /// the register drop out).
     pub fn retain(&mut self, mut keep: impl FnMut(&str) -> bool) {
-        self.entries.retain(|id, _| keep(id));
+        let gone: Vec<String> = self.by_id.keys().filter(|id| !keep(id)).cloned().collect();
+        for id in gone {
+            self.forget(&id);
+        }
+        self.maybe_rebuild();
     }
 
     /// Ids and vectors, in no particular order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &[f32])> {
-        self.entries
+        self.slots
             .iter()
-            .map(|(id, (_, v))| (id.as_str(), v.as_slice()))
+            .flatten()
+            .map(|s| (s.id.as_str(), s.vectors.as_slice()))
+    }
+
+    /// Compacts the slots and recomputes the sketch's centre when it asks
+    /// (amortised: as the register doubles, or half its codes are dead).
+    fn maybe_rebuild(&mut self) {
+        if self.sketch.wants_rebuild() {
+            self.rebuild();
+        }
+    }
+
+    fn rebuild(&mut self) {
+        self.slots.retain(Option::is_some);
+        self.by_id.clear();
+        for (i, s) in self.slots.iter().flatten().enumerate() {
+            self.by_id.insert(s.id.clone(), i as u32);
+        }
+        let firsts = self.sketch.rebuild(
+            self.slots
+                .iter()
+                .flatten()
+                .enumerate()
+                .map(|(i, s)| (i as u32, s.vectors.as_slice())),
+        );
+        for (s, first) in self.slots.iter_mut().flatten().zip(firsts) {
+            s.first_code = first;
+        }
     }
 
     /// Reads a cache file. A missing file, a file of another model stamp
@@ -187,8 +288,9 @@ impl VectorCache {
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes(c.try_into().expect("4")))
                 .collect();
-            cache.entries.insert(id, (h, v));
+            cache.insert(&id, h, v);
         }
+        cache.rebuild();
         Ok(Some(cache))
     }
 
@@ -203,10 +305,15 @@ impl VectorCache {
             w.write_all(MAGIC)?;
             w.write_all(MODEL_STAMP.as_bytes())?;
             w.write_all(b"\n")?;
-            let mut ids: Vec<&String> = self.entries.keys().collect();
-            ids.sort();
-            for id in ids {
-                let (h, v) = &self.entries[id];
+            let mut records: Vec<&Stored> = self.slots.iter().flatten().collect();
+            records.sort_by(|a, b| a.id.cmp(&b.id));
+            for Stored {
+                id,
+                hash: h,
+                vectors: v,
+                ..
+            } in records
+            {
                 w.write_all(&(id.len() as u32).to_le_bytes())?;
                 w.write_all(id.as_bytes())?;
                 w.write_all(&h.to_le_bytes())?;
@@ -222,22 +329,56 @@ impl VectorCache {
 
     /// The `k` cached records nearest to `query` (the best cosine of any of
     /// their passages; the vectors are unit length), best first, ties by id.
-    /// Brute force: 384 multiply-adds per passage.
+    /// Below [`SKETCH_FROM`] passages every record is scored (384
+    /// multiply-adds a passage); above it only the sketch's shortlist, so a
+    /// record the sketch misses may be left out, never misscored.
     pub fn nearest(&self, query: &[f32], k: usize) -> Vec<(String, f32)> {
-        let mut all: Vec<(&str, f32)> = self
-            .iter()
-            .map(|(id, v)| (id, best_cosine(v, query)))
-            .collect();
-        let order = |a: &(&str, f32), b: &(&str, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(b.0));
-        // The best k without sorting the rest (a million records: a full
-        // sort costs more than the scan).
-        if k < all.len() {
-            all.select_nth_unstable_by(k, order);
-            all.truncate(k);
-        }
-        all.sort_by(order);
-        all.into_iter().map(|(i, s)| (i.to_string(), s)).collect()
+        let all: Vec<(&str, f32)> = if self.sketch.live() < SKETCH_FROM {
+            self.slots
+                .iter()
+                .flatten()
+                .map(|s| score(s, query))
+                .collect()
+        } else {
+            let want = k.saturating_mul(SHORTLIST_PER_RESULT).max(SHORTLIST_MIN);
+            self.sketch
+                .shortlist(query, want)
+                .into_iter()
+                .filter_map(|slot| self.slots[slot as usize].as_ref())
+                .map(|s| score(s, query))
+                .collect()
+        };
+        best_k(all, k)
     }
+
+    /// The nearest records by the exact scan whatever the register's size
+    /// (what the sketch's shortlist is measured against).
+    pub fn nearest_exact(&self, query: &[f32], k: usize) -> Vec<(String, f32)> {
+        let all = self
+            .slots
+            .iter()
+            .flatten()
+            .map(|s| score(s, query))
+            .collect();
+        best_k(all, k)
+    }
+}
+
+fn score<'a>(s: &'a Stored, query: &[f32]) -> (&'a str, f32) {
+    (s.id.as_str(), best_cosine(&s.vectors, query))
+}
+
+/// The `k` best (id, cosine), best first, ties by id.
+fn best_k(mut all: Vec<(&str, f32)>, k: usize) -> Vec<(String, f32)> {
+    let order = |a: &(&str, f32), b: &(&str, f32)| b.1.total_cmp(&a.1).then(a.0.cmp(b.0));
+    // The best k without sorting the rest (a million records: a full sort
+    // costs more than the scan).
+    if k < all.len() {
+        all.select_nth_unstable_by(k, order);
+        all.truncate(k);
+    }
+    all.sort_by(order);
+    all.into_iter().map(|(i, s)| (i.to_string(), s)).collect()
 }
 
 /// Fills the cache with the vectors it lacks or that are stale (text
@@ -369,6 +510,64 @@ mod tests {
         assert_eq!(got[0].0, "A");
         assert_eq!(got[1].0, "B");
         assert!((got[0].1 - 1.0).abs() < 1e-6);
+    }
+
+    /// A unit vector near `base` (noise of norm about `s`).
+    fn near(base: &[f32], seed: &mut u64, s: f32) -> Vec<f32> {
+        let mut v: Vec<f32> = base
+            .iter()
+            .map(|x| {
+                *seed ^= *seed << 13;
+                *seed ^= *seed >> 7;
+                *seed ^= *seed << 17;
+                x + s * 0.177 * ((*seed >> 40) as f32 / (1u64 << 24) as f32 - 0.5)
+            })
+            .collect();
+        let n = v.iter().map(|x| x * x).sum::<f32>().sqrt();
+        v.iter_mut().for_each(|x| *x /= n);
+        v
+    }
+
+    #[test]
+    fn a_large_cache_answers_from_the_sketch_as_the_exact_scan_does() {
+        // Past SKETCH_FROM passages: 300 topics, each with many records
+        // near it (the shape of real sentence vectors, which cluster).
+        let mut seed = 0x2545_f491_4f6c_dd1du64;
+        let topics: Vec<Vec<f32>> = (0..300)
+            .map(|_| near(&vec![0.0; DIM], &mut seed, 1.0))
+            .collect();
+        let mut c = VectorCache::new();
+        let n = SKETCH_FROM + 2_000;
+        for i in 0..n {
+            c.insert(&format!("R{i:06}"), 0, near(&topics[i % 300], &mut seed, 1.0));
+        }
+        assert_eq!(c.passages(), n);
+        let mut same = 0;
+        for t in topics.iter().take(20) {
+            let q = near(t, &mut seed, 0.5);
+            let got = c.nearest(&q, 10);
+            let exact = c.nearest_exact(&q, 10);
+            assert_eq!(got.len(), 10);
+            // Scored exactly: whatever the sketch finds has its true cosine.
+            for (id, cos) in &got {
+                assert_eq!(c.best(id, &q), Some(*cos));
+            }
+            same += got.iter().filter(|g| exact.contains(g)).count();
+        }
+        assert!(same >= 190, "{same} of 200 of the exact nearest found");
+        // A record replaced is found by its new vectors, a removed one never.
+        let q = near(&topics[7], &mut seed, 0.3);
+        let top = c.nearest(&q, 1)[0].0.clone();
+        c.remove(&top);
+        assert!(c.nearest(&q, 40).iter().all(|(id, _)| *id != top));
+        c.insert("R999999", 1, q.clone());
+        assert_eq!(c.nearest(&q, 1)[0].0, "R999999");
+        c.insert("R999999", 2, near(&topics[8], &mut seed, 0.3));
+        assert_ne!(c.nearest(&q, 1)[0].0, "R999999");
+        // Half of it removed: compacted, and still answering.
+        c.retain(|id| id.ends_with('0') || id.ends_with('2') || id == "R999999");
+        assert!(c.passages() < SKETCH_FROM);
+        assert_eq!(c.nearest(&q, 5), c.nearest_exact(&q, 5));
     }
 
     #[test]

@@ -25,6 +25,7 @@ mod bert;
 pub mod cache;
 #[cfg(feature = "embeddings")]
 mod model;
+pub mod sketch;
 
 /// Length of a vector.
 pub const DIM: usize = 384;
