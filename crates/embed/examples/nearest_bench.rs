@@ -78,8 +78,10 @@ fn main() {
             eprintln!("{path}: no vectors (missing, damaged or another model)");
             std::process::exit(2);
         }
-        let originals: Vec<(String, Vec<f32>)> =
-            base.iter().map(|(i, v)| (i.to_string(), v.to_vec())).collect();
+        let originals: Vec<(String, Vec<f32>)> = base
+            .iter()
+            .map(|(i, v)| (i.to_string(), v.to_vec()))
+            .collect();
         for (id, v) in &originals {
             cache.insert(id, 0, v.clone());
         }

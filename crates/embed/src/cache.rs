@@ -539,7 +539,11 @@ mod tests {
         let mut c = VectorCache::new();
         let n = SKETCH_FROM + 2_000;
         for i in 0..n {
-            c.insert(&format!("R{i:06}"), 0, near(&topics[i % 300], &mut seed, 1.0));
+            c.insert(
+                &format!("R{i:06}"),
+                0,
+                near(&topics[i % 300], &mut seed, 1.0),
+            );
         }
         assert_eq!(c.passages(), n);
         let mut same = 0;

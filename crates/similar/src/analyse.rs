@@ -161,6 +161,9 @@ pub const AXES: &[(&str, &[&str], &[&str])] = &[
             "compulsorily",
             "require",
             "requires",
+            "obliged",
+            "oblige",
+            "obligation",
         ],
         &["optional", "exemption", "exempt", "exempted", "locally"],
     ),
@@ -188,6 +191,13 @@ pub const AXES: &[(&str, &[&str], &[&str])] = &[
             "resume",
             "restart",
             "adopt",
+            // Keeping what the other would withdraw ("retain the forceps"
+            // against "withdraw the forceps").
+            "reinstate",
+            "reinstated",
+            "retain",
+            "keep",
+            "maintain",
         ],
         &[
             "stop",
@@ -197,6 +207,11 @@ pub const AXES: &[(&str, &[&str], &[&str])] = &[
             "abandon",
             "remove",
             "removed",
+            "shelve",
+            "scrap",
+            "scrapped",
+            "decommission",
+            "decommissioned",
         ],
     ),
     ("mode of contact", &["inperson"], &["remote"]),
@@ -634,6 +649,8 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
             let p2 = if i > 1 { toks[i - 2].word.as_str() } else { "" };
             if let Some(m) = unit_of(next) {
                 let kind = match (p2, p1) {
+                    // "at intervals of no more than 4 hours": how often.
+                    ("more", "than") if gap_before(toks, i) => CueKind::Every,
                     (_, "within" | "in" | "under" | "by") | ("less" | "later" | "more", "than") => {
                         CueKind::Within
                     }
@@ -823,7 +840,10 @@ fn bound_before(toks: &[Tok], i: usize) -> i8 {
         .map(|t| t.word.as_str())
         .collect();
     let has = |a: &str, b: &str| win.windows(2).any(|w| w[0] == a && w[1] == b);
-    if has("at", "most")
+    // A bound on the gap between acts is the other bound on how often:
+    // "at intervals of no more than 4 hours" is at least every 4 hours.
+    let flip = if gap_before(toks, i) { -1 } else { 1 };
+    flip * if has("at", "most")
         || win.contains(&"maximum")
         || ((has("no", "more") || has("not", "more")) && !win.contains(&"less"))
     {
@@ -838,6 +858,18 @@ fn bound_before(toks: &[Tok], i: usize) -> i8 {
     } else {
         0
     }
+}
+
+/// "interval(s) of" or "gap(s) of" a few words before position `i` in its
+/// sentence: a figure there bounds the time between acts.
+fn gap_before(toks: &[Tok], i: usize) -> bool {
+    let s = toks.get(i).map(|t| t.sentence);
+    toks[i.saturating_sub(6)..i.min(toks.len())]
+        .iter()
+        .any(|t| {
+            Some(t.sentence) == s
+                && matches!(t.word.as_str(), "interval" | "intervals" | "gap" | "gaps")
+        })
 }
 
 /// How far from a position the words of its sentence or clause are read.
@@ -1023,6 +1055,16 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
                 {
                     Some((CueKind::Cap, 1.0, i + 1))
                 }
+                // "a single guide may lead": a number asked for (compared
+                // only with another text's bounds on the same act).
+                "1" if prev == "a" && toks.get(i + 1).is_some_and(|t| !t.stop) => {
+                    Some((CueKind::Count, 1.0, i + 1))
+                }
+                // "at intervals of no more than 4 hours": a frequency's floor
+                // (read as a frequency), not a cap on an amount.
+                "more" if matches!(prev, "no" | "not") && next == "than" && gap_before(toks, i) => {
+                    None
+                }
                 "more" if matches!(prev, "no" | "not") && matches!(next, "than" | "often") => {
                     let v = toks[i + 1..]
                         .iter()
@@ -1085,14 +1127,19 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
                     };
                     Some((kind, 0.0, i))
                 }
-                "next" if matches!(next, "working" | "shift" | "day" | "morning" | "weekly") => {
+                "next"
+                    if matches!(
+                        next,
+                        "working" | "shift" | "day" | "morning" | "weekly" | "weekday"
+                    ) =>
+                {
                     Some((CueKind::Defer, 0.0, i + 1))
                 }
-                "earlier" | "sooner" if prev == "no" && next == "than" => {
+                "earlier" | "sooner" if (prev == "no" && next == "than") || prev == "not" => {
                     Some((CueKind::Defer, 0.0, i + 1))
                 }
                 "within" if matches!(prev, "not" | "never") => Some((CueKind::Defer, 0.0, i)),
-                "within" | "immediately" | "promptly" | "urgently" => {
+                "within" | "immediately" | "immediate" | "promptly" | "urgently" => {
                     Some((CueKind::Prompt, 0.0, i))
                 }
                 "soon" if prev == "as" && next == "as" => Some((CueKind::Prompt, 0.0, i + 1)),
@@ -1144,8 +1191,10 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
                     && !(prev == "a" && x == "1")
                     && !matches!(
                         prev,
-                        "category" | "score" | "aged" | "over" | "of" | "than" | "least" | "to"
+                        "category" | "score" | "aged" | "over" | "of" | "than" | "least"
                     )
+                    // "up to 8", but "reduced to 2 officers" is a number asked for.
+                    && (prev != "to" || (i >= 2 && matches!(w(i - 2), "reduced" | "reduce")))
                     && parse_num(x).is_some_and(|n| n < 1000.0) =>
                 {
                     Some((CueKind::Count, parse_num(x).unwrap_or(0.0), i + 1))
@@ -1153,9 +1202,32 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
                 _ => None,
             }
         };
-        let Some((mut kind, value, end)) = kind_value else {
+        let Some((mut kind, mut value, end)) = kind_value else {
             continue;
         };
+        // A bound or count of time is compared in minutes, and only with
+        // another of time (sign 1): "at least 30 minutes" against "15-minute
+        // visits", never against "2 nurses". Another is a number of the
+        // word that follows it (the head): "2 qualified guides" against "a
+        // single qualified guide", not "90 percent" against "1 national".
+        let mut sign = 0;
+        let mut head = None;
+        if matches!(kind, CueKind::Floor | CueKind::Cap | CueKind::Count)
+            && value > 0.0
+            && let Some(k) =
+                (i..(i + 6).min(toks.len())).find(|&k| parse_num(&toks[k].word) == Some(value))
+        {
+            match toks.get(k + 1) {
+                Some(t) if unit_of(&t.word).is_some() => {
+                    value *= unit_of(&t.word).unwrap_or(1.0);
+                    sign = 1;
+                }
+                Some(t) if !t.stop && t.sentence == toks[k].sentence => {
+                    head = Some(t.stem.clone());
+                }
+                _ => {}
+            }
+        }
         // A relaxation asks by its words alone ("can safely be done
         // monthly"); the rest only in a sentence that asks something.
         if kind != CueKind::Relax && !instructs(toks, i) {
@@ -1200,11 +1272,11 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
             Cue {
                 asks: true,
                 kind,
-                sign: 0,
+                sign,
                 value,
                 anchors,
                 phrase: phrase(toks, start, end.max(i)),
-                head: None,
+                head,
             },
             toks[i].sentence,
         ));

@@ -225,6 +225,52 @@ fn ask_conflict(
                     return Some(reason("one forbids what the other asks", c, d));
                 }
             }
+            // "at least two guides" against "a single guide may lead":
+            // fewer than the minimum, of the same measure.
+            CueKind::Floor if c.value > 0.0 => {
+                // Of time (sign 1) in minutes, else of the same thing.
+                let measure = |d: &StoredCue| {
+                    d.sign == c.sign && (c.sign == 1 || (c.head.is_some() && d.head == c.head))
+                };
+                if y.cues.iter().any(|d| {
+                    matches!(d.kind, CueKind::Floor | CueKind::Count)
+                        && measure(d)
+                        && d.value >= c.value
+                }) {
+                    continue;
+                }
+                if let Some(d) = y.cues.iter().find(|d| {
+                    d.kind == CueKind::Count
+                        && measure(d)
+                        && d.value > 0.0
+                        && d.value < c.value
+                        && overlap(ix, c, d) >= 2
+                }) {
+                    return Some(reason("fewer than the minimum the other sets", c, d));
+                }
+            }
+            // "at least every 24 hours" against "twice a week": less often
+            // than the other's minimum frequency.
+            CueKind::Every if c.sign > 0 && c.value > 0.0 => {
+                if y.cues.iter().any(|d| {
+                    d.kind == CueKind::Every
+                        && d.value > 0.0
+                        && d.value <= c.value
+                        && overlap(ix, c, d) >= 1
+                }) {
+                    continue;
+                }
+                if let Some(d) = y.cues.iter().find(|d| {
+                    // A plain schedule: another minimum is met by the stricter.
+                    d.kind == CueKind::Every
+                        && d.sign == 0
+                        && differs(CueKind::Every, c.value, d.value)
+                        && d.value > c.value
+                        && overlap(ix, c, d) >= 1
+                }) {
+                    return Some(reason("less often than the minimum the other sets", c, d));
+                }
+            }
             // "no more than 3 times a day" against "at least every 2 hours".
             _ if capping(c) => {
                 if y.cues.iter().any(|d| capping(d) && overlap(ix, c, d) >= 1) {
@@ -234,7 +280,7 @@ fn ask_conflict(
                 let more = |d: &StoredCue| match d.kind {
                     CueKind::Every if c.kind == CueKind::Every => d.value < c.value,
                     CueKind::Count | CueKind::Floor if c.value > 0.0 && d.value > 0.0 => {
-                        d.value > c.value
+                        d.sign == c.sign && d.value > c.value
                     }
                     CueKind::Count | CueKind::Floor => true,
                     _ => false,

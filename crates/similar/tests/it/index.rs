@@ -319,3 +319,100 @@ fn a_concern_telling_what_is_done_is_not_opposed_by_a_draft_asking_otherwise() {
         .expect("found");
     assert_eq!(ask.relation, "contradicts", "{got:?}");
 }
+
+/// The verdict of the first match on `id` for a draft.
+fn verdict(ix: &Index, draft: &str, id: &str) -> (String, String) {
+    let got = ix
+        .similar_to(&doc("", draft), &QueryOptions::default())
+        .unwrap();
+    let m = got
+        .iter()
+        .find(|m| m.id == id)
+        .unwrap_or_else(|| panic!("{id} not found for {draft:?}: {got:?}"));
+    (m.relation.to_string(), m.reason.clone())
+}
+
+#[test]
+fn less_than_a_minimum_contradicts_it_and_more_does_not() {
+    let mut ix = Index::new();
+    ix.upsert(&doc(
+        "HSSIB-2025-0101",
+        "Open-water swimming clubs should post at least two qualified lifeguards at every \
+         club swimming session on the lake.",
+    ));
+    ix.upsert(&doc(
+        "HSSIB-2025-0102",
+        "Home care agencies should make visits to people who need meals prepared and help \
+         with washing last at least 30 minutes.",
+    ));
+    ix.upsert(&doc(
+        "HSSIB-2025-0103",
+        "Wards should reposition patients at high risk of pressure damage at intervals of \
+         no more than four hours, day and night.",
+    ));
+    // Fewer of the same thing than the minimum.
+    let (rel, why) = verdict(
+        &ix,
+        "A single qualified lifeguard may cover a club swimming session on the lake of up \
+         to twelve swimmers.",
+        "HSSIB-2025-0101",
+    );
+    assert_eq!(rel, "contradicts", "{why}");
+    assert!(why.contains("fewer than the minimum"), "{why}");
+    let (rel, why) = verdict(
+        &ix,
+        "Open-water swimming clubs should post at least three qualified lifeguards at every \
+         club swimming session on the lake.",
+        "HSSIB-2025-0101",
+    );
+    assert_ne!(rel, "contradicts", "{why}");
+    // Time is compared in minutes: a quarter of an hour is short of 30
+    // minutes, an hour is not.
+    let (rel, why) = verdict(
+        &ix,
+        "Home care agencies should book visits to people who need meals prepared and help \
+         with washing as 15 minute calls.",
+        "HSSIB-2025-0102",
+    );
+    assert_eq!(rel, "contradicts", "{why}");
+    let (rel, why) = verdict(
+        &ix,
+        "Home care agencies should book visits to people who need meals prepared and help \
+         with washing as 1 hour calls.",
+        "HSSIB-2025-0102",
+    );
+    assert_ne!(rel, "contradicts", "{why}");
+    // "Intervals of no more than four hours" is a minimum frequency:
+    // twelve-hourly falls short of it, two-hourly meets it.
+    let (rel, why) = verdict(
+        &ix,
+        "Patients at high risk of pressure damage on wards should be repositioned every \
+         twelve hours, day and night.",
+        "HSSIB-2025-0103",
+    );
+    assert_eq!(rel, "contradicts", "{why}");
+    assert!(why.contains("less often"), "{why}");
+    let (rel, why) = verdict(
+        &ix,
+        "Patients at high risk of pressure damage on wards should be repositioned at least \
+         every two hours, day and night.",
+        "HSSIB-2025-0103",
+    );
+    assert_ne!(rel, "contradicts", "{why}");
+}
+
+#[test]
+fn keeping_what_the_other_withdraws_contradicts_it() {
+    let mut ix = Index::new();
+    ix.upsert(&doc(
+        "HSSIB-2025-0104",
+        "Maternity units should withdraw the vacuum extractor model VX2 from use on labour wards.",
+    ));
+    let (rel, why) = verdict(
+        &ix,
+        "Maternity units should retain the vacuum extractor model VX2 on labour wards and \
+         train midwives to use it.",
+        "HSSIB-2025-0104",
+    );
+    assert_eq!(rel, "contradicts", "{why}");
+}

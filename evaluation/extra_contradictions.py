@@ -1,0 +1,49 @@
+"""More contradiction sets (evaluation/extra/) through the main harness.
+
+    python3 evaluation/extra_contradictions.py --set evaluation/extra/c3-contradictions.json \
+        --bin target/release/concord --minilm "" --out FILE
+
+Runs evaluation/run.py with the given set in place of the frozen
+contradiction set (its `a` recommendations become the register's HSSIB
+records; every item is treated as dev, so its misses are listed; the frozen
+search, pairs and quality items are left out). Same item format as
+heldout/contradictions.json.
+"""
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import run as R  # noqa: E402
+
+
+def main(argv: list[str]) -> int:
+    if "--set" not in argv or argv.index("--set") + 1 >= len(argv):
+        print("usage: extra_contradictions.py --set FILE [run.py options]", file=sys.stderr)
+        return 2
+    k = argv.index("--set")
+    path = Path(argv[k + 1])
+    rest = argv[:k] + argv[k + 2:]
+    items = json.load(open(path, encoding="utf-8"))
+    ids = [x.get("id") for x in items]
+    if len(set(ids)) != len(ids):
+        print(f"{path}: item ids are not unique", file=sys.stderr)
+        return 2
+    for x in items:
+        x["_split"] = "dev"
+
+    orig_prepare = R.Run.prepare
+
+    def prepare(self):
+        orig_prepare(self)
+        self.sets["contradictions"] = items
+        for name in ("search_a", "search_b", "pairs", "quality"):
+            self.sets[name] = []
+
+    R.Run.prepare = prepare
+    return R.main(["--split", "dev"] + rest)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
