@@ -41,7 +41,22 @@ def main(argv: list[str]) -> int:
         for name in ("search_a", "search_b", "pairs", "quality"):
             self.sets[name] = []
 
+    orig_report = R.Run.report
+
+    def report(self):
+        # Every `contradicts` label on another item's `a` record, with its
+        # reason: the false alarms a precision figure counts (dev set, read).
+        out = ["## `contradicts` on another item's `a`", "",
+               "| draft | its label | record | reason |", "|---|---|---|---|"]
+        for r in self.results["contradictions"]:
+            for m in r.get("concord", []):
+                if (m["id"] in r["contradicts_on_a_records"] and m["id"] != r["a_id"]):
+                    out.append(f"| {r['item']['id']} | {r['item']['label']} | {m['id']} | "
+                               f"{R.md(m.get('reason', ''), 220)} |")
+        return orig_report(self) + "\n" + "\n".join(out) + "\n"
+
     R.Run.prepare = prepare
+    R.Run.report = report
     return R.main(["--split", "dev"] + rest)
 
 

@@ -266,7 +266,7 @@ fn ask_conflict(
                         && d.sign == 0
                         && differs(CueKind::Every, c.value, d.value)
                         && d.value > c.value
-                        && overlap(ix, c, d) >= 1
+                        && overlap(ix, c, d) >= 2
                 }) {
                     return Some(reason("less often than the minimum the other sets", c, d));
                 }
