@@ -579,7 +579,14 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
         }
 
         // --- directions on an axis ---
+        // "escorted leave", "annual leave", "the leave form": a noun, not
+        // the act of leaving.
+        let leave_noun =
+            w == "leave" && (LEAVE_BEFORE.contains(&prev) || LEAVE_AFTER.contains(&next));
         for (ax, (_, pos, neg)) in AXES.iter().enumerate() {
+            if leave_noun {
+                break;
+            }
             let mut sign = if pos.contains(&w) {
                 1
             } else if neg.contains(&w) {
@@ -606,7 +613,10 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
             if negated(toks, i) {
                 sign = -sign;
             }
-            let anchors = anchors_near(toks, i, 6);
+            // The direction's own word is what differs, not what the two
+            // texts are about ("leave" vs "must not leave" share no subject).
+            let mut anchors = anchors_near(toks, i, 6);
+            anchors.retain(|a| *a != toks[i].stem);
             if !anchors.is_empty() {
                 out.push(Cue {
                     asks: true,
@@ -735,6 +745,32 @@ fn deferral_follows(toks: &[Tok], i: usize) -> bool {
         .take_while(|t| t.sentence == s)
         .any(|t| t.word == "until")
 }
+
+/// Words before "leave" that make it a noun (time away, permission).
+const LEAVE_BEFORE: &[&str] = &[
+    "escorted",
+    "unescorted",
+    "annual",
+    "sick",
+    "maternity",
+    "paternity",
+    "study",
+    "compassionate",
+    "home",
+    "ground",
+    "community",
+    "17",
+    "on",
+    "of",
+    "their",
+    "his",
+    "her",
+    "s",
+];
+/// Words after "leave" that make it a noun ("leave form", "leave plans").
+const LEAVE_AFTER: &[&str] = &[
+    "form", "forms", "plan", "plans", "policy", "request", "requests", "period", "periods",
+];
 
 /// Verbs that make a modal's instruction a prohibition ("should stop X").
 const NEGATING_VERBS: &[&str] = &[
@@ -1404,6 +1440,28 @@ mod tests {
             .into_iter()
             .map(|c| (c.kind, c.sign, c.value, c.phrase))
             .collect()
+    }
+
+    #[test]
+    fn leave_as_a_noun_is_no_direction() {
+        let axis = |t: &str| {
+            kinds(t)
+                .into_iter()
+                .filter(|k| matches!(k.0, CueKind::Axis(_)) && k.3 == "leave")
+                .count()
+        };
+        assert_eq!(
+            axis("Nurses should escort patients on escorted leave from the ward."),
+            0
+        );
+        assert_eq!(
+            axis("Staff should check the leave form before a patient goes out."),
+            0
+        );
+        assert_eq!(
+            axis("Staff must not leave dispensed medicines at the bedside."),
+            1
+        );
     }
 
     #[test]
