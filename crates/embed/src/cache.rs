@@ -288,7 +288,23 @@ impl VectorCache {
                 .chunks_exact(4)
                 .map(|c| f32::from_le_bytes(c.try_into().expect("4")))
                 .collect();
-            cache.insert(&id, h, v);
+            // Straight into the slots (a repeated id replaces the earlier
+            // one); the sketch is built once below, not as the file grows.
+            let stored = Stored {
+                id,
+                hash: h,
+                vectors: v,
+                first_code: 0,
+            };
+            match cache.by_id.get(&stored.id) {
+                Some(&slot) => cache.slots[slot as usize] = Some(stored),
+                None => {
+                    cache
+                        .by_id
+                        .insert(stored.id.clone(), cache.slots.len() as u32);
+                    cache.slots.push(Some(stored));
+                }
+            }
         }
         cache.rebuild();
         Ok(Some(cache))
@@ -333,22 +349,18 @@ impl VectorCache {
     /// multiply-adds a passage); above it only the sketch's shortlist, so a
     /// record the sketch misses may be left out, never misscored.
     pub fn nearest(&self, query: &[f32], k: usize) -> Vec<(String, f32)> {
-        let all: Vec<(&str, f32)> = if self.sketch.live() < SKETCH_FROM {
-            self.slots
-                .iter()
-                .flatten()
-                .map(|s| score(s, query))
-                .collect()
-        } else {
-            let want = k.saturating_mul(SHORTLIST_PER_RESULT).max(SHORTLIST_MIN);
-            self.sketch
-                .shortlist(query, want)
-                .into_iter()
-                .filter_map(|slot| self.slots[slot as usize].as_ref())
-                .map(|s| score(s, query))
-                .collect()
-        };
-        best_k(all, k)
+        if self.sketch.live() < SKETCH_FROM {
+            return self.nearest_exact(query, k);
+        }
+        let want = k.saturating_mul(SHORTLIST_PER_RESULT).max(SHORTLIST_MIN);
+        let shortlisted = self
+            .sketch
+            .shortlist(query, want)
+            .into_iter()
+            .filter_map(|slot| self.slots[slot as usize].as_ref())
+            .map(|s| score(s, query))
+            .collect();
+        best_k(shortlisted, k)
     }
 
     /// The nearest records by the exact scan whatever the register's size

@@ -1252,16 +1252,13 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
             && value > 0.0
             && let Some(k) =
                 (i..(i + 6).min(toks.len())).find(|&k| parse_num(&toks[k].word) == Some(value))
+            && let Some(t) = toks.get(k + 1)
         {
-            match toks.get(k + 1) {
-                Some(t) if unit_of(&t.word).is_some() => {
-                    value *= unit_of(&t.word).unwrap_or(1.0);
-                    sign = 1;
-                }
-                Some(t) if !t.stop && t.sentence == toks[k].sentence => {
-                    head = Some(t.stem.clone());
-                }
-                _ => {}
+            if let Some(m) = unit_of(&t.word) {
+                value *= m;
+                sign = 1;
+            } else if !t.stop && t.sentence == toks[k].sentence {
+                head = Some(t.stem.clone());
             }
         }
         // A relaxation asks by its words alone ("can safely be done
