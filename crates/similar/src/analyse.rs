@@ -186,6 +186,8 @@ pub const AXES: &[(&str, &[&str], &[&str])] = &[
         "starting or stopping",
         &[
             "start",
+            "install",
+            "installed",
             "introduce",
             "introduced",
             "resume",
@@ -319,6 +321,9 @@ const MONTHS: &[&str] = &[
 ];
 /// Words too general to show that two instructions are about the same thing.
 pub const GENERIC: &[&str] = &[
+    // "at least", "at most": a bound's own words, not what it bounds.
+    "least",
+    "most",
     "patient",
     "staff",
     "people",
@@ -371,6 +376,19 @@ pub const GENERIC: &[&str] = &[
 
 fn unit_of(w: &str) -> Option<f64> {
     UNITS.iter().find(|(u, _)| *u == w).map(|(_, m)| *m)
+}
+
+/// "other" / "second" (2), "third" (3)...: "every third day".
+fn ordinal(w: &str) -> Option<f64> {
+    let n = match w {
+        "other" | "second" | "2nd" => 2.0,
+        "third" | "3rd" => 3.0,
+        "fourth" | "4th" => 4.0,
+        "fifth" | "5th" => 5.0,
+        "sixth" | "6th" => 6.0,
+        _ => return None,
+    };
+    Some(n)
 }
 
 fn parse_num(w: &str) -> Option<f64> {
@@ -641,6 +659,14 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
                 None => (1.0, i),
             };
             push_quantity(&mut out, toks, CueKind::Every, n * m, from, i);
+        } else if w == "every"
+            && let Some(n) = ordinal(next)
+            && let Some(m) = toks.get(i + 2).and_then(|t| unit_of(&t.word))
+        {
+            // "every third day", "every other week".
+            push_quantity(&mut out, toks, CueKind::Every, n * m, i, i + 2);
+            i += 3;
+            continue;
         } else if matches!(w, "every" | "each" | "per") && unit_of(next).is_some() {
             let m = unit_of(next).unwrap_or(1.0);
             push_quantity(&mut out, toks, CueKind::Every, m, i, i + 1);
@@ -665,7 +691,9 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
                         CueKind::Within
                     }
                     (_, "every" | "each") => CueKind::Every,
-                    (_, "after" | "at" | "beyond") => CueKind::At,
+                    (_, "after" | "at" | "beyond") | ("sooner" | "earlier", "than") => CueKind::At,
+                    // "after the first 7 days": not before then.
+                    ("the", "first") if i >= 3 && toks[i - 3].word == "after" => CueKind::At,
                     (_, "for") | ("up", "to") | ("the", "first") => CueKind::For,
                     _ if toks.get(i + 2).is_some_and(|t| t.word == "old") => CueKind::Age,
                     // A bare span ("waited 4 hours") describes; it does not instruct.
@@ -942,10 +970,38 @@ fn span(toks: &[Tok], i: usize, same: impl Fn(&Tok) -> bool) -> std::ops::Range<
 /// A sentence that asks something: it holds a modal or an instructive
 /// word, and the clause of position `i` is not an account of what happened.
 fn instructs(toks: &[Tok], i: usize) -> bool {
+    let span = sentence_span(toks, i);
     !narrative(toks, i)
-        && toks[sentence_span(toks, i)]
+        && (toks[span.clone()]
             .iter()
             .any(|t| MODALS.contains(&t.word.as_str()) || INSTRUCTIVE.contains(&t.word.as_str()))
+            || span.clone().any(|k| permits(toks, k)))
+}
+
+/// A permission is an ask too: "the control room can be run by a single
+/// operator", "cover may be reduced to two officers".
+fn permits(toks: &[Tok], k: usize) -> bool {
+    let w = |j: usize| toks.get(j).map(|t| t.word.as_str()).unwrap_or("");
+    matches!(w(k), "can" | "may")
+        && w(k + 1) == "be"
+        && toks
+            .get(k + 2)
+            .is_some_and(|t| t.sentence == toks[k].sentence)
+        && (w(k + 2).ends_with("ed")
+            || matches!(
+                w(k + 2),
+                "run"
+                    | "done"
+                    | "left"
+                    | "seen"
+                    | "given"
+                    | "kept"
+                    | "cut"
+                    | "met"
+                    | "held"
+                    | "made"
+                    | "set"
+            ))
 }
 
 /// A sentence that opens as an order ("Do not routinely give oxygen",

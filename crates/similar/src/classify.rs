@@ -141,6 +141,20 @@ fn overlap(ix: &impl Words, a: &StoredCue, b: &StoredCue) -> usize {
         .count()
 }
 
+/// Whether `c` (read with its whole sentence's words) is about the act of
+/// the sentence in `y` that holds `d` (a figure, read with the few words
+/// beside it): "repositioned at intervals of no more than four hours ...
+/// in the emergency department" and "patients waiting in the emergency
+/// department should be repositioned ... every twelve hours".
+fn same_sentence_act(ix: &impl Words, c: &StoredCue, y: &Prepared, d: &StoredCue) -> bool {
+    y.cues.iter().any(|e| {
+        e.kind.is_ask()
+            && e.kind != CueKind::Count
+            && overlap(ix, d, e) >= 1
+            && overlap(ix, c, e) >= 2
+    })
+}
+
 /// Asks of `x` that `y` contradicts, by what each asks rather than its
 /// words: `x` restricts an act to a condition that `y` does not set;
 /// `x` caps what `y` asks more of; `x` defers what `y` asks promptly.
@@ -239,8 +253,10 @@ fn ask_conflict(
                 }) {
                     continue;
                 }
+                // A count asked for below the minimum, or a draft's own
+                // lower minimum (`y` is the draft when `x` is not).
                 if let Some(d) = y.cues.iter().find(|d| {
-                    d.kind == CueKind::Count
+                    (d.kind == CueKind::Count || (d.kind == CueKind::Floor && !x_is_a))
                         && measure(d)
                         && d.value > 0.0
                         && d.value < c.value
@@ -262,17 +278,33 @@ fn ask_conflict(
                 }
                 if let Some(d) = y.cues.iter().find(|d| {
                     // A plain schedule: another minimum is met by the stricter.
+                    let plain =
+                        d.sign == 0 && (overlap(ix, c, d) >= 2 || same_sentence_act(ix, c, y, d));
+                    // A draft's own minimum: two whole sentences.
+                    let floor = d.sign > 0 && !x_is_a && overlap(ix, c, d) >= SAME_SENTENCE;
                     d.kind == CueKind::Every
-                        && d.sign == 0
+                        && (plain || floor)
                         && differs(CueKind::Every, c.value, d.value)
                         && d.value > c.value
-                        && overlap(ix, c, d) >= 2
                 }) {
                     return Some(reason("less often than the minimum the other sets", c, d));
                 }
             }
             // "no more than 3 times a day" against "at least every 2 hours".
             _ if capping(c) => {
+                // A draft's higher cap on the same measure.
+                if !x_is_a
+                    && c.value > 0.0
+                    && let Some(d) = y.cues.iter().find(|d| {
+                        d.kind == c.kind
+                            && d.sign == c.sign
+                            && d.value >= c.value * 1.5
+                            && (c.kind == CueKind::Every || c.sign == 1 || d.head == c.head)
+                            && overlap(ix, c, d) >= 2
+                    })
+                {
+                    return Some(reason("a higher limit than the other allows", c, d));
+                }
                 if y.cues.iter().any(|d| capping(d) && overlap(ix, c, d) >= 1) {
                     continue;
                 }
@@ -291,6 +323,48 @@ fn ask_conflict(
                     .find(|d| d.sign >= 0 && overlap(ix, c, d) >= 2 && more(d))
                 {
                     return Some(reason("a limit one sets that the other exceeds", c, d));
+                }
+            }
+            // "within 72 hours" against "no sooner than two weeks after":
+            // the other puts the same act later than the limit allows.
+            CueKind::Within if c.value > 0.0 => {
+                // The limit's sentence: its promptness cue holds its words.
+                let Some(p) = x
+                    .cues
+                    .iter()
+                    .find(|p| p.kind == CueKind::Prompt && overlap(ix, c, p) >= 1)
+                else {
+                    continue;
+                };
+                // A draft allowing longer than a recommendation's limit for
+                // the same act goes against it ("within four hours" against
+                // "within one hour"); a stricter draft meets it.
+                if x_is_a
+                    && let Some(d) = y.cues.iter().find(|d| {
+                        d.kind == CueKind::Within
+                            && d.value > 0.0
+                            && c.value >= d.value * 1.5
+                            // The act beside both figures, as well as the sentences.
+                            && overlap(ix, c, d) >= 1
+                            && (overlap(ix, c, d) >= 2 || same_sentence_act(ix, p, y, d))
+                    })
+                {
+                    return Some(reason("a longer time limit than the other allows", c, d));
+                }
+                // Where the other meets the limit too, its later time is
+                // another step ("within 24 hours, and again at 7 days").
+                if y.cues
+                    .iter()
+                    .any(|d| d.kind == CueKind::Within && d.value <= c.value * 1.5)
+                {
+                    continue;
+                }
+                if let Some(d) = y.cues.iter().find(|d| {
+                    d.kind == CueKind::At
+                        && d.value >= c.value * 1.5
+                        && same_sentence_act(ix, p, y, d)
+                }) {
+                    return Some(reason("later than the time limit the other sets", c, d));
                 }
             }
             // "should not complete it until the weekly review" against

@@ -50,10 +50,17 @@ fn flags_a_conflicting_timescale() {
         top.reason.contains("until") && top.reason.contains("within"),
         "{top:?}"
     );
-    // A stricter or looser time limit for the same act is not: meeting
-    // "within 1 hour" meets "within 8 hours" (evaluation/heldout/GUIDE.md).
+    // A draft allowing longer than the record's limit for the same act
+    // goes against it; a stricter draft meets it (the held-out sets'
+    // "stricter but consistent" pairs).
     let m = ix
         .similar_to(&doc("", "Adults on anticoagulants with a head injury should have a CT head scan within eight hours."), &QueryOptions::default())
+        .unwrap();
+    assert_eq!(m[0].id, "A-2024-0003");
+    assert_eq!(m[0].relation, "contradicts", "{:?}", m[0]);
+    assert!(m[0].reason.contains("longer time limit"), "{:?}", m[0]);
+    let m = ix
+        .similar_to(&doc("", "Adults on anticoagulants with a head injury should have a CT head scan within thirty minutes."), &QueryOptions::default())
         .unwrap();
     assert_eq!(m[0].id, "A-2024-0003");
     assert_ne!(m[0].relation, "contradicts", "{:?}", m[0]);
@@ -415,4 +422,74 @@ fn keeping_what_the_other_withdraws_contradicts_it() {
         "HSSIB-2025-0104",
     );
     assert_eq!(rel, "contradicts", "{why}");
+}
+
+#[test]
+fn a_draft_that_allows_more_or_later_contradicts_and_a_stricter_one_does_not() {
+    let mut ix = Index::new();
+    ix.upsert(&doc(
+        "HSSIB-2025-0111",
+        "Crisis teams should offer every person seen in the emergency department a follow-up \
+         contact within 72 hours of the attendance.",
+    ));
+    ix.upsert(&doc(
+        "HSSIB-2025-0112",
+        "Acute wards should make sure every inpatient is reviewed by a doctor at least once a \
+         day, bank holidays included.",
+    ));
+    ix.upsert(&doc(
+        "HSSIB-2025-0113",
+        "Co-ordinators should hold a caseload of no more than 30 patients each in the \
+         community mental health team.",
+    ));
+    // The same act put later than the limit allows.
+    let (rel, why) = verdict(
+        &ix,
+        "Crisis teams should make the follow-up contact for people seen in the emergency \
+         department at the routine review after the first 14 days.",
+        "HSSIB-2025-0111",
+    );
+    assert_eq!(rel, "contradicts", "{why}");
+    assert!(why.contains("later than the time limit"), "{why}");
+    // A longer limit for the same act; a shorter one meets it.
+    let (rel, why) = verdict(
+        &ix,
+        "Crisis teams should offer every person seen in the emergency department a follow-up \
+         contact within 7 days of the attendance.",
+        "HSSIB-2025-0111",
+    );
+    assert_eq!(rel, "contradicts", "{why}");
+    assert!(why.contains("longer time limit"), "{why}");
+    let (rel, why) = verdict(
+        &ix,
+        "Crisis teams should offer every person seen in the emergency department a follow-up \
+         contact within 24 hours of the attendance.",
+        "HSSIB-2025-0111",
+    );
+    assert_ne!(rel, "contradicts", "{why}");
+    // "Every third day" is less often than "at least once a day".
+    let (rel, why) = verdict(
+        &ix,
+        "Over bank holidays stable inpatients on acute wards should be reviewed by a doctor \
+         every third day.",
+        "HSSIB-2025-0112",
+    );
+    assert_eq!(rel, "contradicts", "{why}");
+    assert!(why.contains("less often"), "{why}");
+    // A higher cap on the same measure; a lower one meets it.
+    let (rel, why) = verdict(
+        &ix,
+        "Co-ordinators in the community mental health team should be allowed a caseload of no more \
+         than 60 patients each.",
+        "HSSIB-2025-0113",
+    );
+    assert_eq!(rel, "contradicts", "{why}");
+    assert!(why.contains("higher limit"), "{why}");
+    let (rel, why) = verdict(
+        &ix,
+        "Co-ordinators in the community mental health team should hold a caseload of no more \
+         than 20 patients each.",
+        "HSSIB-2025-0113",
+    );
+    assert_ne!(rel, "contradicts", "{why}");
 }
