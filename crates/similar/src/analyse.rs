@@ -161,6 +161,8 @@ pub const AXES: &[(&str, &[&str], &[&str])] = &[
             "compulsorily",
             "require",
             "requires",
+            "required",
+            "requirement",
             "obliged",
             "oblige",
             "obligation",
@@ -200,6 +202,7 @@ pub const AXES: &[(&str, &[&str], &[&str])] = &[
             "retain",
             "keep",
             "maintain",
+            "continue",
         ],
         &[
             "stop",
@@ -279,6 +282,7 @@ pub fn mix(mut z: u64) -> u64 {
 
 const MODALS: &[&str] = &[
     "should", "must", "shall", "need", "needs", "will", "ensure", "always", "required", "expected",
+    "ought",
 ];
 /// "not" is an instruction only after these (or "do not" opening a clause).
 const NEG_AFTER: &[&str] = &["should", "must", "shall", "need", "needs", "to"];
@@ -324,6 +328,7 @@ pub const GENERIC: &[&str] = &[
     // "at least", "at most": a bound's own words, not what it bounds.
     "least",
     "most",
+    "ought",
     "patient",
     "staff",
     "people",
@@ -582,16 +587,30 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
                 .iter()
                 .any(|t| t.word == "no" && t.clause == toks[i].clause)
         {
-            let anchors = scope_after(toks, i, 10);
+            // "should advise parents not to use", "should be encouraged to
+            // use": the act is the verb after "to", not the telling.
+            let (sign, from) = match told_to(toks, i) {
+                Some((to, negative)) => (if negative { -1 } else { 1 }, to),
+                None => (1, i),
+            };
+            // "X should be ruled out": what comes before is forbidden.
+            let (sign, anchors, head) = if let Some(end) = undone(toks, i) {
+                let subject = subject_before(toks, i);
+                let head = subject.first().cloned();
+                let _ = end;
+                (-1, subject, head)
+            } else {
+                (sign, scope_after(toks, from, 10), head_after(toks, from))
+            };
             if !anchors.is_empty() {
                 out.push(Cue {
                     asks: true,
                     kind: CueKind::Directive,
-                    sign: 1,
+                    sign,
                     value: 0.0,
                     anchors,
                     phrase: phrase(toks, i, (i + 3).min(toks.len() - 1)),
-                    head: head_after(toks, i),
+                    head,
                 });
             }
         }
@@ -627,8 +646,9 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
             if narrative(toks, i) {
                 continue;
             }
-            // "stop the routine use", "should not leave", "no exemption".
-            if negated(toks, i) {
+            // "stop the routine use", "should not leave", "no exemption";
+            // "compulsory helmets should be ruled out".
+            if negated(toks, i) || undone_after(toks, i) {
                 sign = -sign;
             }
             // The direction's own word is what differs, not what the two
@@ -849,6 +869,106 @@ fn narrative(toks: &[Tok], i: usize) -> bool {
 }
 
 /// A negation just before position `i` in the same clause.
+/// Verbs that tell someone to do the act named after "to".
+const TELLING: &[&str] = &[
+    "advise",
+    "advised",
+    "encourage",
+    "encouraged",
+    "tell",
+    "told",
+    "ask",
+    "asked",
+    "remind",
+    "reminded",
+    "urge",
+    "urged",
+    "instruct",
+    "instructed",
+    "teach",
+    "taught",
+    "allow",
+    "allowed",
+    "permit",
+    "permitted",
+];
+
+/// After a modal at `i`: "advise parents (not) to", "be encouraged to" —
+/// the position of "to" and whether it is "not to".
+fn told_to(toks: &[Tok], i: usize) -> Option<(usize, bool)> {
+    let c = toks[i].clause;
+    let same = |k: usize| toks.get(k).filter(|t| t.clause == c);
+    let tell =
+        (i + 1..i + 4).find(|&k| same(k).is_some_and(|t| TELLING.contains(&t.word.as_str())))?;
+    let to = (tell + 1..tell + 5).find(|&k| same(k).is_some_and(|t| t.word == "to"))?;
+    let negative = same(to - 1).is_some_and(|t| t.word == "not");
+    Some((to, negative))
+}
+
+/// Participles that undo what the clause's subject names: "should be
+/// ruled out / stopped / dropped / scrapped / lifted".
+const UNDOING: &[&str] = &[
+    "ruled",
+    "stopped",
+    "dropped",
+    "scrapped",
+    "abandoned",
+    "withdrawn",
+    "lifted",
+    "rejected",
+    "discontinued",
+    "ended",
+    "removed",
+    "banned",
+    "prohibited",
+];
+
+/// A modal at `i` followed by "be" and an undoing participle (or "not be
+/// introduced / adopted / used"): the end of that phrase.
+fn undone(toks: &[Tok], i: usize) -> Option<usize> {
+    let w = |k: usize| toks.get(k).map(|t| t.word.as_str()).unwrap_or("");
+    if !MODALS.contains(&w(i)) {
+        return None;
+    }
+    if w(i + 1) == "be" && UNDOING.contains(&w(i + 2)) {
+        return Some(i + 2);
+    }
+    if w(i + 1) == "not"
+        && w(i + 2) == "be"
+        && matches!(
+            w(i + 3),
+            "introduced" | "adopted" | "used" | "made" | "required"
+        )
+    {
+        return Some(i + 3);
+    }
+    None
+}
+
+/// A direction word at `i` whose own clause's verb undoes it
+/// ("compulsory helmets should be ruled out").
+fn undone_after(toks: &[Tok], i: usize) -> bool {
+    let c = toks[i].clause;
+    toks[i + 1..]
+        .iter()
+        .take(SPAN)
+        .take_while(|t| t.clause == c)
+        .position(|t| MODALS.contains(&t.word.as_str()))
+        .is_some_and(|k| undone(toks, i + 1 + k).is_some())
+}
+
+/// The content stems of the clause before position `i` (a subject).
+fn subject_before(toks: &[Tok], i: usize) -> Vec<String> {
+    let c = toks[i].clause;
+    let mut out: Vec<String> = toks[i.saturating_sub(12)..i]
+        .iter()
+        .filter(|t| t.clause == c && is_content(t) && !GENERIC.contains(&t.stem.as_str()))
+        .map(|t| t.stem.clone())
+        .collect();
+    out.dedup();
+    out
+}
+
 fn negated(toks: &[Tok], i: usize) -> bool {
     let c = toks[i].clause;
     toks[i.saturating_sub(3)..i].iter().any(|t| {
