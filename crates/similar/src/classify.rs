@@ -265,6 +265,17 @@ fn ask_conflict(
                     return Some(reason("fewer than the minimum the other sets", c, d));
                 }
             }
+            // "at least every ten years" against "at the practical test and
+            // not routinely again": a recurring duty the other does not repeat.
+            CueKind::Every
+                if c.sign >= 0
+                    && c.value > 0.0
+                    && let Some(d) = y.cues.iter().find(|d| {
+                        d.kind == CueKind::Axis(0) && d.sign < 0 && d.asks && overlap(ix, c, d) >= 1
+                    }) =>
+            {
+                return Some(reason("a recurring duty the other does not repeat", c, d));
+            }
             // "at least every 24 hours" against "twice a week": less often
             // than the other's minimum frequency.
             CueKind::Every if c.sign > 0 && c.value > 0.0 => {

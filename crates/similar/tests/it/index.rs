@@ -493,3 +493,48 @@ fn a_draft_that_allows_more_or_later_contradicts_and_a_stricter_one_does_not() {
     );
     assert_ne!(rel, "contradicts", "{why}");
 }
+
+#[test]
+fn the_act_told_after_advise_or_encourage_and_what_is_ruled_out_are_opposed() {
+    let mut ix = Index::new();
+    ix.upsert(&doc(
+        "HSSIB-2025-0121",
+        "Health visitors should advise parents not to use bath seats for babies, because they \
+         are not safety devices.",
+    ));
+    ix.upsert(&doc(
+        "HSSIB-2025-0122",
+        "Riders of hired e-scooters should be required to wear a helmet.",
+    ));
+    ix.upsert(&doc(
+        "HSSIB-2025-0123",
+        "Drivers' eyesight should be tested against the legal standard at least every ten years.",
+    ));
+    let (rel, why) = verdict(
+        &ix,
+        "Parents of babies who can sit up should be encouraged to use a bath seat.",
+        "HSSIB-2025-0121",
+    );
+    assert_eq!(rel, "contradicts", "{why}");
+    // The same advice in other words is no conflict.
+    let (rel, why) = verdict(
+        &ix,
+        "Parents should be told not to put babies in bath seats, which are not safety devices.",
+        "HSSIB-2025-0121",
+    );
+    assert_ne!(rel, "contradicts", "{why}");
+    let (rel, why) = verdict(
+        &ix,
+        "Compulsory helmets should be ruled out for hired e-scooters.",
+        "HSSIB-2025-0122",
+    );
+    assert_eq!(rel, "contradicts", "{why}");
+    let (rel, why) = verdict(
+        &ix,
+        "Eyesight should be tested at the driving test and not routinely again against the \
+         legal standard.",
+        "HSSIB-2025-0123",
+    );
+    assert_eq!(rel, "contradicts", "{why}");
+    assert!(why.contains("recurring duty"), "{why}");
+}
