@@ -159,13 +159,36 @@ fn same_sentence_act(ix: &impl Words, c: &StoredCue, y: &Prepared, d: &StoredCue
 /// words: `x` restricts an act to a condition that `y` does not set;
 /// `x` caps what `y` asks more of; `x` defers what `y` asks promptly.
 /// The reason names `a`'s phrase first (`x_is_a`).
+/// Which side of a comparison `x` is: the first text (`a`, the asking
+/// side), and which of the two is a draft against a record (None: two
+/// records, where the one-way conflicts are not read).
+#[derive(Clone, Copy)]
+struct Reading {
+    x_is_a: bool,
+    /// `x` is a draft compared with the record `y` (Some(false): `y` is).
+    x_is_draft: Option<bool>,
+}
+
+impl Reading {
+    fn of(x_is_a: bool, draft: bool) -> Reading {
+        Reading {
+            x_is_a,
+            x_is_draft: draft.then_some(x_is_a),
+        }
+    }
+}
+
 fn ask_conflict(
     ix: &impl Words,
     x: &Prepared,
     y: &Prepared,
-    x_is_a: bool,
+    reading: Reading,
     cos: f32,
 ) -> Option<Conflict> {
+    let x_is_a = reading.x_is_a;
+    // One-way conflicts: the draft asks less than the record.
+    let x_draft = reading.x_is_draft == Some(true);
+    let y_draft = reading.x_is_draft == Some(false);
     let said = |p: &Prepared, c: &StoredCue| ix.phrase_of(p, c).to_string();
     let reason = |what: &str, cx: &StoredCue, cy: &StoredCue| {
         let (px, py) = (said(x, cx), said(y, cy));
@@ -256,7 +279,7 @@ fn ask_conflict(
                 // A count asked for below the minimum, or a draft's own
                 // lower minimum (`y` is the draft when `x` is not).
                 if let Some(d) = y.cues.iter().find(|d| {
-                    (d.kind == CueKind::Count || (d.kind == CueKind::Floor && !x_is_a))
+                    (d.kind == CueKind::Count || (d.kind == CueKind::Floor && y_draft))
                         && measure(d)
                         && d.value > 0.0
                         && d.value < c.value
@@ -292,7 +315,7 @@ fn ask_conflict(
                     let plain =
                         d.sign == 0 && (overlap(ix, c, d) >= 2 || same_sentence_act(ix, c, y, d));
                     // A draft's own minimum: two whole sentences.
-                    let floor = d.sign > 0 && !x_is_a && overlap(ix, c, d) >= SAME_SENTENCE;
+                    let floor = d.sign > 0 && y_draft && overlap(ix, c, d) >= SAME_SENTENCE;
                     d.kind == CueKind::Every
                         && (plain || floor)
                         && differs(CueKind::Every, c.value, d.value)
@@ -304,7 +327,7 @@ fn ask_conflict(
             // "no more than 3 times a day" against "at least every 2 hours".
             _ if capping(c) => {
                 // A draft's higher cap on the same measure.
-                if !x_is_a
+                if y_draft
                     && c.value > 0.0
                     && let Some(d) = y.cues.iter().find(|d| {
                         d.kind == c.kind
@@ -350,7 +373,7 @@ fn ask_conflict(
                 // A draft allowing longer than a recommendation's limit for
                 // the same act goes against it ("within four hours" against
                 // "within one hour"); a stricter draft meets it.
-                if x_is_a
+                if x_draft
                     && let Some(d) = y.cues.iter().find(|d| {
                         d.kind == CueKind::Within
                             && d.value > 0.0
@@ -416,7 +439,13 @@ fn ask_conflict(
     None
 }
 
-fn conflict(ix: &impl Words, a: &Prepared, b: &Prepared, cos: f32) -> Option<Conflict> {
+fn conflict(
+    ix: &impl Words,
+    a: &Prepared,
+    b: &Prepared,
+    cos: f32,
+    draft: bool,
+) -> Option<Conflict> {
     let anchor_word = |t: u32| ix.word(t).to_string();
     // 1. Opposite instructions about the same thing, and 2. opposite
     //    directions on an axis (routine / not routine, mandatory / optional,
@@ -481,8 +510,8 @@ fn conflict(ix: &impl Words, a: &Prepared, b: &Prepared, cos: f32) -> Option<Con
         }
     }
     // 3. What each asks: conditions, bounds, deferral against promptness.
-    if let Some(c) =
-        ask_conflict(ix, a, b, true, cos).or_else(|| ask_conflict(ix, b, a, false, cos))
+    if let Some(c) = ask_conflict(ix, a, b, Reading::of(true, draft), cos)
+        .or_else(|| ask_conflict(ix, b, a, Reading::of(false, draft), cos))
     {
         return Some(c);
     }
@@ -544,7 +573,21 @@ fn shared_numbers(ix: &impl Words, a: &Prepared, b: &Prepared) -> Option<String>
     None
 }
 
+/// A draft `a` against a record `b`: some conflicts are one way round (a
+/// draft allowing longer than the record's limit goes against it; a
+/// stricter one meets it).
 pub(crate) fn classify(ix: &impl Words, a: Side<'_>, b: Side<'_>) -> Option<Verdict> {
+    classify_with(ix, a, b, true)
+}
+
+/// Two records in the register (corpus-wide sweeps): neither is a draft,
+/// so the one-way conflicts are not read (the register's own limits for
+/// one act, stricter and looser, are each met by the stricter).
+pub(crate) fn classify_records(ix: &impl Words, a: Side<'_>, b: Side<'_>) -> Option<Verdict> {
+    classify_with(ix, a, b, false)
+}
+
+fn classify_with(ix: &impl Words, a: Side<'_>, b: Side<'_>, draft: bool) -> Option<Verdict> {
     let (a, b) = (a.0, b.0);
     let (cos, mut shared) = cosine(a, b);
     if cos < RELATED * 0.8 {
@@ -568,7 +611,7 @@ pub(crate) fn classify(ix: &impl Words, a: Side<'_>, b: Side<'_>) -> Option<Verd
         .collect();
     let words = words.join(", ");
     if cos >= CONTRADICTION_MIN
-        && let Some(c) = conflict(ix, a, b, cos)
+        && let Some(c) = conflict(ix, a, b, cos, draft)
     {
         return Some(Verdict {
             score,

@@ -17,7 +17,8 @@ use std::collections::{HashMap, HashSet};
 use crate::analyse::{Analysis, GENERIC, analyse_doc, hash_str, mix};
 pub use crate::classify::Relation;
 use crate::classify::{
-    CONTRADICTION_MIN, DUPLICATE_LONG, Prepared, RELATED, Side, StoredCue, Verdict, Words, classify,
+    CONTRADICTION_MIN, DUPLICATE_LONG, Prepared, RELATED, Side, StoredCue, Verdict, Words,
+    classify, classify_records,
 };
 use crate::text::{TextProblem, check_text};
 
@@ -837,7 +838,7 @@ impl Index {
         let pa = self.side_of_slot(sa);
         let pb = self.side_of_slot(sb);
         Some(
-            classify(self, Side(&pa), Side(&pb))
+            classify_records(self, Side(&pa), Side(&pb))
                 .map(|v| (f64::from(v.score), v.relation, v.reason)),
         )
     }
@@ -862,7 +863,7 @@ impl Index {
             }
             cache.entry(a).or_insert_with(|| self.side_of_slot(a));
             cache.entry(b).or_insert_with(|| self.side_of_slot(b));
-            if let Some(v) = classify(self, Side(&cache[&a]), Side(&cache[&b]))
+            if let Some(v) = classify_records(self, Side(&cache[&a]), Side(&cache[&b]))
                 && v.relation == Relation::Duplicate
             {
                 edges.push((a, b, v.score));
@@ -972,7 +973,7 @@ impl Index {
                     (c, s)
                 };
                 let (pa, pb) = (self.side_of_slot(a), self.side_of_slot(b));
-                let Some(v) = classify(self, Side(&pa), Side(&pb)) else {
+                let Some(v) = classify_records(self, Side(&pa), Side(&pb)) else {
                     continue;
                 };
                 let ids = || {
@@ -1057,7 +1058,7 @@ impl Index {
                     continue;
                 }
                 let (pa, pb) = (self.side_of_slot(a), self.side_of_slot(b));
-                if let Some(v) = classify(self, Side(&pa), Side(&pb))
+                if let Some(v) = classify_records(self, Side(&pa), Side(&pb))
                     && v.relation == Relation::Contradicts
                 {
                     out.push(Pair {
