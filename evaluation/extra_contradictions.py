@@ -9,7 +9,6 @@ records; every item is treated as dev, so its misses are listed; the frozen
 search, pairs and quality items are left out). Same item format as
 heldout/contradictions.json.
 """
-import json
 import sys
 from pathlib import Path
 
@@ -19,19 +18,10 @@ import run as R  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    if "--set" not in argv or argv.index("--set") + 1 >= len(argv):
-        print("usage: extra_contradictions.py --set FILE [run.py options]", file=sys.stderr)
+    got = R.extra_set(argv, "--set", "extra_contradictions.py")
+    if got is None:
         return 2
-    k = argv.index("--set")
-    path = Path(argv[k + 1])
-    rest = argv[:k] + argv[k + 2:]
-    items = json.load(open(path, encoding="utf-8"))
-    ids = [x.get("id") for x in items]
-    if len(set(ids)) != len(ids):
-        print(f"{path}: item ids are not unique", file=sys.stderr)
-        return 2
-    for x in items:
-        x["_split"] = "dev"
+    items, rest = got
 
     orig_prepare = R.Run.prepare
 

@@ -11,7 +11,6 @@ every item with Concord's top 3. Items may say `contradicts` or `compatible`
 as well as the frozen labels.
 """
 import collections
-import json
 import sys
 from pathlib import Path
 
@@ -21,15 +20,11 @@ import run as R  # noqa: E402
 
 
 def main(argv: list[str]) -> int:
-    if "--pairs" not in argv or argv.index("--pairs") + 1 >= len(argv):
-        print("usage: extra_pairs.py --pairs FILE [run.py options]", file=sys.stderr)
+    got = R.extra_set(argv, "--pairs", "extra_pairs.py")
+    if got is None:
         return 2
-    k = argv.index("--pairs")
-    path = Path(argv[k + 1])
-    rest = argv[:k] + argv[k + 2:]
-    items = json.load(open(path, encoding="utf-8"))
+    items, rest = got
     for x in items:
-        x["_split"] = "dev"
         x.setdefault("avoids_rare_words", False)
 
     orig_prepare = R.Run.prepare

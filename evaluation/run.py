@@ -175,20 +175,48 @@ def split_of(item_id: str) -> str:
     return "dev" if hashlib.sha256(item_id.encode("utf-8")).digest()[0] % 2 == 0 else "test"
 
 
+def load_set(path: Path) -> list[dict]:
+    """One labelled set: a JSON array of items with unique string ids."""
+    with open(path, encoding="utf-8") as f:
+        data = json.load(f)
+    if not isinstance(data, list) or not all(isinstance(x, dict) for x in data):
+        raise EvalError(f"{path}: expected a JSON array of items")
+    ids = [x.get("id") for x in data]
+    if len(set(ids)) != len(ids) or not all(isinstance(i, str) for i in ids):
+        raise EvalError(f"{path}: item ids are missing or not unique")
+    return data
+
+
 def load_sets(folder: Path) -> dict[str, list[dict]]:
     out = {}
     for name in SETS:
-        with open(folder / name, encoding="utf-8") as f:
-            data = json.load(f)
-        if not isinstance(data, list):
-            raise EvalError(f"{name}: expected a JSON array")
-        ids = [x.get("id") for x in data]
-        if len(set(ids)) != len(ids) or not all(isinstance(i, str) for i in ids):
-            raise EvalError(f"{name}: item ids are missing or not unique")
+        data = load_set(folder / name)
         for x in data:
             x["_split"] = split_of(x["id"])
         out[name.removesuffix(".json")] = data
     return out
+
+
+def extra_set(argv: list[str], flag: str, prog: str) -> tuple[list[dict], list[str]] | None:
+    """For the evaluation/extra runners: the set named by `flag FILE` (every
+    item dev: its misses are read) and the rest of the arguments for main();
+    None, having said why, when the argument or the file is bad."""
+    if flag not in argv or argv.index(flag) + 1 >= len(argv):
+        print(f"usage: {prog} {flag} FILE [run.py options]", file=sys.stderr)
+        return None
+    k = argv.index(flag)
+    path = Path(argv[k + 1])
+    try:
+        items = load_set(path)
+    except EvalError as e:
+        print(e, file=sys.stderr)
+        return None
+    except (OSError, ValueError) as e:
+        print(f"{path}: {e}", file=sys.stderr)
+        return None
+    for x in items:
+        x["_split"] = "dev"
+    return items, argv[:k] + argv[k + 2:]
 
 
 # --------------------------------------------------------------------------

@@ -594,10 +594,9 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
                 None => (1, i),
             };
             // "X should be ruled out": what comes before is forbidden.
-            let (sign, anchors, head) = if let Some(end) = undone(toks, i) {
+            let (sign, anchors, head) = if undone(toks, i) {
                 let subject = subject_before(toks, i);
                 let head = subject.first().cloned();
-                let _ = end;
                 (-1, subject, head)
             } else {
                 (sign, scope_after(toks, from, 10), head_after(toks, from))
@@ -868,7 +867,6 @@ fn narrative(toks: &[Tok], i: usize) -> bool {
     told
 }
 
-/// A negation just before position `i` in the same clause.
 /// Verbs that tell someone to do the act named after "to".
 const TELLING: &[&str] = &[
     "advise",
@@ -923,26 +921,18 @@ const UNDOING: &[&str] = &[
     "prohibited",
 ];
 
-/// A modal at `i` followed by "be" and an undoing participle (or "not be
-/// introduced / adopted / used"): the end of that phrase.
-fn undone(toks: &[Tok], i: usize) -> Option<usize> {
+/// A modal at `i` followed by "be" and an undoing participle, or by "not
+/// be introduced / adopted / used".
+fn undone(toks: &[Tok], i: usize) -> bool {
     let w = |k: usize| toks.get(k).map(|t| t.word.as_str()).unwrap_or("");
-    if !MODALS.contains(&w(i)) {
-        return None;
-    }
-    if w(i + 1) == "be" && UNDOING.contains(&w(i + 2)) {
-        return Some(i + 2);
-    }
-    if w(i + 1) == "not"
-        && w(i + 2) == "be"
-        && matches!(
-            w(i + 3),
-            "introduced" | "adopted" | "used" | "made" | "required"
-        )
-    {
-        return Some(i + 3);
-    }
-    None
+    MODALS.contains(&w(i))
+        && ((w(i + 1) == "be" && UNDOING.contains(&w(i + 2)))
+            || (w(i + 1) == "not"
+                && w(i + 2) == "be"
+                && matches!(
+                    w(i + 3),
+                    "introduced" | "adopted" | "used" | "made" | "required"
+                )))
 }
 
 /// A direction word at `i` whose own clause's verb undoes it
@@ -954,7 +944,7 @@ fn undone_after(toks: &[Tok], i: usize) -> bool {
         .take(SPAN)
         .take_while(|t| t.clause == c)
         .position(|t| MODALS.contains(&t.word.as_str()))
-        .is_some_and(|k| undone(toks, i + 1 + k).is_some())
+        .is_some_and(|k| undone(toks, i + 1 + k))
 }
 
 /// The content stems of the clause before position `i` (a subject).
@@ -969,6 +959,7 @@ fn subject_before(toks: &[Tok], i: usize) -> Vec<String> {
     out
 }
 
+/// A negation just before position `i` in the same clause.
 fn negated(toks: &[Tok], i: usize) -> bool {
     let c = toks[i].clause;
     toks[i.saturating_sub(3)..i].iter().any(|t| {

@@ -158,37 +158,19 @@ fn same_sentence_act(ix: &impl Words, c: &StoredCue, y: &Prepared, d: &StoredCue
 /// Asks of `x` that `y` contradicts, by what each asks rather than its
 /// words: `x` restricts an act to a condition that `y` does not set;
 /// `x` caps what `y` asks more of; `x` defers what `y` asks promptly.
-/// The reason names `a`'s phrase first (`x_is_a`).
-/// Which side of a comparison `x` is: the first text (`a`, the asking
-/// side), and which of the two is a draft against a record (None: two
-/// records, where the one-way conflicts are not read).
-#[derive(Clone, Copy)]
-struct Reading {
-    x_is_a: bool,
-    /// `x` is a draft compared with the record `y` (Some(false): `y` is).
-    x_is_draft: Option<bool>,
-}
-
-impl Reading {
-    fn of(x_is_a: bool, draft: bool) -> Reading {
-        Reading {
-            x_is_a,
-            x_is_draft: draft.then_some(x_is_a),
-        }
-    }
-}
-
+/// The reason names `a`'s phrase first (`x_is_a`). With `draft`, `a` is a
+/// draft against the record `b`, and the one-way conflicts are read too: the
+/// draft asks less than the record (a longer limit, a higher cap, a lower
+/// minimum).
 fn ask_conflict(
     ix: &impl Words,
     x: &Prepared,
     y: &Prepared,
-    reading: Reading,
+    x_is_a: bool,
+    draft: bool,
     cos: f32,
 ) -> Option<Conflict> {
-    let x_is_a = reading.x_is_a;
-    // One-way conflicts: the draft asks less than the record.
-    let x_draft = reading.x_is_draft == Some(true);
-    let y_draft = reading.x_is_draft == Some(false);
+    let (x_draft, y_draft) = (draft && x_is_a, draft && !x_is_a);
     let said = |p: &Prepared, c: &StoredCue| ix.phrase_of(p, c).to_string();
     let reason = |what: &str, cx: &StoredCue, cy: &StoredCue| {
         let (px, py) = (said(x, cx), said(y, cy));
@@ -375,12 +357,13 @@ fn ask_conflict(
                 // "within one hour"); a stricter draft meets it.
                 if x_draft
                     && let Some(d) = y.cues.iter().find(|d| {
+                        // The act beside both figures, as well as the sentences.
+                        let beside = overlap(ix, c, d);
                         d.kind == CueKind::Within
                             && d.value > 0.0
                             && c.value >= d.value * 1.5
-                            // The act beside both figures, as well as the sentences.
-                            && overlap(ix, c, d) >= 1
-                            && (overlap(ix, c, d) >= 2 || same_sentence_act(ix, p, y, d))
+                            && beside >= 1
+                            && (beside >= 2 || same_sentence_act(ix, p, y, d))
                     })
                 {
                     return Some(reason("a longer time limit than the other allows", c, d));
@@ -510,8 +493,8 @@ fn conflict(
         }
     }
     // 3. What each asks: conditions, bounds, deferral against promptness.
-    if let Some(c) = ask_conflict(ix, a, b, Reading::of(true, draft), cos)
-        .or_else(|| ask_conflict(ix, b, a, Reading::of(false, draft), cos))
+    if let Some(c) = ask_conflict(ix, a, b, true, draft, cos)
+        .or_else(|| ask_conflict(ix, b, a, false, draft, cos))
     {
         return Some(c);
     }

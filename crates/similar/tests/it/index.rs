@@ -339,6 +339,19 @@ fn verdict(ix: &Index, draft: &str, id: &str) -> (String, String) {
     (m.relation.to_string(), m.reason.clone())
 }
 
+/// Asserts the draft contradicts record `id`, for a reason that says `because`.
+fn assert_contradicts(ix: &Index, draft: &str, id: &str, because: &str) {
+    let (rel, why) = verdict(ix, draft, id);
+    assert_eq!(rel, "contradicts", "{why}");
+    assert!(why.contains(because), "{why}");
+}
+
+/// Asserts the draft, whatever else it is, does not contradict record `id`.
+fn assert_no_contradiction(ix: &Index, draft: &str, id: &str) {
+    let (rel, why) = verdict(ix, draft, id);
+    assert_ne!(rel, "contradicts", "{why}");
+}
+
 #[test]
 fn less_than_a_minimum_contradicts_it_and_more_does_not() {
     let mut ix = Index::new();
@@ -358,54 +371,49 @@ fn less_than_a_minimum_contradicts_it_and_more_does_not() {
          no more than four hours, day and night.",
     ));
     // Fewer of the same thing than the minimum.
-    let (rel, why) = verdict(
+    assert_contradicts(
         &ix,
         "A single qualified lifeguard may cover a club swimming session on the lake of up \
          to twelve swimmers.",
         "HSSIB-2025-0101",
+        "fewer than the minimum",
     );
-    assert_eq!(rel, "contradicts", "{why}");
-    assert!(why.contains("fewer than the minimum"), "{why}");
-    let (rel, why) = verdict(
+    assert_no_contradiction(
         &ix,
         "Open-water swimming clubs should post at least three qualified lifeguards at every \
          club swimming session on the lake.",
         "HSSIB-2025-0101",
     );
-    assert_ne!(rel, "contradicts", "{why}");
     // Time is compared in minutes: a quarter of an hour is short of 30
     // minutes, an hour is not.
-    let (rel, why) = verdict(
+    assert_contradicts(
         &ix,
         "Home care agencies should book visits to people who need meals prepared and help \
          with washing as 15 minute calls.",
         "HSSIB-2025-0102",
+        "",
     );
-    assert_eq!(rel, "contradicts", "{why}");
-    let (rel, why) = verdict(
+    assert_no_contradiction(
         &ix,
         "Home care agencies should book visits to people who need meals prepared and help \
          with washing as 1 hour calls.",
         "HSSIB-2025-0102",
     );
-    assert_ne!(rel, "contradicts", "{why}");
     // "Intervals of no more than four hours" is a minimum frequency:
     // twelve-hourly falls short of it, two-hourly meets it.
-    let (rel, why) = verdict(
+    assert_contradicts(
         &ix,
         "Patients at high risk of pressure damage on wards should be repositioned every \
          twelve hours, day and night.",
         "HSSIB-2025-0103",
+        "less often",
     );
-    assert_eq!(rel, "contradicts", "{why}");
-    assert!(why.contains("less often"), "{why}");
-    let (rel, why) = verdict(
+    assert_no_contradiction(
         &ix,
         "Patients at high risk of pressure damage on wards should be repositioned at least \
          every two hours, day and night.",
         "HSSIB-2025-0103",
     );
-    assert_ne!(rel, "contradicts", "{why}");
 }
 
 #[test]
@@ -415,13 +423,13 @@ fn keeping_what_the_other_withdraws_contradicts_it() {
         "HSSIB-2025-0104",
         "Maternity units should withdraw the vacuum extractor model VX2 from use on labour wards.",
     ));
-    let (rel, why) = verdict(
+    assert_contradicts(
         &ix,
         "Maternity units should retain the vacuum extractor model VX2 on labour wards and \
          train midwives to use it.",
         "HSSIB-2025-0104",
+        "",
     );
-    assert_eq!(rel, "contradicts", "{why}");
 }
 
 #[test]
@@ -443,55 +451,49 @@ fn a_draft_that_allows_more_or_later_contradicts_and_a_stricter_one_does_not() {
          community mental health team.",
     ));
     // The same act put later than the limit allows.
-    let (rel, why) = verdict(
+    assert_contradicts(
         &ix,
         "Crisis teams should make the follow-up contact for people seen in the emergency \
          department at the routine review after the first 14 days.",
         "HSSIB-2025-0111",
+        "later than the time limit",
     );
-    assert_eq!(rel, "contradicts", "{why}");
-    assert!(why.contains("later than the time limit"), "{why}");
     // A longer limit for the same act; a shorter one meets it.
-    let (rel, why) = verdict(
+    assert_contradicts(
         &ix,
         "Crisis teams should offer every person seen in the emergency department a follow-up \
          contact within 7 days of the attendance.",
         "HSSIB-2025-0111",
+        "longer time limit",
     );
-    assert_eq!(rel, "contradicts", "{why}");
-    assert!(why.contains("longer time limit"), "{why}");
-    let (rel, why) = verdict(
+    assert_no_contradiction(
         &ix,
         "Crisis teams should offer every person seen in the emergency department a follow-up \
          contact within 24 hours of the attendance.",
         "HSSIB-2025-0111",
     );
-    assert_ne!(rel, "contradicts", "{why}");
     // "Every third day" is less often than "at least once a day".
-    let (rel, why) = verdict(
+    assert_contradicts(
         &ix,
         "Over bank holidays stable inpatients on acute wards should be reviewed by a doctor \
          every third day.",
         "HSSIB-2025-0112",
+        "less often",
     );
-    assert_eq!(rel, "contradicts", "{why}");
-    assert!(why.contains("less often"), "{why}");
     // A higher cap on the same measure; a lower one meets it.
-    let (rel, why) = verdict(
+    assert_contradicts(
         &ix,
         "Co-ordinators in the community mental health team should be allowed a caseload of no more \
          than 60 patients each.",
         "HSSIB-2025-0113",
+        "higher limit",
     );
-    assert_eq!(rel, "contradicts", "{why}");
-    assert!(why.contains("higher limit"), "{why}");
-    let (rel, why) = verdict(
+    assert_no_contradiction(
         &ix,
         "Co-ordinators in the community mental health team should hold a caseload of no more \
          than 20 patients each.",
         "HSSIB-2025-0113",
     );
-    assert_ne!(rel, "contradicts", "{why}");
 }
 
 #[test]
@@ -510,31 +512,29 @@ fn the_act_told_after_advise_or_encourage_and_what_is_ruled_out_are_opposed() {
         "HSSIB-2025-0123",
         "Drivers' eyesight should be tested against the legal standard at least every ten years.",
     ));
-    let (rel, why) = verdict(
+    assert_contradicts(
         &ix,
         "Parents of babies who can sit up should be encouraged to use a bath seat.",
         "HSSIB-2025-0121",
+        "",
     );
-    assert_eq!(rel, "contradicts", "{why}");
     // The same advice in other words is no conflict.
-    let (rel, why) = verdict(
+    assert_no_contradiction(
         &ix,
         "Parents should be told not to put babies in bath seats, which are not safety devices.",
         "HSSIB-2025-0121",
     );
-    assert_ne!(rel, "contradicts", "{why}");
-    let (rel, why) = verdict(
+    assert_contradicts(
         &ix,
         "Compulsory helmets should be ruled out for hired e-scooters.",
         "HSSIB-2025-0122",
+        "",
     );
-    assert_eq!(rel, "contradicts", "{why}");
-    let (rel, why) = verdict(
+    assert_contradicts(
         &ix,
         "Eyesight should be tested at the driving test and not routinely again against the \
          legal standard.",
         "HSSIB-2025-0123",
+        "recurring duty",
     );
-    assert_eq!(rel, "contradicts", "{why}");
-    assert!(why.contains("recurring duty"), "{why}");
 }
