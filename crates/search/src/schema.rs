@@ -4,8 +4,8 @@ use chrono::{Datelike, NaiveDate};
 use concord_domain::Recommendation;
 use concord_domain::{OrgCode, RecommendationId};
 use tantivy::schema::{
-    BytesOptions, FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING,
-    Schema, TextFieldIndexing, TextOptions,
+    FAST, Facet, FacetOptions, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema,
+    TextFieldIndexing, TextOptions,
 };
 use tantivy::{TantivyDocument, Term};
 
@@ -13,7 +13,7 @@ use crate::analysis::{CLINICAL, CLINICAL_PAIRS};
 
 /// Bumped whenever the schema or the analysis changes: an index written
 /// under another version is rebuilt from the database on open.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// The facet dimensions, in the order the results list them.
 pub const FACETS: &[&str] = &[
@@ -55,8 +55,8 @@ pub struct Fields {
     pub k_kind: Field,
     /// Publication date as days since 1970-01-01 (absent when undated).
     pub published: Field,
-    /// The register's listing order as bytes ([`listing_key`]).
-    pub listing: Field,
+    /// The register's listing order as three numbers ([`ListingKey`]).
+    pub listing: [Field; 3],
 }
 
 /// Full-text fields and their BM25 boosts: the text first. Chosen on the
@@ -139,51 +139,108 @@ pub fn build_schema() -> (Schema, Fields) {
         k_status: b.add_text_field("k_status", STRING),
         k_kind: b.add_text_field("k_kind", STRING),
         published: b.add_i64_field("published", INDEXED | FAST),
-        listing: b.add_bytes_field(LISTING, BytesOptions::default().set_fast()),
+        listing: LISTING.map(|name| b.add_u64_field(name, FAST)),
     };
     (b.build(), fields)
 }
 
-/// The name of the [`Fields::listing`] column.
-pub const LISTING: &str = "listing";
+/// The names of the [`Fields::listing`] columns, compared in this order.
+pub const LISTING: [&str; 3] = ["listing_when", "listing_issuer", "listing_number"];
 
-/// A record's place in the register's listing, as bytes that sort in the
-/// database's order for it (`published DESC NULLS LAST, issuer, year,
-/// seq`): dated records first, newest first; then by issuer code (letters
-/// and digits, so byte order is the database's order), year and number.
-/// The id can be read back from it ([`id_of_listing_key`]).
-pub fn listing_key(id: &RecommendationId, published: Option<NaiveDate>) -> Vec<u8> {
-    let mut k = Vec::with_capacity(32);
-    match published {
-        Some(p) => {
-            k.push(0);
-            // Newest first: the day number, order-preserving as unsigned, inverted.
-            let day = i32::try_from(day_number(p)).unwrap_or(i32::MAX);
-            k.extend_from_slice(&(!((day as u32) ^ 0x8000_0000)).to_be_bytes());
-        }
-        None => k.push(1),
-    }
-    k.extend_from_slice(id.issuer.as_str().as_bytes());
-    // Ends the code: a shorter code sorts before a longer one it begins.
-    k.push(0);
-    k.extend_from_slice(&id.year.to_be_bytes());
-    k.extend_from_slice(&id.seq.to_be_bytes());
-    k
+/// A record's place in the register's listing as three numbers that,
+/// compared in turn, sort in the database's order for it (`published DESC
+/// NULLS LAST, issuer, year, seq`): dated records first, newest first;
+/// then by issuer code (letters and digits, so byte order is the
+/// database's order), year and number. Numbers, not one byte string,
+/// because a page of a sorted listing then merges its segments' best
+/// documents without a dictionary lookup for each (bytes cost ~9,000 of
+/// them at page 20 of a million records). The id can be read back
+/// ([`ListingKey::id`]).
+///
+/// - `when`: undated (1 bit), the day inverted (28 bits: every date chrono
+///   has lies within 2^27 days of 1970), the issuer's first 6 characters;
+/// - `issuer`: the issuer's characters 7 to 16;
+/// - `number`: year and number.
+///
+/// An issuer's characters are base-37 digits, 0 for none, so a code sorts
+/// before a longer one it begins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ListingKey {
+    pub when: u64,
+    pub issuer: u64,
+    pub number: u64,
 }
 
-/// The id a [`listing_key`] was made from (`None` if it was not made by it).
-pub fn id_of_listing_key(k: &[u8]) -> Option<RecommendationId> {
-    let rest = match k.first()? {
-        0 => k.get(5..)?,
-        1 => &k[1..],
-        _ => return None,
-    };
-    let end = rest.iter().position(|&b| b == 0)?;
-    let issuer = OrgCode::parse(std::str::from_utf8(&rest[..end]).ok()?).ok()?;
-    let tail: [u8; 6] = rest.get(end + 1..)?.try_into().ok()?;
-    let year = u16::from_be_bytes([tail[0], tail[1]]);
-    let seq = u32::from_be_bytes([tail[2], tail[3], tail[4], tail[5]]);
-    RecommendationId::new(issuer, year, seq).ok()
+const DAY_BITS: u32 = 28;
+const ISSUER_HEAD: usize = 6;
+const ISSUER_TAIL: usize = OrgCode::MAX_LEN - ISSUER_HEAD;
+
+impl ListingKey {
+    pub fn new(id: &RecommendationId, published: Option<NaiveDate>) -> ListingKey {
+        let code = id.issuer.as_str().as_bytes();
+        let head = base37(
+            code.get(..ISSUER_HEAD.min(code.len())).unwrap_or(&[]),
+            ISSUER_HEAD,
+        );
+        let tail = base37(code.get(ISSUER_HEAD..).unwrap_or(&[]), ISSUER_TAIL);
+        let when = match published {
+            Some(p) => {
+                let half = 1i64 << (DAY_BITS - 1);
+                let day = (day_number(p) + half).clamp(0, (1 << DAY_BITS) - 1) as u64;
+                // Newest first: the largest day gets the smallest number.
+                ((1 << DAY_BITS) - 1 - day) << 32
+            }
+            None => 1 << (DAY_BITS + 32),
+        };
+        ListingKey {
+            when: when | head,
+            issuer: tail,
+            number: (u64::from(id.year) << 32) | u64::from(id.seq),
+        }
+    }
+
+    /// The id the key was made from (`None` if it was not made by [`ListingKey::new`]).
+    pub fn id(&self) -> Option<RecommendationId> {
+        let mut code = from_base37(self.when & 0xFFFF_FFFF, ISSUER_HEAD)?;
+        let tail = from_base37(self.issuer, ISSUER_TAIL)?;
+        if code.len() < ISSUER_HEAD && !tail.is_empty() {
+            return None;
+        }
+        code.push_str(&tail);
+        let issuer = OrgCode::parse(&code).ok()?;
+        let year = u16::try_from(self.number >> 32).ok()?;
+        RecommendationId::new(issuer, year, self.number as u32).ok()
+    }
+}
+
+/// `chars` (letters and digits) as a `width`-digit base-37 number, order-preserving.
+fn base37(chars: &[u8], width: usize) -> u64 {
+    (0..width).fold(0u64, |n, i| {
+        let digit = match chars.get(i) {
+            Some(c @ b'0'..=b'9') => u64::from(c - b'0') + 1,
+            Some(c @ b'A'..=b'Z') => u64::from(c - b'A') + 11,
+            _ => 0,
+        };
+        n * 37 + digit
+    })
+}
+
+/// The characters [`base37`] made `n` from (`None` if it could not have).
+fn from_base37(mut n: u64, width: usize) -> Option<String> {
+    let mut chars = vec![0u8; width];
+    for c in chars.iter_mut().rev() {
+        *c = match n % 37 {
+            0 => 0,
+            d @ 1..=10 => b'0' + (d - 1) as u8,
+            d => b'A' + (d - 11) as u8,
+        };
+        n /= 37;
+    }
+    let end = chars.iter().position(|&c| c == 0).unwrap_or(width);
+    // Nothing may follow the end, and nothing may be left over.
+    (n == 0 && chars[end..].iter().all(|&c| c == 0))
+        .then(|| String::from_utf8(chars[..end].to_vec()).ok())
+        .flatten()
 }
 
 /// Days since the Unix epoch, the form dates are indexed in.
@@ -205,7 +262,14 @@ pub fn document(f: &Fields, rec: &Recommendation) -> TantivyDocument {
     let d = &rec.data;
     let mut doc = TantivyDocument::default();
     doc.add_text(f.id, rec.id.to_string());
-    doc.add_bytes(f.listing, &listing_key(&rec.id, d.published));
+    let listing = ListingKey::new(&rec.id, d.published);
+    for (field, n) in f
+        .listing
+        .iter()
+        .zip([listing.when, listing.issuer, listing.number])
+    {
+        doc.add_u64(*field, n);
+    }
     add_full(&mut doc, f, f.title, &d.title);
     add_full(&mut doc, f, f.text, &d.text);
     add_full(&mut doc, f, f.issuer, d.issuer.as_str());

@@ -8,7 +8,7 @@ use std::sync::atomic::Ordering;
 
 use concord_domain::RecommendationId;
 use concord_store::RecommendationFilter;
-use tantivy::collector::sort_key::SortByBytes;
+use tantivy::collector::sort_key::SortByStaticFastValue;
 use tantivy::collector::{Count, TopDocs};
 use tantivy::query::{AllQuery, BooleanQuery, ConstScoreQuery, Occur, Query, TermSetQuery};
 use tantivy::schema::IndexRecordOption;
@@ -72,21 +72,30 @@ impl SearchIndex {
                 ids: Vec::new(),
             }));
         }
+        // Compared in turn; a document whose first column already ranks it
+        // below the page's worst so far is not read further.
+        let column = |name| (SortByStaticFastValue::<u64>::for_field(name), Order::Asc);
+        let [when, issuer, number] = schema::LISTING;
         let top = TopDocs::with_limit(limit as usize)
             .and_offset(offset as usize)
-            .order_by((SortByBytes::for_field(schema::LISTING), Order::Asc));
+            .order_by((column(when), column(issuer), column(number)));
         let (total, page) = searcher.search(&query, &(Count, top))?;
+        let id = |(when, issuer, number): (Option<u64>, Option<u64>, Option<u64>)| {
+            schema::ListingKey {
+                when: when?,
+                issuer: issuer?,
+                number: number?,
+            }
+            .id()
+        };
         let ids = page
             .into_iter()
-            .map(|(k, _)| {
-                k.as_deref()
-                    .and_then(schema::id_of_listing_key)
-                    .ok_or_else(|| {
-                        SearchError::Index(
-                            "a document without a readable listing key; run `concord reindex`"
-                                .into(),
-                        )
-                    })
+            .map(|(key, _)| {
+                id(key).ok_or_else(|| {
+                    SearchError::Index(
+                        "a document without a readable listing key; run `concord reindex`".into(),
+                    )
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         Ok(Some(Listing {
@@ -175,31 +184,61 @@ mod tests {
     fn listing_keys_sort_as_the_database_lists_and_give_the_id_back() {
         let day = |s: &str| Some(NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap());
         // The database's order: newest first, undated last, then issuer
-        // (a code before a longer one it begins), year, number.
+        // (a code before a longer one it begins, digits before letters,
+        // codes longer than the first column holds), year, number.
         let listed = [
+            (id("ZZ-2020-0001"), Some(NaiveDate::MAX)),
             (id("ZZ-2020-0001"), day("2024-03-02")),
             (id("AB-2024-0009"), day("2024-03-01")),
             (id("AB1-2019-0001"), day("2024-03-01")),
+            (id("ABCDEF-2019-0001"), day("2024-03-01")),
+            (id("ABCDEF0-2019-0001"), day("2024-03-01")),
+            (id("ABCDEFZZZZZZZZZZ-2019-0001"), day("2024-03-01")),
+            (id("ABCDEG-2019-0001"), day("2024-03-01")),
             (id("AB-2019-0001"), day("1969-12-31")),
             (id("A1-2024-0001"), day("1900-01-01")),
+            (id("A1-2024-0001"), Some(NaiveDate::MIN)),
             (id("A1-2024-0001"), None),
             (id("AB-2018-0002"), None),
             (id("AB-2018-0010"), None),
             (id("AB-2019-0001"), None),
+            (id("AB-2019-4294967295"), None),
             (id("ABC-2001-0001"), None),
         ];
-        let keys: Vec<Vec<u8>> = listed
+        let keys: Vec<schema::ListingKey> = listed
             .iter()
-            .map(|(i, p)| schema::listing_key(i, *p))
+            .map(|(i, p)| schema::ListingKey::new(i, *p))
             .collect();
         let mut sorted = keys.clone();
         sorted.sort();
         assert_eq!(sorted, keys);
         for ((i, _), k) in listed.iter().zip(&keys) {
-            assert_eq!(schema::id_of_listing_key(k).as_ref(), Some(i));
+            assert_eq!(k.id().as_ref(), Some(i));
         }
-        assert_eq!(schema::id_of_listing_key(b""), None);
-        assert_eq!(schema::id_of_listing_key(&[2, b'A', b'B', 0]), None);
-        assert_eq!(schema::id_of_listing_key(&[1, b'A', b'B', 0, 1]), None);
+        let made = keys[4];
+        // Characters after the end of the code, or a number too large to be
+        // six or ten base-37 digits, are not a key this made.
+        for bad in [
+            schema::ListingKey { when: 0, ..made },
+            schema::ListingKey {
+                when: made.when | 0xFFFF_FFFF,
+                ..made
+            },
+            schema::ListingKey {
+                issuer: u64::MAX,
+                ..made
+            },
+            schema::ListingKey {
+                number: u64::MAX,
+                ..made
+            },
+            // A code's first column ends before six characters: nothing follows.
+            schema::ListingKey {
+                issuer: keys[5].issuer,
+                ..keys[3]
+            },
+        ] {
+            assert_eq!(bad.id(), None, "{bad:?}");
+        }
     }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use concord_domain::{Actor, IdRequest, Lifecycle, NewRecommendation, OrgCode, RecKind};
-use concord_domain::{Recommendation, seed_organisations};
+use concord_domain::{Recommendation, RecommendationId, seed_organisations};
 use concord_search::{DraftVisibility, LIST_WINDOW, RecommendationFilter, SearchIndex};
 use concord_store::{Page, Store};
 
@@ -68,6 +68,20 @@ async fn lists_what_the_database_lists(url: &str, dir: &std::path::Path) {
     for org in seed_organisations() {
         store.add_organisation(&actor, &org).await.unwrap();
     }
+    // Issuer codes longer than the index's first listing column holds (six
+    // characters), sharing their first six, one of them as long as a code
+    // may be.
+    let long: Vec<OrgCode> = ["HSSIBX", "HSSIBX1", "HSSIBXLONG", "HSSIBXLONGER16CH"]
+        .iter()
+        .map(|c| OrgCode::parse(c).unwrap())
+        .collect();
+    for code in &long {
+        let mut org = seed_organisations().remove(0);
+        org.name = format!("Issuer {code}");
+        org.aliases.clear();
+        org.code = code.clone();
+        store.add_organisation(&actor, &org).await.unwrap();
+    }
     let vocab = concord_ingest::Vocabulary::built_in();
     let mut recs: Vec<Recommendation> = concord_ingest::generate(700, 11, &vocab).collect();
     // Before every generated record's own date (so before its due dates).
@@ -78,6 +92,12 @@ async fn lists_what_the_database_lists(url: &str, dir: &std::path::Path) {
             0 | 5 => r.data.published = None,
             // Many on one day: the tie is broken by issuer, year, number.
             3 | 9 => r.data.published = Some(day),
+            11 => {
+                let code = long[i % long.len()].clone();
+                r.id = RecommendationId::new(code.clone(), r.id.year, i as u32 + 1).unwrap();
+                r.data.issuer = code;
+                r.data.published = if i % 2 == 0 { Some(day) } else { None };
+            }
             7 => r.data.status = Lifecycle::Draft,
             _ => {}
         }
