@@ -12,7 +12,7 @@ use tantivy::{TantivyDocument, Term};
 use crate::analysis::{CLINICAL, CLINICAL_PAIRS};
 
 /// Bumped whenever the schema or the analysis changes: an index written
-/// under another version is rebuilt from the database on open.
+/// under another version is refused on open, asking for `concord reindex`.
 pub const SCHEMA_VERSION: u32 = 4;
 
 /// The facet dimensions, in the order the results list them.
@@ -178,10 +178,7 @@ const ISSUER_TAIL: usize = OrgCode::MAX_LEN - ISSUER_HEAD;
 impl ListingKey {
     pub fn new(id: &RecommendationId, published: Option<NaiveDate>) -> ListingKey {
         let code = id.issuer.as_str().as_bytes();
-        let head = base37(
-            code.get(..ISSUER_HEAD.min(code.len())).unwrap_or(&[]),
-            ISSUER_HEAD,
-        );
+        let head = base37(code, ISSUER_HEAD);
         let tail = base37(code.get(ISSUER_HEAD..).unwrap_or(&[]), ISSUER_TAIL);
         let when = match published {
             Some(p) => {
@@ -201,13 +198,16 @@ impl ListingKey {
 
     /// The id the key was made from (`None` if it was not made by [`ListingKey::new`]).
     pub fn id(&self) -> Option<RecommendationId> {
-        let mut code = from_base37(self.when & 0xFFFF_FFFF, ISSUER_HEAD)?;
-        let tail = from_base37(self.issuer, ISSUER_TAIL)?;
-        if code.len() < ISSUER_HEAD && !tail.is_empty() {
+        let mut chars = [0u8; OrgCode::MAX_LEN];
+        let (head, tail) = chars.split_at_mut(ISSUER_HEAD);
+        from_base37(self.when & 0xFFFF_FFFF, head)?;
+        from_base37(self.issuer, tail)?;
+        // The code ends at its first empty digit, and nothing may follow it.
+        let end = chars.iter().position(|&c| c == 0).unwrap_or(chars.len());
+        if chars[end..].iter().any(|&c| c != 0) {
             return None;
         }
-        code.push_str(&tail);
-        let issuer = OrgCode::parse(&code).ok()?;
+        let issuer = OrgCode::parse(std::str::from_utf8(&chars[..end]).ok()?).ok()?;
         let year = u16::try_from(self.number >> 32).ok()?;
         RecommendationId::new(issuer, year, self.number as u32).ok()
     }
@@ -225,9 +225,9 @@ fn base37(chars: &[u8], width: usize) -> u64 {
     })
 }
 
-/// The characters [`base37`] made `n` from (`None` if it could not have).
-fn from_base37(mut n: u64, width: usize) -> Option<String> {
-    let mut chars = vec![0u8; width];
+/// Fills `chars` with the characters [`base37`] made `n` from (0 for none);
+/// `None` if `n` has more digits than `chars` holds.
+fn from_base37(mut n: u64, chars: &mut [u8]) -> Option<()> {
     for c in chars.iter_mut().rev() {
         *c = match n % 37 {
             0 => 0,
@@ -236,11 +236,7 @@ fn from_base37(mut n: u64, width: usize) -> Option<String> {
         };
         n /= 37;
     }
-    let end = chars.iter().position(|&c| c == 0).unwrap_or(width);
-    // Nothing may follow the end, and nothing may be left over.
-    (n == 0 && chars[end..].iter().all(|&c| c == 0))
-        .then(|| String::from_utf8(chars[..end].to_vec()).ok())
-        .flatten()
+    (n == 0).then_some(())
 }
 
 /// Days since the Unix epoch, the form dates are indexed in.
