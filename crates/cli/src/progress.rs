@@ -1,6 +1,7 @@
 //! Progress on stderr: a bar on a terminal (indicatif hides it otherwise),
-//! or, with CONCORD_PROGRESS=plain, a line every 10,000 records for scripts
-//! and tests that need to know how far a long command has got.
+//! or, with CONCORD_PROGRESS=plain, a line every 1,000 records (an import's
+//! batch) for scripts and tests that need to know how far a long command has
+//! got.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
@@ -13,7 +14,7 @@ pub struct Progress {
     last_line: AtomicU64,
 }
 
-const PLAIN_EVERY: u64 = 10_000;
+const PLAIN_EVERY: u64 = 1_000;
 
 pub fn bar(what: &str) -> Progress {
     let plain = std::env::var("CONCORD_PROGRESS").as_deref() == Ok("plain");

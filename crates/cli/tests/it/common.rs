@@ -69,6 +69,14 @@ pub fn backends() -> Vec<Db> {
     v
 }
 
+/// A fresh, empty database on the same backend as `db`.
+pub fn fresh_like(db: &Db) -> Db {
+    match db._pg {
+        Some(_) => postgres().expect("the server that gave `db` gives another"),
+        None => sqlite(),
+    }
+}
+
 /// ../shared/data, or None with a plain message (a failure in CI).
 pub fn shared_data() -> Option<PathBuf> {
     let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data");

@@ -33,7 +33,7 @@ fn sigkill_mid_import_leaves_the_database_unchanged() {
             &[
                 "gen",
                 "--count",
-                "30000",
+                "9000",
                 "--seed",
                 "11",
                 "--out",
@@ -49,20 +49,20 @@ fn sigkill_mid_import_leaves_the_database_unchanged() {
             .spawn()
             .unwrap();
         // Progress lines come from inside the import transaction: once
-        // 10,000 records are in (ten batches written, a third of the file),
+        // 3,000 records are in (three batches written, a third of the file),
         // the import is well under way.
         let stderr = BufReader::new(child.stderr.take().unwrap());
         let mut seen = Vec::new();
         for line in stderr.lines() {
             let line = line.unwrap();
             seen.push(line.clone());
-            if line == "importing 10000" {
+            if line == "importing 3000" {
                 break;
             }
         }
         assert_eq!(
             seen.last().map(String::as_str),
-            Some("importing 10000"),
+            Some("importing 3000"),
             "{}: {seen:?}",
             db.name
         );

@@ -2,7 +2,8 @@
 //! answer equals the domain's definition (`overdue_as_of`) applied to every
 //! record, on hand-built edge cases and on a generated corpus; bad input
 //! exits 1 naming the flag; and on the real coroners' reports it agrees with
-//! a count made straight from the source file.
+//! a count made straight from the source file (run by real_data.rs, on the
+//! register it imports).
 
 use crate::common;
 
@@ -570,11 +571,12 @@ fn named(row: &BTreeMap<String, String>) -> Vec<String> {
         .collect()
 }
 
-#[test]
-fn real_pfd_reports_overdue_as_of_the_last_report_date() {
-    let Some(data) = shared_data() else { return };
-    let csv = data.join("pfd/judiciary-reports.csv");
-    let rows = read_csv(&csv);
+/// On a register holding the judiciary file alone (just imported), what
+/// `concord overdue` lists as of the file's last report date agrees with a
+/// count made straight from the file. Called by real_data.rs, whose test
+/// imports the file once per backend for every check on it.
+pub(crate) fn real_pfd_reports_overdue_as_of_the_last_report_date(db: &Db, csv: &std::path::Path) {
+    let rows = read_csv(csv);
     let as_of = rows
         .iter()
         .filter_map(|r| dmy(&r["date_of_report"]))
@@ -598,61 +600,58 @@ fn real_pfd_reports_overdue_as_of_the_last_report_date() {
         .collect();
     assert!(silent.len() > 1000, "{}", silent.len());
 
-    for db in backends() {
-        ok(&db, &["import", csv.to_str().unwrap()]);
-        let v = overdue_json(&db, &["--as-of", &as_of.to_string()]);
-        let url_of: BTreeMap<String, String> = export(&db)
-            .into_iter()
-            .map(|r| {
-                let url = r.data.source.and_then(|s| s.url).unwrap_or_default();
-                (r.id.to_string(), url.trim_end_matches('/').to_string())
-            })
-            .collect();
-        let mut listed: BTreeMap<&str, usize> = BTreeMap::new();
-        for item in v["items"].as_array().unwrap() {
-            let url = &url_of[item["id"].as_str().unwrap()];
-            let row = by_url[url.as_str()];
-            // Every item: the report's date plus 56 days, before as_of.
-            let reported = dmy(&row["date_of_report"]).expect("a late report is dated");
-            let due = reported + Duration::days(56);
-            assert_eq!(item["due"], due.to_string(), "{url}");
-            assert_eq!(item["days_overdue"], (as_of - due).num_days(), "{url}");
-            assert!(
-                named(row)
-                    .iter()
-                    .any(|n| n == item["addressee"].as_str().unwrap()),
-                "{url}: {} is not among {:?}",
-                item["addressee"],
-                named(row)
-            );
-            *listed.entry(url.as_str()).or_default() += 1;
-        }
-        let (silent_listed, answered_listed): (BTreeMap<&str, usize>, BTreeMap<&str, usize>) =
-            listed.iter().partition(|(u, _)| no_reply(by_url[**u]));
-        // Reports without any reply: exactly those, each with every addressee.
-        assert_eq!(silent_listed, silent, "{}", db.name);
-        // Reports with some reply: at least one addressee answered, and no
-        // more are late than the addressees left without a reply can be.
-        for (u, n) in &answered_listed {
-            let row = by_url[*u];
-            let names = named(row).len();
-            let replies = row["reply_urls"]
-                .split(" | ")
-                .filter(|s| !s.trim().is_empty())
-                .count();
-            assert!(*n < names, "{u}: {n} late of {names}");
-            assert!(
-                *n >= names.saturating_sub(replies),
-                "{u}: {n} late of {names}, {replies} replies"
-            );
-        }
-        eprintln!(
-            "{}: as of {as_of}: {} addressees of {} reports overdue; {} reports ({} addressees) without any reply",
-            db.name,
-            listed.values().sum::<usize>(),
-            listed.len(),
-            silent.len(),
-            silent.values().sum::<usize>()
+    let v = overdue_json(db, &["--as-of", &as_of.to_string()]);
+    let url_of: BTreeMap<String, String> = export(db)
+        .into_iter()
+        .map(|r| {
+            let url = r.data.source.and_then(|s| s.url).unwrap_or_default();
+            (r.id.to_string(), url.trim_end_matches('/').to_string())
+        })
+        .collect();
+    let mut listed: BTreeMap<&str, usize> = BTreeMap::new();
+    for item in v["items"].as_array().unwrap() {
+        let url = &url_of[item["id"].as_str().unwrap()];
+        let row = by_url[url.as_str()];
+        // Every item: the report's date plus 56 days, before as_of.
+        let reported = dmy(&row["date_of_report"]).expect("a late report is dated");
+        let due = reported + Duration::days(56);
+        assert_eq!(item["due"], due.to_string(), "{url}");
+        assert_eq!(item["days_overdue"], (as_of - due).num_days(), "{url}");
+        assert!(
+            named(row)
+                .iter()
+                .any(|n| n == item["addressee"].as_str().unwrap()),
+            "{url}: {} is not among {:?}",
+            item["addressee"],
+            named(row)
+        );
+        *listed.entry(url.as_str()).or_default() += 1;
+    }
+    let (silent_listed, answered_listed): (BTreeMap<&str, usize>, BTreeMap<&str, usize>) =
+        listed.iter().partition(|(u, _)| no_reply(by_url[**u]));
+    // Reports without any reply: exactly those, each with every addressee.
+    assert_eq!(silent_listed, silent, "{}", db.name);
+    // Reports with some reply: at least one addressee answered, and no
+    // more are late than the addressees left without a reply can be.
+    for (u, n) in &answered_listed {
+        let row = by_url[*u];
+        let names = named(row).len();
+        let replies = row["reply_urls"]
+            .split(" | ")
+            .filter(|s| !s.trim().is_empty())
+            .count();
+        assert!(*n < names, "{u}: {n} late of {names}");
+        assert!(
+            *n >= names.saturating_sub(replies),
+            "{u}: {n} late of {names}, {replies} replies"
         );
     }
+    eprintln!(
+        "{}: as of {as_of}: {} addressees of {} reports overdue; {} reports ({} addressees) without any reply",
+        db.name,
+        listed.values().sum::<usize>(),
+        listed.len(),
+        silent.len(),
+        silent.values().sum::<usize>()
+    );
 }
