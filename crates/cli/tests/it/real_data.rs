@@ -44,12 +44,15 @@ fn report_urls(csv_path: &std::path::Path) -> BTreeSet<String> {
     urls
 }
 
-/// The texts of a register's export, by report address.
-fn texts_by_report(db: &common::Db, name: &str) -> std::collections::BTreeMap<String, String> {
+/// The register exported to `name` in its folder, as JSON records.
+fn export_json(db: &Db, name: &str) -> Vec<serde_json::Value> {
     let path = db.dir.path().join(name);
     ok(db, &["export", "--out", path.to_str().unwrap()]);
-    let all: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap()
+}
+
+/// The texts of exported records, by report address.
+fn texts_by_report(all: &[serde_json::Value]) -> std::collections::BTreeMap<String, String> {
     all.iter()
         .map(|r| {
             (
@@ -118,10 +121,7 @@ fn judiciary_then_road(
         "{}: {again}",
         db.name
     );
-    let path = db.dir.path().join("all.json");
-    ok(db, &["export", "--out", path.to_str().unwrap()]);
-    let all: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    let all = export_json(db, "all.json");
     assert_eq!(all.len(), 4973, "{}", db.name);
     let found: BTreeSet<String> = all
         .iter()
@@ -175,7 +175,8 @@ fn judiciary_then_road(
         "{}: {again}",
         db.name
     );
-    let forward = texts_by_report(db, "forward.json");
+    let all = export_json(db, "forward.json");
+    let forward = texts_by_report(&all);
     assert_eq!(
         forward.len(),
         4973 + 97,
@@ -183,9 +184,6 @@ fn judiciary_then_road(
         db.name
     );
     let placeholder = "(No concerns text was published with this report.)";
-    let all: Vec<serde_json::Value> =
-        serde_json::from_slice(&std::fs::read(db.dir.path().join("forward.json")).unwrap())
-            .unwrap();
     let road_keys: Vec<String> = all
         .iter()
         .filter(|r| {
@@ -261,7 +259,7 @@ fn road_then_judiciary(
         "{}: {out}",
         db.name
     );
-    let reverse = texts_by_report(db, "reverse.json");
+    let reverse = texts_by_report(&export_json(db, "reverse.json"));
     assert_eq!(reverse.len(), forward.len(), "{}", db.name);
     let differ: Vec<&String> = forward
         .iter()
