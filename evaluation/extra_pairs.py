@@ -24,6 +24,7 @@ def main(argv: list[str]) -> int:
     if got is None:
         return 2
     items, rest = got
+    path = Path(argv[argv.index("--pairs") + 1])
     for x in items:
         x.setdefault("avoids_rare_words", False)
 

@@ -542,8 +542,8 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
             {
                 true
             }
-            "avoid" | "stop" | "prohibit" | "ban" | "cease" | "discontinue" | "refrain"
-                if clause_start(toks, i) || MODALS.contains(&prev) || prev == "to" =>
+            v if NEGATING_VERBS.contains(&v)
+                && (clause_start(toks, i) || MODALS.contains(&prev) || prev == "to") =>
             {
                 true
             }
@@ -554,16 +554,7 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
         };
         // "stop the routine use of X" negates the routine, not the use: the
         // axis of routine use reads it (against "use X only after...").
-        let about_axis = toks[i + 1..]
-            .iter()
-            .take(SPAN)
-            .take_while(|t| t.clause == toks[i].clause)
-            .find(|t| is_content(t))
-            .is_some_and(|t| {
-                AXES.iter()
-                    .any(|(_, p, n)| p.contains(&t.word.as_str()) || n.contains(&t.word.as_str()))
-            });
-        if negator && !about_axis && !deferral_follows(toks, i) {
+        if negator && !about_axis(toks, i) && !deferral_follows(toks, i) {
             let anchors = scope_after(toks, i, 10);
             if !anchors.is_empty() {
                 let end = (i + 3).min(toks.len() - 1);
@@ -828,7 +819,25 @@ const NEGATING_VERBS: &[&str] = &[
     "refrain",
     "prohibit",
     "ban",
+    "decline",
+    "withhold",
+    "refuse",
+    "forbid",
 ];
+
+/// Whether the word a negation at `i` is about is a direction on an axis:
+/// "stop the routine use of X" negates the routine, not the use.
+fn about_axis(toks: &[Tok], i: usize) -> bool {
+    toks[i + 1..]
+        .iter()
+        .take(SPAN)
+        .take_while(|t| t.clause == toks[i].clause)
+        .find(|t| is_content(t))
+        .is_some_and(|t| {
+            AXES.iter()
+                .any(|(_, p, n)| p.contains(&t.word.as_str()) || n.contains(&t.word.as_str()))
+        })
+}
 
 /// "N times a day" / "N a week" at position `i`: (N, the unit in minutes,
 /// the last position read).
@@ -927,6 +936,8 @@ fn undone(toks: &[Tok], i: usize) -> bool {
     let w = |k: usize| toks.get(k).map(|t| t.word.as_str()).unwrap_or("");
     MODALS.contains(&w(i))
         && ((w(i + 1) == "be" && UNDOING.contains(&w(i + 2)))
+            // "two-hourly turns should no longer be scheduled"
+            || (w(i + 1) == "no" && w(i + 2) == "longer" && w(i + 3) == "be")
             || (w(i + 1) == "not"
                 && w(i + 2) == "be"
                 && matches!(
@@ -1268,7 +1279,9 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
                 "more" if matches!(prev, "no" | "not") && next == "than" && gap_before(toks, i) => {
                     None
                 }
-                "more" if matches!(prev, "no" | "not") && matches!(next, "than" | "often") => {
+                "more" | "higher" | "greater"
+                    if matches!(prev, "no" | "not") && matches!(next, "than" | "often") =>
+                {
                     let v = toks[i + 1..]
                         .iter()
                         .take(4)
@@ -1370,6 +1383,10 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
                 {
                     Some((CueKind::Count, parse_num(x).unwrap_or(0.0), i + 1))
                 }
+                // "X should be prohibited / stopped / ruled out": X is forbidden.
+                _ if undone(toks, i) && !told() => {
+                    Some((CueKind::Forbid, 0.0, (i + 2).min(toks.len() - 1)))
+                }
                 m if MODALS.contains(&m)
                     && !matches!(next, "not" | "never")
                     && !NEGATING_VERBS.contains(&next)
@@ -1381,7 +1398,10 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
                 "not" | "never" if NEG_AFTER.contains(&prev) && !deferral_follows(toks, i) => {
                     Some((CueKind::Forbid, 0.0, (i + 2).min(toks.len() - 1)))
                 }
-                v if NEGATING_VERBS.contains(&v) && (MODALS.contains(&prev) || prev == "to") => {
+                v if NEGATING_VERBS.contains(&v)
+                    && (MODALS.contains(&prev) || prev == "to")
+                    && !about_axis(toks, i) =>
+                {
                     Some((CueKind::Forbid, 0.0, (i + 2).min(toks.len() - 1)))
                 }
                 x if parse_num(x).is_some()
@@ -1452,7 +1472,14 @@ pub fn ask_cues(toks: &[Tok]) -> Vec<Cue> {
         }
         // A prohibition is about what it negates; the other asks, about
         // their whole sentence.
-        let anchors = if kind == CueKind::Forbid {
+        let anchors = if kind == CueKind::Forbid && undone(toks, i) {
+            // What the clause's subject names, and where it applies.
+            let mut a = subject_before(toks, i);
+            a.extend(scope_after(toks, i, 10));
+            a.sort();
+            a.dedup();
+            a
+        } else if kind == CueKind::Forbid {
             scope_after(toks, i, 10)
         } else {
             sentence_anchors(toks, i)

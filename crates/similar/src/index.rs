@@ -103,6 +103,10 @@ pub struct Match {
     pub score: f64,
     pub relation: &'static str,
     pub reason: String,
+    /// The words settled the relation (different figures for one act):
+    /// closeness in meaning must not make it support or a duplicate.
+    #[serde(skip)]
+    pub settled: bool,
 }
 
 /// Two records the engine relates (for instance a suspected contradiction).
@@ -813,6 +817,7 @@ impl Index {
                 score: (f64::from(v.score) * 1000.0).round() / 1000.0,
                 relation: v.relation.as_str(),
                 reason: v.reason,
+                settled: v.settled,
             })
             .collect()
     }

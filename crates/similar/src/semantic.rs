@@ -148,6 +148,9 @@ pub fn merge(
             let Some(cos) = cosine_of(&m.id) else {
                 return m;
             };
+            if m.settled {
+                return m;
+            }
             let rel = relation_of(m.relation);
             match combine(Some((m.score, rel, m.reason.clone())), cos, t) {
                 Some((score, r, reason)) => Match {
@@ -155,6 +158,7 @@ pub fn merge(
                     score: (score * 1000.0).round() / 1000.0,
                     relation: r.as_str(),
                     reason,
+                    settled: false,
                 },
                 None => m,
             }
@@ -183,6 +187,7 @@ pub fn merge(
                 score: (score * 1000.0).round() / 1000.0,
                 relation: r.as_str(),
                 reason,
+                settled: false,
             });
             cos.push(Some(*c));
         }
@@ -282,6 +287,7 @@ mod tests {
             score: 0.3,
             relation: "supports",
             reason: "shares".into(),
+            settled: false,
         }];
         let nearest = vec![
             ("A".to_string(), 0.9),

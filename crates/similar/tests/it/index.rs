@@ -538,3 +538,55 @@ fn the_act_told_after_advise_or_encourage_and_what_is_ruled_out_are_opposed() {
         "recurring duty",
     );
 }
+
+#[test]
+fn forbidding_what_the_other_requires_contradicts_it() {
+    let mut ix = Index::new();
+    ix.upsert(&doc(
+        "HSSIB-2025-0121",
+        "Bus operators must make sure that, on every single-deck bus, an audible warning \
+         sounds automatically whenever the bus reverses out of a depot bay.",
+    ));
+    // "X should be banned" forbids its subject: it was read as an ask.
+    assert_contradicts(
+        &ix,
+        "Audible reversing warnings on single-deck buses should be banned in depots because \
+         of the noise at night, with mirrors used instead.",
+        "HSSIB-2025-0121",
+        "forbids",
+    );
+    assert_no_contradiction(
+        &ix,
+        "Bus operators should make sure the audible warning on every single-deck bus sounds \
+         whenever it reverses out of a depot bay, and test it each morning.",
+        "HSSIB-2025-0121",
+    );
+}
+
+#[test]
+fn another_figure_for_the_same_act_is_never_a_duplicate() {
+    let mut ix = Index::new();
+    ix.upsert(&doc(
+        "HSSIB-2025-0122",
+        "Community mental health teams should contact every patient discharged from a \
+         psychiatric ward within 72 hours of discharge, by telephone or in person.",
+    ));
+    // The same words with the same figure: a duplicate.
+    let (rel, why) = verdict(
+        &ix,
+        "Community mental health teams should contact every patient discharged from a \
+         psychiatric ward within 72 hours of discharge, in person or by telephone.",
+        "HSSIB-2025-0122",
+    );
+    assert_eq!(rel, "duplicate", "{why}");
+    // A stricter limit meets the record (no contradiction) but is not the
+    // same ask: the figures are named.
+    let (rel, why) = verdict(
+        &ix,
+        "Community mental health teams should contact every patient discharged from a \
+         psychiatric ward within 24 hours of discharge, by telephone or in person.",
+        "HSSIB-2025-0122",
+    );
+    assert_eq!(rel, "related", "{why}");
+    assert!(why.contains("different time limit"), "{why}");
+}
