@@ -274,6 +274,14 @@ fn a_draft_that_relaxes_a_duty_contradicts_it_and_a_restatement_does_not() {
         m.reason.contains("relaxes") && m.reason.contains("need not"),
         "{m:?}"
     );
+    // "There is no need to" relaxes as "need not" does.
+    assert_contradicts(
+        &ix,
+        "There is no need to make tissue viability nurses available at weekends for patients \
+         with pressure ulcers; the next working day will do.",
+        "PFD-2023-0396",
+        "no need to",
+    );
     // The concern quotes the relaxed rule it worries about: a draft asking
     // for what the coroner asks is not against it.
     let restated = ix
