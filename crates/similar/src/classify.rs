@@ -564,9 +564,8 @@ fn conflict(
             // A word beside both figures, or (session 19) the act of either
             // figure's sentence: "observations ... every 15 minutes" against
             // "should record observations hourly".
-            let same_act = || same_sentence_act(ix, ca, b, cb) || same_sentence_act(ix, cb, a, ca);
             let Some(t) = shares(&ca.anchors, &cb.anchors).or_else(|| {
-                same_act()
+                either_sentence_act(ix, a, ca, b, cb)
                     .then(|| {
                         ca.anchors.iter().copied().find(|t| {
                             !ix.generic(*t)
@@ -578,12 +577,7 @@ fn conflict(
                 continue;
             };
             // Both sides name the same value somewhere: a list of steps, not a clash.
-            let agreed = |x: &Prepared, v: f32| {
-                x.cues
-                    .iter()
-                    .any(|c| c.kind == ca.kind && !differs(c.kind, c.value, v))
-            };
-            if agreed(a, cb.value) || agreed(b, ca.value) {
+            if agreed(a, ca, b, cb) {
                 continue;
             }
             return Some(Conflict {
@@ -598,6 +592,29 @@ fn conflict(
         }
     }
     None
+}
+
+/// Whether either figure's sentence is the act of the other (see
+/// `same_sentence_act`): `ca` in `a`, `cb` in `b`.
+fn either_sentence_act(
+    ix: &impl Words,
+    a: &Prepared,
+    ca: &StoredCue,
+    b: &Prepared,
+    cb: &StoredCue,
+) -> bool {
+    same_sentence_act(ix, ca, b, cb) || same_sentence_act(ix, cb, a, ca)
+}
+
+/// Whether each text also names the other's figure of the kind somewhere
+/// (a list of steps, not two figures for one thing).
+fn agreed(a: &Prepared, ca: &StoredCue, b: &Prepared, cb: &StoredCue) -> bool {
+    let names = |x: &Prepared, v: f32| {
+        x.cues
+            .iter()
+            .any(|c| c.kind == ca.kind && !differs(c.kind, c.value, v))
+    };
+    names(a, cb.value) || names(b, ca.value)
 }
 
 /// Different figures of one kind for what may be one act (a word beside
@@ -626,18 +643,10 @@ fn figures_differ(ix: &impl Words, a: &Prepared, b: &Prepared) -> Option<String>
             if !measure || !differs(ca.kind, ca.value, cb.value) {
                 continue;
             }
-            if overlap(ix, ca, cb) == 0
-                && !same_sentence_act(ix, ca, b, cb)
-                && !same_sentence_act(ix, cb, a, ca)
-            {
+            if overlap(ix, ca, cb) == 0 && !either_sentence_act(ix, a, ca, b, cb) {
                 continue;
             }
-            let agreed = |x: &Prepared, v: f32| {
-                x.cues
-                    .iter()
-                    .any(|c| c.kind == ca.kind && !differs(c.kind, c.value, v))
-            };
-            if agreed(a, cb.value) || agreed(b, ca.value) {
+            if agreed(a, ca, b, cb) {
                 continue;
             }
             return Some(format!(
