@@ -285,7 +285,7 @@ const MODALS: &[&str] = &[
     "ought",
 ];
 /// "not" is an instruction only after these (or "do not" opening a clause).
-const NEG_AFTER: &[&str] = &["should", "must", "shall", "need", "needs", "to"];
+const NEG_AFTER: &[&str] = &["should", "must", "shall", "need", "needs", "to", "ought"];
 const UNITS: &[(&str, f64)] = &[
     ("minute", 1.0),
     ("minutes", 1.0),
@@ -524,6 +524,19 @@ fn cues(toks: &[Tok]) -> Vec<Cue> {
                 if NEG_AFTER.contains(&prev)
                     || clause_start(toks, i)
                     || (prev == "do" && i >= 1 && clause_start(toks, i - 1)) =>
+            {
+                true
+            }
+            // "connectors are not to be used": a rule, not a description.
+            "not" if matches!(prev, "is" | "are") && next == "to" => true,
+            // "ought to refer it, and never hold patients themselves".
+            "never"
+                if matches!(prev, "and" | "or")
+                    && toks[..i]
+                        .iter()
+                        .rev()
+                        .take_while(|t| t.sentence == toks[i].sentence)
+                        .any(|t| MODALS.contains(&t.word.as_str())) =>
             {
                 true
             }
@@ -1734,6 +1747,24 @@ mod tests {
             a.cues.iter().all(|c| c.kind != CueKind::Directive),
             "{:?}",
             a.cues
+        );
+        // "ought not to", "are not to be", "... and never": rules against.
+        for t in [
+            "Officers ought not to be trained to judge whether a detainee needs hospital care.",
+            "Valved connectors are not to be used to cap central lines.",
+            "Liaison staff ought to refer the decision to the acute doctors and never hold patients themselves.",
+        ] {
+            let k = kinds(t);
+            assert!(
+                k.iter().any(|c| c.0 == CueKind::Directive && c.1 == -1),
+                "{t}: {k:?}"
+            );
+        }
+        // A description is not a rule: "the tubes are not to blame".
+        let k = kinds("The report found the staff did this and never checked the tube.");
+        assert!(
+            k.iter().all(|c| !(c.0 == CueKind::Directive && c.1 == -1)),
+            "{k:?}"
         );
     }
 

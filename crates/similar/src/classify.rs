@@ -135,6 +135,9 @@ fn quantity(kind: CueKind, v: f32) -> bool {
 fn differs(kind: CueKind, a: f32, b: f32) -> bool {
     match kind {
         CueKind::Year => (a - b).abs() >= 1.0,
+        // A number of things is exact: "30 mph" is not "40 mph", nor one
+        // escort two.
+        CueKind::Count => (a - b).abs() >= 0.5,
         _ => {
             let (lo, hi) = if a < b { (a, b) } else { (b, a) };
             lo > 0.0 && hi / lo >= 1.5
@@ -660,6 +663,40 @@ fn figures_differ(ix: &impl Words, a: &Prepared, b: &Prepared) -> Option<String>
     None
 }
 
+/// A limit on an ask in the draft `a` (a prohibition, a relaxation, a
+/// condition, a deferral, an upper bound, a "do not") about words it shares
+/// with `b`, where `b` sets no limit of that kind anywhere: what the two
+/// ask differs, even where no conflict could be read (session 20: "must not
+/// be disclosed to care home staff" against "should share their care plans
+/// with the care home" was a duplicate). The kind and the draft's words.
+fn turn(ix: &impl Words, a: &Prepared, b: &Prepared, shared: &[(u32, f32)]) -> Option<String> {
+    let limits = |c: &StoredCue| match c.kind {
+        CueKind::Forbid | CueKind::Relax | CueKind::Only | CueKind::Defer | CueKind::Cap => true,
+        CueKind::Directive => c.sign < 0,
+        _ => false,
+    };
+    let same = |c: &StoredCue, d: &StoredCue| c.kind == d.kind && c.sign == d.sign;
+    // The record must ask for what the draft limits: a coroner's concern
+    // describes what went wrong, and a draft that forbids it restates it.
+    let asked = |c: &StoredCue| {
+        b.cues.iter().any(|d| {
+            (d.kind == CueKind::Ask || (d.kind == CueKind::Directive && d.sign > 0))
+                && overlap(ix, c, d) >= 1
+        })
+    };
+    a.cues
+        .iter()
+        .filter(|c| limits(c))
+        .find(|c| {
+            c.anchors
+                .iter()
+                .any(|t| !ix.generic(*t) && shared.iter().any(|(s, _)| s == t))
+                && !b.cues.iter().any(|d| same(c, d))
+                && asked(c)
+        })
+        .map(|c| format!("{}: \"{}\"", c.kind.label(), ix.phrase_of(a, c)))
+}
+
 fn shared_numbers(ix: &impl Words, a: &Prepared, b: &Prepared) -> Option<String> {
     for ca in a.cues.iter().filter(|c| quantity(c.kind, c.value)) {
         if b.cues
@@ -744,6 +781,19 @@ fn classify_with(ix: &impl Words, a: Side<'_>, b: Side<'_>, draft: bool) -> Opti
             score,
             relation: Relation::Related,
             reason: format!("same subject, but {d}: shares {words}"),
+            settled: true,
+        });
+    }
+    // A draft that forbids, restricts, defers or relaxes what it shares
+    // with a record that does none of these is not the same ask, however
+    // close in meaning (settled: not promoted by the vectors).
+    if draft && let Some(t) = turn(ix, a, b, &shared) {
+        return Some(Verdict {
+            score,
+            relation: Relation::Related,
+            reason: format!(
+                "same subject, but one sets a limit the other does not ({t}): shares {words}"
+            ),
             settled: true,
         });
     }

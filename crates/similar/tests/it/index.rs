@@ -598,3 +598,56 @@ fn another_figure_for_the_same_act_is_never_a_duplicate() {
     assert_eq!(rel, "related", "{why}");
     assert!(why.contains("different time limit"), "{why}");
 }
+
+#[test]
+fn a_draft_that_limits_what_a_record_asks_is_not_the_same_ask() {
+    let mut ix = Index::new();
+    ix.upsert(&doc(
+        "HSSIB-2025-0201",
+        "Ward teams should share each patient's written discharge plan with the staff of \
+         the care home that will receive them.",
+    ));
+    // The same ask in other words: a duplicate.
+    let (rel, why) = verdict(
+        &ix,
+        "Ward teams should share the written discharge plan of each patient with the \
+         staff of the care home receiving them.",
+        "HSSIB-2025-0201",
+    );
+    assert_eq!(rel, "duplicate", "{why}");
+    // Forbidding the disclosure is not the same ask, whatever the words in
+    // common (before session 20: a duplicate); whether or not a conflict is
+    // read, it never repeats or supports the record.
+    let (rel, why) = verdict(
+        &ix,
+        "Discharge plans are records for the ward team's own use and must not be \
+         disclosed to care home staff; the home should receive a verbal handover only.",
+        "HSSIB-2025-0201",
+    );
+    assert!(rel == "related" || rel == "contradicts", "{rel}: {why}");
+}
+
+#[test]
+fn another_number_of_the_same_thing_is_not_the_same_ask() {
+    let mut ix = Index::new();
+    ix.upsert(&doc(
+        "HSSIB-2025-0202",
+        "The county council should make the temporary 40 mph speed limit on the B1234 \
+         through Little Marsden permanent.",
+    ));
+    let (rel, why) = verdict(
+        &ix,
+        "The county council should make the temporary 40 mph speed limit through Little \
+         Marsden on the B1234 permanent.",
+        "HSSIB-2025-0202",
+    );
+    assert_eq!(rel, "duplicate", "{why}");
+    // 50 is not 40, though the two are close: not the same limit.
+    let (rel, why) = verdict(
+        &ix,
+        "The county council should make the temporary 50 mph speed limit on the B1234 \
+         through Little Marsden permanent.",
+        "HSSIB-2025-0202",
+    );
+    assert!(rel == "related" || rel == "contradicts", "{rel}: {why}");
+}
