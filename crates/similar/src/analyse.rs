@@ -1704,6 +1704,32 @@ mod tests {
             k.iter().any(|c| c.0 == CueKind::Year && c.2 == 2025.0),
             "{k:?}"
         );
+        // Spans in words.
+        for (t, kind, v) in [
+            (
+                "The team should reply within one working day.",
+                CueKind::Within,
+                1440.0,
+            ),
+            (
+                "The team should reply within a week.",
+                CueKind::Within,
+                10080.0,
+            ),
+            (
+                "The lists should be reviewed fortnightly.",
+                CueKind::Every,
+                20160.0,
+            ),
+            (
+                "The lists should be reviewed every fortnight.",
+                CueKind::Every,
+                20160.0,
+            ),
+        ] {
+            let k = kinds(t);
+            assert!(k.iter().any(|c| c.0 == kind && c.2 == v), "{t}: {k:?}");
+        }
     }
 
     #[test]

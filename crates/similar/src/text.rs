@@ -63,6 +63,18 @@ const PHRASES: &[(&[&str], &str)] = &[
     (&["face", "to", "face"], "inperson"),
     (&["in", "person"], "inperson"),
     (&["half", "an", "hour"], "30 minutes"),
+    // Spans in words (session 20): "within one working day", "up to a
+    // fortnight", "within a week".
+    (&["working", "day"], "day"),
+    (&["working", "days"], "days"),
+    (&["a", "fortnight"], "14 days"),
+    (&["fortnight"], "14 days"),
+    (&["fortnightly"], "every 14 days"),
+    (&["within", "an", "hour"], "within 1 hour"),
+    (&["within", "a", "day"], "within 1 day"),
+    (&["within", "a", "week"], "within 1 week"),
+    (&["within", "a", "month"], "within 1 month"),
+    (&["within", "a", "year"], "within 1 year"),
     (&["half", "hourly"], "every 30 minutes"),
     (&["round", "the", "clock"], "24 hours"),
     (&["around", "the", "clock"], "24 hours"),
