@@ -485,9 +485,17 @@ fn scope_after(toks: &[Tok], i: usize, n: usize) -> Vec<String> {
 }
 
 fn phrase(toks: &[Tok], from: usize, to: usize) -> String {
-    toks[from..=to.min(toks.len() - 1)]
-        .iter()
-        .map(|t| t.word.as_str())
+    // The "should" read into "recommends that" (see `text::tokenise`) is
+    // not the text's word.
+    let read_in = |k: usize| {
+        toks[k].word == "should"
+            && k >= 2
+            && toks[k - 1].word == "that"
+            && toks[k - 2].word.starts_with("recommend")
+    };
+    (from..=to.min(toks.len() - 1))
+        .filter(|&k| !read_in(k))
+        .map(|k| toks[k].word.as_str())
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -1786,6 +1794,27 @@ mod tests {
                 "{t}: {k:?}"
             );
         }
+        // How safety bodies ask: "recommends that X does Y" (session 20),
+        // and the reason quotes the text's words, not the "should" read in.
+        let a = analyse(
+            "HSSIB recommends that NHS England reviews the national sepsis screening tool.",
+        );
+        let d = a
+            .cues
+            .iter()
+            .find(|c| c.kind == CueKind::Directive && c.sign == 1)
+            .unwrap_or_else(|| panic!("{:?}", a.cues));
+        assert_eq!(d.phrase, "nhs england reviews");
+        assert!(
+            a.cues.iter().any(|c| c.kind == CueKind::Ask),
+            "{:?}",
+            a.cues
+        );
+        let k = kinds("It is recommended that trusts do not use the screening tool.");
+        assert!(
+            k.iter().all(|c| !(c.0 == CueKind::Directive && c.1 == 1)),
+            "{k:?}"
+        );
         // A description is not a rule: "the tubes are not to blame".
         let k = kinds("The report found the staff did this and never checked the tube.");
         assert!(

@@ -703,6 +703,29 @@ pub fn tokenise(text: &str) -> Vec<Tok> {
     let mut words: Vec<(String, u32, u32)> = Vec::with_capacity(raw.len());
     let mut j = 0;
     'outer: while j < raw.len() {
+        // "HSSIB recommends that NHS England reviews X", "it is recommended
+        // that trusts adopt X": an ask without a modal, the way safety
+        // bodies write (session 20: such a record asked nothing, so a draft
+        // forbidding X was its duplicate). Read as "... that should ...";
+        // not where a "not" follows, which this cannot place.
+        if matches!(
+            raw[j].0.as_str(),
+            "recommends" | "recommend" | "recommended"
+        ) && raw
+            .get(j + 1)
+            .is_some_and(|t| t.0 == "that" && t.1 == raw[j].1)
+            && !raw[j + 2..]
+                .iter()
+                .take(8)
+                .take_while(|t| t.1 == raw[j].1)
+                .any(|t| matches!(t.0.as_str(), "not" | "never" | "no"))
+        {
+            for w in [raw[j].0.as_str(), "that", "should"] {
+                words.push((w.to_string(), raw[j].1, raw[j + 1].2));
+            }
+            j += 2;
+            continue;
+        }
         for (phrase, rep) in PHRASES {
             if j + phrase.len() <= raw.len()
                 && phrase.iter().enumerate().all(|(k, p)| raw[j + k].0 == *p)

@@ -651,3 +651,23 @@ fn another_number_of_the_same_thing_is_not_the_same_ask() {
     );
     assert!(rel == "related" || rel == "contradicts", "{rel}: {why}");
 }
+
+#[test]
+fn a_recommendation_worded_as_recommends_that_is_an_ask() {
+    let mut ix = Index::new();
+    ix.upsert(&doc(
+        "HSSIB-2025-0203",
+        "It is recommended that NHS England requires every emergency department to screen \
+         adults for sepsis at triage using a nationally agreed tool.",
+    ));
+    // Before session 20 the record asked nothing (no modal), and a draft
+    // forbidding what it asks was its duplicate.
+    let (rel, why) = verdict(
+        &ix,
+        "Sepsis screening must not be done at emergency department triage; adults should \
+         be screened only once they reach a ward.",
+        "HSSIB-2025-0203",
+    );
+    assert_eq!(rel, "contradicts", "{why}");
+    assert!(why.contains("nhs england requires"), "{why}");
+}
