@@ -485,17 +485,10 @@ fn scope_after(toks: &[Tok], i: usize, n: usize) -> Vec<String> {
 }
 
 fn phrase(toks: &[Tok], from: usize, to: usize) -> String {
-    // The "should" read into "recommends that" (see `text::tokenise`) is
-    // not the text's word.
-    let read_in = |k: usize| {
-        toks[k].word == "should"
-            && k >= 2
-            && toks[k - 1].word == "that"
-            && toks[k - 2].word.starts_with("recommend")
-    };
-    (from..=to.min(toks.len() - 1))
-        .filter(|&k| !read_in(k))
-        .map(|k| toks[k].word.as_str())
+    toks[from..=to.min(toks.len() - 1)]
+        .iter()
+        .filter(|t| !t.implied)
+        .map(|t| t.word.as_str())
         .collect::<Vec<_>>()
         .join(" ")
 }

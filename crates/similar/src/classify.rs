@@ -773,27 +773,24 @@ fn classify_with(ix: &impl Words, a: Side<'_>, b: Side<'_>, draft: bool) -> Opti
     } else {
         return None;
     };
-    // Different figures for one act: not the same ask, whatever the words.
-    if matches!(relation, Relation::Duplicate | Relation::Supports)
-        && let Some(d) = figures_differ(ix, a, b)
-    {
+    // Not the same ask, whatever the words and however close in meaning
+    // (settled: the vectors do not promote it): different figures for one
+    // act, or a draft that forbids, restricts, defers or relaxes what it
+    // shares with a record that does none of these.
+    let unlike = matches!(relation, Relation::Duplicate | Relation::Supports)
+        .then(|| figures_differ(ix, a, b))
+        .flatten()
+        .or_else(|| {
+            draft
+                .then(|| turn(ix, a, b, &shared))
+                .flatten()
+                .map(|t| format!("one sets a limit the other does not ({t})"))
+        });
+    if let Some(d) = unlike {
         return Some(Verdict {
             score,
             relation: Relation::Related,
             reason: format!("same subject, but {d}: shares {words}"),
-            settled: true,
-        });
-    }
-    // A draft that forbids, restricts, defers or relaxes what it shares
-    // with a record that does none of these is not the same ask, however
-    // close in meaning (settled: not promoted by the vectors).
-    if draft && let Some(t) = turn(ix, a, b, &shared) {
-        return Some(Verdict {
-            score,
-            relation: Relation::Related,
-            reason: format!(
-                "same subject, but one sets a limit the other does not ({t}): shares {words}"
-            ),
             settled: true,
         });
     }

@@ -103,8 +103,9 @@ pub struct Match {
     pub score: f64,
     pub relation: &'static str,
     pub reason: String,
-    /// The words settled the relation (different figures for one act):
-    /// closeness in meaning must not make it support or a duplicate.
+    /// The words settled the relation (a contradiction, different figures
+    /// for one act, a limit only the draft sets): closeness in meaning must
+    /// not change it.
     #[serde(skip)]
     pub settled: bool,
 }

@@ -24,6 +24,9 @@ pub struct Tok {
     pub sentence: u32,
     /// Index of the clause (split at commas, semicolons, "but", "unless"...).
     pub clause: u32,
+    /// Read into the text, not written in it (the modal of "recommends
+    /// that"): cue detection reads it, reasons do not quote it.
+    pub implied: bool,
 }
 
 /// Phrases every PFD report carries whatever its subject, as folded words
@@ -700,14 +703,16 @@ pub fn tokenise(text: &str) -> Vec<Tok> {
     let raw = strip_boilerplate(raw);
 
     // Phrases, number words, word synonyms.
-    let mut words: Vec<(String, u32, u32)> = Vec::with_capacity(raw.len());
+    // (word, sentence, clause, implied)
+    let mut words: Vec<(String, u32, u32, bool)> = Vec::with_capacity(raw.len());
     let mut j = 0;
     'outer: while j < raw.len() {
         // "HSSIB recommends that NHS England reviews X", "it is recommended
         // that trusts adopt X": an ask without a modal, the way safety
         // bodies write (session 20: such a record asked nothing, so a draft
-        // forbidding X was its duplicate). Read as "... that should ...";
-        // not where a "not" follows, which this cannot place.
+        // forbidding X was its duplicate). Read as "... that [should] ...",
+        // the modal implied; not where a "not" follows, which this cannot
+        // place.
         if matches!(
             raw[j].0.as_str(),
             "recommends" | "recommend" | "recommended"
@@ -720,9 +725,10 @@ pub fn tokenise(text: &str) -> Vec<Tok> {
                 .take_while(|t| t.1 == raw[j].1)
                 .any(|t| matches!(t.0.as_str(), "not" | "never" | "no"))
         {
-            for w in [raw[j].0.as_str(), "that", "should"] {
-                words.push((w.to_string(), raw[j].1, raw[j + 1].2));
-            }
+            let (s, c) = (raw[j].1, raw[j + 1].2);
+            words.push((raw[j].0.clone(), s, c, false));
+            words.push(("that".to_string(), s, c, false));
+            words.push(("should".to_string(), s, c, true));
             j += 2;
             continue;
         }
@@ -732,7 +738,7 @@ pub fn tokenise(text: &str) -> Vec<Tok> {
                 && raw[j + phrase.len() - 1].1 == raw[j].1
             {
                 for r in rep.split(' ') {
-                    words.push((r.to_string(), raw[j].1, raw[j].2));
+                    words.push((r.to_string(), raw[j].1, raw[j].2, false));
                 }
                 j += phrase.len();
                 continue 'outer;
@@ -750,19 +756,19 @@ pub fn tokenise(text: &str) -> Vec<Tok> {
         }
         if let Some((_, r)) = WORD_SYNONYMS.iter().find(|(a, _)| *a == w) {
             for part in r.split(' ') {
-                words.push((part.to_string(), *s, *c));
+                words.push((part.to_string(), *s, *c, false));
             }
             j += 1;
             continue;
         }
         // Clause breaks at contrastive words.
-        words.push((w, *s, *c));
+        words.push((w, *s, *c, false));
         j += 1;
     }
 
     let mut out = Vec::with_capacity(words.len());
     let mut clause_shift = 0u32;
-    for (w, s, c) in words {
+    for (w, s, c, implied) in words {
         if matches!(
             w.as_str(),
             "but" | "unless" | "instead" | "rather" | "whereas" | "although"
@@ -780,6 +786,7 @@ pub fn tokenise(text: &str) -> Vec<Tok> {
             stop,
             sentence: s,
             clause: c + clause_shift,
+            implied,
         });
     }
     out

@@ -360,6 +360,19 @@ fn assert_no_contradiction(ix: &Index, draft: &str, id: &str) {
     assert_ne!(rel, "contradicts", "{why}");
 }
 
+/// Asserts the draft is a duplicate of record `id`.
+fn assert_duplicate(ix: &Index, draft: &str, id: &str) {
+    let (rel, why) = verdict(ix, draft, id);
+    assert_eq!(rel, "duplicate", "{why}");
+}
+
+/// Asserts the draft neither repeats nor supports record `id`: whether or
+/// not a conflict is read, it is another ask.
+fn assert_another_ask(ix: &Index, draft: &str, id: &str) {
+    let (rel, why) = verdict(ix, draft, id);
+    assert!(rel == "related" || rel == "contradicts", "{rel}: {why}");
+}
+
 #[test]
 fn less_than_a_minimum_contradicts_it_and_more_does_not() {
     let mut ix = Index::new();
@@ -580,13 +593,12 @@ fn another_figure_for_the_same_act_is_never_a_duplicate() {
          psychiatric ward within 72 hours of discharge, by telephone or in person.",
     ));
     // The same words with the same figure: a duplicate.
-    let (rel, why) = verdict(
+    assert_duplicate(
         &ix,
         "Community mental health teams should contact every patient discharged from a \
          psychiatric ward within 72 hours of discharge, in person or by telephone.",
         "HSSIB-2025-0122",
     );
-    assert_eq!(rel, "duplicate", "{why}");
     // A stricter limit meets the record (no contradiction) but is not the
     // same ask: the figures are named.
     let (rel, why) = verdict(
@@ -608,23 +620,20 @@ fn a_draft_that_limits_what_a_record_asks_is_not_the_same_ask() {
          the care home that will receive them.",
     ));
     // The same ask in other words: a duplicate.
-    let (rel, why) = verdict(
+    assert_duplicate(
         &ix,
         "Ward teams should share the written discharge plan of each patient with the \
          staff of the care home receiving them.",
         "HSSIB-2025-0201",
     );
-    assert_eq!(rel, "duplicate", "{why}");
     // Forbidding the disclosure is not the same ask, whatever the words in
-    // common (before session 20: a duplicate); whether or not a conflict is
-    // read, it never repeats or supports the record.
-    let (rel, why) = verdict(
+    // common (before session 20: a duplicate).
+    assert_another_ask(
         &ix,
         "Discharge plans are records for the ward team's own use and must not be \
          disclosed to care home staff; the home should receive a verbal handover only.",
         "HSSIB-2025-0201",
     );
-    assert!(rel == "related" || rel == "contradicts", "{rel}: {why}");
 }
 
 #[test]
@@ -635,21 +644,19 @@ fn another_number_of_the_same_thing_is_not_the_same_ask() {
         "The county council should make the temporary 40 mph speed limit on the B1234 \
          through Little Marsden permanent.",
     ));
-    let (rel, why) = verdict(
+    assert_duplicate(
         &ix,
         "The county council should make the temporary 40 mph speed limit through Little \
          Marsden on the B1234 permanent.",
         "HSSIB-2025-0202",
     );
-    assert_eq!(rel, "duplicate", "{why}");
     // 50 is not 40, though the two are close: not the same limit.
-    let (rel, why) = verdict(
+    assert_another_ask(
         &ix,
         "The county council should make the temporary 50 mph speed limit on the B1234 \
          through Little Marsden permanent.",
         "HSSIB-2025-0202",
     );
-    assert!(rel == "related" || rel == "contradicts", "{rel}: {why}");
 }
 
 #[test]
