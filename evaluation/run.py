@@ -1445,7 +1445,7 @@ class Run:
                          f"{r['rank_fts'] or '>10'} | {r['rank_tfidf'] or '>10'} | "
                          f"{', '.join(sorted(r['relevant']))} | {top} |")
         L.append("")
-        L.append("### Pairs: duplicate not in Concord's top 3 or not labelled duplicate; related/unrelated labelled duplicate")
+        L.append("### Pairs: duplicate not first in Concord's list or not labelled duplicate; related/unrelated labelled duplicate")
         L.append("")
         L.append("| id | label | rare | report | Concord rank | relation | FTS5 | TF-IDF | Concord's top 3 (relation) |")
         L.append("|---|---|---|---|---:|---|---:|---:|---|")
@@ -1454,7 +1454,7 @@ class Run:
             if not self.show_misses_for(x) or not r["source_ids"]:
                 continue
             if x["label"] == "duplicate":
-                miss = not (r["rank_concord"] and r["rank_concord"] <= 3) or r["source_relation"] != "duplicate"
+                miss = r["rank_concord"] != 1 or r["source_relation"] != "duplicate"
             else:
                 miss = r["source_relation"] == "duplicate"
             if not miss:
