@@ -384,6 +384,15 @@ fn vague_party(p: &Params, name: &str) -> Option<String> {
     ]
     .iter()
     .any(|k| n == *k || n == format!("local {k}"));
+    // A bare plural names no one: "Services should ask ...", "Commissioners
+    // should explore ..." (which services, whose commissioners?), where
+    // "ambulance services" or "all acute trusts" is a kind of body.
+    if matches!(
+        n.as_str(),
+        "services" | "commissioners" | "providers" | "organisations" | "agencies" | "partners"
+    ) {
+        return Some(name.trim().to_string());
+    }
     (singular_kind && (lower.starts_with("the ") || n == "nhs")).then(|| name.trim().to_string())
 }
 

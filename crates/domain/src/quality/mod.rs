@@ -312,6 +312,45 @@ mod tests {
     }
 
     #[test]
+    fn a_finding_the_text_says_follows_from_ties_it_to_a_risk() {
+        let r = report(
+            draft(
+                "Community pharmacies should label every insulin pen with its strength. This follows reports of tenfold overdoses.",
+            ),
+            None,
+        );
+        assert_eq!(r.result_of("relevant"), Some(Outcome::Pass));
+        // A dental practice is a care setting.
+        let r = report(
+            draft(
+                "Dental practices should check their emergency drugs kit every week. This follows a death from anaphylaxis.",
+            ),
+            None,
+        );
+        assert_eq!(r.result_of("relevant"), Some(Outcome::Pass));
+    }
+
+    #[test]
+    fn a_bare_plural_names_no_one_but_a_kind_of_body_does() {
+        for text in [
+            "Services should ask about debt when they assess anyone who has self-harmed.",
+            "Commissioners should review access to eating disorder beds.",
+            "Everyone involved in the care of people with epilepsy should know the seizure plan.",
+        ] {
+            let r = report(draft(text), None);
+            assert_eq!(r.result_of("addressee"), Some(Outcome::Warn), "{text}");
+            assert_eq!(r.result_of("achievable"), Some(Outcome::Warn), "{text}");
+        }
+        let r = report(
+            draft(
+                "Ambulance services should ask about debt when they assess anyone who has self-harmed.",
+            ),
+            None,
+        );
+        assert_eq!(r.result_of("addressee"), Some(Outcome::Pass));
+    }
+
+    #[test]
     fn a_structured_deadline_or_a_date_in_the_text_is_time_bound() {
         let mut d = draft("NHS England should publish guidance.");
         d.response_deadline = NaiveDate::from_ymd_opt(2025, 6, 30);
