@@ -105,7 +105,8 @@ pub struct Match {
     pub reason: String,
     /// The words settled the relation (a contradiction, different figures
     /// for one act, a limit only the draft sets): closeness in meaning must
-    /// not change it.
+    /// not lift it. A contradiction far in meaning is still only related
+    /// (`semantic::combine`).
     #[serde(skip)]
     pub settled: bool,
 }

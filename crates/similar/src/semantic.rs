@@ -166,12 +166,12 @@ pub fn merge(
             let Some(cos) = cosine_of(&m.id) else {
                 return m;
             };
-            // Settled verdicts stand, except that a contradiction is
-            // checked for closeness in meaning.
-            if m.settled && m.relation != Relation::Contradicts.as_str() {
+            let rel = relation_of(m.relation);
+            // Settled verdicts are not lifted; `combine` never lifts a
+            // contradiction, only finds it far in meaning.
+            if m.settled && rel != Relation::Contradicts {
                 return m;
             }
-            let rel = relation_of(m.relation);
             match combine(Some((m.score, rel, m.reason.clone())), cos, t) {
                 Some((score, r, reason)) => Match {
                     id: m.id,

@@ -311,23 +311,28 @@ mod tests {
         assert!(r.score < 30, "{}", r.score);
     }
 
+    /// The verdict of one criterion on a draft that is only a text.
+    fn result_for(text: &str, criterion: &str) -> Option<Outcome> {
+        report(draft(text), None).result_of(criterion)
+    }
+
     #[test]
     fn a_finding_the_text_says_follows_from_ties_it_to_a_risk() {
-        let r = report(
-            draft(
+        assert_eq!(
+            result_for(
                 "Community pharmacies should label every insulin pen with its strength. This follows reports of tenfold overdoses.",
+                "relevant"
             ),
-            None,
+            Some(Outcome::Pass)
         );
-        assert_eq!(r.result_of("relevant"), Some(Outcome::Pass));
         // A dental practice is a care setting.
-        let r = report(
-            draft(
+        assert_eq!(
+            result_for(
                 "Dental practices should check their emergency drugs kit every week. This follows a death from anaphylaxis.",
+                "relevant"
             ),
-            None,
+            Some(Outcome::Pass)
         );
-        assert_eq!(r.result_of("relevant"), Some(Outcome::Pass));
     }
 
     #[test]
@@ -337,17 +342,20 @@ mod tests {
             "Commissioners should review access to eating disorder beds.",
             "Everyone involved in the care of people with epilepsy should know the seizure plan.",
         ] {
-            let r = report(draft(text), None);
-            assert_eq!(r.result_of("addressee"), Some(Outcome::Warn), "{text}");
-            assert_eq!(r.result_of("achievable"), Some(Outcome::Warn), "{text}");
+            assert_eq!(result_for(text, "addressee"), Some(Outcome::Warn), "{text}");
+            assert_eq!(
+                result_for(text, "achievable"),
+                Some(Outcome::Warn),
+                "{text}"
+            );
         }
-        let r = report(
-            draft(
+        assert_eq!(
+            result_for(
                 "Ambulance services should ask about debt when they assess anyone who has self-harmed.",
+                "addressee"
             ),
-            None,
+            Some(Outcome::Pass)
         );
-        assert_eq!(r.result_of("addressee"), Some(Outcome::Pass));
     }
 
     #[test]
